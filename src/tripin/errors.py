@@ -1,0 +1,74 @@
+"""One error hierarchy, so the command line can turn every user-facing failure into one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "EXIT_NO_SOLUTION",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "ConfigError",
+    "IndexFetchError",
+    "LockError",
+    "Location",
+    "ResolutionError",
+    "RulesetError",
+    "TargetError",
+    "TripinError",
+]
+
+EXIT_OK = 0
+EXIT_NO_SOLUTION = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in an input file, printed the way compilers do so editors can jump to it."""
+
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.path if self.line is None else f"{self.path}:{self.line}"
+
+
+class TripinError(Exception):
+    """Root of every error tripin reports to a user; the message is a single line."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class TargetError(TripinError):
+    """An unknown or malformed target name."""
+
+
+class ConfigError(TripinError):
+    """Bad command-line values or a malformed pyproject.toml."""
+
+
+class RulesetError(TripinError):
+    """A rules file that does not follow the schema; carries the file and line."""
+
+    def __init__(self, where: Location, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{where}: {message}", hint)
+        self.where = where
+
+
+class IndexFetchError(TripinError):
+    """An index that cannot be reached or answers with something that is not an index page."""
+
+
+class ResolutionError(TripinError):
+    """No set of versions satisfies the requirements and rules for some target."""
+
+    exit_code = EXIT_NO_SOLUTION
+
+
+class LockError(TripinError):
+    """A lock file that cannot be read, or an output that cannot be written."""

@@ -1,0 +1,104 @@
+"""A disk cache of HTTP bodies keyed by URL: atomic writes, checksummed reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Cache", "Entry", "default_cache_dir"]
+
+_FORMAT = 1
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("TRIPIN_CACHE_DIR") or user_cache_dir("tripin"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """A cached response with the validators needed to revalidate it later."""
+
+    body: bytes
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    stored_at: float = 0.0
+    max_age: float = 0.0  # seconds the index said the page stays fresh (Cache-Control)
+
+    def fresh(self, now: float | None = None) -> bool:
+        return (now or time.time()) < self.stored_at + self.max_age
+
+
+class Cache:
+    """Entries are one file each: a JSON header line, then the body. A reader checks the body
+    against the header's sha256, so a torn or corrupted file is a miss, never bad data; writers
+    rename a finished temp file into place, so concurrent runs never see half an entry."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+
+    def _path(self, bucket: str, key: str) -> Path:
+        assert self.root is not None
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return self.root / f"v{_FORMAT}" / bucket / digest[:2] / digest
+
+    def get(self, bucket: str, key: str) -> Entry | None:
+        if self.root is None:
+            return None
+        path = self._path(bucket, key)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        head, sep, body = raw.partition(b"\n")
+        try:
+            meta = json.loads(head)
+            if not sep or meta.get("key") != key or hashlib.sha256(body).hexdigest() != meta["sha256"]:
+                raise ValueError("corrupt")
+            return Entry(
+                body=body,
+                content_type=str(meta.get("content_type", "")),
+                etag=meta.get("etag"),
+                last_modified=meta.get("last_modified"),
+                stored_at=float(meta.get("stored_at", 0.0)),
+                max_age=float(meta.get("max_age", 0.0)),
+            )
+        except (ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)  # never keep a bad entry around
+            return None
+
+    def put(self, bucket: str, key: str, entry: Entry) -> None:
+        if self.root is None:
+            return
+        path = self._path(bucket, key)
+        header = {
+            "key": key,
+            "sha256": hashlib.sha256(entry.body).hexdigest(),
+            "content_type": entry.content_type,
+            "etag": entry.etag,
+            "last_modified": entry.last_modified,
+            "stored_at": entry.stored_at or time.time(),
+            "max_age": entry.max_age,
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(json.dumps(header).encode() + b"\n" + entry.body)
+            Path(tmp).replace(path)
+        except OSError:
+            return  # a cache that cannot be written only costs speed
+
+    def touch(self, bucket: str, key: str, entry: Entry, max_age: float) -> None:
+        """Record a successful revalidation (304) without rewriting what did not change."""
+        self.put(bucket, key, Entry(
+            body=entry.body, content_type=entry.content_type, etag=entry.etag,
+            last_modified=entry.last_modified, stored_at=time.time(), max_age=max_age,
+        ))

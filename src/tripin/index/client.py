@@ -1,0 +1,221 @@
+"""IndexClient: project pages and core metadata from one or more indexes, through the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from tripin.errors import IndexFetchError
+from tripin.index.cache import Cache, Entry
+from tripin.index.http import Fetcher
+from tripin.index.metadata import parse_metadata
+from tripin.index.models import DistFile, Index, Metadata, Project, redact_url
+from tripin.index.rangezip import read_wheel_metadata
+from tripin.index.simple import JSON_TYPE, parse_page
+
+__all__ = ["IndexClient"]
+
+_T = TypeVar("_T")
+_ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+_PAGE_CAP = 64 * 1024 * 1024
+_METADATA_CAP = 8 * 1024 * 1024
+_SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
+_MAX_AGE = re.compile(r"max-age=(\d+)")
+
+
+class IndexClient:
+    """Looks names up in the indexes in order and takes the first that has the project (uv's
+    first-index strategy): merging indexes is how dependency confusion happens. A name pinned
+    to an index is looked up there alone."""
+
+    def __init__(
+        self,
+        indexes: Sequence[Index],
+        *,
+        cache: Cache,
+        pins: Mapping[NormalizedName, str] | None = None,
+        offline: bool = False,
+        fetcher: Fetcher | None = None,
+        workers: int = 16,
+    ) -> None:
+        if not indexes:
+            raise IndexFetchError("no index configured")
+        self.indexes = list(indexes)
+        self.pins = dict(pins or {})
+        unknown = set(self.pins.values()) - {i.name for i in self.indexes}
+        if unknown:
+            raise IndexFetchError(f"package pinned to unknown index {sorted(unknown)[0]!r}")
+        self.cache = cache
+        self.offline = offline
+        self.fetcher = fetcher or Fetcher()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tripin-index")
+        self._futures: dict[tuple[str, str], Future[object]] = {}
+        self._lock = threading.Lock()
+        # per index: speculative `.metadata` requests that worked / 404ed. An index that has
+        # never served one after a few tries gets range reads straight away.
+        self._spec_ok: dict[str, int] = {}
+        self._spec_miss: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.fetcher.close()
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- memoized, concurrent entry points ---------------------------------------------
+
+    def _once(self, kind: str, key: str, fn: Callable[[], _T]) -> Future[_T]:
+        with self._lock:
+            fut = self._futures.get((kind, key))
+            if fut is None:
+                fut = self._pool.submit(fn)
+                self._futures[(kind, key)] = fut  # type: ignore[assignment]
+        return fut  # type: ignore[return-value]
+
+    def project(self, name: str) -> Project:
+        return self.prefetch_project(name).result()
+
+    def prefetch_project(self, name: str) -> Future[Project]:
+        canonical = canonicalize_name(name)
+        return self._once("project", canonical, lambda: self._load_project(canonical))
+
+    def metadata(self, file: DistFile) -> Metadata:
+        return self.prefetch_metadata([file])[0].result()
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> list[Future[Metadata]]:
+        """Start fetching metadata ahead of the resolver, which asks for it one at a time."""
+        return [self._once("metadata", f.url, lambda f=f: self._load_metadata(f)) for f in files]  # type: ignore[misc]
+
+    # -- project pages -----------------------------------------------------------------
+
+    def _load_project(self, name: NormalizedName) -> Project:
+        pinned = self.pins.get(name)
+        candidates = [i for i in self.indexes if i.name == pinned] if pinned else self.indexes
+        for index in candidates:
+            files = self._page(index, name)
+            if files is not None:
+                return Project(name=name, index=index, files=tuple(files))
+        where = f"index {candidates[0].public_url!r}" if pinned else (
+            "any index (" + ", ".join(i.public_url for i in candidates) + ")")
+        raise IndexFetchError(f"package {name!r} not found on {where}")
+
+    def _page(self, index: Index, name: NormalizedName) -> list[DistFile] | None:
+        url = f"{index.url.rstrip('/')}/{name}/"
+        key = redact_url(url)
+        cached = self.cache.get("pages", key)
+        if cached is not None and (self.offline or cached.fresh()):
+            return self._parse_cached(cached, url, index)
+        if self.offline:
+            raise IndexFetchError(
+                f"offline: no cached project page for {name!r} ({key})",
+                hint="run once without --offline to fill the cache",
+            )
+        headers = {"Accept": _ACCEPT}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
+        max_age = _max_age(response.headers.get("cache-control", ""))
+        if response.status == 304 and cached is not None:
+            self.cache.touch("pages", key, cached, max_age)
+            return self._parse_cached(cached, url, index)
+        if response.status == 404:
+            return None
+        content_type = response.headers.get("content-type", "")
+        files = parse_page(response.body, content_type, url, index)  # parse before caching
+        self.cache.put("pages", key, Entry(
+            body=response.body, content_type=content_type, etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"), stored_at=time.time(), max_age=max_age,
+        ))
+        return files
+
+    @staticmethod
+    def _parse_cached(entry: Entry, url: str, index: Index) -> list[DistFile]:
+        return parse_page(entry.body, entry.content_type, url, index)
+
+    # -- metadata ------------------------------------------------------------------------
+
+    def _load_metadata(self, file: DistFile) -> Metadata:
+        where = redact_url(file.url)
+        if not file.is_wheel:
+            raise IndexFetchError(f"{where}: reading metadata from an sdist needs a build; not supported")
+        key = f"{where}#{file.sha256 or ''}"
+        cached = self.cache.get("metadata", key)
+        if cached is not None:
+            return self._checked(parse_metadata(cached.body, where), file, where)
+        if self.offline:
+            raise IndexFetchError(f"offline: no cached metadata for {file.filename}",
+                                  hint="run once without --offline to fill the cache")
+        body = self._fetch_metadata(file, where)
+        metadata = self._checked(parse_metadata(body, where), file, where)
+        self.cache.put("metadata", key, Entry(body=body, stored_at=time.time()))
+        return metadata
+
+    def _fetch_metadata(self, file: DistFile, where: str) -> bytes:
+        speculative = file.core_metadata is None
+        hopeless = self._spec_miss.get(file.index, 0) >= 3 and not self._spec_ok.get(file.index)
+        if not (speculative and hopeless):
+            response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
+            if response.status == 200:
+                if file.core_metadata and hashlib.sha256(response.body).hexdigest() != file.core_metadata:
+                    raise IndexFetchError(f"{where}.metadata: sha256 does not match the index's core-metadata hash")
+                if speculative:
+                    self._spec_ok[file.index] = self._spec_ok.get(file.index, 0) + 1
+                return response.body
+            if speculative:
+                self._spec_miss[file.index] = self._spec_miss.get(file.index, 0) + 1
+            elif response.status == 404:
+                raise IndexFetchError(f"{where}.metadata: advertised by the index but not found (HTTP 404)")
+        return read_wheel_metadata(self._range_fetcher(file.url, where), where)
+
+    def _range_fetcher(self, url: str, where: str) -> Callable[[int | None, int], tuple[bytes, int]]:
+        whole: list[bytes] = []
+
+        def fetch(start: int | None, end: int) -> tuple[bytes, int]:
+            if whole:
+                body = whole[0]
+                return (body[-end:] if start is None else body[start : end + 1]), len(body)
+            spec = f"bytes=-{end}" if start is None else f"bytes={start}-{end}"
+            response = self.fetcher.get(
+                url, {"Range": spec, "Accept-Encoding": "identity"}, max_bytes=_SMALL_WHEEL,
+                ok=frozenset({200, 206}),
+                on_too_big="the server ignores Range requests and the wheel is too large to download",
+            )
+            if response.status == 404:
+                raise IndexFetchError(f"{where}: HTTP 404")
+            if response.status == 200:  # Range ignored, and the wheel is small: use it whole
+                whole.append(response.body)
+                return fetch(start, end)
+            match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", response.headers.get("content-range", ""))
+            if not match:
+                raise IndexFetchError(f"{where}: range response without a valid Content-Range")
+            return response.body, int(match[3])
+
+        return fetch
+
+    @staticmethod
+    def _checked(metadata: Metadata, file: DistFile, where: str) -> Metadata:
+        if metadata.name != file.name or metadata.version != file.version:
+            raise IndexFetchError(
+                f"{where}: metadata names {metadata.name} {metadata.version}, "
+                f"the file name says {file.name} {file.version}"
+            )
+        return metadata
+
+
+def _max_age(cache_control: str) -> float:
+    match = _MAX_AGE.search(cache_control)
+    return float(match[1]) if match else 0.0

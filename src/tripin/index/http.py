@@ -1,0 +1,145 @@
+"""One pooled HTTPS client with bounded retries, a total deadline and a size cap per request."""
+
+from __future__ import annotations
+
+import email.utils
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from tripin.errors import IndexFetchError
+from tripin.index.models import redact_url
+
+__all__ = ["Fetcher", "Response", "Stats"]
+
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_RETRIES = 3
+_MAX_RETRY_AFTER = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass(slots=True)
+class Stats:
+    """What went over the wire in one run, for --verbose and the benchmarks."""
+
+    requests: int = 0
+    bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, nbytes: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += nbytes
+
+
+def _ssl_context() -> ssl.SSLContext:
+    # As pip does: the system trust store (corporate CAs included), verified, never disabled.
+    import truststore
+
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _retry_after(value: str | None, attempt: int) -> float:
+    if value:
+        try:
+            return min(float(value), _MAX_RETRY_AFTER)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            return min(max(parsed.timestamp() - time.time(), 0.0), _MAX_RETRY_AFTER)
+    return 0.25 * (2**attempt)
+
+
+class Fetcher:
+    """Every request tripin makes goes through here, so retries, deadlines, caps and the
+    byte count are the same for pages, metadata files and range reads."""
+
+    def __init__(self, *, timeout: float = 30.0, deadline: float = 120.0, max_connections: int = 16) -> None:
+        self.deadline = deadline
+        self.stats = Stats()
+        self._client = httpx.Client(
+            verify=_ssl_context(),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"User-Agent": "tripin"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        max_bytes: int,
+        ok: frozenset[int] = frozenset({200}),
+        on_too_big: str | None = None,
+    ) -> Response:
+        """GET with bounded retries on 429/5xx and transport faults. Statuses outside `ok`
+        and 404 raise; 404 is returned so callers can try the next index."""
+        where = redact_url(url)
+        last = ""
+        for attempt in range(_RETRIES + 1):
+            try:
+                response = self._once(url, headers or {}, max_bytes, on_too_big)
+            except httpx.TransportError as exc:
+                last = f"{where}: {_describe(exc)}"
+                if attempt < _RETRIES:
+                    time.sleep(0.25 * (2**attempt))
+                    continue
+                raise IndexFetchError(last) from None
+            if response.status in _RETRY_STATUS and attempt < _RETRIES:
+                time.sleep(_retry_after(response.headers.get("retry-after"), attempt))
+                continue
+            if response.status in ok or response.status == 404:
+                return response
+            if response.status in (401, 403):
+                raise IndexFetchError(
+                    f"{where}: HTTP {response.status}: credentials missing or rejected by the index",
+                    hint="give credentials in the index URL, ~/.netrc or keyring",
+                )
+            raise IndexFetchError(f"{where}: HTTP {response.status}")
+        raise IndexFetchError(last or f"{where}: giving up after {_RETRIES} retries")
+
+    def _once(self, url: str, headers: Mapping[str, str], max_bytes: int, on_too_big: str | None) -> Response:
+        start = time.monotonic()
+        where = redact_url(url)
+        with self._client.stream("GET", url, headers=dict(headers)) as r:
+            if r.status_code in (200, 206) and on_too_big is not None and r.status_code == 200:
+                length = r.headers.get("content-length")
+                if length is None or int(length) > max_bytes:
+                    raise IndexFetchError(f"{where}: {on_too_big}")
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in r.iter_bytes():  # decoded: the cap also stops compression bombs
+                total += len(chunk)
+                if total > max_bytes:
+                    raise IndexFetchError(f"{where}: response larger than {max_bytes} bytes")
+                if time.monotonic() - start > self.deadline:
+                    raise IndexFetchError(f"{where}: no complete answer within {self.deadline:.0f}s")
+                chunks.append(chunk)
+            self.stats.add(r.num_bytes_downloaded)
+            return Response(r.status_code, b"".join(chunks), {k.lower(): v for k, v in r.headers.items()})
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect timed out"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out waiting for the index"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({exc})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"connection broken mid-response ({exc})"
+    return f"{exc.__class__.__name__}: {exc}"

@@ -1,0 +1,138 @@
+"""Rule records and the queries the resolver, lock writer and checks make of them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from tripin.errors import Location
+
+__all__ = ["PROVIDES", "STATUSES", "Bad", "Build", "Companion", "Pin", "Recipe", "Ruleset"]
+
+# how a pinned Triton reaches a target
+PROVIDES = ("metadata", "wheel", "source-build")
+# how sure we are of a commit: read from PyTorch's pin file / the PyPI wheel's files match the
+# branch tip / best public evidence
+STATUSES = ("verified", "matched", "candidate")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pin:
+    """For torch releases matching `torch`, on targets matching `marker`, Triton comes as
+    `package==version`, delivered as `provides` says."""
+
+    id: str
+    torch: SpecifierSet
+    marker: Marker
+    package: NormalizedName
+    version: Version
+    requires: SpecifierSet  # what torch's metadata asks (`~=3.8.0`); `==version` when it names one
+    provides: str
+    source: str
+    where: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Build:
+    """The git commit a Triton release was built from: what a source build must check out."""
+
+    id: str
+    package: NormalizedName
+    version: Version
+    repository: str
+    commit: str
+    status: str
+    source: str
+    evidence: tuple[str, ...]
+    where: Location
+
+    @property
+    def short(self) -> str:
+        return self.commit[:8]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipe:
+    """How to build a Triton version range from source: layout, tools, environment."""
+
+    id: str
+    package: NormalizedName
+    versions: SpecifierSet
+    subdirectory: str
+    build_requires: tuple[str, ...]
+    env: Mapping[str, str]
+    local_version: str  # appended to the version by the build, with {short} for the commit
+    system: tuple[str, ...]
+    source: str
+    where: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Companion:
+    id: str
+    package: NormalizedName
+    version: Version
+    torch: SpecifierSet
+    source: str
+    where: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bad:
+    """A torch/Triton pair users reported broken, with what they see and what fixes it."""
+
+    id: str
+    torch: SpecifierSet
+    package: NormalizedName
+    triton: SpecifierSet | None
+    commits: tuple[str, ...]
+    symptom: str
+    fix: str
+    source: str
+    where: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ruleset:
+    pins: tuple[Pin, ...]
+    builds: tuple[Build, ...]
+    recipes: tuple[Recipe, ...]
+    companions: tuple[Companion, ...]
+    bad: tuple[Bad, ...]
+    digest: str
+    paths: tuple[str, ...]
+
+    def pin_for(self, torch: Version, environment: Mapping[str, str]) -> Pin | None:
+        """At most one pin matches: the loader refuses overlapping pins."""
+        for pin in self.pins:
+            if pin.torch.contains(torch, prereleases=True) and pin.marker.evaluate(dict(environment)):
+                return pin
+        return None
+
+    def covers(self, torch: Version) -> bool:
+        """Whether any pin speaks of this torch release (on some platform)."""
+        return any(pin.torch.contains(torch, prereleases=True) for pin in self.pins)
+
+    def build_for(self, package: str, version: Version) -> Build | None:
+        for build in self.builds:
+            if build.package == package and build.version == version:
+                return build
+        return None
+
+    def recipe_for(self, package: str, version: Version) -> Recipe | None:
+        for recipe in self.recipes:
+            if recipe.package == package and recipe.versions.contains(version, prereleases=True):
+                return recipe
+        return None
+
+    def source_version(self, build: Build) -> Version:
+        """The version a source build of `build` produces, local label included: the exact
+        string a constraints file must pin, since `==3.2.0` would accept any +git build."""
+        recipe = self.recipe_for(build.package, build.version)
+        label = recipe.local_version.format(short=build.short) if recipe else ""
+        return Version(f"{build.version}{label}")

@@ -1,0 +1,75 @@
+"""Refuse rules that could both apply: a torch release on a target must have one answer."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from tripin.errors import RulesetError
+from tripin.rules.model import Ruleset
+from tripin.targets import parse_target
+
+__all__ = ["check_overlaps"]
+
+# Deciding whether two PEP 508 markers can both hold is hard in general; every environment a
+# lock can target is one of these, so testing the markers on all of them is exact for tripin.
+_PROBE_TARGETS = [
+    f"{plat}-cp3{minor}"
+    for plat in ("linux-x86_64", "linux-aarch64", "musllinux-x86_64", "musllinux-aarch64",
+                 "macos-arm64", "macos-x86_64", "windows-x86_64", "windows-arm64")
+    for minor in range(9, 16)
+]
+
+
+def _probe_versions(*specs: SpecifierSet) -> set[Version]:
+    versions: set[Version] = set()
+    for spec in specs:
+        for item in spec:
+            try:
+                versions.add(Version(item.version.replace(".*", "")))
+            except InvalidVersion:
+                continue
+    return versions
+
+
+def _share_version(a: SpecifierSet, b: SpecifierSet) -> Version | None:
+    for version in sorted(_probe_versions(a, b)):
+        if a.contains(version, prereleases=True) and b.contains(version, prereleases=True):
+            return version
+    return None
+
+
+def check_overlaps(ruleset: Ruleset) -> None:
+    envs = [parse_target(name).environment() for name in _PROBE_TARGETS]
+    hits = {pin.id: frozenset(i for i, env in enumerate(envs) if pin.marker.evaluate(env)) for pin in ruleset.pins}
+    _unique_ids("pin", [p.id for p in ruleset.pins], [p.where for p in ruleset.pins])
+    for a, b in combinations(ruleset.pins, 2):
+        version = _share_version(a.torch, b.torch)
+        if version is not None and hits[a.id] & hits[b.id]:
+            raise RulesetError(b.where, f"pin {b.id!r} overlaps pin {a.id!r} (at {a.where}) for torch {version}")
+    seen: dict[tuple[str, Version], str] = {}
+    for build in ruleset.builds:
+        key = (build.package, build.version)
+        if key in seen:
+            raise RulesetError(build.where, f"second build rule for {build.package} {build.version} ({seen[key]})")
+        seen[key] = build.id
+    for ra, rb in combinations(ruleset.recipes, 2):
+        if ra.package == rb.package and (version := _share_version(ra.versions, rb.versions)) is not None:
+            raise RulesetError(rb.where, f"recipe {rb.id!r} overlaps recipe {ra.id!r} at {ra.package} {version}")
+    companions: dict[tuple[str, Version], str] = {}
+    for comp in ruleset.companions:
+        key2 = (comp.package, comp.version)
+        if key2 in companions:
+            raise RulesetError(comp.where, f"second companion rule for {comp.package} {comp.version}")
+        companions[key2] = comp.id
+    _unique_ids("bad", [b.id for b in ruleset.bad], [b.where for b in ruleset.bad])
+
+
+def _unique_ids(kind: str, ids: list[str], wheres: list[object]) -> None:
+    seen: set[str] = set()
+    for id_, where in zip(ids, wheres, strict=True):
+        if id_ in seen:
+            raise RulesetError(where, f"duplicate {kind} id {id_!r}")  # type: ignore[arg-type]
+        seen.add(id_)
