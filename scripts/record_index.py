@@ -135,6 +135,7 @@ class Fetcher:
             limits=httpx.Limits(max_connections=16),
         )
         self.pages: dict[str, dict[str, Any]] = {}
+        self.by_range: list[str] = []  # wheels whose METADATA came from range reads
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
         last: Exception | None = None
@@ -170,7 +171,9 @@ class Fetcher:
         if r.status_code == 200:
             return r.content
         try:
-            return self._metadata_by_range(url, file["filename"], int(file["size"]))
+            raw = self._metadata_by_range(url, file["filename"], int(file["size"]))
+            self.by_range.append(file["filename"])
+            return raw
         except Exception as exc:
             print(f"  ! no metadata for {file['filename']}: {exc}", file=sys.stderr)
             return None
@@ -178,11 +181,7 @@ class Fetcher:
     def _metadata_by_range(self, url: str, filename: str, size: int) -> bytes:
         name, version, _, _ = parse_wheel_filename(filename)
         with zipfile.ZipFile(RangeFile(self, url, size)) as zf:
-            wanted = [
-                n
-                for n in zf.namelist()
-                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
-            ]
+            wanted = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
             if not wanted:
                 raise ValueError("no .dist-info/METADATA in wheel")
             if len(wanted) > 1:
@@ -280,9 +279,7 @@ class Project:
     page: dict[str, Any]
     kept: set[Version] = dataclasses.field(default_factory=set)
     # version -> files kept for it, with the targets each file serves
-    files: dict[Version, list[tuple[dict[str, Any], list[Target]]]] = dataclasses.field(
-        default_factory=dict
-    )
+    files: dict[Version, list[tuple[dict[str, Any], list[Target]]]] = dataclasses.field(default_factory=dict)
 
 
 class Recorder:
@@ -290,13 +287,8 @@ class Recorder:
         self.exclude_newer = parse_time(config["exclude-newer"])
         self.keep = int(config.get("keep-per-requirement", 2))
         self.roots = [Requirement(r) for r in config["roots"]]
-        self.targets = [
-            Target(str(t["python"]), str(t["platform"]), str(t["machine"]))
-            for t in config["targets"]
-        ]
-        self.core_metadata_projects = {
-            canonicalize_name(n) for n in config.get("core-metadata-projects", [])
-        }
+        self.targets = [Target(str(t["python"]), str(t["platform"]), str(t["machine"])) for t in config["targets"]]
+        self.core_metadata_projects = {canonicalize_name(n) for n in config.get("core-metadata-projects", [])}
         self.target_tags = {t: t.supported_tags() for t in self.targets}
         self.fetcher = Fetcher()
         self.projects: dict[str, Project] = {}
@@ -305,9 +297,7 @@ class Recorder:
 
     # -- selection
 
-    def candidate_files(
-        self, page: dict[str, Any]
-    ) -> dict[Version, list[tuple[dict[str, Any], list[Target]]]]:
+    def candidate_files(self, page: dict[str, Any]) -> dict[Version, list[tuple[dict[str, Any], list[Target]]]]:
         out: dict[Version, list[tuple[dict[str, Any], list[Target]]]] = {}
         for f in page.get("files", []):
             parsed = file_version(f["filename"])
@@ -333,9 +323,7 @@ class Recorder:
         spec = req.specifier
         pins = [s for s in spec if s.operator in ("==", "===") and "*" not in s.version]
         allow_pre = bool(spec.prereleases) or any(Version(s.version).is_prerelease for s in pins)
-        matching = sorted(
-            (v for v in versions if spec.contains(v, prereleases=allow_pre)), reverse=True
-        )
+        matching = sorted((v for v in versions if spec.contains(v, prereleases=allow_pre)), reverse=True)
         if pins:
             return matching[:1]
         return matching[: self.keep]
@@ -364,8 +352,7 @@ class Recorder:
             usable = [
                 v
                 for v, fs in project.files.items()
-                if any(not f.get("yanked") for f, _ in fs)
-                or any(s.operator in ("==", "===") for s in req.specifier)
+                if any(not f.get("yanked") for f, _ in fs) or any(s.operator in ("==", "===") for s in req.specifier)
             ]
             chosen = self.choose(req, usable)
             if not chosen:
@@ -380,9 +367,7 @@ class Recorder:
                 for dep in self.dependencies(project, version, extras):
                     work.append((dep, f"{name}=={version}"))
 
-    def dependencies(
-        self, project: Project, version: Version, extras: frozenset[str]
-    ) -> list[Requirement]:
+    def dependencies(self, project: Project, version: Version, extras: frozenset[str]) -> list[Requirement]:
         wheels = [(f, ts) for f, ts in project.files[version] if f["filename"].endswith(".whl")]
         self.fetch_metadata([f for f, _ in wheels])
         found: dict[str, Requirement] = {}
@@ -393,9 +378,7 @@ class Recorder:
             msg = email.parser.BytesParser().parsebytes(raw, headersonly=True)
             for line in msg.get_all("Requires-Dist") or []:
                 dep = Requirement(line)
-                if dep.marker is not None and not any(
-                    marker_applies(dep.marker, t, extras) for t in served
-                ):
+                if dep.marker is not None and not any(marker_applies(dep.marker, t, extras) for t in served):
                     continue
                 dep.marker = None
                 found.setdefault(str(dep), dep)
@@ -448,9 +431,7 @@ class Recorder:
                 (out / "files" / f"{filename}.metadata").write_bytes(raw)
                 stats["metadata"] += 1
         projects = [{"name": n} for n in sorted(names, key=canonicalize_name)]
-        write_json(
-            out / "simple" / "index.json", {"meta": {"api-version": "1.1"}, "projects": projects}
-        )
+        write_json(out / "simple" / "index.json", {"meta": {"api-version": "1.1"}, "projects": projects})
         return stats
 
     def file_entry(self, project: str, f: dict[str, Any]) -> dict[str, Any] | None:
@@ -511,7 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     total = tree_size(out)
     print(
         f"\n{stats['projects']} projects, {stats['versions']} versions, {stats['files']} files "
-        f"({stats['metadata']} wheel METADATA), {total} bytes under {out}"
+        f"({stats['metadata']} wheel METADATA, {len(recorder.fetcher.by_range)} of them read "
+        f"from the wheel by HTTP range requests: no .metadata on the index), "
+        f"{total} bytes under {out}"
     )
     return 0
 

@@ -41,7 +41,7 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "text/html; charset=utf-8"
 MAX_HANG = 30.0
 FAULT_KINDS = ("status", "delay", "truncate", "garbage", "ignore_range", "hang")
-GARBAGE = b"\x00\xff<<garbage: this is not what you asked for>>\xfe{[\x01"
+GARBAGE = b'<<garbage>> {"this is": not json, nor html, nor a zip\n'
 
 _NAME_RE = re.compile(r"[-_.]+")
 
@@ -119,6 +119,8 @@ class IndexServer(ThreadingHTTPServer):
         self._requests: list[RequestRecord] = []
         self._faults: list[Fault] = []
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # set (and replaced) to release hung/delayed answers
+        self._generation = 0  # bumped by reset(): answers of older requests go unlogged
         self._thread: threading.Thread | None = None
 
     # -- life cycle
@@ -148,6 +150,7 @@ class IndexServer(ThreadingHTTPServer):
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
         if self._thread is not None:
             self.shutdown()
             self._thread.join(timeout=10)
@@ -172,23 +175,21 @@ class IndexServer(ThreadingHTTPServer):
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget the request log."""
+        """Forget the request log; requests still in flight will not be logged."""
         with self._lock:
             self._requests.clear()
+            self._generation += 1
 
     def paths(self, method: str | None = None) -> list[str]:
         return [r.path for r in self.requests if method is None or r.method == method]
 
     def requests_for(self, pattern: str) -> list[RequestRecord]:
-        return [
-            r
-            for r in self.requests
-            if r.route == pattern or fnmatch.fnmatchcase(r.route, pattern)
-        ]
+        return [r for r in self.requests if r.route == pattern or fnmatch.fnmatchcase(r.route, pattern)]
 
-    def _log(self, record: RequestRecord) -> None:
+    def _log(self, record: RequestRecord, generation: int) -> None:
         with self._lock:
-            self._requests.append(record)
+            if generation == self._generation:
+                self._requests.append(record)
 
     # -- faults
 
@@ -218,16 +219,20 @@ class IndexServer(ThreadingHTTPServer):
         return fault
 
     def clear_faults(self) -> None:
+        """Remove every fault and release requests still hanging or delayed by one."""
         with self._lock:
             self._faults.clear()
+            wake, self._wake = self._wake, threading.Event()
+        wake.set()
 
-    def _take_faults(self, route: str, method: str) -> list[Fault]:
-        """The active faults for a request, counting a hit on each."""
+    def _take_faults(self, route: str, method: str) -> tuple[list[Fault], threading.Event, int]:
+        """The active faults for a request (counting a hit on each), the event that
+        releases its waits, and the log generation it belongs to."""
         with self._lock:
             found = [f for f in self._faults if f.matches(route, method)]
             for f in found:
                 f.hits += 1
-            return found
+            return found, self._wake, self._generation
 
     # -- content
 
@@ -267,9 +272,7 @@ class IndexServer(ThreadingHTTPServer):
         self.extra_files[filename] = wheel
         entry: dict[str, Any] = {
             "filename": filename,
-            "hashes": dict(hashes) if hashes is not None else {
-                "sha256": hashlib.sha256(data).hexdigest()
-            },
+            "hashes": dict(hashes) if hashes is not None else {"sha256": hashlib.sha256(data).hexdigest()},
             "requires-python": requires_python,
             "size": len(data),
             "upload-time": upload_time,
@@ -336,9 +339,7 @@ class IndexServer(ThreadingHTTPServer):
             data = json.loads(listing.read_text(encoding="utf-8"))
             names.update(p["name"] for p in data.get("projects", []))
         elif (self.root / "simple").is_dir():
-            names.update(
-                p.name for p in (self.root / "simple").iterdir() if (p / "index.json").is_file()
-            )
+            names.update(p.name for p in (self.root / "simple").iterdir() if (p / "index.json").is_file())
         with self._lock:
             names.update(p.get("name", n) for n, p in self._pages.items())
         return sorted(names, key=normalize)
@@ -390,14 +391,14 @@ class IndexHandler(BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         route = urllib.parse.unquote(split.path)
         query = urllib.parse.parse_qs(split.query)
+        self._faults, wake, generation = self.server._take_faults(route, method)
         try:
-            self._faults = self.server._take_faults(route, method)
             for fault in self._faults:
                 if fault.kind == "delay":
-                    self.server._stopping.wait(fault.seconds)
+                    wake.wait(fault.seconds)
             hang = self._fault("hang")
             if hang is not None:
-                self.server._stopping.wait(min(hang.seconds, MAX_HANG))
+                wake.wait(min(hang.seconds, MAX_HANG))
                 raise _NoAnswer
             status = self._fault("status")
             if status is not None:
@@ -421,7 +422,8 @@ class IndexHandler(BaseHTTPRequestHandler):
                     status=self._status,
                     bytes_sent=self._sent,
                     headers=dict(self.headers.items()),
-                )
+                ),
+                generation,
             )
 
     def _fault(self, kind: str) -> Fault | None:
@@ -460,8 +462,12 @@ class IndexHandler(BaseHTTPRequestHandler):
         if fmt:
             if fmt in ("json", JSON_TYPE, "application/vnd.pypi.simple.latest+json"):
                 return True
-            if fmt in ("html", "text/html", "application/vnd.pypi.simple.v1+html",
-                       "application/vnd.pypi.simple.latest+html"):
+            if fmt in (
+                "html",
+                "text/html",
+                "application/vnd.pypi.simple.v1+html",
+                "application/vnd.pypi.simple.latest+html",
+            ):
                 return False
             return None
         accept = self.headers.get("Accept")
@@ -483,9 +489,13 @@ class IndexHandler(BaseHTTPRequestHandler):
                 continue
             if media in (JSON_TYPE, "application/vnd.pypi.simple.latest+json"):
                 choice = True
-            elif media in ("application/vnd.pypi.simple.v1+html",
-                           "application/vnd.pypi.simple.latest+html",
-                           "text/html", "text/*", "*/*"):
+            elif media in (
+                "application/vnd.pypi.simple.v1+html",
+                "application/vnd.pypi.simple.latest+html",
+                "text/html",
+                "text/*",
+                "*/*",
+            ):
                 choice = False
             else:
                 continue
@@ -507,9 +517,7 @@ class IndexHandler(BaseHTTPRequestHandler):
             }
             self._send_page(json.dumps(data).encode(), JSON_TYPE)
             return
-        links = "\n".join(
-            f'<a href="{html.escape(normalize(n))}/">{html.escape(n)}</a><br/>' for n in names
-        )
+        links = "\n".join(f'<a href="{html.escape(normalize(n))}/">{html.escape(n)}</a><br/>' for n in names)
         body = (
             "<!DOCTYPE html>\n<html>\n<head>\n"
             '<meta name="pypi:repository-version" content="1.1">\n'
@@ -564,9 +572,7 @@ class IndexHandler(BaseHTTPRequestHandler):
             **headers,
             "ETag": etag,
             "Accept-Ranges": "bytes",
-            "Last-Modified": email.utils.formatdate(
-                mtime if mtime is not None else 1_700_000_000.0, usegmt=True
-            ),
+            "Last-Modified": email.utils.formatdate(mtime if mtime is not None else 1_700_000_000.0, usegmt=True),
         }
         if self._fault("garbage") is not None:
             garbage = self._fault("garbage")
@@ -577,8 +583,7 @@ class IndexHandler(BaseHTTPRequestHandler):
         if inm is not None:
             tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
             if "*" in tags or etag in tags:
-                self._send(304, b"", {k: headers[k] for k in ("ETag", "Last-Modified")},
-                           no_length=True)
+                self._send(304, b"", {k: headers[k] for k in ("ETag", "Last-Modified")}, no_length=True)
                 return
         wanted = self.headers.get("Range")
         if_range = self.headers.get("If-Range")
@@ -587,9 +592,7 @@ class IndexHandler(BaseHTTPRequestHandler):
         if wanted is not None and self._fault("ignore_range") is None:
             parsed = parse_range(wanted, len(data))
             if parsed == "unsatisfiable":
-                self._send(
-                    416, b"", {**headers, "Content-Range": f"bytes */{len(data)}"}
-                )
+                self._send(416, b"", {**headers, "Content-Range": f"bytes */{len(data)}"})
                 return
             if parsed is not None:
                 start, end = parsed
@@ -613,9 +616,7 @@ class IndexHandler(BaseHTTPRequestHandler):
     def _not_acceptable(self) -> None:
         self._send(406, b"406 Not Acceptable\n", {"Content-Type": "text/plain; charset=utf-8"})
 
-    def _send(
-        self, status: int, body: bytes, headers: dict[str, str], *, no_length: bool = False
-    ) -> None:
+    def _send(self, status: int, body: bytes, headers: dict[str, str], *, no_length: bool = False) -> None:
         self._status = status
         self.send_response(status)
         for key, value in headers.items():
@@ -630,9 +631,7 @@ class IndexHandler(BaseHTTPRequestHandler):
         if self._method == "HEAD" or no_length:
             return
         if truncate is not None:
-            keep = truncate.keep if truncate.keep is not None else int(
-                len(body) * truncate.fraction
-            )
+            keep = truncate.keep if truncate.keep is not None else int(len(body) * truncate.fraction)
             body = body[: max(0, min(keep, len(body) - 1))]
         self.wfile.write(body)
         self._sent += len(body)
@@ -663,8 +662,8 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
         end = int(last) if last else size - 1
     except ValueError:
         return None
-    if start < 0 or end < start:
-        return None
+    if start < 0 or (last and end < start):
+        return None  # syntactically invalid: ignore the header
     if start >= size:
         return "unsatisfiable"
     return start, min(end, size - 1)
@@ -761,8 +760,7 @@ def build_wheel(
                 wheel_lines.append(f"Tag: {i}-{a}-{p}")
     wheel_text = ("\n".join(wheel_lines) + "\n").encode()
     members: list[tuple[str, bytes]] = [
-        (path, content.encode() if isinstance(content, str) else content)
-        for path, content in (files or {}).items()
+        (path, content.encode() if isinstance(content, str) else content) for path, content in (files or {}).items()
     ]
     members += [(f"{dist_info}/METADATA", metadata), (f"{dist_info}/WHEEL", wheel_text)]
     record = io.StringIO()

@@ -157,8 +157,9 @@ def parse_target(
         )
     os, arch = match["os"], match["arch"]
     if arch not in _ARCHES[os]:
-        raise TargetError(f"unknown target {name!r}: no architecture {arch!r} for {os}",
-                          hint=f"known OS-ARCH pairs: {known}")
+        raise TargetError(
+            f"unknown target {name!r}: no architecture {arch!r} for {os}", hint=f"known OS-ARCH pairs: {known}"
+        )
     python = (int(match["major"]), int(match["minor"]))
     if python < (3, 9):
         raise TargetError(f"unsupported target {name!r}: CPython 3.9 or later is required")

@@ -98,7 +98,15 @@ class Cache:
 
     def touch(self, bucket: str, key: str, entry: Entry, max_age: float) -> None:
         """Record a successful revalidation (304) without rewriting what did not change."""
-        self.put(bucket, key, Entry(
-            body=entry.body, content_type=entry.content_type, etag=entry.etag,
-            last_modified=entry.last_modified, stored_at=time.time(), max_age=max_age,
-        ))
+        self.put(
+            bucket,
+            key,
+            Entry(
+                body=entry.body,
+                content_type=entry.content_type,
+                etag=entry.etag,
+                last_modified=entry.last_modified,
+                stored_at=time.time(),
+                max_age=max_age,
+            ),
+        )

@@ -80,7 +80,7 @@ class IndexClient:
             fut = self._futures.get((kind, key))
             if fut is None:
                 fut = self._pool.submit(fn)
-                self._futures[(kind, key)] = fut  # type: ignore[assignment]
+                self._futures[(kind, key)] = fut
         return fut  # type: ignore[return-value]
 
     def project(self, name: str) -> Project:
@@ -106,8 +106,11 @@ class IndexClient:
             files = self._page(index, name)
             if files is not None:
                 return Project(name=name, index=index, files=tuple(files))
-        where = f"index {candidates[0].public_url!r}" if pinned else (
-            "any index (" + ", ".join(i.public_url for i in candidates) + ")")
+        where = (
+            f"index {candidates[0].public_url!r}"
+            if pinned
+            else ("any index (" + ", ".join(i.public_url for i in candidates) + ")")
+        )
         raise IndexFetchError(f"package {name!r} not found on {where}")
 
     def _page(self, index: Index, name: NormalizedName) -> list[DistFile] | None:
@@ -136,10 +139,18 @@ class IndexClient:
             return None
         content_type = response.headers.get("content-type", "")
         files = parse_page(response.body, content_type, url, index)  # parse before caching
-        self.cache.put("pages", key, Entry(
-            body=response.body, content_type=content_type, etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"), stored_at=time.time(), max_age=max_age,
-        ))
+        self.cache.put(
+            "pages",
+            key,
+            Entry(
+                body=response.body,
+                content_type=content_type,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                stored_at=time.time(),
+                max_age=max_age,
+            ),
+        )
         return files
 
     @staticmethod
@@ -157,8 +168,9 @@ class IndexClient:
         if cached is not None:
             return self._checked(parse_metadata(cached.body, where), file, where)
         if self.offline:
-            raise IndexFetchError(f"offline: no cached metadata for {file.filename}",
-                                  hint="run once without --offline to fill the cache")
+            raise IndexFetchError(
+                f"offline: no cached metadata for {file.filename}", hint="run once without --offline to fill the cache"
+            )
         body = self._fetch_metadata(file, where)
         metadata = self._checked(parse_metadata(body, where), file, where)
         self.cache.put("metadata", key, Entry(body=body, stored_at=time.time()))
@@ -190,7 +202,9 @@ class IndexClient:
                 return (body[-end:] if start is None else body[start : end + 1]), len(body)
             spec = f"bytes=-{end}" if start is None else f"bytes={start}-{end}"
             response = self.fetcher.get(
-                url, {"Range": spec, "Accept-Encoding": "identity"}, max_bytes=_SMALL_WHEEL,
+                url,
+                {"Range": spec, "Accept-Encoding": "identity"},
+                max_bytes=_SMALL_WHEEL,
                 ok=frozenset({200, 206}),
                 on_too_big="the server ignores Range requests and the wheel is too large to download",
             )

@@ -54,8 +54,11 @@ def _retry_after(value: str | None, attempt: int) -> float:
         try:
             return min(float(value), _MAX_RETRY_AFTER)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value)
-            return min(max(parsed.timestamp() - time.time(), 0.0), _MAX_RETRY_AFTER)
+            try:
+                when: float = email.utils.parsedate_to_datetime(value).timestamp()
+            except (TypeError, ValueError):
+                return 1.0
+            return min(max(when - time.time(), 0.0), _MAX_RETRY_AFTER)
     return 0.25 * (2**attempt)
 
 

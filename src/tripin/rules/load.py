@@ -55,8 +55,7 @@ class _Table:
     def fail(self, key: str | None, message: str) -> RulesetError:
         return RulesetError(self.at(key), message)
 
-    def str(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None,
-            what: str = "") -> str:
+    def text(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
         value = self.data.get(key)
         if value is None:
             if required:
@@ -75,7 +74,7 @@ class _Table:
         return tuple(value)
 
     def specifier(self, key: str, *, required: bool = True) -> SpecifierSet | None:
-        text = self.str(key, required=required)
+        text = self.text(key, required=required)
         if not text and not required:
             return None
         try:
@@ -84,21 +83,21 @@ class _Table:
             raise self.fail(key, f"{key!r} is not a PEP 440 version specifier: {text!r}") from None
 
     def version(self, key: str) -> Version:
-        text = self.str(key)
+        text = self.text(key)
         try:
             return Version(text)
         except InvalidVersion:
             raise self.fail(key, f"{key!r} is not a PEP 440 version: {text!r}") from None
 
     def marker(self, key: str) -> Marker:
-        text = self.str(key)
+        text = self.text(key)
         try:
             return Marker(text)
         except InvalidMarker as exc:
             raise self.fail(key, f"{key!r} is not a PEP 508 marker: {str(exc).splitlines()[0]}") from None
 
     def choice(self, key: str, choices: Iterable[str]) -> str:
-        value = self.str(key)
+        value = self.text(key)
         if value not in choices:
             raise self.fail(key, f"{key!r} must be one of {', '.join(choices)}; got {value!r}")
         return value
@@ -118,8 +117,17 @@ def _header_line(lines: Sequence[str], kind: str, ordinal: int) -> int | None:
 _KEYS: dict[str, tuple[str, ...]] = {
     "pin": ("id", "torch", "marker", "package", "version", "requires", "provides", "source"),
     "build": ("id", "package", "version", "repository", "commit", "status", "source", "evidence"),
-    "recipe": ("id", "package", "versions", "subdirectory", "build-requires", "env", "local-version",
-               "system", "source"),
+    "recipe": (
+        "id",
+        "package",
+        "versions",
+        "subdirectory",
+        "build-requires",
+        "env",
+        "local-version",
+        "system",
+        "source",
+    ),
     "companion": ("id", "package", "version", "torch", "source"),
     "bad": ("id", "torch", "package", "triton", "commits", "symptom", "fix", "source"),
 }
@@ -131,20 +139,29 @@ def _pin(t: _Table) -> Pin:
     if not requires.contains(version, prereleases=True):
         raise t.fail("requires", f"'requires' ({requires}) excludes the pin's own version {version}")
     return Pin(
-        id=t.str("id"), torch=t.specifier("torch") or SpecifierSet(), marker=t.marker("marker"),
-        package=canonicalize_name(t.str("package")), version=version, requires=requires,
-        provides=t.choice("provides", PROVIDES), source=t.str("source", pattern=_HTTPS, what="an https URL"),
+        id=t.text("id"),
+        torch=t.specifier("torch") or SpecifierSet(),
+        marker=t.marker("marker"),
+        package=canonicalize_name(t.text("package")),
+        version=version,
+        requires=requires,
+        provides=t.choice("provides", PROVIDES),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
         where=t.at(),
     )
 
 
 def _build(t: _Table) -> Build:
     return Build(
-        id=t.str("id"), package=canonicalize_name(t.str("package")), version=t.version("version"),
-        repository=t.str("repository", pattern=_HTTPS, what="an https URL"),
-        commit=t.str("commit", pattern=_HEX40, what="a full 40-hex lowercase commit id"),
-        status=t.choice("status", STATUSES), source=t.str("source", pattern=_HTTPS, what="an https URL"),
-        evidence=t.strs("evidence"), where=t.at(),
+        id=t.text("id"),
+        package=canonicalize_name(t.text("package")),
+        version=t.version("version"),
+        repository=t.text("repository", pattern=_HTTPS, what="an https URL"),
+        commit=t.text("commit", pattern=_HEX40, what="a full 40-hex lowercase commit id"),
+        status=t.choice("status", STATUSES),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
+        evidence=t.strs("evidence"),
+        where=t.at(),
     )
 
 
@@ -154,22 +171,35 @@ def _recipe(t: _Table) -> Recipe:
         isinstance(k, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]*", k) and isinstance(v, str) for k, v in env.items()
     ):
         raise t.fail("env", "'env' must map UPPER_CASE names to strings")
-    subdirectory = t.str("subdirectory", required=False) or "."
+    subdirectory = t.text("subdirectory", required=False) or "."
     if subdirectory.startswith("/") or ".." in subdirectory.split("/"):
         raise t.fail("subdirectory", "'subdirectory' must be a relative path inside the repository")
     return Recipe(
-        id=t.str("id"), package=canonicalize_name(t.str("package")), versions=t.specifier("versions") or SpecifierSet(),
-        subdirectory=subdirectory, build_requires=t.strs("build-requires"), env=dict(env),
-        local_version=t.str("local-version", required=False, pattern=re.compile(r"(\+[a-z0-9.{}]+)?"),
-                            what="a local version label like '+git{short}'"),
-        system=t.strs("system"), source=t.str("source", pattern=_HTTPS, what="an https URL"), where=t.at(),
+        id=t.text("id"),
+        package=canonicalize_name(t.text("package")),
+        versions=t.specifier("versions") or SpecifierSet(),
+        subdirectory=subdirectory,
+        build_requires=t.strs("build-requires"),
+        env=dict(env),
+        local_version=t.text(
+            "local-version",
+            required=False,
+            pattern=re.compile(r"(\+[a-z0-9.{}]+)?"),
+            what="a local version label like '+git{short}'",
+        ),
+        system=t.strs("system"),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
+        where=t.at(),
     )
 
 
 def _companion(t: _Table) -> Companion:
     return Companion(
-        id=t.str("id"), package=canonicalize_name(t.str("package")), version=t.version("version"),
-        torch=t.specifier("torch") or SpecifierSet(), source=t.str("source", pattern=_HTTPS, what="an https URL"),
+        id=t.text("id"),
+        package=canonicalize_name(t.text("package")),
+        version=t.version("version"),
+        torch=t.specifier("torch") or SpecifierSet(),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
         where=t.at(),
     )
 
@@ -180,14 +210,24 @@ def _bad(t: _Table) -> Bad:
         if not _HEX40.fullmatch(commit):
             raise t.fail("commits", f"'commits' holds {commit!r}, not a full 40-hex lowercase commit id")
     return Bad(
-        id=t.str("id"), torch=t.specifier("torch") or SpecifierSet(), package=canonicalize_name(t.str("package")),
-        triton=t.specifier("triton", required=False), commits=commits, symptom=t.str("symptom"), fix=t.str("fix"),
-        source=t.str("source", pattern=_HTTPS, what="an https URL"), where=t.at(),
+        id=t.text("id"),
+        torch=t.specifier("torch") or SpecifierSet(),
+        package=canonicalize_name(t.text("package")),
+        triton=t.specifier("triton", required=False),
+        commits=commits,
+        symptom=t.text("symptom"),
+        fix=t.text("fix"),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
+        where=t.at(),
     )
 
 
 _MAKERS: dict[str, Callable[[_Table], object]] = {
-    "pin": _pin, "build": _build, "recipe": _recipe, "companion": _companion, "bad": _bad,
+    "pin": _pin,
+    "build": _build,
+    "recipe": _recipe,
+    "companion": _companion,
+    "bad": _bad,
 }
 
 
@@ -231,21 +271,29 @@ def _load_file(path: str, raw: bytes, found: dict[str, list[object]]) -> None:
     lines = text.splitlines()
     for key in data:
         if key != "schema" and key not in _TABLES:
-            raise RulesetError(Location(path, _key_line(lines, key)), f"unknown key {key!r}",
-                               hint=f"a rules file holds schema and [[{']], [['.join(_TABLES)}]] tables")
+            raise RulesetError(
+                Location(path, _key_line(lines, key)),
+                f"unknown key {key!r}",
+                hint=f"a rules file holds schema and [[{']], [['.join(_TABLES)}]] tables",
+            )
     if data.get("schema", _SCHEMA) != _SCHEMA:
         raise RulesetError(Location(path, _key_line(lines, "schema")), f"unsupported rules schema {data['schema']!r}")
     for kind in _TABLES:
         entries = data.get(kind, [])
         if not isinstance(entries, list):
-            raise RulesetError(Location(path, _key_line(lines, kind)), f"{kind!r} must be an array of tables [[{kind}]]")
+            raise RulesetError(
+                Location(path, _key_line(lines, kind)), f"{kind!r} must be an array of tables [[{kind}]]"
+            )
         for ordinal, entry in enumerate(entries):
             table = _Table(path, lines, kind, ordinal, entry if isinstance(entry, dict) else {})
             if not isinstance(entry, dict):
                 raise table.fail(None, f"[[{kind}]] entries must be tables")
             for key in entry:
                 if key not in _KEYS[kind]:
-                    raise table.fail(key, f"unknown key {key!r} in [[{kind}]]",)
+                    raise table.fail(
+                        key,
+                        f"unknown key {key!r} in [[{kind}]]",
+                    )
             found[kind].append(_MAKERS[kind](table))
 
 

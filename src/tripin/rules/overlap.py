@@ -17,8 +17,16 @@ __all__ = ["check_overlaps"]
 # lock can target is one of these, so testing the markers on all of them is exact for tripin.
 _PROBE_TARGETS = [
     f"{plat}-cp3{minor}"
-    for plat in ("linux-x86_64", "linux-aarch64", "musllinux-x86_64", "musllinux-aarch64",
-                 "macos-arm64", "macos-x86_64", "windows-x86_64", "windows-arm64")
+    for plat in (
+        "linux-x86_64",
+        "linux-aarch64",
+        "musllinux-x86_64",
+        "musllinux-aarch64",
+        "macos-arm64",
+        "macos-x86_64",
+        "windows-x86_64",
+        "windows-arm64",
+    )
     for minor in range(9, 16)
 ]
 

@@ -1,0 +1,231 @@
+"""Command line: parse arguments, call the stages, print results, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tripin import __version__
+from tripin.errors import EXIT_OK, EXIT_USAGE, TripinError
+
+__all__ = ["main"]
+
+EXIT_INDEX = 3  # the index could not be read: network, HTTP or garbage
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tripin",
+        description="Lock PyTorch environments with the Triton "
+        "build each torch release needs, for every target machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"tripin {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    lock = sub.add_parser(
+        "lock",
+        help="resolve requirements for targets; write pylock.toml and constraints.txt",
+        description="Resolve for every --target and write one PEP 751 lock and a pip "
+        "constraints file. With no REQUIREMENT, reads ./pyproject.toml.",
+    )
+    lock.add_argument("requirements", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirement, e.g. torch==2.6.0")
+    lock.add_argument(
+        "-t",
+        "--target",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="OS-ARCH-cpXY, e.g. linux-x86_64-cp312, linux-aarch64-cp312 (repeatable)",
+    )
+    lock.add_argument("-i", "--index-url", metavar="URL", help="simple-API index (default: PyPI)")
+    lock.add_argument(
+        "--extra-index-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="further index, used for names the earlier ones lack (repeatable)",
+    )
+    lock.add_argument("--lock", metavar="PATH", help="lock file to write (default: pylock.toml)")
+    lock.add_argument("--constraints", metavar="PATH", help="constraints file to write (default: constraints.txt)")
+    lock.add_argument("--offline", action="store_true", help="use only the cache; fail naming what is missing")
+    lock.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: the user cache dir)")
+    lock.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    lock.add_argument("--pre", action="store_true", help="allow pre-releases")
+    lock.add_argument("--manylinux", metavar="X.Y", help="newest glibc of the Linux targets (default 2.28)")
+    lock.add_argument("--musllinux", metavar="X.Y", help="newest musl of musllinux targets (default 1.2)")
+    lock.add_argument("--macos", metavar="X.Y", help="newest macOS of macOS targets (default 14.0)")
+    lock.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    plan = sub.add_parser(
+        "build-plan",
+        help="write a shell script that builds the lock's source builds",
+        description="Write a POSIX sh script that builds every source-built package of the "
+        "lock for one target into a wheelhouse, and print the pip line that installs it.",
+    )
+    plan.add_argument("--lock", default="pylock.toml", metavar="PATH", help="lock to read (default: pylock.toml)")
+    plan.add_argument("-t", "--target", metavar="NAME", help="target (default: the one that needs source builds)")
+    plan.add_argument("-o", "--output", metavar="PATH", help="script path, or - for stdout (default: build-TARGET.sh)")
+    plan.add_argument(
+        "--constraints",
+        default="constraints.txt",
+        metavar="PATH",
+        help="constraints file the printed install line uses",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "lock":
+            return _lock(args, list(argv) if argv is not None else sys.argv[1:])
+        return _build_plan(args)
+    except TripinError as exc:
+        from tripin.errors import IndexFetchError
+
+        print(f"tripin: error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return EXIT_INDEX if isinstance(exc, IndexFetchError) else exc.exit_code
+    except KeyboardInterrupt:
+        print("tripin: interrupted", file=sys.stderr)
+        return 130
+
+
+def _lock(args: argparse.Namespace, argv: list[str]) -> int:
+    from tripin.config import build_settings, inputs_digest
+    from tripin.index import IndexClient
+    from tripin.index.cache import Cache, default_cache_dir
+    from tripin.lock.atomic import write_atomic
+    from tripin.lock.constraints import dump_constraints
+    from tripin.lock.pylock import dump_pylock
+    from tripin.resolver import resolve_all
+    from tripin.resolver.merge import merge
+    from tripin.rules import load_ruleset
+    from tripin.targets import parse_target
+
+    started = time.monotonic()
+    settings = build_settings(
+        cli_requirements=args.requirements,
+        cli_targets=args.targets,
+        index_url=args.index_url,
+        extra_index_urls=args.extra_index_url,
+        lock=args.lock,
+        constraints=args.constraints,
+        manylinux=args.manylinux,
+        musllinux=args.musllinux,
+        macos=args.macos,
+        prereleases=args.pre,
+        pyproject=Path("pyproject.toml"),
+    )
+    targets = [
+        parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos)
+        for t in dict.fromkeys(settings.targets)
+    ]
+    _check_distinct_markers(targets)
+    ruleset = load_ruleset()
+    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+    with IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline) as client:
+        resolutions = resolve_all(targets, settings.requirements, client, ruleset, prereleases=settings.prereleases)
+        stats = client.fetcher.stats
+    lock = merge(
+        resolutions,
+        ruleset,
+        requirements=[str(r) for r in settings.requirements],
+        inputs_digest=inputs_digest(settings),
+    )
+    command = "tripin " + " ".join(shlex.quote(a) for a in argv)
+    pylock_text = dump_pylock(lock)  # render both before writing either
+    constraints_text = dump_constraints(lock, command=command)
+    write_atomic(settings.lock_path, pylock_text)
+    write_atomic(settings.constraints_path, constraints_text)
+    for resolution in resolutions:
+        for warning in resolution.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    if not args.quiet:
+        elapsed = time.monotonic() - started
+        print(
+            f"Locked {len(lock.packages)} packages for {len(targets)} target(s) in {elapsed:.2f}s "
+            f"({stats.requests} requests, {stats.bytes / 1e6:.1f} MB) -> {settings.lock_path}, "
+            f"{settings.constraints_path}"
+        )
+        for resolution in resolutions:
+            print(f"  {resolution.target}: {_summary(resolution)}")
+        for package in lock.packages:
+            if package.build is not None:
+                for target in package.targets:
+                    print(
+                        f"  source build needed on {target}: {package.name} {package.version} "
+                        f"[{package.build.status}]; run: tripin build-plan --target {target}"
+                    )
+    return EXIT_OK
+
+
+def _summary(resolution: object) -> str:
+    from tripin.resolver import TargetResolution
+
+    assert isinstance(resolution, TargetResolution)
+    parts = []
+    for name in ("torch", "triton", "pytorch-triton"):
+        resolved = resolution.packages.get(name)  # type: ignore[call-overload]
+        if resolved is not None:
+            how = "source build" if resolved.candidate.build else "wheel"
+            parts.append(f"{name} {resolved.candidate.version} ({how})")
+    if "torch" in resolution.packages and not any(n in resolution.packages for n in ("triton", "pytorch-triton")):
+        parts.append("no Triton")
+    return ", ".join(parts) or f"{len(resolution.packages)} packages"
+
+
+def _check_distinct_markers(targets: Sequence[object]) -> None:
+    from tripin.errors import TargetError
+    from tripin.targets import Target
+
+    seen: dict[str, str] = {}
+    for target in targets:
+        assert isinstance(target, Target)
+        marker = str(target.marker)
+        if marker in seen:
+            raise TargetError(
+                f"targets {seen[marker]} and {target.name} have the same environment marker; "
+                "one lock cannot tell them apart"
+            )
+        seen[marker] = target.name
+
+
+def _build_plan(args: argparse.Namespace) -> int:
+    from tripin.errors import LockError
+    from tripin.lock.atomic import write_atomic
+    from tripin.lock.pylock import read_pylock
+    from tripin.sourcebuild import build_script, install_line, source_builds
+
+    lock = read_pylock(Path(args.lock))
+    target = args.target
+    if target is None:
+        needing = [t.name for t in lock.targets if source_builds(lock, t.name)]
+        if len(needing) != 1:
+            listed = ", ".join(needing) or "none"
+            raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
+        target = needing[0]
+    builds = source_builds(lock, target)
+    script = build_script(lock, target, constraints=args.constraints)
+    output = args.output or f"build-{target}.sh"
+    if output == "-":
+        sys.stdout.write(script)
+        return EXIT_OK
+    write_atomic(Path(output), script, mode=0o755)
+    if not builds:
+        print(f"{target} needs no source build; {output} only checks the machine", file=sys.stderr)
+    print(f"wrote {output}: builds {', '.join(f'{p.name} {p.version}' for p in builds) or 'nothing'}")
+    print(f"then: {install_line(lock, target, wheelhouse='wheelhouse', constraints=args.constraints)}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

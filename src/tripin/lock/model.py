@@ -1,0 +1,76 @@
+"""A lock for several targets at once: one entry per distinct (name, version, source)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Lock", "LockTarget", "LockedPackage", "LockedVcs", "LockedWheel", "SourceBuild"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockTarget:
+    name: str
+    marker: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedWheel:
+    url: str
+    size: int | None
+    upload_time: str | None
+    hashes: tuple[tuple[str, str], ...]
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedVcs:
+    url: str
+    commit: str
+    subdirectory: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceBuild:
+    """What `tripin build-plan` needs to turn a locked commit into the locked version."""
+
+    version: str  # the exact version the build produces, local label included
+    status: str
+    source: str
+    build_requires: tuple[str, ...]
+    env: Mapping[str, str]
+    system: tuple[str, ...]
+    recipe: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockedPackage:
+    name: str
+    version: str
+    marker: str | None  # None: the package is in every target
+    targets: tuple[str, ...]
+    requires_python: str | None = None
+    index: str | None = None
+    wheels: tuple[LockedWheel, ...] = ()
+    vcs: LockedVcs | None = None
+    build: SourceBuild | None = None
+    rule: str | None = None
+    rule_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lock:
+    targets: tuple[LockTarget, ...]
+    requirements: tuple[str, ...]
+    packages: tuple[LockedPackage, ...]
+    ruleset_digest: str
+    inputs_digest: str
+    tool_version: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def for_target(self, name: str) -> list[LockedPackage]:
+        return [p for p in self.packages if name in p.targets]

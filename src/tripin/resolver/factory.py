@@ -1,0 +1,172 @@
+"""Make candidates and dependency lists for one target: index data plus the ruleset's pins."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from tripin.errors import ResolutionError
+from tripin.index import DistFile, IndexClient, Metadata
+from tripin.resolver.types import Candidate, Req
+from tripin.rules.model import Pin, Ruleset
+from tripin.targets import Target
+
+__all__ = ["Factory", "to_reqs"]
+
+_PREFETCH = 2  # candidates per name whose metadata is fetched before the resolver asks
+_TORCH = canonicalize_name("torch")
+
+
+def to_reqs(
+    requirements: Iterable[Requirement], env: Mapping[str, str], origin: str, extras: Iterable[str] = ("",)
+) -> list[Req]:
+    """The requirements that apply on the target; `extras` are the ones being installed."""
+    out: list[Req] = []
+    extra_list = list(extras)
+    for req in requirements:
+        if req.marker is not None and not any(req.marker.evaluate({**env, "extra": e}) for e in extra_list):
+            continue
+        if req.url:
+            raise ResolutionError(f"{origin} requires {req.name} from a direct URL; tripin locks index packages only")
+        out.append(
+            Req(
+                name=canonicalize_name(req.name),
+                extras=frozenset(canonicalize_name(e) for e in req.extras),
+                specifier=req.specifier,
+                origin=origin,
+            )
+        )
+    return out
+
+
+class Factory:
+    """Everything the provider asks is answered here, so the provider only adapts."""
+
+    def __init__(self, target: Target, client: IndexClient, ruleset: Ruleset, *, prereleases: bool = False) -> None:
+        self.target = target
+        self.client = client
+        self.ruleset = ruleset
+        self.prereleases = prereleases
+        self.env = target.environment()
+        self.python = Version(self.env["python_full_version"])
+        self.warnings: list[str] = []
+        self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+
+    # -- candidates -----------------------------------------------------------------------
+
+    def _by_version(self, name: NormalizedName) -> dict[Version, list[DistFile]]:
+        """Usable wheels per version, best tag first; computed once per name and target."""
+        cached = self._versions.get(name)
+        if cached is None:
+            ranked: dict[Version, list[tuple[int, DistFile]]] = defaultdict(list)
+            for file in self.client.project(name).files:
+                if file.requires_python is not None and not file.requires_python.contains(
+                    self.python, prereleases=True
+                ):
+                    continue
+                rank = self.target.tag_rank(file.tags) if file.is_wheel else None
+                if rank is not None:
+                    ranked[file.version].append((rank, file))
+            cached = {v: [f for _, f in sorted(fs, key=lambda x: (x[0], x[1].filename))] for v, fs in ranked.items()}
+            self._versions[name] = cached
+        return cached
+
+    def find(
+        self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], excluded: Iterable[Candidate]
+    ) -> list[Candidate]:
+        bad = {(c.version, c.build) for c in excluded}
+        builds = {r.build for r in reqs if r.build is not None}
+        if len(builds) > 1:
+            return []  # two rules ask for two different commits: no candidate satisfies both
+        if builds:
+            build = builds.pop()
+            version = self.ruleset.source_version(build)
+            cand = Candidate(
+                name=name,
+                version=version,
+                extras=extras,
+                build=build,
+                metadata_from=self._any_wheel(name, build.version),
+            )
+            ok = all(r.specifier.contains(version, prereleases=True) for r in reqs) and (version, build) not in bad
+            return [cand] if ok else []
+        project = self.client.project(name)
+        pre = self.prereleases or any(r.specifier.prereleases for r in reqs)
+        out: list[Candidate] = []
+        for version, wheels in self._by_version(name).items():
+            if (version, None) in bad or (version.is_prerelease and not pre):
+                continue
+            if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
+                continue
+            if all(w.yanked for w in wheels) and not _pinned_exactly(reqs, version):
+                continue  # PEP 592: a yanked release is taken only when pinned with ==
+            out.append(Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index))
+        out.sort(key=lambda c: c.version, reverse=True)
+        self.client.prefetch_metadata(c.wheels[0] for c in out[:_PREFETCH])
+        return out
+
+    def _any_wheel(self, name: NormalizedName, version: Version) -> DistFile | None:
+        """A wheel of the same release on another platform: a source build of the same commit
+        has the same dependencies."""
+        for file in self.client.project(name).files:
+            if file.is_wheel and file.version == version:
+                return file
+        return None
+
+    # -- dependencies -----------------------------------------------------------------------
+
+    def metadata(self, candidate: Candidate) -> Metadata | None:
+        file = candidate.metadata_file
+        return None if file is None else self.client.metadata(file)
+
+    def dependencies(self, candidate: Candidate) -> Iterator[Req]:
+        origin = f"{candidate.name} {candidate.version}"
+        if candidate.extras:
+            yield Req(
+                name=candidate.name,
+                specifier=SpecifierSet(f"=={candidate.version}"),
+                build=candidate.build,
+                origin=origin,
+            )
+        metadata = self.metadata(candidate)
+        if metadata is not None:
+            extras = sorted(candidate.extras) if candidate.extras else [""]
+            reqs = to_reqs(metadata.requires_dist, self.env, origin, extras)
+            if candidate.extras:  # the bare requirements already come with the base candidate
+                base = {str(r) for r in to_reqs(metadata.requires_dist, self.env, origin)}
+                reqs = [r for r in reqs if str(r) not in base]
+            yield from reqs
+        if candidate.name == _TORCH and not candidate.extras:
+            yield from self._rule_reqs(candidate)
+
+    def _rule_reqs(self, torch: Candidate) -> Iterator[Req]:
+        pin = self.ruleset.pin_for(torch.version, self.env)
+        if pin is None:
+            if torch.version >= Version("2.0.0") and not self.ruleset.covers(torch.version):
+                self.warnings.append(
+                    f"{self.target}: no rule covers torch {torch.version}; its own metadata alone decides Triton"
+                )
+            return
+        origin = f"rule {pin.id}"
+        if pin.provides != "source-build":
+            yield Req(name=pin.package, specifier=pin.requires, pin=pin, origin=origin)
+            return
+        build = self.ruleset.build_for(pin.package, pin.version)
+        if build is None:
+            raise ResolutionError(
+                f"{self.target}: rule {pin.id} ({pin.where}) needs a source build of {pin.package} {pin.version}, "
+                "but the rules name no commit for it"
+            )
+        yield Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), build=build, pin=pin, origin=origin)
+
+    def pin_of(self, torch_version: Version) -> Pin | None:
+        return self.ruleset.pin_for(torch_version, self.env)
+
+
+def _pinned_exactly(reqs: Sequence[Req], version: Version) -> bool:
+    return any(s.operator in ("==", "===") and s.contains(version, prereleases=True) for r in reqs for s in r.specifier)

@@ -1,0 +1,119 @@
+"""Merge per-target resolutions into one Lock: a package entry per (name, version, source)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from tripin import __version__
+from tripin.errors import LockError
+from tripin.index.models import redact_url
+from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockedWheel, LockTarget, SourceBuild
+from tripin.resolver.resolve import TargetResolution
+from tripin.resolver.types import Resolved
+from tripin.rules.model import Ruleset
+
+__all__ = ["merge"]
+
+
+def _source_key(resolved: Resolved) -> tuple[str, ...]:
+    cand = resolved.candidate
+    if cand.build is not None:
+        return ("git", cand.build.repository, cand.build.commit)
+    assert cand.index is not None
+    return ("index", cand.index.public_url)
+
+
+def merge(
+    resolutions: Sequence[TargetResolution],
+    ruleset: Ruleset,
+    *,
+    requirements: Sequence[str],
+    inputs_digest: str,
+) -> Lock:
+    targets = tuple(LockTarget(name=r.target.name, marker=str(r.target.marker)) for r in resolutions)
+    all_names = [t.name for t in targets]
+    groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, Resolved]]] = defaultdict(list)
+    for resolution in resolutions:
+        for name, resolved in resolution.packages.items():
+            groups[(name, str(resolved.candidate.version), _source_key(resolved))].append(
+                (resolution.target.name, resolved)
+            )
+    packages: list[LockedPackage] = []
+    markers = {t.name: t.marker for t in targets}
+    for (pkg_name, version, _), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        names = tuple(t for t in all_names if t in {m[0] for m in members})
+        marker = (
+            None
+            if len(names) == len(all_names)
+            else " or ".join(f"({markers[n]})" if len(names) > 1 else markers[n] for n in names)
+        )
+        first = members[0][1]
+        packages.append(_package(pkg_name, version, marker, names, [m[1] for m in members], first, ruleset))
+    return Lock(
+        targets=targets,
+        requirements=tuple(requirements),
+        packages=tuple(packages),
+        ruleset_digest=ruleset.digest,
+        inputs_digest=inputs_digest,
+        tool_version=__version__,
+    )
+
+
+def _package(
+    name: str,
+    version: str,
+    marker: str | None,
+    names: tuple[str, ...],
+    members: list[Resolved],
+    first: Resolved,
+    ruleset: Ruleset,
+) -> LockedPackage:
+    cand = first.candidate
+    requires_python = str(first.metadata.requires_python) if first.metadata and first.metadata.requires_python else None
+    pin = next((m.pin for m in members if m.pin is not None), None)
+    rule = pin.id if pin else None
+    rule_source = pin.source if pin else None
+    if cand.build is not None:
+        build = cand.build
+        recipe = ruleset.recipe_for(build.package, build.version)
+        if recipe is None:
+            raise LockError(f"no source-build recipe in the rules for {build.package} {build.version}")
+        return LockedPackage(
+            name=name,
+            version=version,
+            marker=marker,
+            targets=names,
+            requires_python=requires_python,
+            vcs=LockedVcs(url=build.repository, commit=build.commit, subdirectory=recipe.subdirectory),
+            build=SourceBuild(
+                version=version,
+                status=build.status,
+                source=build.source,
+                build_requires=recipe.build_requires,
+                env=dict(recipe.env),
+                system=recipe.system,
+                recipe=recipe.id,
+            ),
+            rule=rule,
+            rule_source=rule_source,
+        )
+    wheels: dict[str, LockedWheel] = {}
+    for member in members:
+        for file in member.candidate.wheels:
+            if not file.hashes:
+                raise LockError(f"{file.filename}: the index gives no hash; a lock without hashes is refused")
+            url = redact_url(file.url)
+            wheels[url] = LockedWheel(url=url, size=file.size, upload_time=file.upload_time, hashes=file.hashes)
+    assert cand.index is not None
+    return LockedPackage(
+        name=name,
+        version=version,
+        marker=marker,
+        targets=names,
+        requires_python=requires_python,
+        index=cand.index.public_url,
+        wheels=tuple(sorted(wheels.values(), key=lambda w: w.filename)),
+        rule=rule,
+        rule_source=rule_source,
+    )

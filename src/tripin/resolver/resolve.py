@@ -1,0 +1,103 @@
+"""Resolve each target with resolvelib and turn its failures into sentences a user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
+
+from tripin.errors import ResolutionError
+from tripin.index import IndexClient
+from tripin.resolver.factory import Factory, to_reqs
+from tripin.resolver.provider import Provider
+from tripin.resolver.types import Candidate, Req, Resolved
+from tripin.rules.model import Ruleset
+from tripin.targets import Target
+
+__all__ = ["TargetResolution", "resolve_all", "resolve_target"]
+
+_MAX_ROUNDS = 20000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetResolution:
+    target: Target
+    packages: dict[NormalizedName, Resolved]
+    warnings: tuple[str, ...]
+
+
+def resolve_target(
+    target: Target,
+    requirements: Sequence[Requirement],
+    client: IndexClient,
+    ruleset: Ruleset,
+    *,
+    prereleases: bool = False,
+) -> TargetResolution:
+    factory = Factory(target, client, ruleset, prereleases=prereleases)
+    roots = to_reqs(requirements, factory.env, "the requirements")
+    for root in roots:  # start every root's page download at once
+        client.prefetch_project(root.name)
+    resolver: Resolver[Req, Candidate, str] = Resolver(Provider(factory), BaseReporter())
+    try:
+        result = resolver.resolve(roots, max_rounds=_MAX_ROUNDS)
+    except ResolutionImpossible as exc:
+        raise ResolutionError(_explain(target, exc.causes)) from None
+    except ResolutionTooDeep:
+        raise ResolutionError(f"{target}: gave up after {_MAX_ROUNDS} resolution rounds") from None
+    packages: dict[NormalizedName, Resolved] = {}
+    for candidate in result.mapping.values():
+        if candidate.extras:
+            continue  # an extras node only pulls in dependencies; the base entry is the package
+        torch_pin = None
+        packages[candidate.name] = Resolved(candidate=candidate, metadata=factory.metadata(candidate), pin=torch_pin)
+    _attach_pins(packages, factory)
+    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings))
+
+
+def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> None:
+    """Record which rule decided the Triton entry, for the lock's tool data and comments."""
+    torch = packages.get(NormalizedName("torch"))
+    if torch is None:
+        return
+    pin = factory.pin_of(torch.candidate.version)
+    if pin is None:
+        return
+    for name in (NormalizedName("torch"), pin.package):
+        if name in packages:
+            old = packages[name]
+            packages[name] = Resolved(candidate=old.candidate, metadata=old.metadata, pin=pin)
+
+
+def _explain(target: Target, causes: Collection[RequirementInformation[Req, Candidate]]) -> str:
+    """One line: which requirements on which name could not all hold, and who asked."""
+    parts: list[str] = []
+    for cause in causes:
+        requirement, parent = cause.requirement, cause.parent
+        who = f"rule {requirement.pin.id}" if requirement.pin else (str(parent) if parent else requirement.origin)
+        parts.append(f"{requirement} (from {who})")
+    names = sorted({c.requirement.name for c in causes if getattr(c, "requirement", None)})
+    subject = ", ".join(names) or "the requirements"
+    return f"{target}: no version of {subject} satisfies " + "; ".join(dict.fromkeys(parts))
+
+
+def resolve_all(
+    targets: Sequence[Target],
+    requirements: Sequence[Requirement],
+    client: IndexClient,
+    ruleset: Ruleset,
+    *,
+    prereleases: bool = False,
+) -> list[TargetResolution]:
+    """Targets resolve in parallel threads over one client, so each page and metadata file is
+    fetched once for all of them."""
+    with ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target") as pool:
+        futures = [
+            pool.submit(resolve_target, t, requirements, client, ruleset, prereleases=prereleases) for t in targets
+        ]
+        return [f.result() for f in futures]
