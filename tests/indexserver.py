@@ -113,6 +113,9 @@ class IndexServer(ThreadingHTTPServer):
         self.root = Path(root)
         self.extra_files: dict[str, Path] = {}
         self.cache_control: str | None = None  # e.g. "max-age=600, public" for pages
+        # PEP 658/714 mode: list core-metadata hashes for every file with a .metadata file, as
+        # PyPI's own JSON API does; clients that trust only advertised metadata (pip, uv) need it
+        self.advertise_metadata = False
         self._blobs: dict[str, bytes] = {}  # in-memory files (publish)
         self._pages: dict[str, dict[str, Any]] = {}  # in-memory project pages (publish)
         self._lock = threading.Lock()
@@ -316,6 +319,7 @@ class IndexServer(ThreadingHTTPServer):
         self.clear_faults()
         self.clear_overlay()
         self.cache_control = None
+        self.advertise_metadata = False
         self.reset()
 
     def _load_disk_page(self, name: str) -> dict[str, Any] | None:
@@ -328,9 +332,15 @@ class IndexServer(ThreadingHTTPServer):
     def project_page(self, name: str) -> dict[str, Any] | None:
         with self._lock:
             page = self._pages.get(name)
-            if page is not None:
-                return json.loads(json.dumps(page))  # type: ignore[no-any-return]
-        return self._load_disk_page(name)
+            page = json.loads(json.dumps(page)) if page is not None else None
+        if page is None:
+            page = self._load_disk_page(name)
+        if page is not None and self.advertise_metadata:
+            for entry in page.get("files", []):
+                found = self.file_bytes(entry["filename"] + ".metadata")
+                if found is not None and "core-metadata" not in entry:
+                    entry["core-metadata"] = {"sha256": hashlib.sha256(found[0]).hexdigest()}
+        return page
 
     def project_names(self) -> list[str]:
         names: set[str] = set()

@@ -15,7 +15,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import ConfigError, Location
+from tripin.errors import ConfigError, Location, toml_error
 from tripin.index.models import Index, redact_url
 
 __all__ = ["DEFAULT_INDEX", "Settings", "inputs_digest", "load_pyproject", "parse_requirements"]
@@ -77,8 +77,8 @@ def load_pyproject(path: Path) -> tuple[list[str], dict[str, Any], str]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise ConfigError(f"{Location(str(path), line)}: invalid TOML: {getattr(exc, 'msg', exc)}") from None
+        where, message = toml_error(str(path), exc)
+        raise ConfigError(f"{where}: invalid TOML: {message}") from None
     project = data.get("project", {})
     deps = project.get("dependencies", []) if isinstance(project, dict) else []
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):

@@ -16,6 +16,7 @@ __all__ = [
     "RulesetError",
     "TargetError",
     "TripinError",
+    "toml_error",
 ]
 
 EXIT_OK = 0
@@ -32,6 +33,21 @@ class Location:
 
     def __str__(self) -> str:
         return self.path if self.line is None else f"{self.path}:{self.line}"
+
+
+def toml_error(path: str, exc: ValueError) -> tuple[Location, str]:
+    """Where a TOML parse error is: tomllib has `lineno` from Python 3.14 on; before that the
+    line is only in the message, as "(at line N, column M)"."""
+    import re
+
+    line = getattr(exc, "lineno", None)
+    message = str(getattr(exc, "msg", exc))
+    match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+    if line is None and match:
+        line = int(match[1])
+    if match:
+        message = message.replace(match[0], "").strip()
+    return Location(path, line), message
 
 
 class TripinError(Exception):

@@ -59,7 +59,7 @@ def _retry_after(value: str | None, attempt: int) -> float:
             except (TypeError, ValueError):
                 return 1.0
             return min(max(when - time.time(), 0.0), _MAX_RETRY_AFTER)
-    return 0.25 * (2**attempt)
+    return 0.25 * float(1 << attempt)
 
 
 class Fetcher:

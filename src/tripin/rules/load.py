@@ -14,7 +14,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tripin.errors import Location, RulesetError
+from tripin.errors import Location, RulesetError, toml_error
 from tripin.rules.model import PROVIDES, STATUSES, Bad, Build, Companion, Pin, Recipe, Ruleset
 
 __all__ = ["default_rules_dir", "load_ruleset"]
@@ -265,9 +265,8 @@ def _load_file(path: str, raw: bytes, found: dict[str, list[object]]) -> None:
     except UnicodeDecodeError:
         raise RulesetError(Location(path), "rules file is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", str(exc))
-        raise RulesetError(Location(path, line), f"invalid TOML: {message}") from None
+        where, message = toml_error(path, exc)
+        raise RulesetError(where, f"invalid TOML: {message}") from None
     lines = text.splitlines()
     for key in data:
         if key != "schema" and key not in _TABLES:
