@@ -69,6 +69,7 @@ def _line_of(text: str, key: str) -> int | None:
 
 def load_pyproject(path: Path) -> tuple[list[str], dict[str, Any], str]:
     """[project].dependencies, [tool.tripin] and the file's text (for error lines)."""
+    text = ""
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -77,7 +78,7 @@ def load_pyproject(path: Path) -> tuple[list[str], dict[str, Any], str]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        where, message = toml_error(str(path), exc)
+        where, message = toml_error(str(path), exc, text)
         raise ConfigError(f"{where}: invalid TOML: {message}") from None
     project = data.get("project", {})
     deps = project.get("dependencies", []) if isinstance(project, dict) else []

@@ -35,7 +35,7 @@ class Location:
         return self.path if self.line is None else f"{self.path}:{self.line}"
 
 
-def toml_error(path: str, exc: ValueError) -> tuple[Location, str]:
+def toml_error(path: str, exc: ValueError, text: str = "") -> tuple[Location, str]:
     """Where a TOML parse error is: tomllib has `lineno` from Python 3.14 on; before that the
     line is only in the message, as "(at line N, column M)"."""
     import re
@@ -47,6 +47,9 @@ def toml_error(path: str, exc: ValueError) -> tuple[Location, str]:
         line = int(match[1])
     if match:
         message = message.replace(match[0], "").strip()
+    elif "(at end of document)" in message:
+        line = line or (text.count("\n") + (0 if text.endswith("\n") else 1)) or None
+        message = message.replace("(at end of document)", "").strip() + " at end of file"
     return Location(path, line), message
 
 

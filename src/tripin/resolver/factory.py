@@ -56,6 +56,7 @@ class Factory:
         self.python = Version(self.env["python_full_version"])
         self.warnings: list[str] = []
         self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+        self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
 
     # -- candidates -----------------------------------------------------------------------
 
@@ -103,8 +104,11 @@ class Factory:
                 continue
             if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
                 continue
-            if all(w.yanked for w in wheels) and not _pinned_exactly(reqs, version):
-                continue  # PEP 592: a yanked release is taken only when pinned with ==
+            if all(w.yanked for w in wheels):
+                # PEP 592 would allow a yanked release pinned with ==; a lock that is meant to be
+                # installed on many machines should not carry one, so it is refused and named.
+                self.yanked[name].add(version)
+                continue
             out.append(Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index))
         out.sort(key=lambda c: c.version, reverse=True)
         self.client.prefetch_metadata(c.wheels[0] for c in out[:_PREFETCH])
@@ -166,7 +170,3 @@ class Factory:
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)
-
-
-def _pinned_exactly(reqs: Sequence[Req], version: Version) -> bool:
-    return any(s.operator in ("==", "===") and s.contains(version, prereleases=True) for r in reqs for s in r.specifier)

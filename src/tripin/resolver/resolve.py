@@ -47,7 +47,11 @@ def resolve_target(
     try:
         result = resolver.resolve(roots, max_rounds=_MAX_ROUNDS)
     except ResolutionImpossible as exc:
-        raise ResolutionError(_explain(target, exc.causes)) from None
+        message = _explain(target, exc.causes)
+        yanked = sorted(f"{n} {v}" for n, vs in factory.yanked.items() for v in vs)
+        if yanked:
+            message += f" ({', '.join(yanked)} {'is' if len(yanked) == 1 else 'are'} yanked on the index)"
+        raise ResolutionError(message) from None
     except ResolutionTooDeep:
         raise ResolutionError(f"{target}: gave up after {_MAX_ROUNDS} resolution rounds") from None
     packages: dict[NormalizedName, Resolved] = {}

@@ -1,0 +1,133 @@
+"""Bad input and bad indexes: one line, a non-zero exit, and the previous outputs untouched."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, tripin
+from indexserver import IndexServer
+
+X86 = "linux-x86_64-cp312"
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pylock.toml").write_text("old lock\n")
+    (tmp_path / "constraints.txt").write_text("old constraints\n")
+    return tmp_path
+
+
+def _untouched(work: Path) -> bool:
+    leftovers = [p.name for p in work.iterdir() if p.name.endswith(".tmp")]
+    return (
+        (work / "pylock.toml").read_text() == "old lock\n"
+        and (work / "constraints.txt").read_text() == "old constraints\n"
+        and not leftovers
+    )
+
+
+def _one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if not line.startswith("hint: ")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["torch==2.6.0", "--target", "linux-sparc-cp312"], 2, "no architecture 'sparc' for linux"),
+        (["torch==2.6.0", "--target", "linux-x86_64"], 2, "unknown target 'linux-x86_64'"),
+        (["torch==2.6.7", "--target", X86], 1, "no version of torch satisfies torch==2.6.7"),
+        (["torch>=", "--target", X86], 2, "invalid requirement 'torch>='"),
+        (["torch==2.6.0"], 2, "no target given"),
+        (["torch==2.6.0", "--target", X86, "--manylinux", "2"], 2, "invalid manylinux glibc level '2'"),
+        (["torch==2.6.0", "triton==3.1.0", "--target", X86], 1,
+         "no version of triton satisfies"),
+    ],
+)
+def test_bad_input(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str],
+                   args: list[str], code: int, message: str) -> None:
+    run = tripin(capsys, "lock", "--index-url", index.simple_url, "--cache-dir", str(work / "cache"), *args)
+    assert run.code == code, run.err
+    assert message in _one_line(run.err)
+    assert _untouched(work)
+
+
+def test_conflict_names_the_rule(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", "linux-aarch64-cp312",
+                                    extra=["torch==2.6.0", "triton==3.5.0"]))
+    assert run.code == 1
+    line = _one_line(run.err)
+    assert "rule torch-2.6.0/linux-aarch64" in line and "triton==3.5.0" in line
+
+
+def test_yanked_torch_is_refused(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str],
+                                 tmp_path: Path) -> None:
+    from indexserver import build_wheel
+
+    index.publish(build_wheel(tmp_path / "w", "torch", "2.6.1", "cp312-cp312-manylinux_2_28_x86_64"),
+                  yanked="broken build")
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.1"]))
+    assert run.code == 1
+    assert "torch 2.6.1 is yanked" in _one_line(run.err)
+    assert _untouched(work)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[project]\ndependencies = ["torch==2.6.0"\n', "pyproject.toml:2: invalid TOML: Unclosed array at end of file"),
+        ('[project]\ndependencies = "torch"\n', "pyproject.toml:2: [project].dependencies must be a list"),
+        ('[project]\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\ntarget = ["x"]\n',
+         "pyproject.toml:4: unknown key 'target' in [tool.tripin]"),
+        ('[project]\ndependencies = ["torch=2.6.0"]\n', "invalid requirement 'torch=2.6.0'"),
+    ],
+)
+def test_malformed_pyproject(work: Path, capsys: pytest.CaptureFixture[str], text: str, message: str) -> None:
+    (work / "pyproject.toml").write_text(text)
+    run = tripin(capsys, "lock", "--target", X86, "--cache-dir", str(work / "c"))
+    assert run.code == 2
+    assert message in _one_line(run.err)
+    assert _untouched(work)
+
+
+def test_unreachable_index(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    run = tripin(capsys, *lock_args(f"http://127.0.0.1:{port}/simple", work / "c", X86, extra=["torch==2.6.0"]))
+    assert run.code == 3
+    line = _one_line(run.err)
+    assert f"http://127.0.0.1:{port}/simple/torch/" in line and "cannot connect" in line
+    assert _untouched(work)
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"kind": "garbage", "body": b"{not json"}, "invalid JSON project page"),
+        ({"kind": "status", "code": 500}, "HTTP 500"),
+        ({"kind": "garbage", "body": b'{"meta": {"api-version": "2.0"}, "files": []}'},
+         "unsupported simple API version '2.0'"),
+    ],
+)
+def test_index_answering_garbage(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str],
+                                 fault: dict[str, object], message: str) -> None:
+    kind = fault.pop("kind")
+    index.fault("/simple/torch/", str(kind), **fault)
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.0"]))
+    assert run.code == 3
+    line = _one_line(run.err)
+    assert message in line and "/simple/torch/" in line
+    assert _untouched(work)
+
+
+def test_transient_errors_are_retried(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fault = index.fault("/simple/torch/", "status", code=503, times=2)
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.0"]))
+    assert run.code == 0, run.err
+    assert fault.hits == 2
