@@ -33,11 +33,11 @@ def _best_wheel(files: list[DistFile], arch: str) -> DistFile | None:
     best: tuple[int, DistFile] | None = None
     for f in files:
         for tag in f.tags:
-            if tag.platform.startswith("manylinux") and tag.platform.endswith(arch):
-                if tag.interpreter.startswith("cp") and tag.interpreter[2:].isdigit():
-                    minor = int(tag.interpreter[3:])
-                    if minor <= 13 and (best is None or minor > best[0]):
-                        best = (minor, f)
+            manylinux = tag.platform.startswith("manylinux") and tag.platform.endswith(arch)
+            if manylinux and tag.interpreter.startswith("cp") and tag.interpreter[2:].isdigit():
+                minor = int(tag.interpreter[3:])
+                if minor <= 13 and (best is None or minor > best[0]):
+                    best = (minor, f)
     return best[1] if best else None
 
 

@@ -45,12 +45,12 @@ def _one_line(err: str) -> str:
         (["torch>=", "--target", X86], 2, "invalid requirement 'torch>='"),
         (["torch==2.6.0"], 2, "no target given"),
         (["torch==2.6.0", "--target", X86, "--manylinux", "2"], 2, "invalid manylinux glibc level '2'"),
-        (["torch==2.6.0", "triton==3.1.0", "--target", X86], 1,
-         "no version of triton satisfies"),
+        (["torch==2.6.0", "triton==3.1.0", "--target", X86], 1, "no version of triton satisfies"),
     ],
 )
-def test_bad_input(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str],
-                   args: list[str], code: int, message: str) -> None:
+def test_bad_input(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
     run = tripin(capsys, "lock", "--index-url", index.simple_url, "--cache-dir", str(work / "cache"), *args)
     assert run.code == code, run.err
     assert message in _one_line(run.err)
@@ -58,19 +58,22 @@ def test_bad_input(index: IndexServer, work: Path, capsys: pytest.CaptureFixture
 
 
 def test_conflict_names_the_rule(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = tripin(capsys, *lock_args(index.simple_url, work / "c", "linux-aarch64-cp312",
-                                    extra=["torch==2.6.0", "triton==3.5.0"]))
+    run = tripin(
+        capsys, *lock_args(index.simple_url, work / "c", "linux-aarch64-cp312", extra=["torch==2.6.0", "triton==3.5.0"])
+    )
     assert run.code == 1
     line = _one_line(run.err)
     assert "rule torch-2.6.0/linux-aarch64" in line and "triton==3.5.0" in line
 
 
-def test_yanked_torch_is_refused(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str],
-                                 tmp_path: Path) -> None:
+def test_yanked_torch_is_refused(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     from indexserver import build_wheel
 
-    index.publish(build_wheel(tmp_path / "w", "torch", "2.6.1", "cp312-cp312-manylinux_2_28_x86_64"),
-                  yanked="broken build")
+    index.publish(
+        build_wheel(tmp_path / "w", "torch", "2.6.1", "cp312-cp312-manylinux_2_28_x86_64"), yanked="broken build"
+    )
     run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.1"]))
     assert run.code == 1
     assert "torch 2.6.1 is yanked" in _one_line(run.err)
@@ -80,10 +83,15 @@ def test_yanked_torch_is_refused(index: IndexServer, work: Path, capsys: pytest.
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[project]\ndependencies = ["torch==2.6.0"\n', "pyproject.toml:2: invalid TOML: Unclosed array at end of file"),
+        (
+            '[project]\ndependencies = ["torch==2.6.0"\n',
+            "pyproject.toml:2: invalid TOML: Unclosed array at end of file",
+        ),
         ('[project]\ndependencies = "torch"\n', "pyproject.toml:2: [project].dependencies must be a list"),
-        ('[project]\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\ntarget = ["x"]\n',
-         "pyproject.toml:4: unknown key 'target' in [tool.tripin]"),
+        (
+            '[project]\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\ntarget = ["x"]\n',
+            "pyproject.toml:4: unknown key 'target' in [tool.tripin]",
+        ),
         ('[project]\ndependencies = ["torch=2.6.0"]\n', "invalid requirement 'torch=2.6.0'"),
     ],
 )
@@ -111,12 +119,15 @@ def test_unreachable_index(work: Path, capsys: pytest.CaptureFixture[str]) -> No
     [
         ({"kind": "garbage", "body": b"{not json"}, "invalid JSON project page"),
         ({"kind": "status", "code": 500}, "HTTP 500"),
-        ({"kind": "garbage", "body": b'{"meta": {"api-version": "2.0"}, "files": []}'},
-         "unsupported simple API version '2.0'"),
+        (
+            {"kind": "garbage", "body": b'{"meta": {"api-version": "2.0"}, "files": []}'},
+            "unsupported simple API version '2.0'",
+        ),
     ],
 )
-def test_index_answering_garbage(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str],
-                                 fault: dict[str, object], message: str) -> None:
+def test_index_answering_garbage(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], fault: dict[str, object], message: str
+) -> None:
     kind = fault.pop("kind")
     index.fault("/simple/torch/", str(kind), **fault)
     run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.0"]))

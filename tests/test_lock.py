@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import lock_args, read_toml, recorded_file, tripin
 from indexserver import IndexServer
-from packaging.pylock import Pylock, PackageVcs, PackageWheel
+from packaging.pylock import PackageVcs, PackageWheel, Pylock
 
 from tripin.targets import parse_target
 
@@ -46,7 +46,11 @@ def test_torch_26_x86_wheel_and_aarch64_source_build(
     vcs = arm["triton"]
     assert isinstance(vcs, PackageVcs)
     assert (vcs.type, vcs.url, vcs.commit_id, vcs.subdirectory) == (
-        "git", "https://github.com/triton-lang/triton", COMMIT_320, "python")
+        "git",
+        "https://github.com/triton-lang/triton",
+        COMMIT_320,
+        "python",
+    )
     assert "nvidia-cudnn-cu12" not in arm
     triton_entries = [p for p in data["packages"] if p["name"] == "triton"]
     build = next(p for p in triton_entries if "vcs" in p)["tool"]["tripin"]
@@ -67,29 +71,32 @@ def test_torch_26_x86_wheel_and_aarch64_source_build(
     script = work / "build-linux-aarch64-cp312.sh"
     text = script.read_text()
     assert script.stat().st_mode & stat.S_IXUSR
-    assert f"git -C \"$src\" fetch --depth 1 https://github.com/triton-lang/triton {COMMIT_320}" in text
+    assert f'git -C "$src" fetch --depth 1 https://github.com/triton-lang/triton {COMMIT_320}' in text
     assert "TRITON_WHEEL_VERSION_SUFFIX=+git9641643d" in text and '"$src"/python' in text
     assert "triton-3.2.0+git9641643d-" in text
     subprocess.run(["sh", "-n", str(script)], check=True)
     assert "pip install --find-links wheelhouse -c constraints.txt torch==2.6.0" in plan.out
 
 
-def test_build_script_refuses_at_a_wrong_commit(index: IndexServer, work: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_script_refuses_at_a_wrong_commit(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The script checks what it checked out; run it with a `git` that fetches another commit."""
     assert tripin(capsys, *lock_args(index.simple_url, work / "cache", ARM, extra=["torch==2.6.0"])).code == 0
     assert tripin(capsys, "build-plan", "-o", "build.sh").code == 0
     fake = work / "bin"
     fake.mkdir()
     (fake / "git").write_text(
-        '#!/bin/sh\ncase "$*" in *rev-parse*) echo 0000000000000000000000000000000000000000;; esac\nexit 0\n')
+        '#!/bin/sh\ncase "$*" in *rev-parse*) echo 0000000000000000000000000000000000000000;; esac\nexit 0\n'
+    )
     (fake / "git").chmod(0o755)
     (fake / "uname").write_text("#!/bin/sh\necho aarch64\n")
     (fake / "uname").chmod(0o755)
     (fake / "python3").write_text("#!/bin/sh\necho 3.12\n")
     (fake / "python3").chmod(0o755)
-    result = subprocess.run(["sh", "build.sh", str(work / "wh")], capture_output=True, text=True,
-                            env={"PATH": f"{fake}:/usr/bin:/bin"})
+    result = subprocess.run(
+        ["sh", "build.sh", str(work / "wh")], capture_output=True, text=True, env={"PATH": f"{fake}:/usr/bin:/bin"}
+    )
     assert result.returncode == 1
     assert f"checkout is not commit {COMMIT_320}" in result.stderr
 
@@ -109,14 +116,17 @@ def test_torch_29_aarch64_gets_the_wheel_its_metadata_omits(
 def test_range_resolves_one_consistent_pair_per_target(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, "macos-arm64-cp312",
-                                    extra=["torch>=2.5,<2.7"]))
+    run = tripin(
+        capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, "macos-arm64-cp312", extra=["torch>=2.5,<2.7"])
+    )
     assert run.code == 0, run.err
     lock = Pylock.from_dict(read_toml(work / "pylock.toml"))
     versions = {}
     for target in (X86, ARM, "macos-arm64-cp312"):
-        chosen = {p.name: p.version for p, _ in lock.select(
-            environment=parse_target(target).environment(), tags=parse_target(target).tags)}
+        chosen = {
+            p.name: p.version
+            for p, _ in lock.select(environment=parse_target(target).environment(), tags=parse_target(target).tags)
+        }
         versions[target] = (str(chosen["torch"]), str(chosen.get("triton")))
     assert versions[X86] == ("2.6.0", "3.2.0")
     assert versions["macos-arm64-cp312"] == ("2.6.0", "None")

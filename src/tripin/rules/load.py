@@ -265,7 +265,7 @@ def _load_file(path: str, raw: bytes, found: dict[str, list[object]]) -> None:
     except UnicodeDecodeError:
         raise RulesetError(Location(path), "rules file is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        where, message = toml_error(path, exc, raw.decode('utf-8', 'replace'))
+        where, message = toml_error(path, exc, raw.decode("utf-8", "replace"))
         raise RulesetError(where, f"invalid TOML: {message}") from None
     lines = text.splitlines()
     for key in data:

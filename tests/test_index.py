@@ -1,0 +1,145 @@
+"""The index client against a real HTTP server: pages, metadata, range reads, cache, pinning."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from indexserver import IndexServer, build_wheel
+
+from tripin.errors import IndexFetchError
+from tripin.index import Index, IndexClient
+from tripin.index.cache import Cache
+from tripin.index.simple import parse_html_page, parse_json_page
+
+
+def _client(server: IndexServer, tmp_path: Path, **kw: object) -> IndexClient:
+    return IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(tmp_path / "cache"), **kw)  # type: ignore[arg-type]
+
+
+def test_json_and_html_pages_say_the_same(index: IndexServer) -> None:
+    idx = Index(name="local", url=index.simple_url)
+    url = f"{index.simple_url}/triton/"
+    as_json = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    as_html = httpx.get(url, headers={"Accept": "text/html"})
+    assert as_html.headers["content-type"].startswith("text/html")
+    from_json = parse_json_page(as_json.content, url, idx)
+    from_html = parse_html_page(as_html.content, url, idx)
+    assert [(f.filename, f.url, f.hashes, f.requires_python) for f in from_json] == [
+        (f.filename, f.url, f.hashes, f.requires_python) for f in from_html
+    ]
+    assert all(f.url.startswith(f"{index.url}/files/") for f in from_json)
+
+
+def test_advertised_metadata_is_fetched_and_checked(index: IndexServer, tmp_path: Path) -> None:
+    with _client(index, tmp_path) as client:
+        project = client.project("filelock")
+        wheel = next(f for f in project.files if f.is_wheel)
+        assert wheel.core_metadata  # recorded with a PEP 714 hash
+        assert client.metadata(wheel).name == "filelock"
+    assert [r.route for r in index.requests] == ["/simple/filelock/", f"/files/{wheel.filename}.metadata"]
+
+
+def test_metadata_with_a_wrong_hash_is_refused(index: IndexServer, tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "w", "demo", "1.0")
+    entry = index.publish(wheel, core_metadata=True)
+    entry["core-metadata"] = {"sha256": "0" * 64}
+    index.set_page("demo", {"meta": {"api-version": "1.1"}, "name": "demo", "files": [entry]})
+    with _client(index, tmp_path) as client:
+        file = client.project("demo").files[0]
+        with pytest.raises(IndexFetchError, match="sha256 does not match"):
+            client.metadata(file)
+    assert Cache(tmp_path / "cache").get("metadata", f"{file.url}#{file.sha256}") is None
+
+
+def _big_wheel(tmp_path: Path) -> Path:
+    # 4 MB of incompressible payload: reading METADATA must not download it
+    return build_wheel(
+        tmp_path / "w",
+        "bigpkg",
+        "2.0",
+        "cp312-cp312-manylinux_2_28_x86_64",
+        requires_dist=["numpy>=1.26", "jinja2; extra == 'docs'"],
+        files={"bigpkg/payload.bin": os.urandom(4 * 1024 * 1024)},
+    )
+
+
+def test_range_reads_metadata_without_downloading_the_wheel(index: IndexServer, tmp_path: Path) -> None:
+    wheel = _big_wheel(tmp_path)
+    index.publish(wheel, metadata=False)
+    with _client(index, tmp_path) as client:
+        file = client.project("bigpkg").files[0]
+        metadata = client.metadata(file)
+    assert [str(r) for r in metadata.requires_dist] == ["numpy>=1.26", 'jinja2; extra == "docs"']
+    wheel_requests = [r for r in index.requests if r.route == f"/files/{wheel.name}"]
+    assert wheel_requests and all(r.range for r in wheel_requests)
+    assert sum(r.bytes_sent for r in wheel_requests) < 200_000 < wheel.stat().st_size
+
+
+def test_a_server_ignoring_range_is_not_asked_for_a_huge_wheel(index: IndexServer, tmp_path: Path) -> None:
+    wheel = _big_wheel(tmp_path)
+    index.publish(wheel, metadata=False)
+    index.fault(f"/files/{wheel.name}", "ignore_range")
+    with _client(index, tmp_path) as client:
+        file = client.project("bigpkg").files[0]
+        # 4 MB is under the whole-download cap: it is read once, whole, and used
+        assert client.metadata(file).name == "bigpkg"
+
+
+def test_corrupt_zip_directory(index: IndexServer, tmp_path: Path) -> None:
+    wheel = tmp_path / "broken-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK\x03\x04" + os.urandom(5000))
+    index.publish(wheel, metadata=False)
+    with _client(index, tmp_path) as client, pytest.raises(IndexFetchError, match="corrupt wheel zip directory"):
+        client.metadata(client.project("broken").files[0])
+
+
+def test_pinned_index_wins_over_an_earlier_index(index: IndexServer, make_index: object, tmp_path: Path) -> None:
+    impostor = make_index()  # type: ignore[operator]
+    impostor.publish(build_wheel(tmp_path / "evil", "triton", "99.0", "cp312-cp312-manylinux_2_28_x86_64"))
+    indexes = [Index(name="first", url=impostor.simple_url), Index(name="real", url=index.simple_url)]
+    with IndexClient(indexes, cache=Cache(None), pins={"triton": "real"}) as client:  # type: ignore[dict-item]
+        project = client.project("triton")
+        assert project.index.name == "real"
+        assert "99.0" not in {str(f.version) for f in project.files}
+    assert impostor.requests == []
+    with IndexClient(indexes, cache=Cache(None)) as client:
+        assert client.project("triton").index.name == "first"  # unpinned: first index that has it
+
+
+def test_pinned_index_without_the_package_does_not_fall_back(index: IndexServer, make_index: object) -> None:
+    empty = make_index()  # type: ignore[operator]
+    indexes = [Index(name="empty", url=empty.simple_url), Index(name="real", url=index.simple_url)]
+    client = IndexClient(indexes, cache=Cache(None), pins={"torch": "empty"})  # type: ignore[dict-item]
+    with client, pytest.raises(IndexFetchError, match="not found on index"):
+        client.project("torch")
+    assert index.requests == []
+
+
+def test_corrupted_cache_entry_is_refetched(index: IndexServer, tmp_path: Path) -> None:
+    with _client(index, tmp_path) as client:
+        client.project("mpmath")
+    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert len(entries) == 1
+    entries[0].write_bytes(entries[0].read_bytes()[:-10] + b"0123456789")
+    index.reset()
+    with _client(index, tmp_path, offline=True) as client, pytest.raises(IndexFetchError, match="offline"):
+        client.project("mpmath")
+    with _client(index, tmp_path) as client:
+        assert client.project("mpmath").files
+    assert [r.route for r in index.requests] == ["/simple/mpmath/"]
+    body = next(p for p in (tmp_path / "cache").rglob("*") if p.is_file()).read_bytes()
+    assert hashlib.sha256(body.partition(b"\n")[2]).hexdigest() in body.partition(b"\n")[0].decode()
+
+
+def test_credentials_stay_out_of_urls_we_record(index: IndexServer, tmp_path: Path) -> None:
+    url = index.simple_url.replace("http://", "http://alice:s3cret@")
+    with IndexClient([Index(name="auth", url=url)], cache=Cache(tmp_path / "c")) as client:
+        project = client.project("mpmath")
+    assert "s3cret" not in project.index.public_url
+    for path in (tmp_path / "c").rglob("*"):
+        if path.is_file():
+            assert b"s3cret" not in path.read_bytes()
