@@ -142,3 +142,31 @@ def test_transient_errors_are_retried(index: IndexServer, work: Path, capsys: py
     run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.0"]))
     assert run.code == 0, run.err
     assert fault.hits == 2
+
+
+def test_malformed_rules_file_names_file_and_line(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = work / "rules"
+    rules.mkdir()
+    (rules / "torch.toml").write_text(
+        'schema = 1\n\n[[pin]]\nid = "x"\ntorch = "==2.6.0"\nmarker = "os_name ="\npackage = "triton"\n'
+        'version = "3.2.0"\nprovides = "metadata"\nsource = "https://example.org/x"\n'
+    )
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.0", "--rules", str(rules)]))
+    assert run.code == 2
+    assert f"{rules / 'torch.toml'}:6: 'marker' is not a PEP 508 marker" in _one_line(run.err)
+    assert _untouched(work)
+
+
+def test_credentials_never_reach_the_outputs(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = index.simple_url.replace("http://", "http://alice:s3cret@")
+    run = tripin(capsys, "lock", "torch==2.6.0", "--target", X86, f"--index-url={url}", "--cache-dir", "c")
+    assert run.code == 0, run.err
+    for name in ("pylock.toml", "constraints.txt"):
+        text = (tmp_path / name).read_text()
+        assert "s3cret" not in text and "alice" not in text
+    assert "s3cret" not in run.out + run.err

@@ -143,3 +143,18 @@ def test_credentials_stay_out_of_urls_we_record(index: IndexServer, tmp_path: Pa
     for path in (tmp_path / "c").rglob("*"):
         if path.is_file():
             assert b"s3cret" not in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({}, 600.0),  # nothing to revalidate with: heuristic freshness (RFC 9111 4.2.2)
+        ({"etag": '"x"'}, 0.0),  # a validator makes revalidation cheap: always revalidate
+        ({"cache-control": "max-age=30, public"}, 30.0),
+        ({"cache-control": "no-cache, max-age=30"}, 0.0),
+    ],
+)
+def test_page_freshness(headers: dict[str, str], seconds: float) -> None:
+    from tripin.index.client import _max_age
+
+    assert _max_age(headers) == seconds

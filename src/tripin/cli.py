@@ -54,11 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--offline", action="store_true", help="use only the cache; fail naming what is missing")
     lock.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: the user cache dir)")
     lock.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages, however fresh")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument("--manylinux", metavar="X.Y", help="newest glibc of the Linux targets (default 2.28)")
     lock.add_argument("--musllinux", metavar="X.Y", help="newest musl of musllinux targets (default 1.2)")
     lock.add_argument("--macos", metavar="X.Y", help="newest macOS of macOS targets (default 14.0)")
     lock.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    lock.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
     plan = sub.add_parser(
         "build-plan",
         help="write a shell script that builds the lock's source builds",
@@ -101,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     from tripin.config import build_settings, inputs_digest
+    from tripin.errors import ConfigError
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
     from tripin.lock.atomic import write_atomic
@@ -130,9 +133,12 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         for t in dict.fromkeys(settings.targets)
     ]
     _check_distinct_markers(targets)
-    ruleset = load_ruleset()
+    if args.rules and not Path(args.rules).is_dir():
+        raise ConfigError(f"--rules {args.rules}: not a directory")
+    ruleset = load_ruleset(sorted(Path(args.rules).glob("*.toml")) if args.rules else None)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
-    with IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline) as client:
+    client = IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh)
+    with client:
         resolutions = resolve_all(targets, settings.requirements, client, ruleset, prereleases=settings.prereleases)
         stats = client.fetcher.stats
     lock = merge(
@@ -141,7 +147,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         requirements=[str(r) for r in settings.requirements],
         inputs_digest=inputs_digest(settings),
     )
-    command = "tripin " + " ".join(shlex.quote(a) for a in argv)
+    command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
     pylock_text = dump_pylock(lock)  # render both before writing either
     constraints_text = dump_constraints(lock, command=command)
     write_atomic(settings.lock_path, pylock_text)
@@ -166,6 +172,18 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
                         f"[{package.build.status}]; run: tripin build-plan --target {target}"
                     )
     return EXIT_OK
+
+
+def _redact_arg(arg: str) -> str:
+    from tripin.index.models import redact_url
+
+    if "://" not in arg:
+        return arg
+    prefix, sep, url = arg.partition("=") if arg.startswith("-") else ("", "", arg)
+    try:
+        return prefix + sep + redact_url(url)
+    except ValueError:
+        return prefix + sep + "<url>"
 
 
 def _summary(resolution: object) -> str:

@@ -28,6 +28,7 @@ _PAGE_CAP = 64 * 1024 * 1024
 _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
+_HEURISTIC_MAX_AGE = 600.0
 
 
 class IndexClient:
@@ -42,6 +43,7 @@ class IndexClient:
         cache: Cache,
         pins: Mapping[NormalizedName, str] | None = None,
         offline: bool = False,
+        refresh: bool = False,
         fetcher: Fetcher | None = None,
         workers: int = 16,
     ) -> None:
@@ -54,6 +56,7 @@ class IndexClient:
             raise IndexFetchError(f"package pinned to unknown index {sorted(unknown)[0]!r}")
         self.cache = cache
         self.offline = offline
+        self.refresh = refresh  # revalidate every cached page, however fresh
         self.fetcher = fetcher or Fetcher()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tripin-index")
         self._futures: dict[tuple[str, str], Future[object]] = {}
@@ -117,7 +120,7 @@ class IndexClient:
         url = f"{index.url.rstrip('/')}/{name}/"
         key = redact_url(url)
         cached = self.cache.get("pages", key)
-        if cached is not None and (self.offline or cached.fresh()):
+        if cached is not None and (self.offline or (cached.fresh() and not self.refresh)):
             return self._parse_cached(cached, url, index)
         if self.offline:
             raise IndexFetchError(
@@ -131,7 +134,7 @@ class IndexClient:
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
         response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
-        max_age = _max_age(response.headers.get("cache-control", ""))
+        max_age = _max_age(response.headers)
         if response.status == 304 and cached is not None:
             self.cache.touch("pages", key, cached, max_age)
             return self._parse_cached(cached, url, index)
@@ -230,6 +233,14 @@ class IndexClient:
         return metadata
 
 
-def _max_age(cache_control: str) -> float:
+def _max_age(headers: Mapping[str, str]) -> float:
+    """Freshness of a page in seconds. With no Cache-Control and no validator at all (so no
+    cheap revalidation is possible) use a heuristic lifetime, as RFC 9111 section 4.2.2 allows:
+    PyPI itself says max-age=600 for these pages."""
+    cache_control = headers.get("cache-control")
+    if cache_control is None:
+        return 0.0 if ("etag" in headers or "last-modified" in headers) else _HEURISTIC_MAX_AGE
+    if "no-cache" in cache_control or "no-store" in cache_control:
+        return 0.0
     match = _MAX_AGE.search(cache_control)
     return float(match[1]) if match else 0.0
