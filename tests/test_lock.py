@@ -54,12 +54,13 @@ def test_torch_26_x86_wheel_and_aarch64_source_build(
     assert "nvidia-cudnn-cu12" not in arm
     triton_entries = [p for p in data["packages"] if p["name"] == "triton"]
     build = next(p for p in triton_entries if "vcs" in p)["tool"]["tripin"]
-    assert build["rule"] == "torch-2.6.0/linux-aarch64"
+    assert [r["id"] for r in build["rules"]] == ["torch-2.6.0/linux-aarch64"]
     assert build["build"]["version"] == "3.2.0+git9641643d" and build["build"]["status"] == "candidate"
     assert data["tool"]["tripin"]["ruleset-digest"].startswith("sha256:")
 
     constraints = (work / "constraints.txt").read_text().splitlines()
-    assert "torch==2.6.0  # rule torch-2.6.0/metadata" in "\n".join(constraints)
+    torch_line = next(line for line in constraints if line.startswith("torch==2.6.0  # "))
+    assert "rule torch-2.6.0/metadata" in torch_line and "rule torch-2.6.0/linux-aarch64" in torch_line
     arm_line = next(line for line in constraints if line.startswith("triton==3.2.0+git9641643d ; "))
     assert 'platform_machine == "aarch64"' in arm_line and "tripin build-plan --target linux-aarch64-cp312" in arm_line
     x86_line = next(line for line in constraints if line.startswith("triton==3.2.0 ; "))
@@ -110,7 +111,7 @@ def test_torch_29_aarch64_gets_the_wheel_its_metadata_omits(
     assert isinstance(triton, PackageWheel)
     assert triton.name == "triton-3.5.0-cp312-cp312-manylinux_2_27_aarch64.manylinux_2_28_aarch64.whl"
     entry = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
-    assert entry["tool"]["tripin"]["rule"] == "torch-2.9.0/linux-aarch64"
+    assert [r["id"] for r in entry["tool"]["tripin"]["rules"]] == ["torch-2.9.0/linux-aarch64"]
 
 
 def test_range_resolves_one_consistent_pair_per_target(

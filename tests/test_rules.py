@@ -89,3 +89,13 @@ def test_known_bad_attrsdescriptor_rules() -> None:
     assert "AttrsDescriptor" in removed.symptom
     main_build = bad["torch-2.6-attrsdescriptor-triton-main-3.2.0-git"]
     assert "23753f4f24eaf54afbd224a8fa810f1167082807" in main_build.commits
+
+
+def test_every_source_build_pin_has_a_commit_and_a_recipe() -> None:
+    rules = load_ruleset()
+    needing = [p for p in rules.pins if p.provides == "source-build"]
+    assert len(needing) >= 18  # linux-aarch64 for every torch release from 2.0.0 to 2.8.0
+    for pin in needing:
+        build = rules.build_for(pin.package, pin.version)
+        assert build is not None, pin.id
+        assert rules.recipe_for(build.package, build.version) is not None, pin.id

@@ -8,9 +8,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tripin import __version__
 from tripin.errors import EXIT_OK, EXIT_USAGE, TripinError
+
+if TYPE_CHECKING:
+    from tripin.resolver import TargetResolution
+    from tripin.targets import Target
 
 __all__ = ["main"]
 
@@ -186,10 +191,7 @@ def _redact_arg(arg: str) -> str:
         return prefix + sep + "<url>"
 
 
-def _summary(resolution: object) -> str:
-    from tripin.resolver import TargetResolution
-
-    assert isinstance(resolution, TargetResolution)
+def _summary(resolution: TargetResolution) -> str:
     parts = []
     for name in ("torch", "triton", "pytorch-triton"):
         resolved = resolution.packages.get(name)  # type: ignore[call-overload]
@@ -201,13 +203,11 @@ def _summary(resolution: object) -> str:
     return ", ".join(parts) or f"{len(resolution.packages)} packages"
 
 
-def _check_distinct_markers(targets: Sequence[object]) -> None:
+def _check_distinct_markers(targets: Sequence[Target]) -> None:
     from tripin.errors import TargetError
-    from tripin.targets import Target
 
     seen: dict[str, str] = {}
     for target in targets:
-        assert isinstance(target, Target)
         marker = str(target.marker)
         if marker in seen:
             raise TargetError(

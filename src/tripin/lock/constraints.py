@@ -22,8 +22,7 @@ def dump_constraints(lock: Lock, *, command: str) -> str:
         if p.marker:
             line += f" ; {p.marker}"
         notes: list[str] = []
-        if p.rule:
-            notes.append(f"rule {p.rule} ({p.rule_source})")
+        notes.extend(f"rule {rule_id} ({source})" for rule_id, source in p.rules)
         if p.build is not None:
             target = p.targets[0] if len(p.targets) == 1 else "TARGET"
             notes.append(

@@ -58,8 +58,7 @@ class LockedPackage:
     wheels: tuple[LockedWheel, ...] = ()
     vcs: LockedVcs | None = None
     build: SourceBuild | None = None
-    rule: str | None = None
-    rule_source: str | None = None
+    rules: tuple[tuple[str, str], ...] = ()  # (rule id, its source URL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

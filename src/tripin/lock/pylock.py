@@ -47,9 +47,8 @@ def _package(p: LockedPackage) -> dict[str, Any]:
     if p.wheels:
         out["wheels"] = [_wheel(w) for w in p.wheels]
     tool: dict[str, Any] = {"targets": list(p.targets)}
-    if p.rule:
-        tool["rule"] = p.rule
-        tool["rule-source"] = p.rule_source or ""
+    if p.rules:
+        tool["rules"] = [{"id": rule_id, "source": source} for rule_id, source in p.rules]
     if p.build is not None:
         b = p.build
         tool["build"] = {
@@ -170,8 +169,7 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                 )
                 if build
                 else None,
-                rule=ptool.get("rule"),
-                rule_source=ptool.get("rule-source"),
+                rules=tuple((r["id"], r["source"]) for r in ptool.get("rules", [])),
             )
         )
     known = {"version", "ruleset-digest", "inputs-digest", "requirements", "targets"}

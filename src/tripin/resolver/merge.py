@@ -71,9 +71,8 @@ def _package(
 ) -> LockedPackage:
     cand = first.candidate
     requires_python = str(first.metadata.requires_python) if first.metadata and first.metadata.requires_python else None
-    pin = next((m.pin for m in members if m.pin is not None), None)
-    rule = pin.id if pin else None
-    rule_source = pin.source if pin else None
+    # every rule that decided this entry on some target, in target order, once each
+    rules = tuple(dict.fromkeys((m.pin.id, m.pin.source) for m in members if m.pin is not None))
     if cand.build is not None:
         build = cand.build
         recipe = ruleset.recipe_for(build.package, build.version)
@@ -95,8 +94,7 @@ def _package(
                 system=recipe.system,
                 recipe=recipe.id,
             ),
-            rule=rule,
-            rule_source=rule_source,
+            rules=rules,
         )
     wheels: dict[str, LockedWheel] = {}
     for member in members:
@@ -114,6 +112,5 @@ def _package(
         requires_python=requires_python,
         index=cand.index.public_url,
         wheels=tuple(sorted(wheels.values(), key=lambda w: w.filename)),
-        rule=rule,
-        rule_source=rule_source,
+        rules=rules,
     )

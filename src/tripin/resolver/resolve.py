@@ -58,8 +58,7 @@ def resolve_target(
     for candidate in result.mapping.values():
         if candidate.extras:
             continue  # an extras node only pulls in dependencies; the base entry is the package
-        torch_pin = None
-        packages[candidate.name] = Resolved(candidate=candidate, metadata=factory.metadata(candidate), pin=torch_pin)
+        packages[candidate.name] = Resolved(candidate=candidate, metadata=factory.metadata(candidate), pin=None)
     _attach_pins(packages, factory)
     return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings))
 
