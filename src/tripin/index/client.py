@@ -17,7 +17,7 @@ from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher
 from tripin.index.metadata import parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, redact_url
-from tripin.index.rangezip import read_wheel_metadata
+from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
 __all__ = ["IndexClient"]
@@ -194,9 +194,12 @@ class IndexClient:
                 self._spec_miss[file.index] = self._spec_miss.get(file.index, 0) + 1
             elif response.status == 404:
                 raise IndexFetchError(f"{where}.metadata: advertised by the index but not found (HTTP 404)")
-        return read_wheel_metadata(self._range_fetcher(file.url, where), where)
+        return read_wheel_metadata(self.range_fetcher(file.url), where)
 
-    def _range_fetcher(self, url: str, where: str) -> Callable[[int | None, int], tuple[bytes, int]]:
+    def range_fetcher(self, url: str) -> RangeFetch:
+        """Range reads of one remote file, for zipfile; falls back to one whole download only
+        when the server ignores Range and the file is small."""
+        where = redact_url(url)
         whole: list[bytes] = []
 
         def fetch(start: int | None, end: int) -> tuple[bytes, int]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from tripin.errors import IndexFetchError
 
-__all__ = ["RangeFetch", "read_wheel_metadata"]
+__all__ = ["RangeFetch", "read_members", "read_wheel_metadata"]
 
 # fetch(start, end_inclusive) -> (bytes, total size of the remote file)
 RangeFetch = Callable[[int | None, int], tuple[bytes, int]]
@@ -77,14 +77,23 @@ class _RemoteFile(io.RawIOBase):
         return len(data)
 
 
-def read_wheel_metadata(fetch: RangeFetch, where: str) -> bytes:
-    """The bytes of `<name>.dist-info/METADATA` at the top level of the wheel."""
+def read_members(fetch: RangeFetch, where: str, select: Callable[[list[str]], list[str]]) -> dict[str, bytes]:
+    """The members `select` picks from the archive's names, each read with its own ranges."""
     remote = _RemoteFile(fetch)
     try:
-        with zipfile.ZipFile(io.BufferedReader(remote, buffer_size=_MIN_CHUNK)) as wheel:
-            names = [n for n in wheel.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
-            if len(names) != 1:
-                raise IndexFetchError(f"{where}: wheel has {len(names)} top-level METADATA files")
-            return wheel.read(names[0])
+        with zipfile.ZipFile(io.BufferedReader(remote, buffer_size=_MIN_CHUNK)) as archive:
+            return {name: archive.read(name) for name in select(archive.namelist())}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, ValueError) as exc:
         raise IndexFetchError(f"{where}: corrupt wheel zip directory ({exc})") from None
+
+
+def read_wheel_metadata(fetch: RangeFetch, where: str) -> bytes:
+    """The bytes of `<name>.dist-info/METADATA` at the top level of the wheel."""
+
+    def metadata(names: list[str]) -> list[str]:
+        found = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        if len(found) != 1:
+            raise IndexFetchError(f"{where}: wheel has {len(found)} top-level METADATA files")
+        return found
+
+    return next(iter(read_members(fetch, where, metadata).values()))
