@@ -170,3 +170,11 @@ def test_credentials_never_reach_the_outputs(
         text = (tmp_path / name).read_text()
         assert "s3cret" not in text and "alice" not in text
     assert "s3cret" not in run.out + run.err
+
+
+def test_a_release_without_a_wheel_for_the_target_says_so(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", "musllinux-x86_64-cp312", extra=["torch==2.6.0"]))
+    assert run.code == 1
+    assert "torch 2.6.0: no wheel for musllinux-x86_64-cp312" in _one_line(run.err)

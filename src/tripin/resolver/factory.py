@@ -57,6 +57,7 @@ class Factory:
         self.warnings: list[str] = []
         self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
+        self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
 
     # -- candidates -----------------------------------------------------------------------
 
@@ -111,6 +112,13 @@ class Factory:
                 continue
             out.append(Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index))
         out.sort(key=lambda c: c.version, reverse=True)
+        if not out:  # say why, for the error message: a release that exists but has no usable file
+            usable = self._by_version(name)
+            self.no_wheel[name].update(
+                f.version
+                for f in project.files
+                if f.version not in usable and all(r.specifier.contains(f.version, prereleases=True) for r in reqs)
+            )
         self.client.prefetch_metadata(c.wheels[0] for c in out[:_PREFETCH])
         return out
 

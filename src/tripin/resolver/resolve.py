@@ -51,6 +51,9 @@ def resolve_target(
         yanked = sorted(f"{n} {v}" for n, vs in factory.yanked.items() for v in vs)
         if yanked:
             message += f" ({', '.join(yanked)} {'is' if len(yanked) == 1 else 'are'} yanked on the index)"
+        missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
+        if missing:
+            message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
         raise ResolutionError(message) from None
     except ResolutionTooDeep:
         raise ResolutionError(f"{target}: gave up after {_MAX_ROUNDS} resolution rounds") from None
