@@ -157,32 +157,11 @@ def _pins_for(
             f for f in triton_files if str(f.version) == tver and any(t.platform.endswith(f"_{arch}") for t in f.tags)
         ]
         if has_wheel:
-            chosen = _best_wheel(has_wheel, arch) or has_wheel[0]
-            out.append(
-                _pin_text(
-                    f"torch-{version}/linux-{arch}",
-                    version,
-                    marker,
-                    canonicalize_name(req.name),
-                    tver,
-                    "",
-                    "wheel",
-                    chosen.url,
-                )
-            )
+            provides, source = "wheel", (_best_wheel(has_wheel, arch) or has_wheel[0]).url
         else:
-            out.append(
-                _pin_text(
-                    f"torch-{version}/linux-{arch}",
-                    version,
-                    marker,
-                    canonicalize_name(req.name),
-                    tver,
-                    "",
-                    "source-build",
-                    wheel.url + ".metadata",
-                )
-            )
+            provides, source = "source-build", wheel.url + ".metadata"
+        pin_id = f"torch-{version}/linux-{arch}"
+        out.append(_pin_text(pin_id, version, marker, canonicalize_name(req.name), tver, "", provides, source))
     return out
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import combinations
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import RulesetError
-from tripin.rules.model import Ruleset
+from tripin.rules.model import Build, Companion, Ruleset
 from tripin.targets import parse_target
 
 __all__ = ["check_overlaps"]
@@ -57,22 +58,21 @@ def check_overlaps(ruleset: Ruleset) -> None:
         version = _share_version(a.torch, b.torch)
         if version is not None and hits[a.id] & hits[b.id]:
             raise RulesetError(b.where, f"pin {b.id!r} overlaps pin {a.id!r} (at {a.where}) for torch {version}")
-    seen: dict[tuple[str, Version], str] = {}
-    for build in ruleset.builds:
-        key = (build.package, build.version)
-        if key in seen:
-            raise RulesetError(build.where, f"second build rule for {build.package} {build.version} ({seen[key]})")
-        seen[key] = build.id
+    _one_per_release("build", ruleset.builds)
     for ra, rb in combinations(ruleset.recipes, 2):
         if ra.package == rb.package and (version := _share_version(ra.versions, rb.versions)) is not None:
             raise RulesetError(rb.where, f"recipe {rb.id!r} overlaps recipe {ra.id!r} at {ra.package} {version}")
-    companions: dict[tuple[str, Version], str] = {}
-    for comp in ruleset.companions:
-        key2 = (comp.package, comp.version)
-        if key2 in companions:
-            raise RulesetError(comp.where, f"second companion rule for {comp.package} {comp.version}")
-        companions[key2] = comp.id
+    _one_per_release("companion", ruleset.companions)
     _unique_ids("bad", [b.id for b in ruleset.bad], [b.where for b in ruleset.bad])
+
+
+def _one_per_release(kind: str, rules: Sequence[Build | Companion]) -> None:
+    seen: dict[tuple[str, Version], str] = {}
+    for rule in rules:
+        key = (rule.package, rule.version)
+        if key in seen:
+            raise RulesetError(rule.where, f"second {kind} rule for {rule.package} {rule.version} ({seen[key]})")
+        seen[key] = rule.id
 
 
 def _unique_ids(kind: str, ids: list[str], wheres: list[object]) -> None:
