@@ -116,6 +116,7 @@ class IndexServer(ThreadingHTTPServer):
         # PEP 658/714 mode: list core-metadata hashes for every file with a .metadata file, as
         # PyPI's own JSON API does; clients that trust only advertised metadata (pip, uv) need it
         self.advertise_metadata = False
+        self.html_only = False  # answer PEP 503 HTML whatever the Accept header asks
         self._blobs: dict[str, bytes] = {}  # in-memory files (publish)
         self._pages: dict[str, dict[str, Any]] = {}  # in-memory project pages (publish)
         self._lock = threading.Lock()
@@ -320,6 +321,7 @@ class IndexServer(ThreadingHTTPServer):
         self.clear_overlay()
         self.cache_control = None
         self.advertise_metadata = False
+        self.html_only = False
         self.reset()
 
     def _load_disk_page(self, name: str) -> dict[str, Any] | None:
@@ -468,6 +470,8 @@ class IndexHandler(BaseHTTPRequestHandler):
 
     def _wants_json(self, query: dict[str, list[str]]) -> bool | None:
         """True for JSON, False for HTML, None when nothing acceptable was asked."""
+        if self.server.html_only:  # an index that predates PEP 691, as many mirrors do
+            return False
         fmt = (query.get("format") or [""])[0].strip().lower()
         if fmt:
             if fmt in ("json", JSON_TYPE, "application/vnd.pypi.simple.latest+json"):

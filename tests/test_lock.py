@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -182,3 +183,16 @@ def test_offline_with_an_empty_cache_says_what_is_missing(
     assert run.code == 3
     assert "offline: no cached project page for 'torch'" in run.err
     assert index.requests == []
+
+
+def test_an_html_only_index_locks_the_same(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["torch==2.6.0", "--no-cache"]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, ARM, extra=args)).code == 0
+    from_json = (work / "pylock.toml").read_text()
+    index.html_only = True
+    index.reset()
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, ARM, extra=args)).code == 0
+    assert "size = " in from_json and "size = " not in (work / "pylock.toml").read_text()  # HTML has no sizes
+    # HTML pages carry no size or upload time: those two keys may differ, nothing else
+    strip = re.compile(r", (size|upload-time) = [^,}]+")
+    assert strip.sub("", (work / "pylock.toml").read_text()) == strip.sub("", from_json)

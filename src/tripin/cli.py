@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-EXIT_INDEX = 3  # the index could not be read: network, HTTP or garbage
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -95,12 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _lock(args, list(argv) if argv is not None else sys.argv[1:])
         return _build_plan(args)
     except TripinError as exc:
-        from tripin.errors import IndexFetchError
-
         print(f"tripin: error: {exc}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
-        return EXIT_INDEX if isinstance(exc, IndexFetchError) else exc.exit_code
+        return exc.exit_code
     except KeyboardInterrupt:
         print("tripin: interrupted", file=sys.stderr)
         return 130

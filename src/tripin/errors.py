@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "EXIT_INDEX",
     "EXIT_NO_SOLUTION",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -22,6 +23,7 @@ __all__ = [
 EXIT_OK = 0
 EXIT_NO_SOLUTION = 1
 EXIT_USAGE = 2
+EXIT_INDEX = 3  # the index could not be read: network, HTTP status or garbage
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,8 @@ class RulesetError(TripinError):
 
 class IndexFetchError(TripinError):
     """An index that cannot be reached or answers with something that is not an index page."""
+
+    exit_code = EXIT_INDEX
 
 
 class ResolutionError(TripinError):
