@@ -14,7 +14,9 @@ from tripin import __version__
 from tripin.errors import EXIT_OK, EXIT_USAGE, TripinError
 
 if TYPE_CHECKING:
+    from tripin.lock.model import Lock
     from tripin.resolver import TargetResolution
+    from tripin.rules.model import Ruleset
     from tripin.targets import Target
 
 __all__ = ["main"]
@@ -79,6 +81,52 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="constraints file the printed install line uses",
     )
+    plan.add_argument(
+        "--torch",
+        metavar="VERSION",
+        help="no lock: build the Triton the rules give this torch release (needs --target)",
+    )
+    check = sub.add_parser(
+        "check",
+        help="check locks, constraints and requirements files against the rules (offline; a pre-commit hook)",
+        description="Judge the torch/Triton pairs in pylock.toml, constraints and requirements files with the "
+        "ruleset. Prints `path:line: CODE message` per violation and exits 1; silent and 0 when all is well; "
+        "2 when a file cannot be read.",
+    )
+    check.add_argument(
+        "files", nargs="*", metavar="FILE", help="files to check (default: the project's lock and constraints file)"
+    )
+    check.add_argument(
+        "-t",
+        "--target",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="targets to judge requirements files for (default: the lock's, else "
+        "linux-x86_64-cp312 and linux-aarch64-cp312)",
+    )
+    check.add_argument("--fix", action="store_true", help="rewrite the offending pins in place")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
+    doctor = sub.add_parser(
+        "doctor",
+        help="diagnose the torch and Triton installed in an interpreter",
+        description="Report torch and Triton in an interpreter (its files are read, nothing is imported), "
+        "judge the pair with the rules and print the fix. Exit 0 healthy, 1 a problem, 2 could not inspect.",
+    )
+    doctor.add_argument(
+        "--python",
+        metavar="PATH",
+        default=sys.executable,
+        help="interpreter to inspect (default: the one running tripin)",
+    )
+    doctor.add_argument(
+        "--probe",
+        action="store_true",
+        help="also import, in that interpreter, the Triton APIs the installed torch needs",
+    )
+    doctor.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -88,10 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor}
     try:
         if args.command == "lock":
             return _lock(args, list(argv) if argv is not None else sys.argv[1:])
-        return _build_plan(args)
+        return commands[args.command](args)
     except TripinError as exc:
         print(f"tripin: error: {exc}", file=sys.stderr)
         if exc.hint:
@@ -104,7 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     from tripin.config import build_settings, inputs_digest
-    from tripin.errors import ConfigError
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
     from tripin.lock.atomic import write_atomic
@@ -112,7 +160,6 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     from tripin.lock.pylock import dump_pylock
     from tripin.resolver import resolve_all
     from tripin.resolver.merge import merge
-    from tripin.rules import load_ruleset
     from tripin.targets import parse_target
 
     started = time.monotonic()
@@ -134,9 +181,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         for t in dict.fromkeys(settings.targets)
     ]
     _check_distinct_markers(targets)
-    if args.rules and not Path(args.rules).is_dir():
-        raise ConfigError(f"--rules {args.rules}: not a directory")
-    ruleset = load_ruleset(sorted(Path(args.rules).glob("*.toml")) if args.rules else None)
+    ruleset = _ruleset(args)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     client = IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh)
     with client:
@@ -147,6 +192,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         ruleset,
         requirements=[str(r) for r in settings.requirements],
         inputs_digest=inputs_digest(settings),
+        extra={"pyproject-digest": settings.pyproject_digest} if settings.pyproject_digest else {},
     )
     command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
     pylock_text = dump_pylock(lock)  # render both before writing either
@@ -219,7 +265,7 @@ def _build_plan(args: argparse.Namespace) -> int:
     from tripin.lock.pylock import read_pylock
     from tripin.sourcebuild import build_script, install_line, source_builds
 
-    lock = read_pylock(Path(args.lock))
+    lock = _lock_for_torch(args) if args.torch else read_pylock(Path(args.lock))
     target = args.target
     if target is None:
         needing = [t.name for t in lock.targets if source_builds(lock, t.name)]
@@ -239,6 +285,134 @@ def _build_plan(args: argparse.Namespace) -> int:
     print(f"wrote {output}: builds {', '.join(f'{p.name} {p.version}' for p in builds) or 'nothing'}")
     print(f"then: {install_line(lock, target, wheelhouse='wheelhouse', constraints=args.constraints)}")
     return EXIT_OK
+
+
+def _lock_for_torch(args: argparse.Namespace) -> Lock:
+    from packaging.version import InvalidVersion, Version
+
+    from tripin.errors import ConfigError
+    from tripin.rules import load_ruleset
+    from tripin.sourcebuild import lock_for_torch
+    from tripin.targets import parse_target
+
+    if not args.target:
+        raise ConfigError("--torch needs --target, e.g. --target linux-aarch64-cp312")
+    try:
+        torch = Version(args.torch)
+    except InvalidVersion:
+        raise ConfigError(f"--torch {args.torch!r} is not a version") from None
+    return lock_for_torch(load_ruleset(), torch, parse_target(args.target))
+
+
+def _ruleset(args: argparse.Namespace, *, validate: bool = True) -> Ruleset:
+    from tripin.errors import ConfigError
+    from tripin.memo import rule_files
+    from tripin.rules import load_ruleset
+
+    if args.rules is None:
+        return load_ruleset(validate=validate)
+    if not Path(args.rules).is_dir() or not rule_files(args.rules):
+        raise ConfigError(f"--rules {args.rules}: not a directory with *.toml rules files")
+    return load_ruleset(rule_files(args.rules))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tripin import memo
+
+    options = ["check", __version__, *args.files, "--", *args.targets, args.format, args.rules or ""]
+    rules = memo.rule_files(args.rules)
+    if not args.fix and (hit := memo.lookup(options, rules)) is not None:
+        sys.stdout.write(hit[0])
+        return hit[1]
+    read: list[Path] = [] if args.files else [Path("pyproject.toml")]
+    output, code = _run_check(args, read)
+    sys.stdout.write(output)
+    if not args.fix:
+        memo.store(options, rules, read, output, code)
+    return code
+
+
+def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int]:
+    import json
+
+    from tripin.check import check_files
+    from tripin.errors import EXIT_NO_SOLUTION, ConfigError
+    from tripin.targets import parse_target
+
+    files = [Path(f) for f in args.files] or _default_check_files(read)
+    if not files:
+        raise ConfigError("nothing to check: no pylock.toml or constraints.txt here; name the files")
+    ruleset = _ruleset(args, validate=False)
+    targets = [parse_target(t) for t in args.targets]
+    violations = check_files(files, ruleset, targets, read)
+    if args.fix and violations:
+        from tripin.fix import apply_fixes
+
+        done, skipped = apply_fixes(violations)
+        for line in done:
+            print(f"fixed {line}", file=sys.stderr)
+        for line in skipped:
+            print(f"not fixed {line}", file=sys.stderr)
+        violations = check_files(files, ruleset, targets)
+    if args.format == "json":
+        rows = [
+            {"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message, "fix": v.fix}
+            for v in violations
+        ]
+        output = json.dumps({"schema": 1, "violations": rows}, indent=2) + "\n"
+    else:
+        output = "".join(f"{v}\n" for v in violations)
+    return output, EXIT_NO_SOLUTION if violations else EXIT_OK
+
+
+def _default_check_files(read: list[Path]) -> list[Path]:
+    from tripin.config import load_pyproject
+
+    tool: dict[str, object] = {}
+    if Path("pyproject.toml").is_file():
+        _, tool, _ = load_pyproject(Path("pyproject.toml"))
+    names = [Path(str(tool.get("lock") or "pylock.toml")), Path(str(tool.get("constraints") or "constraints.txt"))]
+    read += names  # a default file that appears later must invalidate the memo
+    return [n for n in names if n.is_file()]
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from tripin.doctor import diagnose
+    from tripin.errors import EXIT_NO_SOLUTION
+
+    report = diagnose(args.python, _ruleset(argparse.Namespace(rules=None), validate=False), probe=args.probe)
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+        return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
+    print(f"python: {report.python} ({report.python_version}, {report.platform}; target {report.target})")
+    if report.torch is None:
+        print("torch: not installed")
+    else:
+        extra = ", ".join(
+            x
+            for x in (
+                f"git {report.torch_git_version[:12]}" if report.torch_git_version else "",
+                f"CUDA {report.cuda}" if report.cuda else "",
+                f"HIP {report.hip}" if report.hip else "",
+            )
+            if x
+        )
+        print(f"torch: {report.torch.version}" + (f" ({extra})" if extra else "") + f" in {report.torch.location}")
+    for t in report.tritons:
+        built = f", built from {t.commit} ({t.commit_from})" if t.commit else ""
+        print(f"{t.name}: {t.version}{built} in {t.location}")
+    if report.torch is not None and not report.tritons:
+        print("triton: not installed")
+    for probe in report.probes:
+        print(f"probe {probe['probe']}: {'ok' if probe['ok'] else 'FAILED'}")
+    for finding in report.findings:
+        print(f"problem {finding.code}: {finding.message}")
+        print(f"  fix: {finding.fix}")
+    if report.healthy:
+        print("healthy" if report.torch is not None else "nothing to judge: torch is not installed")
+    return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
 
 
 if __name__ == "__main__":

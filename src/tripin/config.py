@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import ConfigError, Location, toml_error
 from tripin.index.models import Index, redact_url
 
-__all__ = ["DEFAULT_INDEX", "Settings", "inputs_digest", "load_pyproject", "parse_requirements"]
+__all__ = ["DEFAULT_INDEX", "Settings", "inputs_digest", "load_pyproject", "parse_requirements", "pyproject_digest"]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 _TOOL_KEYS = {
@@ -48,6 +48,7 @@ class Settings:
     musllinux: str | None = None
     macos: str | None = None
     prereleases: bool = False
+    pyproject_digest: str | None = None  # set when the requirements came from pyproject.toml
 
 
 def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, ...]:
@@ -185,6 +186,7 @@ def build_settings(
         musllinux=musllinux or tool.get("musllinux"),
         macos=macos or tool.get("macos"),
         prereleases=prereleases or bool(tool.get("prerelease", False)),
+        pyproject_digest=None if cli_requirements else pyproject_digest(deps, tool),
     )
 
 
@@ -192,6 +194,13 @@ def _check_url(url: str, where: str) -> str:
     if not re.match(r"^https?://[^\s/]+", url):
         raise ConfigError(f"{where}: index URL must be http(s): {redact_url(url)!r}")
     return url.rstrip("/")
+
+
+def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any]) -> str:
+    """What a lock made from pyproject.toml depends on there: `check` compares it to see
+    whether the file changed since (other tables may change freely)."""
+    payload = {"dependencies": list(dependencies), "tool.tripin": tool}
+    return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def inputs_digest(settings: Settings) -> str:

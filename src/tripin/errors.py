@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "EXIT_INDEX",
@@ -26,9 +26,10 @@ EXIT_USAGE = 2
 EXIT_INDEX = 3  # the index could not be read: network, HTTP status or garbage
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    """A place in an input file, printed the way compilers do so editors can jump to it."""
+class Location(NamedTuple):
+    """A place in an input file, printed the way compilers do so editors can jump to it.
+    (A NamedTuple, not a dataclass: every command imports this module, and `tripin check`
+    must start fast.)"""
 
     path: str
     line: int | None = None

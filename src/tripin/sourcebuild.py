@@ -9,11 +9,18 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tripin.errors import LockError
-from tripin.lock.model import Lock, LockedPackage
+from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockTarget, SourceBuild
 
-__all__ = ["build_script", "install_line", "source_builds"]
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from tripin.rules.model import Ruleset
+    from tripin.targets import Target
+
+__all__ = ["build_script", "install_line", "lock_for_torch", "source_builds"]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%/-]*)?")
@@ -131,3 +138,45 @@ def install_line(lock: Lock, target: str, *, wheelhouse: str, constraints: str) 
     roots: Sequence[str] = lock.requirements
     reqs = " ".join(shlex.quote(r) for r in roots)
     return f"pip install --find-links {shlex.quote(wheelhouse)} -c {shlex.quote(constraints)} {reqs}".rstrip()
+
+
+def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
+    """A one-package lock of the Triton the rules give torch's release line on `target`, built
+    from source: `build-plan --torch` needs no lock, so `doctor` and `check` can point to it."""
+    from tripin import __version__
+    from tripin.judge import release_line
+
+    line = release_line(torch)
+    pin = ruleset.pin_for(line, target.environment())
+    if pin is None:
+        raise LockError(f"no rule names a Triton for torch {line} on {target}")
+    build = ruleset.build_for(pin.package, pin.version)
+    recipe = ruleset.recipe_for(pin.package, pin.version)
+    if build is None or recipe is None:
+        raise LockError(f"the rules give no commit or recipe to build {pin.package} {pin.version}")
+    version = str(ruleset.source_version(build))
+    package = LockedPackage(
+        name=pin.package,
+        version=version,
+        marker=None,
+        targets=(target.name,),
+        vcs=LockedVcs(url=build.repository, commit=build.commit, subdirectory=recipe.subdirectory),
+        build=SourceBuild(
+            version=version,
+            status=build.status,
+            source=build.source,
+            build_requires=recipe.build_requires,
+            env=dict(recipe.env),
+            system=recipe.system,
+            recipe=recipe.id,
+        ),
+        rules=((pin.id, pin.source),),
+    )
+    return Lock(
+        targets=(LockTarget(name=target.name, marker=str(target.marker)),),
+        requirements=(f"{pin.package}=={version}",),
+        packages=(package,),
+        ruleset_digest=ruleset.digest,
+        inputs_digest="",
+        tool_version=__version__,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tripin import __version__
 from tripin.errors import LockError
@@ -30,6 +30,7 @@ def merge(
     *,
     requirements: Sequence[str],
     inputs_digest: str,
+    extra: Mapping[str, str] | None = None,
 ) -> Lock:
     targets = tuple(LockTarget(name=r.target.name, marker=str(r.target.marker)) for r in resolutions)
     all_names = [t.name for t in targets]
@@ -57,6 +58,7 @@ def merge(
         ruleset_digest=ruleset.digest,
         inputs_digest=inputs_digest,
         tool_version=__version__,
+        extra=dict(extra or {}),
     )
 
 

@@ -15,23 +15,15 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import Location, RulesetError, toml_error
-from tripin.rules.model import PROVIDES, STATUSES, Bad, Build, Companion, Pin, Recipe, Ruleset
+from tripin.memo import default_rules_dir
+from tripin.rules.model import PROVIDES, STATUSES, Bad, Build, Companion, Good, Pin, Probe, Recipe, Ruleset
 
-__all__ = ["default_rules_dir", "load_ruleset"]
+__all__ = ["load_ruleset"]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
-_TABLES = ("pin", "build", "recipe", "companion", "bad")
+_TABLES = ("pin", "build", "recipe", "companion", "bad", "good", "probe")
 _SCHEMA = 1
-
-
-def default_rules_dir() -> Path:
-    """The rules shipped in the wheel, or the repository's rules/ in a source checkout."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "_rules", here.parent.parent / "rules"):
-        if candidate.is_dir():
-            return candidate
-    raise RulesetError(Location(str(here / "_rules")), "the shipped rules are missing")
 
 
 class _Table:
@@ -130,6 +122,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
     ),
     "companion": ("id", "package", "version", "torch", "source"),
     "bad": ("id", "torch", "package", "triton", "commits", "symptom", "fix", "source"),
+    "good": ("id", "torch", "package", "commit", "note", "source"),
+    "probe": ("id", "torch", "any-of", "symptom", "source"),
 }
 
 
@@ -222,18 +216,53 @@ def _bad(t: _Table) -> Bad:
     )
 
 
+def _good(t: _Table) -> Good:
+    return Good(
+        id=t.text("id"),
+        torch=t.specifier("torch") or SpecifierSet(),
+        package=canonicalize_name(t.text("package")),
+        commit=t.text("commit", pattern=_HEX40, what="a full 40-hex lowercase commit id"),
+        note=t.text("note"),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
+        where=t.at(),
+    )
+
+
+def _probe(t: _Table) -> Probe:
+    names = t.strs("any-of")
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", name):
+            raise t.fail("any-of", f"'any-of' holds {name!r}, not 'module.path:attribute'")
+    if not names:
+        raise t.fail("any-of", "'any-of' must name at least one 'module:attribute'")
+    return Probe(
+        id=t.text("id"),
+        torch=t.specifier("torch") or SpecifierSet(),
+        any_of=names,
+        symptom=t.text("symptom"),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
+        where=t.at(),
+    )
+
+
 _MAKERS: dict[str, Callable[[_Table], object]] = {
     "pin": _pin,
     "build": _build,
     "recipe": _recipe,
     "companion": _companion,
     "bad": _bad,
+    "good": _good,
+    "probe": _probe,
 }
 
 
-def load_ruleset(paths: Sequence[Path] | None = None) -> Ruleset:
-    """Load rule files (default: every *.toml of the shipped rules directory)."""
+def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True) -> Ruleset:
+    """Load rule files (default: every *.toml of the shipped rules directory). `validate=False`
+    skips the overlap check, the one costly part, for the shipped rules on hot paths (`check`,
+    `doctor`): the test suite validates those, and they do not change once installed."""
     files = sorted(default_rules_dir().glob("*.toml")) if paths is None else list(paths)
+    if not files and paths is None:
+        raise RulesetError(Location(str(default_rules_dir())), "the shipped rules are missing")
     found: dict[str, list[object]] = {kind: [] for kind in _TABLES}
     digest = hashlib.sha256()
     for path in files:
@@ -249,12 +278,15 @@ def load_ruleset(paths: Sequence[Path] | None = None) -> Ruleset:
         recipes=tuple(found["recipe"]),  # type: ignore[arg-type]
         companions=tuple(found["companion"]),  # type: ignore[arg-type]
         bad=tuple(found["bad"]),  # type: ignore[arg-type]
+        good=tuple(found["good"]),  # type: ignore[arg-type]
+        probes=tuple(found["probe"]),  # type: ignore[arg-type]
         digest=f"sha256:{digest.hexdigest()}",
         paths=tuple(str(p) for p in files),
     )
-    from tripin.rules.overlap import check_overlaps
+    if validate or paths is not None:
+        from tripin.rules.overlap import check_overlaps
 
-    check_overlaps(ruleset)
+        check_overlaps(ruleset)
     return ruleset
 
 

@@ -12,7 +12,7 @@ from packaging.version import Version
 
 from tripin.errors import Location
 
-__all__ = ["PROVIDES", "STATUSES", "Bad", "Build", "Companion", "Pin", "Recipe", "Ruleset"]
+__all__ = ["PROVIDES", "STATUSES", "Bad", "Build", "Companion", "Good", "Pin", "Probe", "Recipe", "Ruleset"]
 
 # how a pinned Triton reaches a target
 PROVIDES = ("metadata", "wheel", "source-build")
@@ -98,12 +98,39 @@ class Bad:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Good:
+    """A Triton commit other than the release's that is known to work with a torch range."""
+
+    id: str
+    torch: SpecifierSet
+    package: NormalizedName
+    commit: str
+    note: str
+    source: str
+    where: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probe:
+    """Names torch imports from Triton: `module:attribute`, any one of which must import."""
+
+    id: str
+    torch: SpecifierSet
+    any_of: tuple[str, ...]
+    symptom: str
+    source: str
+    where: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ruleset:
     pins: tuple[Pin, ...]
     builds: tuple[Build, ...]
     recipes: tuple[Recipe, ...]
     companions: tuple[Companion, ...]
     bad: tuple[Bad, ...]
+    good: tuple[Good, ...]
+    probes: tuple[Probe, ...]
     digest: str
     paths: tuple[str, ...]
 

@@ -51,17 +51,28 @@ def _share_version(a: SpecifierSet, b: SpecifierSet) -> Version | None:
 
 
 def check_overlaps(ruleset: Ruleset) -> None:
-    envs = [parse_target(name).environment() for name in _PROBE_TARGETS]
-    hits = {pin.id: frozenset(i for i, env in enumerate(envs) if pin.marker.evaluate(env)) for pin in ruleset.pins}
     _unique_ids("pin", [p.id for p in ruleset.pins], [p.where for p in ruleset.pins])
+    # Which probe versions each pin's torch specifier holds: pins that share none cannot overlap,
+    # so markers (the costly part) are evaluated only for the few that do.
+    probes = sorted(_probe_versions(*(p.torch for p in ruleset.pins)))
+    holds = {p.id: frozenset(v for v in probes if p.torch.contains(v, prereleases=True)) for p in ruleset.pins}
+    envs: list[dict[str, str]] | None = None
+    hits: dict[str, frozenset[int]] = {}
     for a, b in combinations(ruleset.pins, 2):
-        version = _share_version(a.torch, b.torch)
-        if version is not None and hits[a.id] & hits[b.id]:
-            raise RulesetError(b.where, f"pin {b.id!r} overlaps pin {a.id!r} (at {a.where}) for torch {version}")
+        shared = holds[a.id] & holds[b.id]
+        if not shared:
+            continue
+        if envs is None:
+            envs = [parse_target(name).environment() for name in _PROBE_TARGETS]
+        for pin in (a, b):
+            if pin.id not in hits:
+                hits[pin.id] = frozenset(i for i, env in enumerate(envs) if pin.marker.evaluate(env))
+        if hits[a.id] & hits[b.id]:
+            raise RulesetError(b.where, f"pin {b.id!r} overlaps pin {a.id!r} (at {a.where}) for torch {min(shared)}")
     _one_per_release("build", ruleset.builds)
     for ra, rb in combinations(ruleset.recipes, 2):
-        if ra.package == rb.package and (version := _share_version(ra.versions, rb.versions)) is not None:
-            raise RulesetError(rb.where, f"recipe {rb.id!r} overlaps recipe {ra.id!r} at {ra.package} {version}")
+        if ra.package == rb.package and (at := _share_version(ra.versions, rb.versions)) is not None:
+            raise RulesetError(rb.where, f"recipe {rb.id!r} overlaps recipe {ra.id!r} at {ra.package} {at}")
     _one_per_release("companion", ruleset.companions)
     _unique_ids("bad", [b.id for b in ruleset.bad], [b.where for b in ruleset.bad])
 

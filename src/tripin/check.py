@@ -1,0 +1,374 @@
+"""`tripin check`: judge locks, constraints and requirements files with the ruleset, offline.
+
+It reads TOML with tomllib and never imports the index client or the resolver: a pre-commit
+hook has to be fast enough that nobody turns it off.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from tripin.errors import Location, LockError, TargetError
+from tripin.judge import TRITONS, Finding, Pair, commit_of_version, judge_pair
+from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
+from tripin.rules.model import Ruleset
+from tripin.targets import Target, parse_target
+
+__all__ = ["DEFAULT_TARGETS", "Violation", "check_files"]
+
+DEFAULT_TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312")
+_TORCH = canonicalize_name("torch")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violation:
+    where: Location
+    code: str
+    message: str
+    fix: str = ""
+    # for --fix: which entry to rewrite, and to what
+    kind: str = ""  # "line" (requirements syntax) or "pylock-vcs"
+    index: int = -1  # the package's position in a pylock's [[packages]]
+    want_version: str | None = None
+    want_commit: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.code} {self.message}" + (f"; fix: {self.fix}" if self.fix else "")
+
+
+# -- the locks -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Entry:
+    name: NormalizedName
+    version: Version | None
+    marker: Marker | None
+    commit: str | None
+    commit_from: str
+    line: int
+    index: int
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _package_lines(text: str) -> list[int]:
+    return [i + 1 for i, line in enumerate(text.splitlines()) if re.match(r"^\s*\[\[\s*packages\s*\]\]", line)]
+
+
+def _lock_entries(path: Path, data: Mapping[str, Any], text: str) -> list[_Entry]:
+    lines = _package_lines(text)
+    out: list[_Entry] = []
+    for i, package in enumerate(data.get("packages", [])):
+        line = lines[i] if i < len(lines) else 1
+        where = Location(str(path), line)
+        try:
+            name = canonicalize_name(str(package["name"]))
+            build = package.get("tool", {}).get("tripin", {}).get("build", {})
+            raw_version = package.get("version") or build.get("version")
+            version = Version(raw_version) if raw_version else None
+            marker = Marker(package["marker"]) if package.get("marker") else None
+        except (KeyError, TypeError, InvalidVersion, InvalidMarker) as exc:
+            raise LockError(f"{where}: malformed package entry ({exc.__class__.__name__}: {exc})") from None
+        vcs = package.get("vcs")
+        commit, commit_from = None, ""
+        if isinstance(vcs, dict) and vcs.get("commit-id"):
+            commit, commit_from = str(vcs["commit-id"]).lower(), "vcs"
+        elif version is not None and (label := commit_of_version(version)):
+            commit, commit_from = label, "+git label"
+        out.append(
+            _Entry(
+                name=name,
+                version=version,
+                marker=marker,
+                commit=commit,
+                commit_from=commit_from,
+                line=line,
+                index=i,
+                data=package,
+            )
+        )
+    return out
+
+
+def _lock_targets(path: Path, data: Mapping[str, Any], overrides: Sequence[Target]) -> list[Target]:
+    named = data.get("tool", {}).get("tripin", {}).get("targets")
+    if named and not overrides:
+        try:
+            return [parse_target(t["name"]) for t in named]
+        except (TargetError, KeyError, TypeError) as exc:
+            raise LockError(f"{path}: [tool.tripin].targets: {exc}") from None
+    candidates = list(overrides) or [parse_target(t) for t in DEFAULT_TARGETS]
+    environments = [Marker(m) for m in data.get("environments", [])]
+    return [t for t in candidates if not environments or any(m.evaluate(t.environment()) for m in environments)]
+
+
+def _applies(marker: Marker | None, target: Target) -> bool:
+    return marker is None or marker.evaluate(target.environment())
+
+
+def _check_lock(
+    path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
+) -> dict[str, dict[str, Version]]:
+    """Violations of one pylock; returns, per target, the versions it installs (for TP007)."""
+    read.append(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LockError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        from tripin.errors import toml_error
+
+        where, message = toml_error(str(path), exc, text)
+        raise LockError(f"{where}: invalid TOML: {message}") from None
+    entries = _lock_entries(path, data, text)
+    installs: dict[str, dict[str, Version]] = {}
+    for target in _lock_targets(path, data, targets):
+        chosen = [e for e in entries if _applies(e.marker, target)]
+        installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
+        by_name = {e.name: e for e in chosen}
+        torch = by_name.get(_TORCH)
+        if torch is None or torch.version is None:
+            continue
+        triton = next((e for e in chosen if e.name in TRITONS), None)
+        pair = Pair(
+            torch=torch.version,
+            triton=triton.name if triton else None,
+            triton_version=triton.version if triton else None,
+            commit=triton.commit if triton else None,
+            commit_from=triton.commit_from if triton else "",
+            environment=target.environment(),
+            target=target.name,
+        )
+        anchor = triton or torch
+        for finding in judge_pair(ruleset, pair):
+            kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
+            out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
+        _check_companions(ruleset, path, torch.version, chosen, out)
+    for entry in entries:
+        for n, wheel in enumerate(entry.data.get("wheels", []) or []):
+            if not isinstance(wheel, dict) or not wheel.get("hashes"):
+                out.append(
+                    Violation(
+                        where=Location(str(path), entry.line),
+                        code="TP006",
+                        message=f"{entry.name} {entry.version}: wheel {n + 1} has no hashes",
+                    )
+                )
+        sdist = entry.data.get("sdist")
+        if isinstance(sdist, dict) and not sdist.get("hashes"):
+            out.append(
+                Violation(
+                    where=Location(str(path), entry.line),
+                    code="TP006",
+                    message=f"{entry.name} {entry.version}: sdist has no hashes",
+                )
+            )
+    _check_stale(path, data, ruleset, out, read)
+    return installs
+
+
+def _check_companions(
+    ruleset: Ruleset, path: Path, torch: Version, chosen: Iterable[_Entry], out: list[Violation]
+) -> None:
+    for entry in chosen:
+        if entry.version is None:
+            continue
+        public = Version(entry.version.public)
+        for companion in ruleset.companions:
+            if (
+                companion.package == entry.name
+                and companion.version == public
+                and not companion.torch.contains(torch, prereleases=True)
+            ):
+                out.append(
+                    Violation(
+                        where=Location(str(path), entry.line),
+                        code="TP004",
+                        message=f"{entry.name} {entry.version} is built for torch{companion.torch}, "
+                        f"not torch {torch} [{companion.id}]",
+                        fix=f"lock {entry.name} with torch: tripin lock",
+                    )
+                )
+
+
+def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: list[Violation], read: list[Path]) -> None:
+    tool = data.get("tool", {}).get("tripin")
+    if not isinstance(tool, dict):
+        return  # not written by tripin: nothing records its inputs
+    where = Location(str(path), 1)
+    if tool.get("ruleset-digest") and tool["ruleset-digest"] != ruleset.digest:
+        out.append(
+            Violation(
+                where=where,
+                code="TP005",
+                message="the lock was written with another ruleset "
+                f"({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})",
+                fix="tripin lock",
+            )
+        )
+    recorded = tool.get("pyproject-digest")
+    pyproject = path.parent / "pyproject.toml"
+    if recorded:
+        read.append(pyproject)
+    if recorded and pyproject.is_file():
+        from tripin.config import load_pyproject, pyproject_digest
+
+        deps, table, _ = load_pyproject(pyproject)
+        if pyproject_digest(deps, table) != recorded:
+            out.append(
+                Violation(
+                    where=where,
+                    code="TP005",
+                    message=f"{pyproject} changed since the lock was written",
+                    fix="tripin lock",
+                )
+            )
+
+
+# -- requirements and constraints files ------------------------------------------------------------
+
+
+def _pinned(line: ReqLine) -> Version | None:
+    spec = list(line.requirement.specifier)
+    if len(spec) == 1 and spec[0].operator in ("==", "===") and "*" not in spec[0].version:
+        try:
+            return Version(spec[0].version)
+        except InvalidVersion:
+            return None
+    return None
+
+
+def _check_reqfile(
+    path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
+) -> list[ReqLine]:
+    lines = parse_requirements_file(path, read=read)
+    for target in targets:
+        env = target.environment()
+        applying = [ln for ln in lines if ln.requirement.marker is None or ln.requirement.marker.evaluate(env)]
+        torch = next((ln for ln in applying if ln.requirement.name == _TORCH and _pinned(ln)), None)
+        if torch is None:
+            continue
+        torch_version = _pinned(torch)
+        assert torch_version is not None
+        triton = next((ln for ln in applying if ln.requirement.name in TRITONS), None)
+        version = _pinned(triton) if triton else None
+        commit, commit_from = None, ""
+        if triton is not None and triton.requirement.url:
+            commit, commit_from = vcs_commit(triton.requirement.url), "direct reference"
+        elif version is not None and (label := commit_of_version(version)):
+            commit, commit_from = label, "+git label"
+        if triton is not None and version is None and commit is None:
+            continue  # a range or an unpinned name: nothing exact to judge
+        pair = Pair(
+            torch=torch_version,
+            triton=NormalizedName(triton.requirement.name) if triton else None,
+            triton_version=version,
+            commit=commit,
+            commit_from=commit_from,
+            environment=env,
+            target=target.name,
+        )
+        anchor = triton or torch
+        for finding in judge_pair(ruleset, pair, require_triton=False):
+            out.append(_violation(Path(anchor.where.path), anchor.where.line or 1, finding, kind="line"))
+    hashed = [ln for ln in lines if ln.hashes]
+    if hashed:
+        for ln in lines:
+            if not ln.hashes and not ln.constraint:
+                out.append(
+                    Violation(
+                        where=ln.where,
+                        code="TP006",
+                        message=f"{ln.requirement.name} has no --hash "
+                        "while other lines have: pip refuses the file in hash-checking mode",
+                    )
+                )
+    return lines
+
+
+def _violation(path: Path, line: int, finding: Finding, *, kind: str = "", index: int = -1) -> Violation:
+    return Violation(
+        where=Location(str(path), line),
+        code=finding.code,
+        message=finding.message,
+        fix=finding.fix,
+        kind=kind,
+        index=index,
+        want_version=finding.want_version,
+        want_commit=finding.want_commit,
+    )
+
+
+def _disagreements(
+    lock: Path,
+    installs: Mapping[str, Mapping[str, Version]],
+    lines: Iterable[ReqLine],
+    targets: Sequence[Target],
+    out: list[Violation],
+) -> None:
+    for target in targets:
+        versions = installs.get(target.name)
+        if versions is None:
+            continue
+        env = target.environment()
+        for ln in lines:
+            pinned = _pinned(ln)
+            locked = versions.get(ln.requirement.name)
+            applies = ln.requirement.marker is None or ln.requirement.marker.evaluate(env)
+            if pinned is not None and locked is not None and applies and pinned != locked:
+                out.append(
+                    Violation(
+                        where=ln.where,
+                        code="TP007",
+                        message=f"{ln.requirement.name}=={pinned} on {target.name}, but {lock} locks {locked}",
+                        fix="tripin lock",
+                    )
+                )
+
+
+def check_files(
+    paths: Sequence[Path], ruleset: Ruleset, targets: Sequence[Target] = (), read: list[Path] | None = None
+) -> list[Violation]:
+    """Every violation in the files, in file order, each reported once. `read` collects every
+    file the verdict depends on."""
+    read = [] if read is None else read
+    out: list[Violation] = []
+    locks: dict[Path, dict[str, dict[str, Version]]] = {}
+    reqs: list[ReqLine] = []
+    for path in paths:
+        if path.suffix == ".toml":
+            locks[path] = _check_lock(path, ruleset, targets, out, read)
+    lock_targets = [parse_target(name) for installs in locks.values() for name in installs]
+    req_targets = (
+        list(targets) or list({t.name: t for t in lock_targets}.values()) or [parse_target(t) for t in DEFAULT_TARGETS]
+    )
+    for path in paths:
+        if path.suffix != ".toml":
+            reqs += _check_reqfile(path, ruleset, req_targets, out, read)
+    for lock, installs in locks.items():
+        _disagreements(lock, installs, reqs, req_targets, out)
+    return _dedupe(out)
+
+
+def _dedupe(violations: Iterable[Violation]) -> list[Violation]:
+    """Targets that see the same violation with the same fix (x86_64 at cp311 and cp312, say)
+    report it once; targets that need another fix report their own line."""
+    seen: dict[tuple[str, int | None, str, str, str], Violation] = {}
+    for v in violations:
+        seen.setdefault((v.where.path, v.where.line, v.code, _untargeted(v.message), v.fix), v)
+    return sorted(seen.values(), key=lambda v: (v.where.path, v.where.line or 0, v.code))
+
+
+def _untargeted(message: str) -> str:
+    return re.sub(r" on [a-z]+-[a-z0-9_]+-cp\d+", "", message)

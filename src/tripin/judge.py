@@ -1,0 +1,166 @@
+"""Judge one torch/Triton pair on one target with the ruleset: shared by `check` and `doctor`.
+
+The rule that matters is found by torch's release line (a nightly `2.6.0.dev20241230+cu126`
+is judged as 2.6.0), and a Triton built from git is judged by its commit, never by its version:
+`triton==3.2.0` accepts `3.2.0+git23753f4f`, which is exactly the build that breaks torch 2.6.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from tripin.rules.model import Pin, Ruleset
+
+__all__ = ["TRITONS", "Finding", "Pair", "commit_of_version", "fix_for", "judge_pair", "release_line"]
+
+TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
+_GIT_LABEL = re.compile(r"git([0-9a-f]{7,40})")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pair:
+    """What one environment runs; the Triton fields are None when no Triton is there."""
+
+    torch: Version
+    triton: NormalizedName | None
+    triton_version: Version | None
+    commit: str | None  # full or abbreviated hex
+    commit_from: str  # how the commit is known: "vcs", "direct reference", "+git label", ""
+    environment: Mapping[str, str]
+    target: str  # a target name, for the fix's command line
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    code: str
+    message: str
+    fix: str
+    # what --fix would write: the Triton version / commit the rule wants on this target
+    want_version: str | None = None
+    want_commit: str | None = None
+
+
+def release_line(torch: Version) -> Version:
+    """2.6.0.dev20241230+cu126 -> 2.6.0: nightlies and local builds follow their release's rule
+    until a nightly rule covers their date."""
+    return Version(torch.base_version)
+
+
+def commit_of_version(version: Version) -> str | None:
+    """The commit in a `+git<hex>` local label (Triton's own and tripin's source builds)."""
+    match = _GIT_LABEL.fullmatch(version.local or "")
+    return match[1] if match else None
+
+
+def _same_commit(a: str, b: str) -> bool:
+    return len(a) >= 7 and len(b) >= 7 and (a.startswith(b) or b.startswith(a))
+
+
+def _fix(pin: Pin, ruleset: Ruleset, pair: Pair) -> tuple[str, str | None, str | None]:
+    build = ruleset.build_for(pin.package, pin.version)
+    if pin.provides == "source-build":
+        if build is None:
+            return f"no commit is known for {pin.package} {pin.version}; see rules/triton.toml", None, None
+        version = ruleset.source_version(build)
+        return (
+            f"build {pin.package} at {build.commit} ({build.status}) as {version}: "
+            f"tripin build-plan --torch {release_line(pair.torch)} --target {pair.target}",
+            str(version),
+            build.commit,
+        )
+    if build is None:
+        return f"pip install '{pin.package}=={pin.version}'", str(pin.version), None
+    return (
+        f"pip install '{pin.package}=={pin.version}' (the wheel built from {build.commit[:12]}), or build that "
+        f"commit: tripin build-plan --torch {release_line(pair.torch)} --target {pair.target}",
+        str(pin.version),
+        build.commit,
+    )
+
+
+def fix_for(ruleset: Ruleset, pair: Pair) -> str:
+    """What installs the Triton the rules want for this pair's torch and target."""
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    if pin is None:
+        return f"no rule names a Triton for torch {pair.torch} on {pair.target}"
+    return _fix(pin, ruleset, pair)[0]
+
+
+def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> list[Finding]:
+    """Findings for one pair. `require_triton` is false for constraints files, which may leave
+    Triton out; a lock or an environment without the Triton a rule asks for is a finding."""
+    findings: list[Finding] = []
+    line = release_line(pair.torch)
+    for bad in ruleset.bad:
+        if (
+            pair.triton == bad.package
+            and bad.torch.contains(pair.torch, prereleases=True)
+            and (
+                bad.triton is None
+                or (pair.triton_version is not None and bad.triton.contains(pair.triton_version, prereleases=True))
+            )
+            and (
+                not bad.commits or (pair.commit is not None and any(_same_commit(pair.commit, c) for c in bad.commits))
+            )
+        ):
+            findings.append(
+                Finding(
+                    code="TP003",
+                    message=f"known-bad pair: torch {pair.torch} with {pair.triton} "
+                    f"{pair.triton_version or pair.commit}: {bad.symptom} [{bad.id}]",
+                    fix=bad.fix,
+                )
+            )
+    pin = ruleset.pin_for(line, pair.environment)
+    if pin is None:
+        return findings
+    fix, want_version, want_commit = _fix(pin, ruleset, pair)
+    want = f"{pin.package}{pin.requires}" + (" (source build)" if pin.provides == "source-build" else "")
+    if pair.triton is None:
+        if require_triton:
+            findings.append(
+                Finding(
+                    code="TP001",
+                    message=f"torch {pair.torch} on {pair.target} needs {want} (rule {pin.id}); no Triton is there",
+                    fix=fix,
+                    want_version=want_version,
+                    want_commit=want_commit,
+                )
+            )
+        return findings
+    version_ok = pair.triton_version is None or pin.requires.contains(pair.triton_version, prereleases=True)
+    if pair.triton != pin.package or not version_ok:
+        found = f"{pair.triton} {pair.triton_version}" if pair.triton_version else f"{pair.triton} at {pair.commit}"
+        findings.append(
+            Finding(
+                code="TP001",
+                message=f"torch {pair.torch} on {pair.target} needs {want} (rule {pin.id}); found {found}",
+                fix=fix,
+                want_version=want_version,
+                want_commit=want_commit,
+            )
+        )
+        return findings
+    if pair.commit is not None:
+        build = ruleset.build_for(pin.package, pin.version)
+        good = [g for g in ruleset.good if g.package == pair.triton and g.torch.contains(pair.torch, prereleases=True)]
+        known = ([build.commit] if build else []) + [g.commit for g in good]
+        if not any(_same_commit(pair.commit, c) for c in known):
+            expected = f"{build.commit[:12]} ({build.status})" if build else "unknown"
+            findings.append(
+                Finding(
+                    code="TP002",
+                    message=f"{pair.triton} {pair.triton_version or ''} on {pair.target} is built from commit "
+                    f"{pair.commit} ({pair.commit_from}), not the commit torch {line} runs with: {expected}"
+                    + (f" or a known-good one ({', '.join(g.commit[:12] for g in good)})" if good else ""),
+                    fix=fix,
+                    want_version=want_version,
+                    want_commit=want_commit,
+                )
+            )
+    return findings
