@@ -97,22 +97,22 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
     findings: list[Finding] = []
     line = release_line(pair.torch)
     for bad in ruleset.bad:
-        if (
-            pair.triton == bad.package
-            and bad.torch.contains(pair.torch, prereleases=True)
-            and (
-                bad.triton is None
-                or (pair.triton_version is not None and bad.triton.contains(pair.triton_version, prereleases=True))
+        if pair.triton != bad.package or not bad.torch.contains(pair.torch, prereleases=True):
+            continue
+        if bad.commits:  # a listed commit is bad whatever version its build calls itself
+            hit = pair.commit is not None and any(_same_commit(pair.commit, c) for c in bad.commits)
+        else:
+            hit = bad.triton is None or (
+                pair.triton_version is not None and bad.triton.contains(pair.triton_version, prereleases=True)
             )
-            and (
-                not bad.commits or (pair.commit is not None and any(_same_commit(pair.commit, c) for c in bad.commits))
+        if hit:
+            what = f"{pair.triton} {pair.triton_version or ''}".strip() + (
+                f" at {pair.commit[:12]}" if pair.commit else ""
             )
-        ):
             findings.append(
                 Finding(
                     code="TP003",
-                    message=f"known-bad pair: torch {pair.torch} with {pair.triton} "
-                    f"{pair.triton_version or pair.commit}: {bad.symptom} [{bad.id}]",
+                    message=f"known-bad pair: torch {pair.torch} with {what}: {bad.symptom} [{bad.id}]",
                     fix=bad.fix,
                 )
             )
@@ -155,7 +155,8 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
             findings.append(
                 Finding(
                     code="TP002",
-                    message=f"{pair.triton} {pair.triton_version or ''} on {pair.target} is built from commit "
+                    message=f"{pair.triton}{f' {pair.triton_version}' if pair.triton_version else ''} on {pair.target} "
+                    f"is built from commit "
                     f"{pair.commit} ({pair.commit_from}), not the commit torch {line} runs with: {expected}"
                     + (f" or a known-good one ({', '.join(g.commit[:12] for g in good)})" if good else ""),
                     fix=fix,

@@ -106,7 +106,7 @@ def parse_requirements_file(
             elif option in _INCLUDE:
                 if not value.strip():
                     raise LockError(f"{where}: {option} needs a file name")
-                include = (path.parent / value.strip()).resolve()
+                include = path.parent / value.strip()
                 out += parse_requirements_file(
                     include, constraint=constraint or _INCLUDE[option], read=read, _seen=_seen | {resolved}
                 )

@@ -1,0 +1,253 @@
+"""`tripin check` on constraints, requirements and lock files: offline, one line per violation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomlkit
+from helpers import lock_args, read_toml, tripin
+from indexserver import IndexServer
+
+X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
+GOOD_320 = "9641643da6c52000c807b5eeed05edaec4402a67"
+BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"
+KNOWN_GOOD_MAIN = "11ef4277afdf4a62d2fdbdf5b9ce4424c0b2e907"
+NIGHTLY = "2.6.0.dev20241230+cu126"
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def _lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line]
+
+
+def test_incident_as_a_constraints_file(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "constraints.txt").write_text(f"torch=={NIGHTLY}\ntriton==3.2.0+git23753f4f\n")
+    run = tripin(capsys, "check", "constraints.txt")
+    assert run.code == 1
+    lines = _lines(run.out)
+    arm = next(line for line in lines if "TP002" in line and ARM in line)
+    assert arm.startswith("constraints.txt:2: TP002 triton 3.2.0+git23753f4f")
+    assert GOOD_320 in arm and f"tripin build-plan --torch 2.6.0 --target {ARM}" in arm
+    bad = next(line for line in lines if "TP003" in line)
+    assert "AttrsDescriptor" in bad
+    assert all(line.startswith("constraints.txt:2: TP00") for line in lines), lines
+
+
+def test_incident_as_a_lock(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, ARM, extra=["torch==2.6.0"])).code == 0
+    assert tripin(capsys, "check", "pylock.toml", "constraints.txt").code == 0  # what tripin wrote is clean
+    doc = tomlkit.parse((work / "pylock.toml").read_text())
+    for package in doc["packages"]:  # type: ignore[union-attr]
+        if package["name"] == "torch":
+            package["version"] = NIGHTLY
+        if "vcs" in package:
+            package["vcs"]["commit-id"] = BAD_MAIN
+    (work / "pylock.toml").write_text(tomlkit.dumps(doc))
+    run = tripin(capsys, "check", "pylock.toml")
+    assert run.code == 1
+    tp002 = next(line for line in _lines(run.out) if "TP002" in line)
+    assert f"built from commit {BAD_MAIN} (vcs)" in tp002 and GOOD_320 in tp002
+    assert f"tripin build-plan --torch 2.6.0 --target {ARM}" in tp002
+    assert any("TP003" in line and "AttrsDescriptor" in line for line in _lines(run.out))
+    line_no = int(tp002.split(":")[1])
+    assert (work / "pylock.toml").read_text().splitlines()[line_no - 1].strip() == "[[packages]]"
+
+
+def test_direct_reference_in_requirements(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "requirements.txt").write_text(
+        "# platform stack\n--index-url https://pypi.org/simple\ntorch==2.6.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+        f"triton @ git+https://github.com/triton-lang/triton@{BAD_MAIN}#subdirectory=python ; "
+        'platform_machine == "aarch64"  --hash=sha256:' + "b" * 64 + "\n"
+    )
+    run = tripin(capsys, "check", "requirements.txt")
+    assert run.code == 1
+    assert any(line.startswith("requirements.txt:5: TP002") and "direct reference" in line for line in _lines(run.out))
+    assert any(line.startswith("requirements.txt:5: TP003") for line in _lines(run.out))
+
+
+@pytest.mark.parametrize(
+    ("triton", "codes"),
+    [
+        ("triton==3.2.0+git9641643d", set()),  # the release commit
+        (f"triton==3.2.0+git{KNOWN_GOOD_MAIN[:8]}", set()),  # a known-good main build
+        ("triton==3.3.0", {"TP001", "TP003"}),  # another release line, which lacks AttrsDescriptor
+        ("pytorch-triton==3.2.0", {"TP001"}),  # another distribution
+        ("triton>=3.0", set()),  # a range: nothing exact to judge
+    ],
+)
+def test_pairs_on_aarch64(work: Path, capsys: pytest.CaptureFixture[str], triton: str, codes: set[str]) -> None:
+    (work / "c.txt").write_text(f"torch==2.6.0\n{triton}\n")
+    run = tripin(capsys, "check", "c.txt", "--target", ARM)
+    assert {line.split()[1] for line in _lines(run.out)} == codes
+    assert run.code == (1 if codes else 0)
+
+
+def test_companion_that_does_not_match_torch(
+    work: Path, capsys: pytest.CaptureFixture[str], index: IndexServer
+) -> None:
+    assert (
+        tripin(
+            capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.0", "torchvision==0.21.0"])
+        ).code
+        == 0
+    )
+    text = (work / "pylock.toml").read_text().replace('version = "2.6.0"', 'version = "2.5.1"', 1)
+    (work / "pylock.toml").write_text(text)
+    run = tripin(capsys, "check", "pylock.toml")
+    assert any(
+        "TP004 torchvision 0.21.0 is built for torch==2.6.0, not torch 2.5.1" in line for line in _lines(run.out)
+    )
+
+
+def test_stale_and_hashless_locks(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pyproject.toml").write_text(
+        f'[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n\n[tool.tripin]\n'
+        f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\n'
+    )
+    assert tripin(capsys, "lock", "--cache-dir", str(work / "c")).code == 0
+    assert tripin(capsys, "check").code == 0  # default files: the project's lock and constraints
+    (work / "pyproject.toml").write_text((work / "pyproject.toml").read_text().replace("2.6.0", "2.5.1"))
+    run = tripin(capsys, "check")
+    assert run.code == 1 and "TP005" in run.out and "pyproject.toml changed" in run.out
+    doc = tomlkit.parse((work / "pylock.toml").read_text())
+    doc["tool"]["tripin"]["ruleset-digest"] = "sha256:" + "0" * 64  # type: ignore[index]
+    del doc["packages"][0]["wheels"][0]["hashes"]  # type: ignore[index]
+    (work / "pylock.toml").write_text(tomlkit.dumps(doc))
+    codes = [line.split()[1] for line in _lines(tripin(capsys, "check", "pylock.toml").out)]
+    assert codes.count("TP005") == 2 and "TP006" in codes
+
+
+def test_requirements_with_some_hashes_missing(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "requirements.txt").write_text("filelock==3.16.1 --hash=sha256:" + "c" * 64 + "\nsympy==1.13.1\n")
+    run = tripin(capsys, "check", "requirements.txt")
+    assert _lines(run.out) == [
+        "requirements.txt:2: TP006 sympy has no --hash while other lines have: pip refuses the file in "
+        "hash-checking mode"
+    ]
+
+
+def test_constraints_that_disagree_with_the_lock(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, ARM, extra=["torch==2.6.0"])).code == 0
+    text = (work / "constraints.txt").read_text()
+    (work / "constraints.txt").write_text(text.replace("sympy==1.13.1", "sympy==1.13.3"))
+    run = tripin(capsys, "check", "pylock.toml", "constraints.txt")
+    assert run.code == 1
+    assert [line.split()[1] for line in _lines(run.out)] == ["TP007"]
+    assert "sympy==1.13.3 on linux-x86_64-cp312, but pylock.toml locks 1.13.1" in run.out
+
+
+def test_includes_are_followed(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "base.txt").write_text("torch==2.6.0\n")
+    (work / "pins.txt").write_text("triton==3.3.0\n")
+    (work / "requirements.txt").write_text("-r base.txt\n-c pins.txt\n")
+    run = tripin(capsys, "check", "requirements.txt", "--target", X86)
+    assert _lines(run.out)[0].startswith("pins.txt:1: TP001")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("torch==2.6.0\ntriton=3.2.0\n", "bad.txt:2: invalid requirement 'triton=3.2.0'"),
+        ("-r missing.txt\n", "missing.txt: cannot read"),
+        ("git+https://github.com/triton-lang/triton@abcdef0\n", "bad.txt:1: VCS URL without #egg=NAME"),
+    ],
+)
+def test_unreadable_input_exits_2(work: Path, capsys: pytest.CaptureFixture[str], content: str, message: str) -> None:
+    (work / "bad.txt").write_text(content)
+    run = tripin(capsys, "check", "bad.txt")
+    assert run.code == 2 and message in run.err and run.out == ""
+
+
+def test_fix_rewrites_lines_and_keeps_the_rest(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "constraints.txt").write_text(
+        "# our pins\n"
+        f"torch=={NIGHTLY}\n"
+        'triton==3.2.0+git23753f4f ; platform_machine == "aarch64"  # built by hand\n'
+        f"triton @ git+https://github.com/triton-lang/triton@{BAD_MAIN}#subdirectory=python ; "
+        'platform_machine == "x86_64"\n'
+    )
+    run = tripin(capsys, "check", "--fix", "constraints.txt")
+    assert run.code == 0, run.out + run.err
+    assert (work / "constraints.txt").read_text() == (
+        "# our pins\n"
+        f"torch=={NIGHTLY}\n"
+        'triton==3.2.0+git9641643d ; platform_machine == "aarch64"  # built by hand\n'
+        f"triton @ git+https://github.com/triton-lang/triton@{GOOD_320}#subdirectory=python ; "
+        'platform_machine == "x86_64"\n'
+    )
+
+
+def test_fix_refuses_one_line_that_needs_two_builds(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "c.txt").write_text("torch==2.6.0\ntriton==3.2.0+git23753f4f\n")
+    run = tripin(capsys, "check", "--fix", "c.txt")
+    assert run.code == 1 and "targets need different Triton builds here" in run.err
+    assert (work / "c.txt").read_text() == "torch==2.6.0\ntriton==3.2.0+git23753f4f\n"
+
+
+def test_fix_rewrites_a_lock_source_build(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM, extra=["torch==2.6.0"])).code == 0
+    good = (work / "pylock.toml").read_text()
+    bad = good.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
+    bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
+    bad = bad.replace('version = "3.2.0+git9641643d"', 'version = "3.2.0+git23753f4f"')
+    assert bad.count(BAD_MAIN) == 2
+    (work / "pylock.toml").write_text(bad)
+    run = tripin(capsys, "check", "--fix", "pylock.toml")
+    assert run.code == 0, run.out + run.err
+    assert (work / "pylock.toml").read_text() == good  # comments, layout and all
+
+
+def test_json_output(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "c.txt").write_text("torch==2.6.0\ntriton==3.3.0\n")
+    data = json.loads(tripin(capsys, "check", "c.txt", "--target", X86, "--format", "json").out)
+    assert data["schema"] == 1
+    assert {v["code"] for v in data["violations"]} == {"TP001", "TP003"}
+    assert all(v["path"] == "c.txt" and v["line"] == 2 for v in data["violations"])
+
+
+def test_memo_answers_only_for_unchanged_files(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "base.txt").write_text("triton==3.2.0+git9641643d\n")
+    (work / "c.txt").write_text("torch==2.6.0\n-c base.txt\n")
+    assert tripin(capsys, "check", "c.txt", "--target", ARM).code == 0
+    assert list((work / "cache").rglob("*"))  # remembered
+    (work / "base.txt").write_text("triton==3.2.0+git23753f4f\n")  # only the include changes
+    assert tripin(capsys, "check", "c.txt", "--target", ARM).code == 1
+    (work / "base.txt").write_text("triton==3.2.0+git9641643d\n")
+    assert tripin(capsys, "check", "c.txt", "--target", ARM).code == 0
+
+
+def test_check_loads_no_network_or_resolver_code(work: Path) -> None:
+    (work / "c.txt").write_text(f"torch=={NIGHTLY}\ntriton==3.2.0+git23753f4f\n")
+    code = (
+        "import sys\nfrom tripin.cli import main\nrc = main(['check', 'c.txt'])\n"
+        "loaded = [m for m in ('httpx', 'resolvelib', 'tomlkit', 'truststore') if m in sys.modules]\n"
+        "print(rc, loaded)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env={"TRIPIN_CACHE_DIR": str(work / "cache"), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.stdout.splitlines()[-1] == "1 []", result.stdout + result.stderr
+
+
+def test_good_lock_is_silent(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, ARM, extra=["torch==2.9.0"])).code == 0
+    run = tripin(capsys, "check", "pylock.toml", "constraints.txt")
+    assert (run.code, run.out, run.err) == (0, "", "")
+    data = read_toml(work / "pylock.toml")
+    assert data["packages"]

@@ -1,0 +1,151 @@
+"""`tripin doctor` on real virtual environments holding small real distributions built here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import tripin
+from indexserver import build_wheel
+
+GOOD_320 = "9641643da6c52000c807b5eeed05edaec4402a67"
+BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"
+NIGHTLY = "2.6.0.dev20241230+cu126"
+TAG = "py3-none-any"
+
+
+def _torch(tmp: Path, version: str = NIGHTLY) -> Path:
+    return build_wheel(
+        tmp,
+        "torch",
+        version,
+        TAG,
+        files={
+            # importing this would fail: doctor must read torch as files
+            "torch/__init__.py": "raise RuntimeError('tripin imported torch')\n",
+            "torch/version.py": (
+                "from typing import Optional\n\n__all__ = ['__version__', 'debug', 'cuda', 'git_version', 'hip']\n"
+                f"__version__ = '{version}'\ndebug = False\ncuda: Optional[str] = '12.6'\n"
+                "git_version = '2236df1770800ffea5697b11b0bb0d910b2e59e1'\nhip: Optional[str] = None\n"
+            ),
+        },
+    )
+
+
+def _triton(tmp: Path, version: str, *, attrs: bool, name: str = "triton") -> Path:
+    backend = "class AttrsDescriptor:\n    pass\n" if attrs else "class GPUTarget:\n    pass\n"
+    compiler = (
+        "from ..backends.compiler import AttrsDescriptor\n" if attrs else "from ..backends.compiler import GPUTarget\n"
+    )
+    return build_wheel(
+        tmp,
+        name,
+        version,
+        TAG,
+        files={
+            "triton/__init__.py": f"__version__ = '{version.split('+')[0]}'\n",
+            "triton/backends/__init__.py": "",
+            "triton/backends/compiler.py": backend,
+            "triton/compiler/__init__.py": "",
+            "triton/compiler/compiler.py": compiler,
+        },
+    )
+
+
+def _venv(tmp_path: Path, *wheels: Path, vcs_commit: str | None = None) -> Path:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--isolated",
+            "--no-index",
+            "--no-deps",
+            *map(str, wheels),
+        ],
+        check=True,
+    )
+    if vcs_commit:  # what pip records for `pip install git+https://...@<commit>` (PEP 610)
+        dist_info = next(venv.glob("lib/python*/site-packages/triton-*.dist-info"))
+        (dist_info / "direct_url.json").write_text(
+            json.dumps(
+                {
+                    "url": "https://github.com/triton-lang/triton",
+                    "vcs_info": {"vcs": "git", "commit_id": vcs_commit, "requested_revision": vcs_commit},
+                    "subdirectory": "python",
+                }
+            )
+        )
+    return python
+
+
+def _target() -> str:
+    import platform
+
+    return f"linux-{platform.machine()}-cp{sys.version_info[0]}{sys.version_info[1]}"
+
+
+def test_the_reported_incident(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python = _venv(tmp_path, _torch(tmp_path), _triton(tmp_path, "3.2.0+git23753f4f", attrs=False))
+    run = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    assert run.code == 1, run.out + run.err
+    out = run.out
+    assert f"torch: {NIGHTLY} (git 2236df177080, CUDA 12.6)" in out
+    assert "triton: 3.2.0+git23753f4f, built from 23753f4f (+git label)" in out
+    assert "probe torch-2.6-attrsdescriptor: FAILED" in out
+    tp002 = out[out.index("problem TP002") :]
+    assert GOOD_320[:12] in tp002.splitlines()[0]
+    assert f"tripin build-plan --torch 2.6.0 --target {_target()}" in tp002.splitlines()[1]
+    assert "problem TP003" in out and "AttrsDescriptor" in out
+    assert "problem TP010: probe torch-2.6-attrsdescriptor failed" in out
+
+
+def test_a_healthy_source_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python = _venv(tmp_path, _torch(tmp_path), _triton(tmp_path, "3.2.0+git9641643d", attrs=True), vcs_commit=GOOD_320)
+    run = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    assert run.code == 0, run.out
+    assert f"built from {GOOD_320} (direct_url.json)" in run.out
+    assert "probe torch-2.6-attrsdescriptor: ok" in run.out and run.out.rstrip().endswith("healthy")
+
+
+def test_a_vcs_install_at_the_wrong_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python = _venv(tmp_path, _torch(tmp_path, "2.6.0"), _triton(tmp_path, "3.2.0", attrs=False), vcs_commit=BAD_MAIN)
+    data = json.loads(tripin(capsys, "doctor", "--python", str(python), "--format", "json").out)
+    assert data["schema"] == 1 and data["healthy"] is False
+    assert data["tritons"][0]["commit"] == BAD_MAIN and data["tritons"][0]["commit_from"] == "direct_url.json"
+    assert {f["code"] for f in data["findings"]} == {"TP002", "TP003"}
+
+
+def test_two_tritons_installed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python = _venv(
+        tmp_path,
+        _torch(tmp_path, "2.6.0"),
+        _triton(tmp_path, "3.2.0", attrs=True),
+        _triton(tmp_path / "p", "3.2.0", attrs=True, name="pytorch-triton"),
+    )
+    run = tripin(capsys, "doctor", "--python", str(python))
+    assert run.code == 1 and "problem TP009: more than one Triton is installed" in run.out
+
+
+def test_torch_without_triton_where_the_rules_want_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python = _venv(tmp_path, _torch(tmp_path, "2.6.0"))
+    run = tripin(capsys, "doctor", "--python", str(python))
+    if _target().startswith("linux-x86_64") or _target().startswith("linux-aarch64"):
+        assert run.code == 1 and "problem TP001" in run.out and "no Triton is there" in run.out
+    assert "triton: not installed" in run.out
+
+
+def test_an_interpreter_that_cannot_be_inspected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tripin(capsys, "doctor", "--python", str(tmp_path / "no-python"))
+    assert run.code == 2
+    assert run.err.startswith("tripin: error: cannot run ") and len(run.err.splitlines()) == 1

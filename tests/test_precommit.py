@@ -1,0 +1,154 @@
+"""The `tripin-check` hook, run by the real pre-commit against a git repository that uses it.
+
+pre-commit installs the hook repository into a virtual environment of its own with pip. The
+tests must not reach an index, so that pip gets a wheelhouse made here from the distributions
+already installed (all pure Python), and no index at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from importlib.metadata import Distribution, distribution
+from pathlib import Path
+
+import pytest
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = (
+    'torch==2.6.0\ntriton==3.2.0 ; platform_machine == "x86_64"\n'
+    'triton==3.2.0+git9641643d ; platform_machine == "aarch64"\n'
+)
+BAD = "torch==2.6.0.dev20241230+cu126\ntriton==3.2.0+git23753f4f\n"
+
+
+def _closure(roots: list[str]) -> dict[str, Distribution]:
+    env = {**default_environment(), "extra": ""}
+    found: dict[str, Distribution] = {}
+    todo = list(roots)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in found:
+            continue
+        found[name] = dist = distribution(name)
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate(env):
+                todo.append(req.name)
+    return found
+
+
+def _repack(dist: Distribution, into: Path) -> None:
+    """A wheel of an installed pure-Python distribution, from the files its RECORD lists."""
+    name = dist.metadata["Name"].replace("-", "_")
+    out = into / f"{name}-{dist.version}-py3-none-any.whl"
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    with zipfile.ZipFile(out, "w") as wheel:
+        for file in dist.files or []:
+            path = str(file)
+            if (
+                path.startswith("..")
+                or "__pycache__" in path
+                or path.endswith((".pyc", "RECORD", "INSTALLER", "direct_url.json", "REQUESTED"))
+            ):
+                continue
+            data = Path(str(dist.locate_file(file))).read_bytes()
+            wheel.writestr(path, data)
+            writer.writerow([path, "", ""])
+        dist_info = next(str(f).split("/")[0] for f in dist.files or [] if str(f).endswith("METADATA"))
+        writer.writerow([f"{dist_info}/RECORD", "", ""])
+        wheel.writestr(f"{dist_info}/RECORD", record.getvalue())
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    house = tmp_path_factory.mktemp("wheelhouse")
+    for dist in _closure(
+        ["hatchling", "packaging", "resolvelib", "tomlkit", "httpx", "platformdirs", "filelock", "truststore"]
+    ).values():
+        _repack(dist, house)
+    return house
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This working tree's tripin as a hook repository (uncommitted changes included)."""
+    repo = tmp_path_factory.mktemp("tripin-hook")
+    for item in ("src", "rules", "pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, repo / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, repo / item)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "hook")
+    return repo, _git(repo, "rev-parse", "HEAD")
+
+
+def _pre_commit(project: Path, wheelhouse: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "PRE_COMMIT_HOME": str(home / "pre-commit"),
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "TRIPIN_CACHE_DIR": str(home / "tripin"),
+        "VIRTUALENV_NO_DOWNLOAD": "1",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_pre_commit_runs_the_hook(tmp_path: Path, wheelhouse: Path, hook_repo: tuple[Path, str]) -> None:
+    repo, rev = hook_repo
+    project = tmp_path / "project"
+    project.mkdir()
+    _git(project, "init", "-q")
+    (project / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: tripin-check\n"
+    )
+    (project / "constraints.txt").write_text(GOOD)
+    (project / "notes.txt").write_text("triton==3.3.0\n")  # not a file the hook looks at
+    _git(project, "add", "-A")
+    good = _pre_commit(project, wheelhouse, tmp_path / "home")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "tripin check (torch/Triton pins)" in good.stdout and "Passed" in good.stdout
+
+    (project / "constraints.txt").write_text(BAD)
+    _git(project, "add", "-A")
+    bad = _pre_commit(project, wheelhouse, tmp_path / "home")
+    assert bad.returncode == 1
+    assert "Failed" in bad.stdout
+    assert "constraints.txt:2: TP002 triton 3.2.0+git23753f4f on linux-aarch64-cp312" in bad.stdout
+    assert "tripin build-plan --torch 2.6.0 --target linux-aarch64-cp312" in bad.stdout
+    assert "AttrsDescriptor" in bad.stdout
