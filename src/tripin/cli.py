@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _lock(args: argparse.Namespace, argv: list[str]) -> int:
+    import shlex
+    import time
+
     from tripin.config import build_settings, inputs_digest
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir

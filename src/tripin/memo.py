@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["default_rules_dir", "lookup", "rule_files", "ruleset_digest", "store"]
+__all__ = ["cache_root", "default_rules_dir", "lookup", "rule_files", "ruleset_digest", "store"]
 
 
 def default_rules_dir() -> Path:
@@ -46,16 +47,26 @@ def _file_hash(path: Path) -> str | None:
         return None
 
 
-def _entry_path(options: Sequence[str]) -> Path | None:
+def cache_root() -> Path:
+    """The user cache directory, as platformdirs names it; on Linux computed here, since
+    importing platformdirs costs more than the whole memo lookup."""
     root = os.environ.get("TRIPIN_CACHE_DIR")
-    if not root:
-        try:
-            from platformdirs import user_cache_dir
-        except ImportError:
-            return None
-        root = user_cache_dir("tripin")
+    if root:
+        return Path(root)
+    if sys.platform.startswith("linux"):
+        return Path(os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache") / "tripin"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("tripin"))
+
+
+def _entry_path(options: Sequence[str]) -> Path | None:
+    try:
+        root = cache_root()
+    except (ImportError, RuntimeError):
+        return None
     key = hashlib.sha256(json.dumps([str(Path.cwd()), *options]).encode()).hexdigest()
-    return Path(root) / "v1" / "check" / key
+    return root / "v1" / "check" / key
 
 
 def lookup(options: Sequence[str], rules: Sequence[Path]) -> tuple[str, int] | None:

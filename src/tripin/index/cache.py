@@ -16,9 +16,9 @@ _FORMAT = 1
 
 
 def default_cache_dir() -> Path:
-    from platformdirs import user_cache_dir
+    from tripin.memo import cache_root
 
-    return Path(os.environ.get("TRIPIN_CACHE_DIR") or user_cache_dir("tripin"))
+    return cache_root()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,97 @@
+"""Wall time of `tripin check` on a 400-package lock, next to `python -c pass` (the floor).
+
+    python benchmarks/check_speed.py [--runs 15]
+
+Prints one table from one run: median wall times of the floor, of `tripin check` with its
+memo cold (a fresh cache each run: rules parsed, lock judged) and warm (unchanged inputs),
+and each as a multiple of the floor. The target is the warm path within 3x of the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312")
+MARKERS = {
+    "linux-x86_64-cp312": 'sys_platform == "linux" and platform_machine == "x86_64" and python_version == "3.12" '
+    'and implementation_name == "cpython"',
+    "linux-aarch64-cp312": 'sys_platform == "linux" and platform_machine == "aarch64" and python_version == "3.12" '
+    'and implementation_name == "cpython"',
+}
+
+
+def _wheel(name: str, version: str, tag: str) -> str:
+    digest = hashlib.sha256(f"{name}{version}{tag}".encode()).hexdigest()
+    url = f"https://files.example.org/{name}-{version}-{tag}.whl"
+    return f'{{ name = "{name}-{version}-{tag}.whl", url = "{url}", size = 1000, hashes = {{ sha256 = "{digest}" }} }}'
+
+
+def write_lock(path: Path, packages: int = 400) -> None:
+    out = ['lock-version = "1.0"', "environments = [" + ", ".join(f"'{m}'" for m in MARKERS.values()) + "]",
+           'created-by = "tripin"', ""]
+    entries = [("torch", "2.6.0", None, "cp312-cp312-manylinux_2_28_x86_64"),
+               ("triton", "3.2.0", MARKERS["linux-x86_64-cp312"], "cp312-cp312-manylinux_2_17_x86_64")]
+    entries += [(f"package-{i:03d}", f"1.{i}.0", None, "py3-none-any") for i in range(packages - 3)]
+    for name, version, marker, tag in entries:
+        out += ["[[packages]]", f'name = "{name}"', f'version = "{version}"']
+        if marker:
+            out.append(f"marker = '{marker}'")
+        out += ['index = "https://pypi.org/simple"', f"wheels = [{_wheel(name, version, tag)}]", ""]
+    out += ["[[packages]]", 'name = "triton"', f"marker = '{MARKERS['linux-aarch64-cp312']}'",
+            "[packages.vcs]", 'type = "git"', 'url = "https://github.com/triton-lang/triton"',
+            'commit-id = "9641643da6c52000c807b5eeed05edaec4402a67"', 'subdirectory = "python"',
+            "[packages.tool.tripin.build]", 'version = "3.2.0+git9641643d"', 'status = "matched"',
+            'source = "https://github.com/triton-lang/triton/commit/9641643da6c52000c807b5eeed05edaec4402a67"', ""]
+    out += ["[tool.tripin]", 'version = "0.1.0"', 'inputs-digest = ""', 'ruleset-digest = ""',
+            "targets = [" + ", ".join(f'{{ name = "{t}", marker = \'{MARKERS[t]}\' }}' for t in TARGETS) + "]"]
+    path.write_text("\n".join(out) + "\n")
+
+
+def _time(argv: list[str], cwd: Path, env_cache: Path | None, runs: int, fresh: bool) -> float:
+    import os
+
+    times = []
+    for _ in range(runs):
+        env = dict(os.environ)
+        if env_cache is not None:
+            if fresh:
+                shutil.rmtree(env_cache, ignore_errors=True)
+            env["TRIPIN_CACHE_DIR"] = str(env_cache)
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    script = Path(sys.executable).with_name("tripin")
+    tripin = [str(script)] if script.exists() else [sys.executable, "-m", "tripin"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        write_lock(work / "pylock.toml")
+        cache = work / "cache"
+        floor = _time([sys.executable, "-c", "pass"], work, None, args.runs, False)
+        cold = _time([*tripin, "check", "pylock.toml"], work, cache, args.runs, True)
+        _time([*tripin, "check", "pylock.toml"], work, cache, 1, True)  # fill the memo
+        warm = _time([*tripin, "check", "pylock.toml"], work, cache, args.runs, False)
+    print(f"tripin check, 400-package lock, median of {args.runs} runs")
+    print(f"{'what':<34}{'wall':>10}{'x floor':>10}")
+    for label, value in (("python -c pass (floor)", floor), ("tripin check, memo cold", cold),
+                         ("tripin check, memo warm", warm)):
+        print(f"{label:<34}{value * 1000:>8.1f}ms{value / floor:>10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
