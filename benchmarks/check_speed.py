@@ -35,23 +35,44 @@ def _wheel(name: str, version: str, tag: str) -> str:
 
 
 def write_lock(path: Path, packages: int = 400) -> None:
-    out = ['lock-version = "1.0"', "environments = [" + ", ".join(f"'{m}'" for m in MARKERS.values()) + "]",
-           'created-by = "tripin"', ""]
-    entries = [("torch", "2.6.0", None, "cp312-cp312-manylinux_2_28_x86_64"),
-               ("triton", "3.2.0", MARKERS["linux-x86_64-cp312"], "cp312-cp312-manylinux_2_17_x86_64")]
+    out = [
+        'lock-version = "1.0"',
+        "environments = [" + ", ".join(f"'{m}'" for m in MARKERS.values()) + "]",
+        'created-by = "tripin"',
+        "",
+    ]
+    entries = [
+        ("torch", "2.6.0", None, "cp312-cp312-manylinux_2_28_x86_64"),
+        ("triton", "3.2.0", MARKERS["linux-x86_64-cp312"], "cp312-cp312-manylinux_2_17_x86_64"),
+    ]
     entries += [(f"package-{i:03d}", f"1.{i}.0", None, "py3-none-any") for i in range(packages - 3)]
     for name, version, marker, tag in entries:
         out += ["[[packages]]", f'name = "{name}"', f'version = "{version}"']
         if marker:
             out.append(f"marker = '{marker}'")
         out += ['index = "https://pypi.org/simple"', f"wheels = [{_wheel(name, version, tag)}]", ""]
-    out += ["[[packages]]", 'name = "triton"', f"marker = '{MARKERS['linux-aarch64-cp312']}'",
-            "[packages.vcs]", 'type = "git"', 'url = "https://github.com/triton-lang/triton"',
-            'commit-id = "9641643da6c52000c807b5eeed05edaec4402a67"', 'subdirectory = "python"',
-            "[packages.tool.tripin.build]", 'version = "3.2.0+git9641643d"', 'status = "matched"',
-            'source = "https://github.com/triton-lang/triton/commit/9641643da6c52000c807b5eeed05edaec4402a67"', ""]
-    out += ["[tool.tripin]", 'version = "0.1.0"', 'inputs-digest = ""', 'ruleset-digest = ""',
-            "targets = [" + ", ".join(f'{{ name = "{t}", marker = \'{MARKERS[t]}\' }}' for t in TARGETS) + "]"]
+    out += [
+        "[[packages]]",
+        'name = "triton"',
+        f"marker = '{MARKERS['linux-aarch64-cp312']}'",
+        "[packages.vcs]",
+        'type = "git"',
+        'url = "https://github.com/triton-lang/triton"',
+        'commit-id = "9641643da6c52000c807b5eeed05edaec4402a67"',
+        'subdirectory = "python"',
+        "[packages.tool.tripin.build]",
+        'version = "3.2.0+git9641643d"',
+        'status = "matched"',
+        'source = "https://github.com/triton-lang/triton/commit/9641643da6c52000c807b5eeed05edaec4402a67"',
+        "",
+    ]
+    out += [
+        "[tool.tripin]",
+        'version = "0.1.0"',
+        'inputs-digest = ""',
+        'ruleset-digest = ""',
+        "targets = [" + ", ".join(f"{{ name = \"{t}\", marker = '{MARKERS[t]}' }}" for t in TARGETS) + "]",
+    ]
     path.write_text("\n".join(out) + "\n")
 
 
@@ -87,8 +108,11 @@ def main() -> int:
         warm = _time([*tripin, "check", "pylock.toml"], work, cache, args.runs, False)
     print(f"tripin check, 400-package lock, median of {args.runs} runs")
     print(f"{'what':<34}{'wall':>10}{'x floor':>10}")
-    for label, value in (("python -c pass (floor)", floor), ("tripin check, memo cold", cold),
-                         ("tripin check, memo warm", warm)):
+    for label, value in (
+        ("python -c pass (floor)", floor),
+        ("tripin check, memo cold", cold),
+        ("tripin check, memo warm", warm),
+    ):
         print(f"{label:<34}{value * 1000:>8.1f}ms{value / floor:>10.1f}")
     return 0
 

@@ -22,6 +22,8 @@ import csv
 import dataclasses
 import email.utils
 import fnmatch
+import functools
+import gzip
 import hashlib
 import html
 import io
@@ -40,7 +42,7 @@ from typing import Any
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "text/html; charset=utf-8"
 MAX_HANG = 30.0
-FAULT_KINDS = ("status", "delay", "truncate", "garbage", "ignore_range", "hang")
+FAULT_KINDS = ("status", "delay", "truncate", "garbage", "ignore_range", "hang", "drip", "gzip_bomb", "huge")
 GARBAGE = b'<<garbage>> {"this is": not json, nor html, nor a zip\n'
 
 _NAME_RE = re.compile(r"[-_.]+")
@@ -84,6 +86,7 @@ class Fault:
     seconds: float = 1.0  # delay / hang
     keep: int | None = None  # truncate: bytes of the body actually sent
     fraction: float = 0.5  # truncate: share of the body sent when keep is None
+    size: int = 0  # drip: bytes to drip; gzip_bomb: decoded size; huge: body size
     method: str | None = None  # only requests of this method (e.g. "GET")
     hits: int = 0
 
@@ -412,6 +415,8 @@ class IndexHandler(BaseHTTPRequestHandler):
             if hang is not None:
                 wake.wait(min(hang.seconds, MAX_HANG))
                 raise _NoAnswer
+            if self._stream_fault(wake):
+                return
             status = self._fault("status")
             if status is not None:
                 body = status.body or f"injected {status.code}\n".encode()
@@ -437,6 +442,43 @@ class IndexHandler(BaseHTTPRequestHandler):
                 ),
                 generation,
             )
+
+    def _stream_fault(self, wake: threading.Event) -> bool:
+        """Answers that hurt by their body: dripped, compression bomb, too large."""
+        drip = self._fault("drip")
+        if drip is not None:  # one byte every `seconds`: no read timeout ever fires
+            self.send_response(200)
+            self.send_header("Content-Type", JSON_TYPE)
+            self.send_header("Content-Length", str(drip.size or 10_000))
+            self.end_headers()
+            self._status = 200
+            for _ in range(drip.size or 10_000):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                self._sent += 1
+                if wake.wait(drip.seconds):
+                    break
+            raise _NoAnswer
+        bomb = self._fault("gzip_bomb")
+        if bomb is not None:
+            self._send(
+                200, _bomb(bomb.size or 256 * 1024 * 1024), {"Content-Type": JSON_TYPE, "Content-Encoding": "gzip"}
+            )
+            return True
+        huge = self._fault("huge")
+        if huge is not None:
+            size = huge.size or 1024 * 1024 * 1024
+            self.send_response(200)
+            self.send_header("Content-Type", JSON_TYPE)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            self._status = 200
+            chunk = b" " * (1024 * 1024)
+            while self._sent < size:
+                self.wfile.write(chunk[: size - self._sent])
+                self._sent += min(len(chunk), size - self._sent)
+            return True
+        return False
 
     def _fault(self, kind: str) -> Fault | None:
         return next((f for f in self._faults if f.kind == kind), None)
@@ -656,6 +698,17 @@ class IndexHandler(BaseHTTPRequestHandler):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@functools.lru_cache(maxsize=4)
+def _bomb(size: int) -> bytes:
+    """`size` zero bytes, gzip-compressed (about a thousandth of the size)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as handle:
+        block = b"\0" * (1024 * 1024)
+        for _ in range(size // len(block)):
+            handle.write(block)
+    return out.getvalue()
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | str | None:

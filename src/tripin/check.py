@@ -348,7 +348,10 @@ def check_files(
     reqs: list[ReqLine] = []
     for path in paths:
         if path.suffix == ".toml":
-            locks[path] = _check_lock(path, ruleset, targets, out, read)
+            try:
+                locks[path] = _check_lock(path, ruleset, targets, out, read)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a lock of the wrong shape
+                raise LockError(f"{path}: not a valid pylock.toml ({exc.__class__.__name__}: {exc})") from None
     lock_targets = [parse_target(name) for installs in locks.values() for name in installs]
     req_targets = (
         list(targets) or list({t.name: t for t in lock_targets}.values()) or [parse_target(t) for t in DEFAULT_TARGETS]

@@ -29,6 +29,19 @@ _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
+# names whose wheels run code inside torch: each must come from one index only
+TORCH_FAMILY = frozenset(
+    {
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "triton",
+        "torchtriton",
+        "pytorch-triton",
+        "pytorch-triton-rocm",
+        "pytorch-triton-xpu",
+    }
+)
 
 
 class IndexClient:
@@ -105,6 +118,8 @@ class IndexClient:
     def _load_project(self, name: NormalizedName) -> Project:
         pinned = self.pins.get(name)
         candidates = [i for i in self.indexes if i.name == pinned] if pinned else self.indexes
+        if not pinned and name in TORCH_FAMILY and len(candidates) > 1:
+            return self._load_unpinned_torch_family(name, candidates)
         for index in candidates:
             files = self._page(index, name)
             if files is not None:
@@ -115,6 +130,25 @@ class IndexClient:
             else ("any index (" + ", ".join(i.public_url for i in candidates) + ")")
         )
         raise IndexFetchError(f"package {name!r} not found on {where}")
+
+    def _load_unpinned_torch_family(self, name: NormalizedName, indexes: Sequence[Index]) -> Project:
+        """A torch-family name must come from exactly one index: in December 2022 a package
+        named `torchtriton` on PyPI shadowed PyTorch's own for everyone who used both indexes."""
+        distinct = list({index.public_url: index for index in reversed(indexes)}.values())[::-1]  # first wins
+        found = [(index, files) for index in distinct if (files := self._page(index, name)) is not None]
+        if len(found) > 1:
+            where = ", ".join(index.public_url for index, _ in found)
+            raise IndexFetchError(
+                f"{name!r} is on more than one index ({where}) and is pinned to none: refusing it, as an "
+                "impostor on one index could win (the torchtriton dependency confusion, December 2022)",
+                hint=f"pin it: [[tool.tripin.index]] name = ..., url = ..., packages = [{name!r}]",
+            )
+        if not found:
+            raise IndexFetchError(
+                f"package {name!r} not found on any index (" + ", ".join(i.public_url for i in indexes) + ")"
+            )
+        index, files = found[0]
+        return Project(name=name, index=index, files=tuple(files))
 
     def _page(self, index: Index, name: NormalizedName) -> list[DistFile] | None:
         url = f"{index.url.rstrip('/')}/{name}/"

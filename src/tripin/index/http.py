@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import os
 import ssl
 import threading
 import time
@@ -66,8 +67,16 @@ class Fetcher:
     """Every request tripin makes goes through here, so retries, deadlines, caps and the
     byte count are the same for pages, metadata files and range reads."""
 
-    def __init__(self, *, timeout: float = 30.0, deadline: float = 120.0, max_connections: int = 16) -> None:
-        self.deadline = deadline
+    def __init__(self, *, timeout: float | None = None, max_connections: int = 16) -> None:
+        """`timeout` (default TRIPIN_HTTP_TIMEOUT, else 30 s) bounds connecting and each read;
+        a whole response must arrive within four times that, so a server that drips one byte
+        at a time cannot hold a run forever."""
+        if timeout is None:
+            try:
+                timeout = float(os.environ.get("TRIPIN_HTTP_TIMEOUT", "") or 30.0)
+            except ValueError:
+                raise IndexFetchError("TRIPIN_HTTP_TIMEOUT must be a number of seconds") from None
+        self.deadline = 4 * timeout
         self.stats = Stats()
         self._client = httpx.Client(
             verify=_ssl_context(),

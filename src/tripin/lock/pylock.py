@@ -130,7 +130,7 @@ def read_pylock(path: Path) -> Lock:
         raise LockError(f"{path}: not a valid TOML file: {exc}") from None
     try:
         return _from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LockError(f"{path}: not a tripin pylock.toml ({exc.__class__.__name__}: {exc})") from None
 
 

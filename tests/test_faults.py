@@ -1,0 +1,216 @@
+"""Every fault a real index throws, injected by the local server: tripin completes correctly after
+bounded retries, or exits with one line naming the URL and the fault, outputs and cache intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, tripin
+from indexserver import IndexServer, build_wheel
+
+from tripin.errors import IndexFetchError
+from tripin.index import Index, IndexClient
+from tripin.index.cache import Cache
+
+X86 = "linux-x86_64-cp312"
+
+
+@pytest.fixture(autouse=True)
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIPIN_HTTP_TIMEOUT", "0.5")
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pylock.toml").write_text("old lock\n")
+    (tmp_path / "constraints.txt").write_text("old constraints\n")
+    return tmp_path
+
+
+def _client(server: IndexServer, tmp_path: Path) -> IndexClient:
+    return IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(tmp_path / "cache"))
+
+
+def _fails(server: IndexServer, tmp_path: Path, name: str = "mpmath") -> str:
+    with _client(server, tmp_path) as client, pytest.raises(IndexFetchError) as info:
+        client.project(name)
+    message = str(info.value)
+    assert "\n" not in message
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()], "a bad answer was cached"
+    return message
+
+
+@pytest.mark.parametrize("code", [429, 500, 502, 503])
+def test_transient_statuses_are_retried_with_retry_after(index: IndexServer, tmp_path: Path, code: int) -> None:
+    fault = index.fault("/simple/mpmath/", "status", code=code, times=2, retry_after=0)
+    with _client(index, tmp_path) as client:
+        assert client.project("mpmath").files
+    assert fault.hits == 2
+
+
+def test_retries_are_bounded(index: IndexServer, tmp_path: Path) -> None:
+    fault = index.fault("/simple/mpmath/", "status", code=503, retry_after=0)
+    assert "HTTP 503" in _fails(index, tmp_path)
+    assert fault.hits == 4  # one try and three retries
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_credential_problems_are_named_never_printed(index: IndexServer, tmp_path: Path, code: int) -> None:
+    index.fault("/simple/mpmath/", "status", code=code)
+    url = index.simple_url.replace("http://", "http://alice:s3cret@")
+    client = IndexClient([Index(name="auth", url=url)], cache=Cache(tmp_path / "cache"))
+    with client, pytest.raises(IndexFetchError) as info:
+        client.project("mpmath")
+    assert f"HTTP {code}: credentials missing or rejected" in str(info.value)
+    assert "s3cret" not in str(info.value) and "alice" not in str(info.value)
+
+
+def test_unknown_project(index: IndexServer, tmp_path: Path) -> None:
+    assert "package 'no-such-project' not found on any index" in _fails(index, tmp_path, "no-such-project")
+
+
+def test_server_that_never_answers(index: IndexServer, tmp_path: Path) -> None:
+    index.fault("/simple/mpmath/", "hang", seconds=30)
+    started = time.monotonic()
+    assert "timed out" in _fails(index, tmp_path)
+    assert time.monotonic() - started < 15
+
+
+def test_server_that_drips_one_byte_at_a_time(index: IndexServer, tmp_path: Path) -> None:
+    index.fault("/simple/mpmath/", "drip", seconds=0.2, size=1000)
+    started = time.monotonic()
+    assert "no complete answer within 2s" in _fails(index, tmp_path)
+    assert time.monotonic() - started < 10  # the total deadline, not 1000 x 0.2 s
+
+
+def test_body_shorter_than_its_content_length(index: IndexServer, tmp_path: Path) -> None:
+    index.fault("/simple/mpmath/", "truncate", fraction=0.3)
+    assert "connection broken mid-response" in _fails(index, tmp_path)
+
+
+def test_truncated_body_without_length(index: IndexServer, tmp_path: Path) -> None:
+    index.fault("/simple/mpmath/", "garbage", body=b'{"meta": {"api-version": "1.1"}, "files": [{"filena')
+    assert "invalid JSON project page" in _fails(index, tmp_path)
+
+
+def test_invalid_html(index: IndexServer, tmp_path: Path) -> None:
+    index.html_only = True
+    index.fault("/simple/mpmath/", "garbage", body=b"<html><a href='x-1.0.tar.gz'>")
+    with _client(index, tmp_path) as client:  # an unclosed tag still yields what is there
+        files = client.project("mpmath").files
+    assert [f.filename for f in files] == ["x-1.0.tar.gz"]
+
+
+def test_gzip_bomb_is_capped(index: IndexServer, tmp_path: Path) -> None:
+    index.fault("/simple/mpmath/", "gzip_bomb", size=128 * 1024 * 1024)
+    assert "response larger than" in _fails(index, tmp_path)
+
+
+def test_a_gigabyte_page_is_capped(index: IndexServer, tmp_path: Path) -> None:
+    index.fault("/simple/mpmath/", "huge", size=1024 * 1024 * 1024)
+    started = time.monotonic()
+    assert "response larger than" in _fails(index, tmp_path)
+    assert time.monotonic() - started < 20
+
+
+def test_deeply_nested_json(index: IndexServer, tmp_path: Path) -> None:
+    index.fault("/simple/mpmath/", "garbage", body=b"[" * 200_000 + b"]" * 200_000)
+    assert "invalid JSON project page" in _fails(index, tmp_path)
+
+
+def test_cache_entry_corrupted_on_disk_is_refetched(index: IndexServer, tmp_path: Path) -> None:
+    with _client(index, tmp_path) as client:
+        client.project("mpmath")
+    (entry,) = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    entry.write_bytes(b"garbage")
+    index.reset()
+    with _client(index, tmp_path) as client:
+        assert client.project("mpmath").files
+    assert len(index.requests) == 1
+
+
+def test_torch_family_on_two_indexes_unpinned_is_refused(
+    index: IndexServer, make_index: object, tmp_path: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    impostor = make_index()  # type: ignore[operator]
+    impostor.publish(build_wheel(tmp_path / "evil", "triton", "99.0", "cp312-cp312-manylinux_2_28_x86_64"))
+    run = tripin(
+        capsys,
+        *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.0", "--extra-index-url", impostor.simple_url]),
+    )
+    assert run.code == 3
+    assert "'triton' is on more than one index" in run.err and "torchtriton" in run.err
+    assert (work / "pylock.toml").read_text() == "old lock\n"
+
+
+def test_pinned_torch_family_ignores_the_impostor(
+    index: IndexServer, make_index: object, tmp_path: Path, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    impostor = make_index()  # type: ignore[operator]
+    impostor.publish(build_wheel(tmp_path / "evil", "triton", "99.0", "cp312-cp312-manylinux_2_28_x86_64"))
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0", "triton"]\n[tool.tripin]\n'
+        f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\nextra-index-urls = ["{impostor.simple_url}"]\n'
+        f'[[tool.tripin.index]]\nname = "real"\nurl = "{index.simple_url}"\npackages = ["triton"]\n'
+    )
+    run = tripin(capsys, "lock", "--cache-dir", str(work / "c"))
+    assert run.code == 0, run.err
+    assert "99.0" not in (work / "pylock.toml").read_text()
+    assert not [r for r in impostor.requests if "triton" in r.path]
+
+
+def _lock_process(index: IndexServer, work: Path, cache: Path) -> subprocess.Popen[str]:
+    code = "import sys; from tripin.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            *lock_args(index.simple_url, cache, X86, "linux-aarch64-cp312", extra=["torch==2.6.0"]),
+        ],
+        cwd=work,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TRIPIN_HTTP_TIMEOUT": "10"},
+    )
+
+
+def test_two_runs_share_one_cache(index: IndexServer, work: Path, tmp_path: Path) -> None:
+    index.fault("*", "delay", seconds=0.01)
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    runs = [_lock_process(index, a, tmp_path / "shared"), _lock_process(index, b, tmp_path / "shared")]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    assert (a / "pylock.toml").read_text() == (b / "pylock.toml").read_text()
+    entries = [p for p in (tmp_path / "shared").rglob("*") if p.is_file() and not p.name.startswith(".tmp-")]
+    for entry in entries:  # every entry whole: header line with the sha256 of the rest
+        head, _, body = entry.read_bytes().partition(b"\n")
+        import hashlib
+
+        assert json.loads(head)["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_killed_run_leaves_old_outputs_and_a_working_rerun(index: IndexServer, work: Path, tmp_path: Path) -> None:
+    index.fault("/files/*", "delay", seconds=0.5)
+    run = _lock_process(index, work, tmp_path / "cache")
+    time.sleep(1.0)
+    run.send_signal(signal.SIGKILL)
+    run.communicate(timeout=30)
+    assert (work / "pylock.toml").read_text() == "old lock\n"
+    index.clear_faults()
+    rerun = _lock_process(index, work, tmp_path / "cache")
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert (work / "pylock.toml").read_text().startswith("# This file was generated by tripin")
