@@ -106,8 +106,12 @@ def test_pinned_index_wins_over_an_earlier_index(index: IndexServer, make_index:
         assert project.index.name == "real"
         assert "99.0" not in {str(f.version) for f in project.files}
     assert impostor.requests == []
+    client = IndexClient(indexes, cache=Cache(None))
+    with client, pytest.raises(IndexFetchError, match="torchtriton"):  # a torch-family name, unpinned
+        client.project("triton")
+    impostor.publish(build_wheel(tmp_path / "other", "mpmath", "99.0"))
     with IndexClient(indexes, cache=Cache(None)) as client:
-        assert client.project("triton").index.name == "first"  # unpinned: first index that has it
+        assert client.project("mpmath").index.name == "first"  # any other name: the first index that has it
 
 
 def test_pinned_index_without_the_package_does_not_fall_back(index: IndexServer, make_index: object) -> None:
