@@ -14,6 +14,7 @@ from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, R
 from tripin.errors import ResolutionError
 from tripin.index import IndexClient
 from tripin.resolver.factory import Factory, to_reqs
+from tripin.resolver.prefetch import Prefetcher
 from tripin.resolver.provider import Provider
 from tripin.resolver.types import Candidate, Req, Resolved
 from tripin.rules.model import Ruleset
@@ -101,7 +102,8 @@ def resolve_all(
     prereleases: bool = False,
 ) -> list[TargetResolution]:
     """Targets resolve in parallel threads over one client, so each page and metadata file is
-    fetched once for all of them."""
+    fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
+    Prefetcher(client, targets).start(requirements)
     with ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target") as pool:
         futures = [
             pool.submit(resolve_target, t, requirements, client, ruleset, prereleases=prereleases) for t in targets
