@@ -110,7 +110,7 @@ def main() -> int:
             argv = [tripin, "lock", args.requirement, "--index-url", url, "--cache-dir", str(work / "tc"), "-q"]
             for t in targets:
                 argv += ["--target", t]
-            return [[*argv, "--refresh"]] if warm else [argv], base_env
+            return [argv], base_env  # warm: pages revalidated (ETag) or fresh, metadata from the cache
 
         return make
 
@@ -119,7 +119,15 @@ def main() -> int:
     ) -> Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]:
         def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
             (work / "in.txt").write_text(args.requirement + "\n")
-            env = {**base_env, "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(work / "uvc"), "UV_PYTHON_DOWNLOADS": "never"}
+            env = {
+                **base_env,
+                "UV_NO_CONFIG": "1",
+                "UV_CACHE_DIR": str(work / "uvc"),
+                "UV_PYTHON_DOWNLOADS": "never",
+                # the system trust store, as tripin uses (truststore): machines behind a TLS proxy need it
+                "UV_NATIVE_TLS": "1",
+                "UV_SYSTEM_CERTS": "1",
+            }
             common = [
                 uv,
                 "pip",

@@ -31,18 +31,22 @@ BAD = "torch==2.6.0.dev20241230+cu126\ntriton==3.2.0+git23753f4f\n"
 
 
 def _closure(roots: list[str]) -> dict[str, Distribution]:
-    env = {**default_environment(), "extra": ""}
+    """The installed distributions `roots` need, extras included (httpx[http2] pulls in h2)."""
     found: dict[str, Distribution] = {}
-    todo = list(roots)
+    todo = [Requirement(r) for r in roots]
+    done: set[tuple[str, frozenset[str]]] = set()
     while todo:
-        name = canonicalize_name(todo.pop())
-        if name in found:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if (name, frozenset(req.extras)) in done:
             continue
+        done.add((name, frozenset(req.extras)))
         found[name] = dist = distribution(name)
         for text in dist.requires or []:
-            req = Requirement(text)
-            if req.marker is None or req.marker.evaluate(env):
-                todo.append(req.name)
+            dep = Requirement(text)
+            envs = [{**default_environment(), "extra": extra} for extra in ["", *req.extras]]
+            if dep.marker is None or any(dep.marker.evaluate(env) for env in envs):
+                todo.append(dep)
     return found
 
 
@@ -72,9 +76,7 @@ def _repack(dist: Distribution, into: Path) -> None:
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     house = tmp_path_factory.mktemp("wheelhouse")
-    for dist in _closure(
-        ["hatchling", "packaging", "resolvelib", "tomlkit", "httpx", "platformdirs", "filelock", "truststore"]
-    ).values():
+    for dist in _closure(["hatchling", *(distribution("tripin").requires or [])]).values():
         _repack(dist, house)
     return house
 

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -74,12 +74,15 @@ class IndexClient:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tripin-index")
         self._futures: dict[tuple[str, str], Future[object]] = {}
         self._lock = threading.Lock()
+        self._closed = False
         # per index: speculative `.metadata` requests that worked / 404ed. An index that has
         # never served one after a few tries gets range reads straight away.
         self._spec_ok: dict[str, int] = {}
         self._spec_miss: dict[str, int] = {}
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.fetcher.close()
 
@@ -95,6 +98,10 @@ class IndexClient:
         with self._lock:
             fut = self._futures.get((kind, key))
             if fut is None:
+                if self._closed:  # a late prefetch callback after the run: nothing to do
+                    closed: Future[Any] = Future()
+                    closed.set_exception(IndexFetchError("the index client is closed"))
+                    return closed
                 fut = self._pool.submit(fn)
                 self._futures[(kind, key)] = fut
         return fut  # type: ignore[return-value]

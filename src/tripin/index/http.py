@@ -67,7 +67,7 @@ class Fetcher:
     """Every request tripin makes goes through here, so retries, deadlines, caps and the
     byte count are the same for pages, metadata files and range reads."""
 
-    def __init__(self, *, timeout: float | None = None, max_connections: int = 16) -> None:
+    def __init__(self, *, timeout: float | None = None, max_connections: int = 16, http2: bool | None = None) -> None:
         """`timeout` (default TRIPIN_HTTP_TIMEOUT, else 30 s) bounds connecting and each read;
         a whole response must arrive within four times that, so a server that drips one byte
         at a time cannot hold a run forever."""
@@ -78,7 +78,10 @@ class Fetcher:
                 raise IndexFetchError("TRIPIN_HTTP_TIMEOUT must be a number of seconds") from None
         self.deadline = 4 * timeout
         self.stats = Stats()
+        if http2 is None:
+            http2 = os.environ.get("TRIPIN_HTTP2", "1") != "0" and _have_h2()
         self._client = httpx.Client(
+            http2=http2,
             verify=_ssl_context(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             follow_redirects=True,
@@ -143,6 +146,12 @@ class Fetcher:
                 chunks.append(chunk)
             self.stats.add(r.num_bytes_downloaded)
             return Response(r.status_code, b"".join(chunks), {k.lower(): v for k, v in r.headers.items()})
+
+
+def _have_h2() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("h2") is not None
 
 
 def _describe(exc: httpx.TransportError) -> str:
