@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from html.parser import HTMLParser
@@ -32,7 +33,10 @@ def _metadata_hash(value: object) -> str | None:
     return "" if value is True else None
 
 
+@functools.lru_cache(maxsize=1024)
 def _requires_python(text: str | None) -> SpecifierSet | None:
+    """Parsed once per distinct string: a torch page repeats a handful of them a thousand times,
+    and sharing the object lets the resolver check each one once per target."""
     if not text:
         return None
     try:
