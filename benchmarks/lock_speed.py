@@ -10,14 +10,16 @@ the real PyPI instead (bytes are then tripin's own count only).
 
 Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin
 revalidates its pages with conditional requests; uv runs with --offline, its fastest warm mode).
-pip-compile is not run: it resolves for the running interpreter only, and this index holds
-CPython 3.12 wheels of torch.
+pip-compile resolves for the running interpreter only, so it is compared on one target, this
+machine's (`linux-x86_64-cp311`: the recorded index holds cp311 x86_64 wheels for that), against
+tripin and uv on the same single target; its warm run reuses pip's HTTP cache.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -148,11 +150,53 @@ def main() -> int:
 
         return make
 
+    def uv_compile_py(targets: list[str]) -> Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]:
+        inner = uv_compile(targets, False)
+
+        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
+            commands, env = inner(work, warm)
+            return [
+                [a if a != "3.12" else f"{sys.version_info[0]}.{sys.version_info[1]}" for a in c] for c in commands
+            ], env
+
+        return make
+
+    def pip_compile(work_target: str) -> Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]:
+        del work_target  # pip-compile only resolves for the interpreter running it
+
+        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
+            (work / "in.txt").write_text(args.requirement + "\n")
+            env = {**base_env, "PIP_CONFIG_FILE": os.devnull, "HOME": str(work)}
+            argv = [
+                _bin("pip-compile"),
+                "in.txt",
+                "--index-url",
+                url,
+                "--quiet",
+                "--no-header",
+                "-o",
+                str(work / "out.txt"),
+                "--cache-dir",
+                str(work / "pipc"),
+                "--pip-args",
+                "--isolated",
+            ]
+            return [argv], env
+
+        return make
+
+    host = f"linux-x86_64-cp{sys.version_info[0]}{sys.version_info[1]}"
     two = ["linux-x86_64-cp312", "linux-aarch64-cp312"]
     rows: list[tuple[str, float, int, int]] = []
     rows += measure("tripin lock, 2 targets", tripin_lock(two), server, args.runs)
     rows += measure("uv pip compile --universal", uv_compile(two, True), server, args.runs)
     rows += measure("uv pip compile, one run per target (2)", uv_compile(two, False), server, args.runs)
+    if not args.pypi and shutil.which(_bin("pip-compile")) and host == "linux-x86_64-cp311":
+        TARGETS[host] = "x86_64-manylinux_2_28"
+        one = [host]
+        rows += measure(f"tripin lock, 1 target ({host})", tripin_lock(one), server, args.runs)
+        rows += measure(f"uv pip compile, 1 target ({host})", uv_compile_py(one), server, args.runs)
+        rows += measure(f"pip-compile, this interpreter ({host})", pip_compile(host), server, args.runs)
     for n in (1, 2, 4):
         targets = list(TARGETS)[:n]
         rows += measure(f"tripin lock, {n} target(s)", tripin_lock(targets), server, 1)
@@ -160,10 +204,10 @@ def main() -> int:
         server.stop()
     where = "real PyPI" if args.pypi else f"recorded index on 127.0.0.1, +{args.latency * 1000:.0f} ms per request"
     print(f"{args.requirement}: {where}; median of {args.runs} runs (scale rows: 1 run)")
-    print(f"{'run':<48}{'wall':>9}{'requests':>10}{'MB':>8}")
+    print(f"{'run':<62}{'wall':>9}{'requests':>10}{'MB':>8}")
     for label, wall, req, nbytes in rows:
         mb = f"{nbytes / 1e6:.2f}" if nbytes >= 0 else "-"
-        print(f"{label:<48}{wall:>8.2f}s{req if req >= 0 else '-':>10}{mb:>8}")
+        print(f"{label:<62}{wall:>8.2f}s{req if req >= 0 else '-':>10}{mb:>8}")
     cold = {label: wall for label, wall, _, _ in rows}
     t_cold, t_warm = cold["tripin lock, 2 targets, cold"], cold["tripin lock, 2 targets, warm"]
     for peer in ("uv pip compile --universal", "uv pip compile, one run per target (2)"):
@@ -171,6 +215,13 @@ def main() -> int:
             f"ratio tripin/{peer}: cold {t_cold / cold[peer + ', cold']:.2f}x, "
             f"warm {t_warm / cold[peer + ', warm']:.2f}x"
         )
+    single = f"tripin lock, 1 target ({host})"
+    for peer in (f"uv pip compile, 1 target ({host})", f"pip-compile, this interpreter ({host})"):
+        if peer + ", cold" in cold:
+            print(
+                f"ratio {single}/{peer}: cold {cold[single + ', cold'] / cold[peer + ', cold']:.2f}x, "
+                f"warm {cold[single + ', warm'] / cold[peer + ', warm']:.2f}x"
+            )
     return 0
 
 

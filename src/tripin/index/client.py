@@ -235,11 +235,12 @@ class IndexClient:
                 self._spec_miss[file.index] = self._spec_miss.get(file.index, 0) + 1
             elif response.status == 404:
                 raise IndexFetchError(f"{where}.metadata: advertised by the index but not found (HTTP 404)")
-        return read_wheel_metadata(self.range_fetcher(file.url), where)
+        return read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
 
-    def range_fetcher(self, url: str) -> RangeFetch:
+    def range_fetcher(self, url: str, *, sha256: str | None = None) -> RangeFetch:
         """Range reads of one remote file, for zipfile; falls back to one whole download only
-        when the server ignores Range and the file is small."""
+        when the server ignores Range and the file is small, and then checks it against the
+        index's sha256 (parts of a file cannot be checked; a whole one can)."""
         where = redact_url(url)
         whole: list[bytes] = []
 
@@ -258,6 +259,8 @@ class IndexClient:
             if response.status == 404:
                 raise IndexFetchError(f"{where}: HTTP 404")
             if response.status == 200:  # Range ignored, and the wheel is small: use it whole
+                if sha256 and hashlib.sha256(response.body).hexdigest() != sha256:
+                    raise IndexFetchError(f"{where}: sha256 of the downloaded file does not match the index")
                 whole.append(response.body)
                 return fetch(start, end)
             match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", response.headers.get("content-range", ""))
