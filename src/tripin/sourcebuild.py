@@ -17,10 +17,10 @@ from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockTarget, Source
 if TYPE_CHECKING:
     from packaging.version import Version
 
-    from tripin.rules.model import Ruleset
+    from tripin.rules.model import Build, Ruleset
     from tripin.targets import Target
 
-__all__ = ["build_script", "install_line", "lock_for_torch", "source_builds"]
+__all__ = ["build_script", "install_line", "lock_for_torch", "locked_source_build", "source_builds"]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%/-]*)?")
@@ -140,6 +140,41 @@ def install_line(lock: Lock, target: str, *, wheelhouse: str, constraints: str) 
     return f"pip install --find-links {shlex.quote(wheelhouse)} -c {shlex.quote(constraints)} {reqs}".rstrip()
 
 
+def locked_source_build(
+    ruleset: Ruleset,
+    build: Build,
+    *,
+    marker: str | None,
+    targets: tuple[str, ...],
+    rules: tuple[tuple[str, str], ...],
+    requires_python: str | None = None,
+) -> LockedPackage:
+    """The lock entry of a source build: the commit, and the recipe that turns it into the
+    version the rules expect."""
+    recipe = ruleset.recipe_for(build.package, build.version)
+    if recipe is None:
+        raise LockError(f"no source-build recipe in the rules for {build.package} {build.version}")
+    version = str(ruleset.source_version(build))
+    return LockedPackage(
+        name=build.package,
+        version=version,
+        marker=marker,
+        targets=targets,
+        requires_python=requires_python,
+        vcs=LockedVcs(url=build.repository, commit=build.commit, subdirectory=recipe.subdirectory),
+        build=SourceBuild(
+            version=version,
+            status=build.status,
+            source=build.source,
+            build_requires=recipe.build_requires,
+            env=dict(recipe.env),
+            system=recipe.system,
+            recipe=recipe.id,
+        ),
+        rules=rules,
+    )
+
+
 def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
     """A one-package lock of the Triton the rules give torch's release line on `target`, built
     from source: `build-plan --torch` needs no lock, so `doctor` and `check` can point to it."""
@@ -151,27 +186,10 @@ def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
     if pin is None:
         raise LockError(f"no rule names a Triton for torch {line} on {target}")
     build = ruleset.build_for(pin.package, pin.version)
-    recipe = ruleset.recipe_for(pin.package, pin.version)
-    if build is None or recipe is None:
-        raise LockError(f"the rules give no commit or recipe to build {pin.package} {pin.version}")
+    if build is None:
+        raise LockError(f"the rules give no commit to build {pin.package} {pin.version}")
     version = str(ruleset.source_version(build))
-    package = LockedPackage(
-        name=pin.package,
-        version=version,
-        marker=None,
-        targets=(target.name,),
-        vcs=LockedVcs(url=build.repository, commit=build.commit, subdirectory=recipe.subdirectory),
-        build=SourceBuild(
-            version=version,
-            status=build.status,
-            source=build.source,
-            build_requires=recipe.build_requires,
-            env=dict(recipe.env),
-            system=recipe.system,
-            recipe=recipe.id,
-        ),
-        rules=((pin.id, pin.source),),
-    )
+    package = locked_source_build(ruleset, build, marker=None, targets=(target.name,), rules=((pin.id, pin.source),))
     return Lock(
         targets=(LockTarget(name=target.name, marker=str(target.marker)),),
         requirements=(f"{pin.package}=={version}",),

@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from tripin import __version__
 from tripin.errors import LockError
 from tripin.index.models import redact_url
-from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockedWheel, LockTarget, SourceBuild
+from tripin.lock.model import Lock, LockedPackage, LockedWheel, LockTarget
 from tripin.resolver.resolve import TargetResolution
 from tripin.resolver.types import Resolved
 from tripin.rules.model import Ruleset
+from tripin.sourcebuild import locked_source_build
 
 __all__ = ["merge"]
 
@@ -76,27 +77,8 @@ def _package(
     # every rule that decided this entry on some target, in target order, once each
     rules = tuple(dict.fromkeys((m.pin.id, m.pin.source) for m in members if m.pin is not None))
     if cand.build is not None:
-        build = cand.build
-        recipe = ruleset.recipe_for(build.package, build.version)
-        if recipe is None:
-            raise LockError(f"no source-build recipe in the rules for {build.package} {build.version}")
-        return LockedPackage(
-            name=name,
-            version=version,
-            marker=marker,
-            targets=names,
-            requires_python=requires_python,
-            vcs=LockedVcs(url=build.repository, commit=build.commit, subdirectory=recipe.subdirectory),
-            build=SourceBuild(
-                version=version,
-                status=build.status,
-                source=build.source,
-                build_requires=recipe.build_requires,
-                env=dict(recipe.env),
-                system=recipe.system,
-                recipe=recipe.id,
-            ),
-            rules=rules,
+        return locked_source_build(
+            ruleset, cand.build, marker=marker, targets=names, rules=rules, requires_python=requires_python
         )
     wheels: dict[str, LockedWheel] = {}
     for member in members:
