@@ -120,6 +120,7 @@ class IndexServer(ThreadingHTTPServer):
         # PyPI's own JSON API does; clients that trust only advertised metadata (pip, uv) need it
         self.advertise_metadata = False
         self.html_only = False  # answer PEP 503 HTML whatever the Accept header asks
+        self.require_auth: tuple[str, str] | None = None  # (user, password) for HTTP Basic, or None
         self._blobs: dict[str, bytes] = {}  # in-memory files (publish)
         self._pages: dict[str, dict[str, Any]] = {}  # in-memory project pages (publish)
         self._lock = threading.Lock()
@@ -325,6 +326,7 @@ class IndexServer(ThreadingHTTPServer):
         self.cache_control = None
         self.advertise_metadata = False
         self.html_only = False
+        self.require_auth = None
         self.reset()
 
     def _load_disk_page(self, name: str) -> dict[str, Any] | None:
@@ -415,6 +417,12 @@ class IndexHandler(BaseHTTPRequestHandler):
             if hang is not None:
                 wake.wait(min(hang.seconds, MAX_HANG))
                 raise _NoAnswer
+            if self.server.require_auth is not None:
+                user, password = self.server.require_auth
+                expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    self._send(401, b"unauthorized\n", {"WWW-Authenticate": 'Basic realm="index"'})
+                    return
             if self._stream_fault(wake):
                 return
             status = self._fault("status")

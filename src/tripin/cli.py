@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages, however fresh")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
+    lock.add_argument(
+        "--exclude-newer",
+        metavar="DATE",
+        help="ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339), to reproduce a lock later",
+    )
+    lock.add_argument(
+        "--print-config", action="store_true", help="print the settings in force and where each comes from, then exit"
+    )
     lock.add_argument("--manylinux", metavar="X.Y", help="newest glibc of the Linux targets (default 2.28)")
     lock.add_argument("--musllinux", metavar="X.Y", help="newest musl of musllinux targets (default 1.2)")
     lock.add_argument("--macos", metavar="X.Y", help="newest macOS of macOS targets (default 14.0)")
@@ -175,8 +183,17 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         musllinux=args.musllinux,
         macos=args.macos,
         prereleases=args.pre,
+        exclude_newer=args.exclude_newer,
         pyproject=Path("pyproject.toml"),
     )
+    if args.print_config:
+        from tripin.config import describe
+
+        rows = describe(settings)
+        width = max(len(name) for name, _, _ in rows)
+        for name, value, source in rows:
+            print(f"{name:<{width}}  {value}  [{source}]")
+        return EXIT_OK
     targets = [
         parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos)
         for t in dict.fromkeys(settings.targets)
@@ -186,14 +203,24 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     client = IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh)
     with client:
-        resolutions = resolve_all(targets, settings.requirements, client, ruleset, prereleases=settings.prereleases)
+        resolutions = resolve_all(
+            targets,
+            settings.requirements,
+            client,
+            ruleset,
+            prereleases=settings.prereleases,
+            exclude_newer=settings.exclude_newer,
+        )
         stats = client.fetcher.stats
     lock = merge(
         resolutions,
         ruleset,
         requirements=[str(r) for r in settings.requirements],
         inputs_digest=inputs_digest(settings),
-        extra={"pyproject-digest": settings.pyproject_digest} if settings.pyproject_digest else {},
+        extra={
+            **({"pyproject-digest": settings.pyproject_digest} if settings.pyproject_digest else {}),
+            **({"exclude-newer": settings.exclude_newer.isoformat()} if settings.exclude_newer else {}),
+        },
     )
     command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
     pylock_text = dump_pylock(lock)  # render both before writing either

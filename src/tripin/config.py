@@ -8,7 +8,8 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,17 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import ConfigError, Location, toml_error
 from tripin.index.models import Index, redact_url
 
-__all__ = ["DEFAULT_INDEX", "Settings", "inputs_digest", "load_pyproject", "parse_requirements", "pyproject_digest"]
+__all__ = [
+    "DEFAULT_INDEX",
+    "Settings",
+    "build_settings",
+    "describe",
+    "inputs_digest",
+    "load_pyproject",
+    "parse_date",
+    "parse_requirements",
+    "pyproject_digest",
+]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 _TOOL_KEYS = {
@@ -32,6 +43,7 @@ _TOOL_KEYS = {
     "musllinux",
     "macos",
     "prerelease",
+    "exclude-newer",
 }
 _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
@@ -49,6 +61,8 @@ class Settings:
     macos: str | None = None
     prereleases: bool = False
     pyproject_digest: str | None = None  # set when the requirements came from pyproject.toml
+    exclude_newer: datetime | None = None  # files uploaded after this are not considered
+    sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
 def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, ...]:
@@ -108,6 +122,33 @@ def _str_list(tool: Mapping[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
+def _first(*layers: tuple[object, str]) -> tuple[Any, str]:
+    """The first value that is set, with where it came from (for --print-config)."""
+    for value, source in layers:
+        if value not in (None, "", [], ()):
+            return value, source
+    return None, "default"
+
+
+def _env_list(env: Mapping[str, str], *keys: str) -> tuple[list[str], str]:
+    for key in keys:
+        if env.get(key, "").strip():
+            return env[key].split(), f"environment ({key})"
+    return [], ""
+
+
+def parse_date(text: str, where: str) -> datetime:
+    """RFC 3339 timestamps or plain dates (a date means the end of that day, UTC, as uv does)."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = datetime.fromisoformat(text).replace(tzinfo=UTC)
+            return day + timedelta(days=1) - timedelta(microseconds=1)
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{where}: exclude-newer {text!r} is not a date (YYYY-MM-DD) or RFC 3339 time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def build_settings(
     *,
     cli_requirements: Sequence[str],
@@ -121,8 +162,10 @@ def build_settings(
     macos: str | None,
     prereleases: bool,
     pyproject: Path,
+    exclude_newer: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
+    """Command line over environment over [tool.tripin] over defaults, value by value."""
     env = os.environ if environ is None else environ
     deps: list[str] = []
     tool: dict[str, Any] = {}
@@ -135,29 +178,35 @@ def build_settings(
             hint="tripin lock torch==2.6.0 --target linux-x86_64-cp312",
         )
     where = str(pyproject)
-    requirements = (
-        parse_requirements(cli_requirements, "command line")
-        if cli_requirements
-        else parse_requirements(deps, f"{pyproject} [project].dependencies")
-    )
+    cfg = f"{pyproject} [tool.tripin]"
+    cli = "command line"
+    sources: dict[str, str] = {}
+    if cli_requirements:
+        requirements = parse_requirements(cli_requirements, cli)
+        sources["requirements"] = cli
+    else:
+        requirements = parse_requirements(deps, f"{pyproject} [project].dependencies")
+        sources["requirements"] = f"{pyproject} [project].dependencies"
     if not requirements:
         raise ConfigError(f"{pyproject}: [project].dependencies is empty; nothing to lock")
-    targets = list(cli_targets) or _str_list(tool, "targets", where)
+    env_targets, env_targets_src = _env_list(env, "TRIPIN_TARGETS")
+    targets, sources["targets"] = _first(
+        (list(cli_targets), cli), (env_targets, env_targets_src), (_str_list(tool, "targets", where), cfg)
+    )
     if not targets:
         raise ConfigError(
             "no target given",
             hint="add --target linux-x86_64-cp312 (repeatable) or [tool.tripin] targets = [...] in pyproject.toml",
         )
-    default = (
-        index_url or next((env[k] for k in _INDEX_ENV if env.get(k)), None) or tool.get("index-url") or DEFAULT_INDEX
-    )
-    extras = (
-        list(extra_index_urls)
-        or [u for k in ("UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL") for u in env.get(k, "").split()]
-        or _str_list(tool, "extra-index-urls", where)
+    env_index = next(((env[k], f"environment ({k})") for k in _INDEX_ENV if env.get(k, "").strip()), (None, ""))
+    default, sources["index-url"] = _first((index_url, cli), env_index, (tool.get("index-url"), cfg))
+    default = default or DEFAULT_INDEX
+    env_extra, env_extra_src = _env_list(env, "TRIPIN_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+    extras, sources["extra-index-urls"] = _first(
+        (list(extra_index_urls), cli), (env_extra, env_extra_src), (_str_list(tool, "extra-index-urls", where), cfg)
     )
     indexes = [Index(name="default", url=_check_url(str(default), where))]
-    indexes += [Index(name=f"extra-{i + 1}", url=_check_url(u, where)) for i, u in enumerate(extras)]
+    indexes += [Index(name=f"extra-{i + 1}", url=_check_url(u, where)) for i, u in enumerate(extras or [])]
     pins: dict[NormalizedName, str] = {}
     named = tool.get("index", [])
     if not isinstance(named, list):
@@ -175,19 +224,63 @@ def build_settings(
         indexes.append(Index(name=entry["name"], url=_check_url(entry["url"], where)))
         for package in _str_list(entry, "packages", where):
             pins[canonicalize_name(package)] = entry["name"]
+    sources["index"] = cfg if named else "default"
+
+    def one(key: str, value: str | None, env_key: str) -> Any:
+        picked, sources[key] = _first(
+            (value, cli), (env.get(env_key), f"environment ({env_key})"), (tool.get(key), cfg)
+        )
+        return picked
+
+    lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
+    constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
+    cutoff_text = one("exclude-newer", exclude_newer, "TRIPIN_EXCLUDE_NEWER")
+    pre, sources["prerelease"] = _first((prereleases or None, cli), (tool.get("prerelease"), cfg))
     return Settings(
         requirements=requirements,
         targets=tuple(targets),
         indexes=tuple(indexes),
         pins=pins,
-        lock_path=Path(lock or tool.get("lock") or "pylock.toml"),
-        constraints_path=Path(constraints or tool.get("constraints") or "constraints.txt"),
-        manylinux=manylinux or tool.get("manylinux"),
-        musllinux=musllinux or tool.get("musllinux"),
-        macos=macos or tool.get("macos"),
-        prereleases=prereleases or bool(tool.get("prerelease", False)),
+        lock_path=Path(lock_path),
+        constraints_path=Path(constraints_path),
+        manylinux=one("manylinux", manylinux, "TRIPIN_MANYLINUX"),
+        musllinux=one("musllinux", musllinux, "TRIPIN_MUSLLINUX"),
+        macos=one("macos", macos, "TRIPIN_MACOS"),
+        prereleases=bool(pre),
         pyproject_digest=None if cli_requirements else pyproject_digest(deps, tool),
+        exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
+        sources=sources,
     )
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(setting, value, where it came from): what `tripin lock --print-config` shows."""
+    s = settings.sources
+    rows = [
+        ("requirements", ", ".join(str(r) for r in settings.requirements), s["requirements"]),
+        ("targets", ", ".join(settings.targets), s["targets"]),
+    ]
+    for index in settings.indexes:
+        kind = (
+            "index-url"
+            if index.name == "default"
+            else "extra-index-urls"
+            if index.name.startswith("extra-")
+            else "index"
+        )
+        pinned = sorted(n for n, i in settings.pins.items() if i == index.name)
+        value = index.public_url + (f" (only: {', '.join(pinned)})" if pinned else "")
+        rows.append((f"index {index.name}", value, s.get(kind, "default")))
+    rows += [
+        ("lock", str(settings.lock_path), s["lock"]),
+        ("constraints", str(settings.constraints_path), s["constraints"]),
+        ("exclude-newer", settings.exclude_newer.isoformat() if settings.exclude_newer else "-", s["exclude-newer"]),
+        ("prerelease", str(settings.prereleases).lower(), s["prerelease"]),
+        ("manylinux", settings.manylinux or "2.28", s["manylinux"]),
+        ("musllinux", settings.musllinux or "1.2", s["musllinux"]),
+        ("macos", settings.macos or "14.0", s["macos"]),
+    ]
+    return rows
 
 
 def _check_url(url: str, where: str) -> str:
@@ -212,5 +305,6 @@ def inputs_digest(settings: Settings) -> str:
         "pins": sorted(settings.pins.items()),
         "levels": [settings.manylinux, settings.musllinux, settings.macos],
         "prereleases": settings.prereleases,
+        "exclude-newer": settings.exclude_newer.isoformat() if settings.exclude_newer else None,
     }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

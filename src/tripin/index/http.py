@@ -43,8 +43,19 @@ class Stats:
             self.bytes += nbytes
 
 
+_CERT_ENV = ("TRIPIN_CERT", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+
+
 def _ssl_context() -> ssl.SSLContext:
-    # As pip does: the system trust store (corporate CAs included), verified, never disabled.
+    """A CA bundle named by the variables users already set (tripin's, pip's, OpenSSL's,
+    requests'), else the system trust store as pip uses it (truststore). Always verified."""
+    for key in _CERT_ENV:
+        bundle = os.environ.get(key, "").strip()
+        if bundle:
+            try:
+                return ssl.create_default_context(cafile=bundle)
+            except (OSError, ssl.SSLError) as exc:
+                raise IndexFetchError(f"{key}={bundle}: cannot load the CA bundle ({exc})") from None
     import truststore
 
     return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -80,8 +91,11 @@ class Fetcher:
         self.stats = Stats()
         if http2 is None:
             http2 = os.environ.get("TRIPIN_HTTP2", "1") != "0" and _have_h2()
+        from tripin.index.auth import IndexAuth
+
         self._client = httpx.Client(
             http2=http2,
+            auth=IndexAuth(),
             verify=_ssl_context(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             follow_redirects=True,

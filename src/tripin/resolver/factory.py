@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -47,17 +48,27 @@ def to_reqs(
 class Factory:
     """Everything the provider asks is answered here, so the provider only adapts."""
 
-    def __init__(self, target: Target, client: IndexClient, ruleset: Ruleset, *, prereleases: bool = False) -> None:
+    def __init__(
+        self,
+        target: Target,
+        client: IndexClient,
+        ruleset: Ruleset,
+        *,
+        prereleases: bool = False,
+        exclude_newer: datetime | None = None,
+    ) -> None:
         self.target = target
         self.client = client
         self.ruleset = ruleset
         self.prereleases = prereleases
+        self.exclude_newer = exclude_newer
         self.env = target.environment()
         self.python = Version(self.env["python_full_version"])
         self.warnings: list[str] = []
         self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
         self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
+        self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
 
     # -- candidates -----------------------------------------------------------------------
 
@@ -66,11 +77,18 @@ class Factory:
         cached = self._versions.get(name)
         if cached is None:
             ranked: dict[Version, list[tuple[int, DistFile]]] = defaultdict(list)
+            python_ok: dict[int, bool] = {}  # the page parser shares one SpecifierSet per distinct text
             for file in self.client.project(name).files:
-                if file.requires_python is not None and not file.requires_python.contains(
-                    self.python, prereleases=True
-                ):
+                if self.exclude_newer is not None and _uploaded_after(file, self.exclude_newer):
+                    self.too_new[name].add(file.version)
                     continue
+                spec = file.requires_python
+                if spec is not None:
+                    ok = python_ok.get(id(spec))
+                    if ok is None:
+                        ok = python_ok[id(spec)] = spec.contains(self.python, prereleases=True)
+                    if not ok:
+                        continue
                 rank = self.target.tag_rank(file.tags) if file.is_wheel else None
                 if rank is not None:
                     ranked[file.version].append((rank, file))
@@ -117,7 +135,9 @@ class Factory:
             self.no_wheel[name].update(
                 f.version
                 for f in project.files
-                if f.version not in usable and all(r.specifier.contains(f.version, prereleases=True) for r in reqs)
+                if f.version not in usable
+                and f.version not in self.too_new[name]
+                and all(r.specifier.contains(f.version, prereleases=True) for r in reqs)
             )
         self.client.prefetch_metadata(c.wheels[0] for c in out[:_PREFETCH])
         return out
@@ -178,3 +198,14 @@ class Factory:
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)
+
+
+def _uploaded_after(file: DistFile, cutoff: datetime) -> bool:
+    """A file without an upload time (PEP 503 HTML pages have none) cannot be judged and stays."""
+    if not file.upload_time:
+        return False
+    try:
+        uploaded = datetime.fromisoformat(file.upload_time.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return uploaded > cutoff

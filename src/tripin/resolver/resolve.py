@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
@@ -39,8 +40,9 @@ def resolve_target(
     ruleset: Ruleset,
     *,
     prereleases: bool = False,
+    exclude_newer: datetime | None = None,
 ) -> TargetResolution:
-    factory = Factory(target, client, ruleset, prereleases=prereleases)
+    factory = Factory(target, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer)
     roots = to_reqs(requirements, factory.env, "the requirements")
     for root in roots:  # start every root's page download at once
         client.prefetch_project(root.name)
@@ -52,6 +54,14 @@ def resolve_target(
         yanked = sorted(f"{n} {v}" for n, vs in factory.yanked.items() for v in vs)
         if yanked:
             message += f" ({', '.join(yanked)} {'is' if len(yanked) == 1 else 'are'} yanked on the index)"
+        if factory.exclude_newer is not None:
+            newer = sorted(
+                f"{n} {min(vs)}-{max(vs)}" if len(vs) > 1 else f"{n} {min(vs)}"
+                for n, vs in factory.too_new.items()
+                if vs and n in {c.requirement.name for c in exc.causes}
+            )
+            if newer:
+                message += f" ({', '.join(newer)}: uploaded after --exclude-newer {factory.exclude_newer.date()})"
         missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
         if missing:
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
@@ -100,12 +110,16 @@ def resolve_all(
     ruleset: Ruleset,
     *,
     prereleases: bool = False,
+    exclude_newer: datetime | None = None,
 ) -> list[TargetResolution]:
     """Targets resolve in parallel threads over one client, so each page and metadata file is
     fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
     Prefetcher(client, targets).start(requirements)
     with ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target") as pool:
         futures = [
-            pool.submit(resolve_target, t, requirements, client, ruleset, prereleases=prereleases) for t in targets
+            pool.submit(
+                resolve_target, t, requirements, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer
+            )
+            for t in targets
         ]
         return [f.result() for f in futures]

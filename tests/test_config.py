@@ -1,0 +1,89 @@
+"""Settings: command line over environment over [tool.tripin] over defaults, and --exclude-newer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, read_toml, tripin
+from indexserver import IndexServer
+
+X86 = "linux-x86_64-cp312"
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for key in (
+        "PIP_INDEX_URL",
+        "UV_INDEX_URL",
+        "UV_DEFAULT_INDEX",
+        "TRIPIN_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "UV_EXTRA_INDEX_URL",
+        "TRIPIN_TARGETS",
+        "TRIPIN_EXCLUDE_NEWER",
+        "TRIPIN_LOCK",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    return tmp_path
+
+
+def test_print_config_names_each_source(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\n'
+        'targets = ["linux-x86_64-cp312"]\nindex-url = "https://mirror.example.org/simple"\n'
+        'exclude-newer = "2025-06-01"\n'
+    )
+    monkeypatch.setenv("UV_INDEX_URL", "https://uv.example.org/simple")
+    run = tripin(capsys, "lock", "--print-config", "--constraints", "pins.txt")
+    assert run.code == 0
+    lines = {
+        line.split()[0] + (" " + line.split()[1] if line.startswith("index") else ""): line
+        for line in run.out.splitlines()
+    }
+    assert lines["requirements"].endswith("[pyproject.toml [project].dependencies]")
+    assert lines["targets"].endswith("[pyproject.toml [tool.tripin]]")
+    assert "https://uv.example.org/simple" in lines["index default"]  # environment beats pyproject
+    assert lines["index default"].endswith("[environment (UV_INDEX_URL)]")
+    assert lines["constraints"].endswith("[command line]") and "pins.txt" in lines["constraints"]
+    assert "2025-06-01T23:59:59.999999+00:00" in lines["exclude-newer"]
+    assert lines["lock"].endswith("[default]")
+
+
+def test_exclude_newer_reproduces_an_older_lock(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = lock_args(index.simple_url, work / "c", X86, extra=["torch>=2.5", "--exclude-newer", "2025-10-01"])
+    assert tripin(capsys, *args).code == 0
+    data = read_toml(work / "pylock.toml")
+    torch = next(p for p in data["packages"] if p["name"] == "torch")
+    assert torch["version"] == "2.6.0"  # 2.9.0 reached PyPI on 2025-10-15
+    assert data["tool"]["tripin"]["exclude-newer"] == "2025-10-01T23:59:59.999999+00:00"
+    for package in data["packages"]:
+        for wheel in package.get("wheels", []):
+            assert str(wheel["upload-time"]) < "2025-10-02"
+
+
+def test_exclude_newer_names_what_it_left_out(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = lock_args(index.simple_url, work / "c", X86, extra=["filelock", "--exclude-newer", "2020-01-01"])
+    run = tripin(capsys, *args)
+    assert run.code == 1
+    assert "uploaded after --exclude-newer 2020-01-01" in run.err
+
+
+def test_bad_exclude_newer(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tripin(capsys, "lock", "torch", "-t", X86, "--exclude-newer", "last tuesday")
+    assert run.code == 2 and "'last tuesday' is not a date" in run.err
+
+
+def test_targets_from_the_environment(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIPIN_TARGETS", "linux-x86_64-cp312 linux-aarch64-cp312")
+    run = tripin(capsys, "lock", "torch==2.6.0", "--print-config")
+    assert "linux-x86_64-cp312, linux-aarch64-cp312  [environment (TRIPIN_TARGETS)]" in run.out
