@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--fix", action="store_true", help="rewrite the offending pins in place")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
+    from tripin.cli_rules import add_rules_parser
+
+    add_rules_parser(sub)
     doctor = sub.add_parser(
         "doctor",
         help="diagnose the torch and Triton installed in an interpreter",
@@ -142,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor}
+    from tripin.cli_rules import run_rules
+
+    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor, "rules": run_rules}
     try:
         if args.command == "lock":
             return _lock(args, list(argv) if argv is not None else sys.argv[1:])
@@ -155,6 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tripin: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `tripin rules list | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _lock(args: argparse.Namespace, argv: list[str]) -> int:

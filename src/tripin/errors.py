@@ -13,6 +13,7 @@ __all__ = [
     "IndexFetchError",
     "Location",
     "LockError",
+    "ProjectNotFound",
     "ResolutionError",
     "RulesetError",
     "TargetError",
@@ -86,6 +87,10 @@ class IndexFetchError(TripinError):
     """An index that cannot be reached or answers with something that is not an index page."""
 
     exit_code = EXIT_INDEX
+
+
+class ProjectNotFound(IndexFetchError):
+    """No configured index has the project (HTTP 404 everywhere)."""
 
 
 class ResolutionError(TripinError):

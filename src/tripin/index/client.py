@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import IndexFetchError
+from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher
 from tripin.index.metadata import parse_metadata
@@ -136,7 +136,7 @@ class IndexClient:
             if pinned
             else ("any index (" + ", ".join(i.public_url for i in candidates) + ")")
         )
-        raise IndexFetchError(f"package {name!r} not found on {where}")
+        raise ProjectNotFound(f"package {name!r} not found on {where}")
 
     def _load_unpinned_torch_family(self, name: NormalizedName, indexes: Sequence[Index]) -> Project:
         """A torch-family name must come from exactly one index: in December 2022 a package

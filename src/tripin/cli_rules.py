@@ -1,0 +1,198 @@
+"""`tripin rules list|show|verify|sync`: the ruleset for people, and its upkeep."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, ConfigError
+from tripin.rules.model import Ruleset
+
+__all__ = ["add_rules_parser", "run_rules"]
+
+
+def add_rules_parser(sub: Any) -> None:
+    rules = sub.add_parser(
+        "rules",
+        help="show, verify and refresh the ruleset",
+        description="The ruleset: list it, show one torch line, verify it (offline: the files; "
+        "--online: against the index's metadata), or sync it from the index.",
+    )
+    rsub = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    for name, text in (
+        ("list", "one row per torch release and platform"),
+        ("show", "everything the rules say about one torch line, e.g. 2.6"),
+    ):
+        p = rsub.add_parser(name, help=text)
+        if name == "show":
+            p.add_argument("line", metavar="TORCH", help="a release line (2.6) or release (2.6.0)")
+        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.add_argument("--rules", metavar="DIR", help="rules directory (default: the shipped rules)")
+    verify = rsub.add_parser("verify", help="validate the rules; --online: compare with the index's metadata")
+    sync = rsub.add_parser("sync", help="rewrite torch.toml and companions.toml of DIR from the index's metadata")
+    for p in (verify, sync):
+        p.add_argument(
+            "--rules",
+            metavar="DIR",
+            required=p is sync,
+            help="rules directory (default: the shipped rules); sync needs the repository's rules/",
+        )
+        p.add_argument("--index-url", default="https://pypi.org/simple", metavar="URL")
+        p.add_argument("--min-torch", default="2.0.0", metavar="VERSION")
+    verify.add_argument("--online", action="store_true", help="re-read the index's metadata for every rule")
+
+
+def _load(args: argparse.Namespace) -> Ruleset:
+    from tripin.memo import rule_files
+    from tripin.rules import load_ruleset
+
+    if args.rules is None:
+        return load_ruleset()
+    files = rule_files(args.rules)
+    if not files:
+        raise ConfigError(f"--rules {args.rules}: not a directory with *.toml rules files")
+    return load_ruleset(files)
+
+
+def _rows(ruleset: Ruleset, line: str | None = None) -> list[dict[str, str]]:
+    rows = []
+    for pin in ruleset.pins:
+        torch = str(pin.torch).removeprefix("==")
+        if line is not None and not (torch == line or torch.startswith(line + ".")):
+            continue
+        build = ruleset.build_for(pin.package, pin.version)
+        rows.append(
+            {
+                "torch": torch,
+                "rule": pin.id,
+                "marker": str(pin.marker),
+                "triton": f"{pin.package} {pin.version}",
+                "provides": pin.provides,
+                "commit": build.commit if build else "",
+                "status": build.status if build else "unknown",
+                "source": pin.source,
+                "commit_source": build.source if build else "",
+            }
+        )
+    return rows
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    if args.rules_command in ("list", "show"):
+        ruleset = _load(args)
+        rows = _rows(ruleset, getattr(args, "line", None))
+        if args.rules_command == "show" and not rows:
+            raise ConfigError(f"no rule speaks of torch {args.line}")
+        if args.format == "json":
+            print(json.dumps({"schema": 1, "rules": rows}, indent=2))
+            return EXIT_OK
+        if args.rules_command == "list":
+            print(f"{'torch':<9} {'platform rule':<28} {'triton':<15} {'provides':<13} {'commit':<13} status")
+            for r in rows:
+                platform = r["rule"].split("/", 1)[1]
+                print(
+                    f"{r['torch']:<9} {platform:<28} {r['triton']:<15} {r['provides']:<13} "
+                    f"{r['commit'][:12]:<13} {r['status']}"
+                )
+            return EXIT_OK
+        _show(ruleset, rows, args.line)
+        return EXIT_OK
+    if args.rules_command == "verify":
+        return _verify(args)
+    return _sync(args)
+
+
+def _show(ruleset: Ruleset, rows: list[dict[str, str]], line: str) -> None:
+    for r in rows:
+        print(f"{r['rule']}: {r['triton']} ({r['provides']}) where {r['marker']}")
+        print(f"  source: {r['source']}")
+        if r["commit"]:
+            print(f"  commit: {r['commit']} [{r['status']}] {r['commit_source']}")
+    from packaging.version import Version
+
+    probe = Version(rows[0]["torch"])
+    for bad in ruleset.bad:
+        if bad.torch.contains(probe, prereleases=True):
+            print(f"known bad [{bad.id}]: {bad.package}{bad.triton or ''} {' '.join(c[:12] for c in bad.commits)}")
+            print(f"  symptom: {bad.symptom}\n  fix: {bad.fix}\n  source: {bad.source}")
+    for good in ruleset.good:
+        if good.torch.contains(probe, prereleases=True):
+            print(f"known good [{good.id}]: {good.package} at {good.commit}\n  {good.note}\n  source: {good.source}")
+    for companion in ruleset.companions:
+        if companion.torch.contains(probe, prereleases=True):
+            print(f"companion: {companion.package} {companion.version} ({companion.source})")
+
+
+def _expected(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
+    from packaging.version import Version
+
+    from tripin.index import Index, IndexClient
+    from tripin.index.cache import Cache, default_cache_dir
+    from tripin.rules.sync import expected_companions, expected_pins
+
+    with IndexClient([Index(name="default", url=args.index_url)], cache=Cache(default_cache_dir())) as client:
+        minimum = Version(args.min_torch)
+        return expected_pins(client, minimum), expected_companions(client, minimum)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from packaging.markers import Marker
+    from packaging.version import Version
+
+    ruleset = _load(args)
+    print(
+        f"{len(ruleset.pins)} pins, {len(ruleset.builds)} builds, {len(ruleset.recipes)} recipes, "
+        f"{len(ruleset.companions)} companions, {len(ruleset.bad)} known-bad, {len(ruleset.good)} known-good: valid"
+    )
+    if not args.online:
+        return EXIT_OK
+    pins, companions = _expected(args)
+    problems: list[str] = []
+    have = {p.id: p for p in ruleset.pins}
+    for want in pins:
+        pin = have.pop(want.id, None)
+        if pin is None:
+            problems.append(f"{want.id}: no rule; the index says {want.package} {want.version} ({want.provides})")
+            continue
+        now = (str(pin.version), pin.provides, pin.package, str(pin.marker))
+        then = (want.version, want.provides, want.package, str(Marker(want.marker)))
+        if now != then:
+            problems.append(
+                f"{pin.id} ({pin.where}): rules say {pin.package} {pin.version} ({pin.provides}); "
+                f"the index says {want.package} {want.version} ({want.provides})"
+            )
+        build = ruleset.build_for(want.package, Version(want.version))
+        if want.provides == "source-build" and build is None:
+            problems.append(f"{want.id}: a source build of {want.package} {want.version} needs a commit in triton.toml")
+    problems += [f"{pin_id} ({pin.where}): the index no longer shows this release" for pin_id, pin in have.items()]
+    have_c = {c.id for c in ruleset.companions}
+    problems += [f"{c.id}: no companion rule; the index says torch{c.torch}" for c in companions if c.id not in have_c]
+    for line in problems:
+        print(line)
+    print(f"{len(problems)} disagreement(s) with {args.index_url}", file=sys.stderr)
+    return EXIT_NO_SOLUTION if problems else EXIT_OK
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from tripin.lock.atomic import write_atomic
+    from tripin.rules.sync import render_companions, render_pins
+
+    directory = Path(args.rules)
+    if not directory.is_dir():
+        raise ConfigError(f"--rules {args.rules}: not a directory")
+    old = {p.id for p in _load(args).pins} if list(directory.glob("*.toml")) else set()
+    pins, companions = _expected(args)
+    write_atomic(directory / "torch.toml", render_pins(pins, args.index_url))
+    write_atomic(directory / "companions.toml", render_companions(companions, args.index_url))
+    added = [p.id for p in pins if p.id not in old]
+    print(
+        f"wrote {directory / 'torch.toml'} ({len(pins)} pins, {len(added)} new) and "
+        f"{directory / 'companions.toml'} ({len(companions)} companions); triton.toml untouched"
+    )
+    for pin in pins:
+        if pin.id in added:
+            print(f"  new: {pin.id}: {pin.package} {pin.version} ({pin.provides})")
+    return EXIT_OK

@@ -1,0 +1,245 @@
+"""What the index's own metadata says the version-level rules should be: the pins of
+rules/torch.toml and the companions of rules/companions.toml, as data. `rules sync` writes
+them; `rules verify --online` compares them with the rules in force. Commits (triton.toml)
+are never derived here: metadata names versions, not commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from tripin.errors import IndexFetchError, ProjectNotFound
+from tripin.index import DistFile, IndexClient
+from tripin.targets import parse_target
+
+__all__ = [
+    "ExpectedCompanion",
+    "ExpectedPin",
+    "expected_companions",
+    "expected_pins",
+    "render_companions",
+    "render_pins",
+]
+
+TRITONS = frozenset({"triton", "pytorch-triton"})
+FIRST_TORCH = Version("2.0.0")  # the first release with torch.compile, and so with Triton
+PLATFORMS = {"x86_64": "linux-x86_64", "aarch64": "linux-aarch64"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectedPin:
+    id: str
+    torch: str
+    marker: str
+    package: str
+    version: str
+    requires: str
+    provides: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectedCompanion:
+    id: str
+    package: str
+    version: str
+    torch: str
+    source: str
+
+
+def _best_wheel(files: Sequence[DistFile], arch: str) -> DistFile | None:
+    """The newest-CPython (up to 3.13, for stable sources) manylinux wheel for `arch`: metadata
+    is the same across Pythons, so any one of them speaks for the release."""
+    best: tuple[int, DistFile] | None = None
+    for f in files:
+        for tag in f.tags:
+            manylinux = tag.platform.startswith("manylinux") and tag.platform.endswith(arch)
+            if manylinux and tag.interpreter.startswith("cp") and tag.interpreter[2:].isdigit():
+                minor = int(tag.interpreter[3:])
+                if minor <= 13 and (best is None or minor > best[0]):
+                    best = (minor, f)
+    return best[1] if best else None
+
+
+def _releases(files: Sequence[DistFile], minimum: Version) -> dict[Version, list[DistFile]]:
+    out: dict[Version, list[DistFile]] = defaultdict(list)
+    for f in files:
+        if f.is_wheel and not f.version.is_prerelease and not f.version.local and f.version >= minimum:
+            out[f.version].append(f)
+    return out
+
+
+def expected_pins(client: IndexClient, minimum: Version = FIRST_TORCH) -> list[ExpectedPin]:
+    torch = _releases(client.project("torch").files, minimum)
+    triton_files = client.project("triton").files
+    out: list[ExpectedPin] = []
+    for version in sorted(torch):
+        out += _pins_for(client, version, torch[version], triton_files)
+    return out
+
+
+def _applies(marker: Marker | None, arch: str) -> bool:
+    envs = [parse_target(f"{PLATFORMS[arch]}-cp3{m}").environment() for m in range(9, 16)]
+    return marker is None or any(marker.evaluate(env) for env in envs)
+
+
+def _pins_for(
+    client: IndexClient, version: Version, files: list[DistFile], triton_files: tuple[DistFile, ...]
+) -> list[ExpectedPin]:
+    """One pin per distinct Triton requirement line in torch's metadata (its marker verbatim),
+    then one per Linux architecture no such line covers: there Triton comes as a wheel torch's
+    metadata omits, or as a source build of the same version."""
+    picks = {arch: _best_wheel(files, arch) for arch in PLATFORMS}
+    client.prefetch_metadata([p for p in picks.values() if p])
+    lines: dict[str, tuple[Requirement, DistFile]] = {}
+    for wheel in picks.values():
+        if wheel is not None:
+            for req in client.metadata(wheel).requires_dist:
+                if canonicalize_name(req.name) in TRITONS:
+                    lines.setdefault(str(req), (req, wheel))
+    out: list[ExpectedPin] = []
+    for n, (req, wheel) in enumerate(lines.values()):
+        tver = _exact(req, triton_files)
+        out.append(
+            ExpectedPin(
+                id=f"torch-{version}/metadata" + ("" if len(lines) == 1 else f"-{n + 1}"),
+                torch=f"=={version}",
+                marker=str(req.marker) if req.marker else 'sys_platform == "linux"',
+                package=canonicalize_name(req.name),
+                version=tver,
+                requires="" if str(req.specifier) == f"=={tver}" else str(req.specifier),
+                provides="metadata",
+                source=wheel.url + ".metadata",
+            )
+        )
+    if not lines:
+        return out
+    req, wheel = next(iter(lines.values()))
+    tver = _exact(req, triton_files)
+    for arch in PLATFORMS:
+        if any(_applies(r.marker, arch) for r, _ in lines.values()):
+            continue
+        base = str(req.marker) if req.marker else 'sys_platform == "linux"'
+        marker = base.replace('platform_machine == "x86_64"', f'platform_machine == "{arch}"')
+        if marker == base:
+            marker = f'({base}) and platform_machine == "{arch}"'
+        has_wheel = [
+            f for f in triton_files if str(f.version) == tver and any(t.platform.endswith(f"_{arch}") for t in f.tags)
+        ]
+        if has_wheel:
+            provides, source = "wheel", (_best_wheel(has_wheel, arch) or has_wheel[0]).url
+        else:
+            provides, source = "source-build", wheel.url + ".metadata"
+        out.append(
+            ExpectedPin(
+                id=f"torch-{version}/linux-{arch}",
+                torch=f"=={version}",
+                marker=marker,
+                package=canonicalize_name(req.name),
+                version=tver,
+                requires="",
+                provides=provides,
+                source=source,
+            )
+        )
+    return out
+
+
+def _exact(req: Requirement, triton_files: tuple[DistFile, ...]) -> str:
+    """The Triton version a requirement means: its == version, else the newest release on the
+    index that satisfies it (torch 2.14 says `triton~=3.8.0`)."""
+    exact = [s.version for s in req.specifier if s.operator == "=="]
+    if exact:
+        return exact[0]
+    versions = sorted({f.version for f in triton_files if req.specifier.contains(f.version)})
+    if not versions:
+        raise IndexFetchError(f"no Triton release on the index satisfies {req}")
+    return str(versions[-1])
+
+
+def expected_companions(client: IndexClient, minimum: Version = FIRST_TORCH) -> list[ExpectedCompanion]:
+    out: list[ExpectedCompanion] = []
+    for package in ("torchvision", "torchaudio"):
+        try:
+            releases = _releases(client.project(package).files, Version("0"))
+        except ProjectNotFound:
+            continue  # an index (a mirror, a test index) may carry one companion and not the other
+        picks = {v: _best_wheel(files, "x86_64") for v, files in releases.items()}
+        client.prefetch_metadata([p for p in picks.values() if p])
+        for version in sorted(releases):
+            wheel = picks[version]
+            if wheel is None:
+                continue
+            torch_req = [r for r in client.metadata(wheel).requires_dist if canonicalize_name(r.name) == "torch"]
+            exact = [s.version for r in torch_req for s in r.specifier if s.operator == "=="]
+            if exact and Version(exact[0]) >= minimum:
+                out.append(
+                    ExpectedCompanion(
+                        id=f"{package}-{version}",
+                        package=package,
+                        version=str(version),
+                        torch=f"=={exact[0]}",
+                        source=wheel.url + ".metadata",
+                    )
+                )
+    return out
+
+
+def _q(text: str) -> str:
+    return "'" + text + "'" if '"' in text else '"' + text + '"'
+
+
+def render_pins(pins: Sequence[ExpectedPin], index: str) -> str:
+    head = (
+        "# torch release -> the Triton it needs on each Linux platform.\n"
+        f"# Generated by `tripin rules sync` from the torch wheels' own metadata on {index}.\n"
+        "# provides: 'metadata' = torch's Requires-Dist names it there; 'wheel' = torch's metadata\n"
+        "# omits it but PyPI has that Triton's wheel for the platform (source: the wheel);\n"
+        "# 'source-build' = no wheel exists: build the commit from triton.toml (source: the\n"
+        "# x86_64 metadata that names the version). Other platforms get no Triton.\n"
+        "schema = 1\n"
+    )
+    body = []
+    for p in pins:
+        lines = [
+            "[[pin]]",
+            f"id = {_q(p.id)}",
+            f"torch = {_q(p.torch)}",
+            f"marker = {_q(p.marker)}",
+            f"package = {_q(p.package)}",
+            f"version = {_q(p.version)}",
+        ]
+        if p.requires:
+            lines.append(f"requires = {_q(p.requires)}")
+        lines += [f"provides = {_q(p.provides)}", f"source = {_q(p.source)}"]
+        body.append("\n".join(lines) + "\n")
+    return head + "\n" + "\n".join(body)
+
+
+def render_companions(companions: Sequence[ExpectedCompanion], index: str) -> str:
+    head = (
+        "# torchvision / torchaudio release -> the torch release it was built for.\n"
+        f"# Generated by `tripin rules sync` from each release's wheel metadata on {index}.\n"
+        "schema = 1\n"
+    )
+    body = [
+        "\n".join(
+            [
+                "[[companion]]",
+                f"id = {_q(c.id)}",
+                f"package = {_q(c.package)}",
+                f"version = {_q(c.version)}",
+                f"torch = {_q(c.torch)}",
+                f"source = {_q(c.source)}",
+            ]
+        )
+        + "\n"
+        for c in companions
+    ]
+    return head + "\n" + "\n".join(body)

@@ -1,0 +1,65 @@
+"""`tripin rules list|show|verify|sync`, the sync and the online verify against the local index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import tripin
+from indexserver import IndexServer
+
+from tripin.memo import default_rules_dir
+
+
+def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
+    listed = tripin(capsys, "rules", "list")
+    assert listed.code == 0
+    row = next(line for line in listed.out.splitlines() if line.startswith("2.6.0") and "linux-aarch64" in line)
+    assert row.split() == ["2.6.0", "linux-aarch64", "triton", "3.2.0", "source-build", "9641643da6c5", "matched"]
+    shown = tripin(capsys, "rules", "show", "2.6")
+    assert "torch-2.6.0/linux-aarch64: triton 3.2.0 (source-build)" in shown.out
+    assert "known good [torch-2.6-triton-main-11ef4277]" in shown.out and "AttrsDescriptor" in shown.out
+    data = json.loads(tripin(capsys, "rules", "show", "2.9.0", "--format", "json").out)
+    assert {r["rule"]: r["provides"] for r in data["rules"]} == {
+        "torch-2.9.0/metadata": "metadata",
+        "torch-2.9.0/linux-aarch64": "wheel",
+    }
+    assert tripin(capsys, "rules", "show", "1.13").code == 2
+
+
+def test_verify_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    run = tripin(capsys, "rules", "verify")
+    assert run.code == 0 and run.out.strip().endswith(": valid")
+
+
+def test_sync_then_verify_online(
+    index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    triton_before = (rules / "triton.toml").read_text()
+    run = tripin(capsys, "rules", "sync", "--rules", str(rules), "--index-url", index.simple_url)
+    assert run.code == 0, run.err
+    assert (rules / "triton.toml").read_text() == triton_before  # commits are never rewritten
+    for name in ("torch.toml", "companions.toml"):  # rules cite https sources: this index is plain http
+        path = rules / name
+        path.write_text(path.read_text().replace(index.url, "https://files.example.org"))
+    synced = (rules / "torch.toml").read_text()
+    assert synced.count("[[pin]]") == 8  # torch 2.5.0, 2.5.1, 2.6.0, 2.9.0: x86_64 + aarch64 each
+    assert 'id = "torch-2.9.0/linux-aarch64"' in synced and 'provides = "wheel"' in synced
+    online = ["rules", "verify", "--online", "--rules", str(rules), "--index-url", index.simple_url]
+    assert tripin(capsys, *online).code == 0
+    (rules / "torch.toml").write_text(
+        synced.replace('version = "3.2.0"\nprovides = "source-build"', 'version = "3.2.0"\nprovides = "wheel"')
+    )
+    drift = tripin(capsys, *online)
+    assert drift.code == 1
+    assert "torch-2.6.0/linux-aarch64" in drift.out and "the index says triton 3.2.0 (source-build)" in drift.out
+
+
+def test_sync_needs_a_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run = tripin(capsys, "rules", "sync", "--rules", str(tmp_path / "nope"))
+    assert run.code == 2 and "not a directory" in run.err
