@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--musllinux", metavar="X.Y", help="newest musl of musllinux targets (default 1.2)")
     lock.add_argument("--macos", metavar="X.Y", help="newest macOS of macOS targets (default 14.0)")
     lock.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    lock.add_argument("--format", choices=("text", "json"), default="text", help="summary as text or JSON")
     lock.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
     plan = sub.add_parser(
         "build-plan",
@@ -115,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--fix", action="store_true", help="rewrite the offending pins in place")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
+    explain = sub.add_parser(
+        "explain",
+        help="why the lock holds this package: chain, rule, source",
+        description="For each target (or --target): the requirement chain that pulls the "
+        "package in, the rule that decided it with its status and source, and where it comes from.",
+    )
+    explain.add_argument("package", metavar="PACKAGE")
+    explain.add_argument("-t", "--target", metavar="NAME")
+    explain.add_argument("--lock", default="pylock.toml", metavar="PATH")
+    explain.add_argument("--format", choices=("text", "json"), default="text")
     from tripin.cli_rules import add_rules_parser
 
     add_rules_parser(sub)
@@ -147,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from tripin.cli_rules import run_rules
 
-    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor, "rules": run_rules}
+    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor, "rules": run_rules, "explain": _explain}
     try:
         if args.command == "lock":
             return _lock(args, list(argv) if argv is not None else sys.argv[1:])
@@ -235,13 +246,40 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
     pylock_text = dump_pylock(lock)  # render both before writing either
     constraints_text = dump_constraints(lock, command=command)
+    previous = _previous_lock(settings.lock_path)
     write_atomic(settings.lock_path, pylock_text)
     write_atomic(settings.constraints_path, constraints_text)
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+    from tripin.lock.explain import diff_locks
+
+    changes = diff_locks(previous, lock) if previous is not None else None
+    elapsed = time.monotonic() - started
+    if args.format == "json":
+        import json
+
+        print(
+            json.dumps(
+                {
+                    "schema": 1,
+                    "lock": str(settings.lock_path),
+                    "constraints": str(settings.constraints_path),
+                    "packages": len(lock.packages),
+                    "seconds": round(elapsed, 3),
+                    "requests": stats.requests,
+                    "bytes": stats.bytes,
+                    "targets": {r.target.name: _target_json(r) for r in resolutions},
+                    "warnings": [w for r in resolutions for w in r.warnings],
+                    "changes": None
+                    if changes is None
+                    else [{"target": t, "change": c, "package": p, "detail": d} for t, c, p, d in changes],
+                },
+                indent=2,
+            )
+        )
+        return EXIT_OK
     if not args.quiet:
-        elapsed = time.monotonic() - started
         print(
             f"Locked {len(lock.packages)} packages for {len(targets)} target(s) in {elapsed:.2f}s "
             f"({stats.requests} requests, {stats.bytes / 1e6:.1f} MB) -> {settings.lock_path}, "
@@ -256,7 +294,70 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
                         f"  source build needed on {target}: {package.name} {package.version} "
                         f"[{package.build.status}]; run: tripin build-plan --target {target}"
                     )
+        if changes:
+            print(f"  changes against the previous {settings.lock_path}:")
+            for target, change, package_name, detail in changes:
+                print(f"    {target}: {change} {package_name} {detail}")
+        elif changes is not None:
+            print(f"  no change against the previous {settings.lock_path}")
     return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    import json
+
+    from tripin.errors import LockError
+    from tripin.lock.explain import explain
+    from tripin.lock.pylock import read_pylock
+
+    lock = read_pylock(Path(args.lock))
+    records = explain(lock, args.package, args.target)
+    if not records:
+        where = f" for {args.target}" if args.target else ""
+        raise LockError(f"{args.lock} holds no {args.package}{where}")
+    if args.format == "json":
+        print(json.dumps({"schema": 1, "explain": records}, indent=2))
+        return EXIT_OK
+    for r in records:
+        print(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
+        print(
+            f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
+            f"  [requirements: {', '.join(lock.requirements)}]"
+        )
+        for rule in r["rules"]:
+            print(f"  rule {rule['id']}: {rule['source']}")
+        if r["build"]:
+            b = r["build"]
+            print(f"  source build: {b['version']} [{b['status']}] recipe {b['recipe']}; evidence {b['evidence']}")
+        elif r["wheels"]:
+            print(f"  wheels: {', '.join(r['wheels'])}")
+    return EXIT_OK
+
+
+def _previous_lock(path: Path) -> Lock | None:
+    from tripin.errors import LockError
+    from tripin.lock.pylock import read_pylock
+
+    if not path.is_file():
+        return None
+    try:
+        return read_pylock(path)
+    except LockError:
+        return None  # not a tripin lock (or damaged): nothing to compare with
+
+
+def _target_json(resolution: TargetResolution) -> dict[str, object]:
+    out: dict[str, object] = {"packages": len(resolution.packages)}
+    for name in ("torch", "triton", "pytorch-triton"):
+        resolved = resolution.packages.get(name)  # type: ignore[call-overload]
+        if resolved is not None:
+            out[name] = {
+                "version": str(resolved.candidate.version),
+                "source_build": resolved.candidate.build is not None,
+                "commit": resolved.candidate.build.commit if resolved.candidate.build else None,
+                "rule": resolved.pin.id if resolved.pin else None,
+            }
+    return out
 
 
 def _redact_arg(arg: str) -> str:

@@ -59,6 +59,7 @@ class LockedPackage:
     vcs: LockedVcs | None = None
     build: SourceBuild | None = None
     rules: tuple[tuple[str, str], ...] = ()  # (rule id, its source URL)
+    dependencies: tuple[str, ...] = ()  # names it pulls in, on any of its targets
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,7 +25,7 @@ def _wheel(w: LockedWheel) -> dict[str, Any]:
     return out
 
 
-def _package(p: LockedPackage) -> dict[str, Any]:
+def _package(p: LockedPackage, ambiguous: set[str], by_name: dict[str, list[LockedPackage]]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": p.name}
     if p.vcs is None:
         out["version"] = p.version  # PEP 751: no version where the code could build another one
@@ -43,6 +43,22 @@ def _package(p: LockedPackage) -> dict[str, Any]:
             "commit-id": p.vcs.commit,
             "subdirectory": p.vcs.subdirectory,
         }
+    if p.dependencies:
+        # PEP 751: enough keys to tell the entry apart; a name with two entries (a wheel on one
+        # target, a source build on another) adds the version of each entry it may mean
+        deps: list[dict[str, Any]] = []
+        for name in p.dependencies:
+            if name in ambiguous:
+                deps += [
+                    {"name": name, "version": d.version}
+                    if d.vcs is None
+                    else {"name": name, "vcs": {"commit-id": d.vcs.commit}}
+                    for d in by_name[name]
+                    if set(d.targets) & set(p.targets)
+                ]
+            else:
+                deps.append({"name": name})
+        out["dependencies"] = deps
     if p.wheels:
         out["wheels"] = [_wheel(w) for w in p.wheels]
     tool: dict[str, Any] = {"targets": list(p.targets)}
@@ -65,11 +81,15 @@ def _package(p: LockedPackage) -> dict[str, Any]:
 
 def lock_to_dict(lock: Lock) -> dict[str, Any]:
     """The PEP 751 mapping; `packaging.pylock.Pylock.from_dict` accepts it."""
+    by_name: dict[str, list[LockedPackage]] = {}
+    for package in lock.packages:
+        by_name.setdefault(package.name, []).append(package)
+    ambiguous = {name for name, entries in by_name.items() if len(entries) > 1}
     return {
         "lock-version": "1.0",
         "environments": [t.marker for t in lock.targets],
         "created-by": "tripin",
-        "packages": [_package(p) for p in lock.packages],
+        "packages": [_package(p, ambiguous, by_name) for p in lock.packages],
         "tool": {
             "tripin": {
                 "version": lock.tool_version,
@@ -173,6 +193,7 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                 if build
                 else None,
                 rules=tuple((r["id"], r["source"]) for r in ptool.get("rules", [])),
+                dependencies=tuple(dict.fromkeys(str(d["name"]) for d in p.get("dependencies", []))),
             )
         )
     known = {"version", "ruleset-digest", "inputs-digest", "requirements", "targets"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -76,10 +77,12 @@ def _package(
     requires_python = str(first.metadata.requires_python) if first.metadata and first.metadata.requires_python else None
     # every rule that decided this entry on some target, in target order, once each
     rules = tuple(dict.fromkeys((m.pin.id, m.pin.source) for m in members if m.pin is not None))
+    dependencies = tuple(sorted({d for m in members for d in m.dependencies}))
     if cand.build is not None:
-        return locked_source_build(
+        entry = locked_source_build(
             ruleset, cand.build, marker=marker, targets=names, rules=rules, requires_python=requires_python
         )
+        return dataclasses.replace(entry, dependencies=dependencies)
     wheels: dict[str, LockedWheel] = {}
     for member in members:
         for file in member.candidate.wheels:
@@ -97,4 +100,5 @@ def _package(
         index=cand.index.public_url,
         wheels=tuple(sorted(wheels.values(), key=lambda w: w.filename)),
         rules=rules,
+        dependencies=dependencies,
     )

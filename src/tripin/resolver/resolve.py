@@ -68,11 +68,21 @@ def resolve_target(
         raise ResolutionError(message) from None
     except ResolutionTooDeep:
         raise ResolutionError(f"{target}: gave up after {_MAX_ROUNDS} resolution rounds") from None
+    children: dict[NormalizedName, set[NormalizedName]] = {}
+    for key, candidate in result.mapping.items():  # an extras node's children belong to its package
+        names = children.setdefault(candidate.name, set())
+        names.update(result.mapping[c].name for c in result.graph.iter_children(key) if c in result.mapping)
+        names.discard(candidate.name)
     packages: dict[NormalizedName, Resolved] = {}
     for candidate in result.mapping.values():
         if candidate.extras:
             continue  # an extras node only pulls in dependencies; the base entry is the package
-        packages[candidate.name] = Resolved(candidate=candidate, metadata=factory.metadata(candidate), pin=None)
+        packages[candidate.name] = Resolved(
+            candidate=candidate,
+            metadata=factory.metadata(candidate),
+            pin=None,
+            dependencies=tuple(sorted(children.get(candidate.name, ()))),
+        )
     _attach_pins(packages, factory)
     return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings))
 
@@ -88,7 +98,9 @@ def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> 
     for name in (NormalizedName("torch"), pin.package):
         if name in packages:
             old = packages[name]
-            packages[name] = Resolved(candidate=old.candidate, metadata=old.metadata, pin=pin)
+            packages[name] = Resolved(
+                candidate=old.candidate, metadata=old.metadata, pin=pin, dependencies=old.dependencies
+            )
 
 
 def _explain(target: Target, causes: Collection[RequirementInformation[Req, Candidate]]) -> str:

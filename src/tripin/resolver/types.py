@@ -74,3 +74,4 @@ class Resolved:
     candidate: Candidate
     metadata: Metadata | None
     pin: Pin | None
+    dependencies: tuple[NormalizedName, ...] = ()  # what it pulled in on this target

@@ -1,0 +1,105 @@
+"""Why a lock holds what it holds: requirement chains, the deciding rules, what changed."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from tripin.lock.model import Lock, LockedPackage
+
+__all__ = ["diff_locks", "explain"]
+
+
+def _chain(lock: Lock, target: str, name: str) -> list[str]:
+    """The shortest path from a root requirement to `name` on `target`, as `name version` steps."""
+    present = {p.name: p for p in lock.for_target(target)}
+    roots: list[str] = []
+    for text in lock.requirements:
+        try:
+            roots.append(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            continue
+    parents: dict[str, str | None] = {root: None for root in roots if root in present}
+    queue = deque(parents)
+    while queue:
+        current = queue.popleft()
+        if current == name:
+            break
+        for child in present[current].dependencies:
+            if child in present and child not in parents:
+                parents[child] = current
+                queue.append(child)
+    if name not in parents:
+        return []
+    steps: list[str] = []
+    node: str | None = name
+    while node is not None:
+        steps.append(f"{node} {present[node].version}")
+        node = parents[node]
+    return list(reversed(steps))
+
+
+def _source(package: LockedPackage) -> str:
+    if package.vcs is not None:
+        return f"git {package.vcs.url} at {package.vcs.commit}" + (
+            f" (subdirectory {package.vcs.subdirectory})" if package.vcs.subdirectory != "." else ""
+        )
+    return f"index {package.index}"
+
+
+def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, Any]]:
+    """One record per target that has the package (or the one asked for)."""
+    name = canonicalize_name(name)
+    out: list[dict[str, Any]] = []
+    for t in lock.targets:
+        if target is not None and t.name != target:
+            continue
+        for package in lock.for_target(t.name):
+            if package.name != name:
+                continue
+            out.append(
+                {
+                    "target": t.name,
+                    "package": package.name,
+                    "version": package.version,
+                    "source": _source(package),
+                    "chain": _chain(lock, t.name, name),
+                    "rules": [{"id": rule_id, "source": src} for rule_id, src in package.rules],
+                    "build": None
+                    if package.build is None
+                    else {
+                        "version": package.build.version,
+                        "status": package.build.status,
+                        "evidence": package.build.source,
+                        "recipe": package.build.recipe,
+                    },
+                    "wheels": [w.filename for w in package.wheels],
+                }
+            )
+    return out
+
+
+def diff_locks(old: Lock, new: Lock) -> list[tuple[str, str, str, str]]:
+    """(target, "+"/"-"/"~", package, text) for what changed per target between two locks."""
+    changes: list[tuple[str, str, str, str]] = []
+    old_targets = {t.name for t in old.targets}
+    for t in new.targets:
+        if t.name not in old_targets:
+            changes.append((t.name, "+", "(target)", "new target"))
+            continue
+        before = {p.name: p.version for p in old.for_target(t.name)}
+        after = {p.name: p.version for p in new.for_target(t.name)}
+        for pkg in sorted(before.keys() | after.keys()):
+            if pkg not in before:
+                changes.append((t.name, "+", pkg, after[pkg]))
+            elif pkg not in after:
+                changes.append((t.name, "-", pkg, before[pkg]))
+            elif before[pkg] != after[pkg]:
+                changes.append((t.name, "~", pkg, f"{before[pkg]} -> {after[pkg]}"))
+    changes += [
+        (name, "-", "(target)", "target dropped") for name in sorted(old_targets - {t.name for t in new.targets})
+    ]
+    return changes

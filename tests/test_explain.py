@@ -1,0 +1,54 @@
+"""`tripin explain`, `tripin lock --format json` and what changed against the previous lock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, tripin
+from indexserver import IndexServer
+
+X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
+
+
+@pytest.fixture
+def locked(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    monkeypatch.chdir(tmp_path)
+    assert tripin(capsys, *lock_args(index.simple_url, tmp_path / "c", X86, ARM, extra=["torch==2.6.0"])).code == 0
+    return tmp_path
+
+
+def test_explain_names_chain_rule_and_source(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
+    by_target = {r["target"]: r for r in data["explain"]}
+    assert by_target[X86]["chain"] == ["torch 2.6.0", "triton 3.2.0"]
+    assert by_target[X86]["source"].startswith("index http://127.0.0.1:")
+    assert [r["id"] for r in by_target[ARM]["rules"]] == ["torch-2.6.0/linux-aarch64"]
+    assert by_target[ARM]["build"]["status"] == "matched"
+    assert "9641643da6c52000c807b5eeed05edaec4402a67" in by_target[ARM]["source"]
+    text = tripin(capsys, "explain", "markupsafe", "--target", ARM).out
+    assert "because: torch 2.6.0 -> jinja2 3.1.6 -> markupsafe" in text
+    missing = tripin(capsys, "explain", "numpy")
+    assert missing.code == 2 and "holds no numpy" in missing.err
+
+
+def test_lock_json_summary_and_changes(index: IndexServer, locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    again = tripin(
+        capsys, *lock_args(index.simple_url, locked / "c", X86, ARM, extra=["torch==2.5.1", "--format", "json"])
+    )
+    data = json.loads(again.out)
+    assert data["schema"] == 1 and data["lock"] == "pylock.toml"
+    assert data["targets"][ARM]["triton"] == {
+        "version": "3.1.0+gitcf34004b",
+        "source_build": True,
+        "commit": "cf34004b8a67d290a962da166f5aa2fc66751326",
+        "rule": "torch-2.5.1/linux-aarch64",
+    }
+    changes = {(c["target"], c["package"]): (c["change"], c["detail"]) for c in data["changes"]}
+    assert changes[(X86, "torch")] == ("~", "2.6.0 -> 2.5.1")
+    assert changes[(X86, "triton")] == ("~", "3.2.0 -> 3.1.0")
+    text = tripin(capsys, *lock_args(index.simple_url, locked / "c", X86, ARM, extra=["torch==2.5.1"])).out
+    assert "no change against the previous pylock.toml" in text
