@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     lock.add_argument("--format", choices=("text", "json"), default="text", help="summary as text or JSON")
     lock.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
+    lock.add_argument(
+        "--overlay",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a rules file of the project's, over the shipped rules (repeatable; also [tool.tripin] rules = [...])",
+    )
     plan = sub.add_parser(
         "build-plan",
         help="write a shell script that builds the lock's source builds",
@@ -116,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--fix", action="store_true", help="rewrite the offending pins in place")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
+    check.add_argument(
+        "--overlay",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a rules file of the project's, over the shipped rules (repeatable)",
+    )
     explain = sub.add_parser(
         "explain",
         help="why the lock holds this package: chain, rule, source",
@@ -205,6 +219,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         macos=args.macos,
         prereleases=args.pre,
         exclude_newer=args.exclude_newer,
+        cli_overlays=args.overlay,
         pyproject=Path("pyproject.toml"),
     )
     if args.print_config:
@@ -220,7 +235,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         for t in dict.fromkeys(settings.targets)
     ]
     _check_distinct_markers(targets)
-    ruleset = _ruleset(args)
+    ruleset = _ruleset(args, overlays=settings.overlays)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     client = IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh)
     with client:
@@ -443,27 +458,30 @@ def _lock_for_torch(args: argparse.Namespace) -> Lock:
     return lock_for_torch(load_ruleset(), torch, parse_target(args.target))
 
 
-def _ruleset(args: argparse.Namespace, *, validate: bool = True) -> Ruleset:
+def _ruleset(args: argparse.Namespace, *, validate: bool = True, overlays: Sequence[Path] = ()) -> Ruleset:
     from tripin.errors import ConfigError
     from tripin.memo import rule_files
     from tripin.rules import load_ruleset
+    from tripin.rules.overlay import load_with_overlays
 
     if args.rules is None:
-        return load_ruleset(validate=validate)
-    if not Path(args.rules).is_dir() or not rule_files(args.rules):
+        base = load_ruleset(validate=validate)
+    elif not Path(args.rules).is_dir() or not rule_files(args.rules):
         raise ConfigError(f"--rules {args.rules}: not a directory with *.toml rules files")
-    return load_ruleset(rule_files(args.rules))
+    else:
+        base = load_ruleset(rule_files(args.rules))
+    return load_with_overlays(overlays, base=base)
 
 
 def _check(args: argparse.Namespace) -> int:
     from tripin import memo
 
-    options = ["check", __version__, *args.files, "--", *args.targets, args.format, args.rules or ""]
+    options = ["check", __version__, *args.files, "--", *args.targets, args.format, args.rules or "", *args.overlay]
     rules = memo.rule_files(args.rules)
     if not args.fix and (hit := memo.lookup(options, rules)) is not None:
         sys.stdout.write(hit[0])
         return hit[1]
-    read: list[Path] = [] if args.files else [Path("pyproject.toml")]
+    read: list[Path] = [Path("pyproject.toml")]  # its [tool.tripin] names files and overlays
     output, code = _run_check(args, read)
     sys.stdout.write(output)
     if not args.fix:
@@ -481,7 +499,11 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int]:
     files = [Path(f) for f in args.files] or _default_check_files(read)
     if not files:
         raise ConfigError("nothing to check: no pylock.toml or constraints.txt here; name the files")
-    ruleset = _ruleset(args, validate=False)
+    from tripin.config import project_overlays
+
+    overlays = [Path(o) for o in args.overlay] or project_overlays(Path("pyproject.toml"))
+    read += overlays
+    ruleset = _ruleset(args, validate=False, overlays=overlays)
     targets = [parse_target(t) for t in args.targets]
     violations = check_files(files, ruleset, targets, read)
     if args.fix and violations:

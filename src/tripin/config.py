@@ -44,6 +44,7 @@ _TOOL_KEYS = {
     "macos",
     "prerelease",
     "exclude-newer",
+    "rules",
 }
 _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
@@ -62,6 +63,7 @@ class Settings:
     prereleases: bool = False
     pyproject_digest: str | None = None  # set when the requirements came from pyproject.toml
     exclude_newer: datetime | None = None  # files uploaded after this are not considered
+    overlays: tuple[Path, ...] = ()  # project rule files over the shipped ones
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -163,6 +165,7 @@ def build_settings(
     prereleases: bool,
     pyproject: Path,
     exclude_newer: str | None = None,
+    cli_overlays: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Command line over environment over [tool.tripin] over defaults, value by value."""
@@ -236,6 +239,10 @@ def build_settings(
     constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
     cutoff_text = one("exclude-newer", exclude_newer, "TRIPIN_EXCLUDE_NEWER")
     pre, sources["prerelease"] = _first((prereleases or None, cli), (tool.get("prerelease"), cfg))
+    overlay_paths, sources["rules"] = _first(
+        ([Path(o) for o in cli_overlays], cli),
+        ([pyproject.parent / o for o in _str_list(tool, "rules", where)], cfg),
+    )
     return Settings(
         requirements=requirements,
         targets=tuple(targets),
@@ -249,6 +256,7 @@ def build_settings(
         prereleases=bool(pre),
         pyproject_digest=None if cli_requirements else pyproject_digest(deps, tool),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
+        overlays=tuple(overlay_paths or ()),
         sources=sources,
     )
 
@@ -276,6 +284,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         ("constraints", str(settings.constraints_path), s["constraints"]),
         ("exclude-newer", settings.exclude_newer.isoformat() if settings.exclude_newer else "-", s["exclude-newer"]),
         ("prerelease", str(settings.prereleases).lower(), s["prerelease"]),
+        ("rules overlays", ", ".join(str(p) for p in settings.overlays) or "-", s["rules"]),
         ("manylinux", settings.manylinux or "2.28", s["manylinux"]),
         ("musllinux", settings.musllinux or "1.2", s["musllinux"]),
         ("macos", settings.macos or "14.0", s["macos"]),
@@ -287,6 +296,14 @@ def _check_url(url: str, where: str) -> str:
     if not re.match(r"^https?://[^\s/]+", url):
         raise ConfigError(f"{where}: index URL must be http(s): {redact_url(url)!r}")
     return url.rstrip("/")
+
+
+def project_overlays(pyproject: Path) -> list[Path]:
+    """[tool.tripin] rules, relative to pyproject.toml: what `check` reads besides the shipped rules."""
+    if not pyproject.is_file():
+        return []
+    _, tool, _ = load_pyproject(pyproject)
+    return [pyproject.parent / o for o in _str_list(tool, "rules", str(pyproject))]
 
 
 def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any]) -> str:
@@ -306,5 +323,6 @@ def inputs_digest(settings: Settings) -> str:
         "levels": [settings.manylinux, settings.musllinux, settings.macos],
         "prereleases": settings.prereleases,
         "exclude-newer": settings.exclude_newer.isoformat() if settings.exclude_newer else None,
+        "overlays": [str(p) for p in settings.overlays],
     }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -9,10 +9,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import RulesetError
-from tripin.rules.model import Build, Companion, Ruleset
+from tripin.rules.model import Build, Companion, Pin, Ruleset
 from tripin.targets import parse_target
 
-__all__ = ["check_overlaps"]
+__all__ = ["check_overlaps", "pins_overlap", "share_version"]
 
 # Deciding whether two PEP 508 markers can both hold is hard in general; every environment a
 # lock can target is one of these, so testing the markers on all of them is exact for tripin.
@@ -43,11 +43,28 @@ def _probe_versions(*specs: SpecifierSet) -> set[Version]:
     return versions
 
 
-def _share_version(a: SpecifierSet, b: SpecifierSet) -> Version | None:
+def share_version(a: SpecifierSet, b: SpecifierSet) -> Version | None:
+    """A version both specifiers hold, among the versions either names; None if none."""
     for version in sorted(_probe_versions(a, b)):
         if a.contains(version, prereleases=True) and b.contains(version, prereleases=True):
             return version
     return None
+
+
+_ENVS: list[dict[str, str]] = []
+
+
+def _envs() -> list[dict[str, str]]:
+    if not _ENVS:
+        _ENVS.extend(parse_target(name).environment() for name in _PROBE_TARGETS)
+    return _ENVS
+
+
+def pins_overlap(a: Pin, b: Pin) -> bool:
+    """Whether some torch release on some target would match both pins."""
+    if share_version(a.torch, b.torch) is None:
+        return False
+    return any(a.marker.evaluate(env) and b.marker.evaluate(env) for env in _envs())
 
 
 def check_overlaps(ruleset: Ruleset) -> None:
@@ -71,7 +88,7 @@ def check_overlaps(ruleset: Ruleset) -> None:
             raise RulesetError(b.where, f"pin {b.id!r} overlaps pin {a.id!r} (at {a.where}) for torch {min(shared)}")
     _one_per_release("build", ruleset.builds)
     for ra, rb in combinations(ruleset.recipes, 2):
-        if ra.package == rb.package and (at := _share_version(ra.versions, rb.versions)) is not None:
+        if ra.package == rb.package and (at := share_version(ra.versions, rb.versions)) is not None:
             raise RulesetError(rb.where, f"recipe {rb.id!r} overlaps recipe {ra.id!r} at {ra.package} {at}")
     _one_per_release("companion", ruleset.companions)
     _unique_ids("bad", [b.id for b in ruleset.bad], [b.where for b in ruleset.bad])

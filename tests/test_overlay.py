@@ -1,0 +1,50 @@
+"""A project's rules over the shipped ones: [tool.tripin] rules = [...] or --overlay."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, read_toml, tripin
+from indexserver import IndexServer
+
+ARM = "linux-aarch64-cp312"
+FORK = "1111111111111111111111111111111111111111"
+OVERLAY = Path(__file__).parent / "rules" / "overlay-internal-fork.toml"
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    shutil.copy(OVERLAY, tmp_path / "internal.toml")
+    return tmp_path
+
+
+def test_lock_builds_the_fork(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pyproject.toml").write_text(
+        f'[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\n'
+        f'targets = ["{ARM}"]\nindex-url = "{index.simple_url}"\nrules = ["internal.toml"]\n'
+    )
+    assert tripin(capsys, "lock").code == 0
+    triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
+    assert triton["vcs"]["url"] == "https://git.example.org/ml/triton" and triton["vcs"]["commit-id"] == FORK
+    assert triton["tool"]["tripin"]["build"]["version"] == "3.2.0+git11111111"
+    assert "git11111111" in (work / "constraints.txt").read_text()
+    assert tripin(capsys, "check").code == 0  # judged with the same overlay, read from pyproject.toml
+
+
+def test_check_with_and_without_the_overlay(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "c.txt").write_text("torch==2.6.0\ntriton==3.2.0+git11111111\n")
+    assert tripin(capsys, "check", "c.txt", "--target", ARM, "--overlay", "internal.toml").code == 0
+    without = tripin(capsys, "check", "c.txt", "--target", ARM)
+    assert without.code == 1 and "TP002" in without.out
+
+
+def test_a_broken_overlay_names_its_file_and_line(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "bad.toml").write_text('schema = 1\n\n[[build]]\nid = "x"\ncommit = "nope"\n')
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", ARM, extra=["torch==2.6.0", "--overlay", "bad.toml"]))
+    assert run.code == 2 and "bad.toml:3:" in run.err
