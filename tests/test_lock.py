@@ -196,3 +196,14 @@ def test_an_html_only_index_locks_the_same(index: IndexServer, work: Path, capsy
     # HTML pages carry no size or upload time: those two keys may differ, nothing else
     strip = re.compile(r", (size|upload-time) = [^,}]+")
     assert strip.sub("", (work / "pylock.toml").read_text()) == strip.sub("", from_json)
+
+
+def test_verbose_levels(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = lock_args(index.simple_url, work / "cache", ARM, extra=["torch==2.6.0", "-q"])
+    one = tripin(capsys, *args, "-v")
+    assert f"tripin: torch: from {index.simple_url}" in one.err
+    assert "torch 2.6.0: triton ==3.2.0 (source-build) by rule torch-2.6.0/linux-aarch64" in one.err
+    assert "GET " not in one.err
+    two = tripin(capsys, *args, "-vv")
+    assert "metadata from the cache" in two.err and "candidate(s) for" in two.err
+    assert tripin(capsys, *args).err == ""

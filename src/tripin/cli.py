@@ -72,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--macos", metavar="X.Y", help="newest macOS of macOS targets (default 14.0)")
     lock.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     lock.add_argument("--format", choices=("text", "json"), default="text", help="summary as text or JSON")
+    lock.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="-v: which index serves what, rules applied; -vv: every request, cache hit, candidate",
+    )
     lock.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
     lock.add_argument(
         "--overlay",
@@ -192,7 +199,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _logging(verbosity: int) -> None:
+    """-v/-vv: tripin's log records on stderr. Library code only logs; only this prints them."""
+    import logging
+
+    root = logging.getLogger("tripin")
+    for old in [h for h in root.handlers if getattr(h, "tripin_cli", False)]:
+        root.removeHandler(old)  # main() may run many times in one process (tests, embedding)
+    if verbosity:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("tripin: %(message)s"))
+        handler.tripin_cli = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
+
+
 def _lock(args: argparse.Namespace, argv: list[str]) -> int:
+    _logging(args.verbose)
     import shlex
     import time
 

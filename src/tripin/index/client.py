@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -29,6 +30,7 @@ _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
+_log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
 TORCH_FAMILY = frozenset(
     {
@@ -130,6 +132,7 @@ class IndexClient:
         for index in candidates:
             files = self._page(index, name)
             if files is not None:
+                _log.info("%s: from %s (%d files)", name, index.public_url, len(files))
                 return Project(name=name, index=index, files=tuple(files))
         where = (
             f"index {candidates[0].public_url!r}"
@@ -162,6 +165,7 @@ class IndexClient:
         key = redact_url(url)
         cached = self.cache.get("pages", key)
         if cached is not None and (self.offline or (cached.fresh() and not self.refresh)):
+            _log.debug("%s: from the cache", key)
             return self._parse_cached(cached, url, index)
         if self.offline:
             raise IndexFetchError(
@@ -177,6 +181,7 @@ class IndexClient:
         response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
         max_age = _max_age(response.headers)
         if response.status == 304 and cached is not None:
+            _log.debug("%s: unchanged (304)", key)
             self.cache.touch("pages", key, cached, max_age)
             return self._parse_cached(cached, url, index)
         if response.status == 404:
@@ -210,6 +215,7 @@ class IndexClient:
         key = f"{where}#{file.sha256 or ''}"
         cached = self.cache.get("metadata", key)
         if cached is not None:
+            _log.debug("%s: metadata from the cache", file.filename)
             return self._checked(parse_metadata(cached.body, where), file, where)
         if self.offline:
             raise IndexFetchError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import ssl
 import threading
@@ -17,6 +18,7 @@ from tripin.index.models import redact_url
 
 __all__ = ["Fetcher", "Response", "Stats"]
 
+_log = logging.getLogger("tripin.http")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _RETRIES = 3
 _MAX_RETRY_AFTER = 10.0
@@ -129,6 +131,7 @@ class Fetcher:
                     continue
                 raise IndexFetchError(last) from None
             if response.status in _RETRY_STATUS and attempt < _RETRIES:
+                _log.info("%s: HTTP %d, retrying (%d of %d)", where, response.status, attempt + 1, _RETRIES)
                 time.sleep(_retry_after(response.headers.get("retry-after"), attempt))
                 continue
             if response.status in ok or response.status == 404:
@@ -159,6 +162,13 @@ class Fetcher:
                     raise IndexFetchError(f"{where}: no complete answer within {self.deadline:.0f}s")
                 chunks.append(chunk)
             self.stats.add(r.num_bytes_downloaded)
+            _log.debug(
+                "GET %s%s -> %d (%d bytes)",
+                where,
+                f" [{headers['Range']}]" if "Range" in headers else "",
+                r.status_code,
+                r.num_bytes_downloaded,
+            )
             return Response(r.status_code, b"".join(chunks), {k.lower(): v for k, v in r.headers.items()})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from tripin.targets import Target
 
 __all__ = ["Factory", "to_reqs"]
 
+_log = logging.getLogger("tripin.resolver")
 _PREFETCH = 2  # candidates per name whose metadata is fetched before the resolver asks
 _TORCH = canonicalize_name("torch")
 
@@ -130,6 +132,15 @@ class Factory:
                 continue
             out.append(Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index))
         out.sort(key=lambda c: c.version, reverse=True)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "%s: %s: %d candidate(s) for %s%s",
+                self.target,
+                name,
+                len(out),
+                ", ".join(str(r) for r in reqs) or name,
+                f"; yanked: {sorted(map(str, self.yanked[name]))}" if self.yanked.get(name) else "",
+            )
         if not out:  # say why, for the error message: a release that exists but has no usable file
             usable = self._by_version(name)
             self.no_wheel[name].update(
@@ -185,6 +196,15 @@ class Factory:
                 )
             return
         origin = f"rule {pin.id}"
+        _log.info(
+            "%s: torch %s: %s %s (%s) by rule %s",
+            self.target,
+            torch.version,
+            pin.package,
+            pin.requires,
+            pin.provides,
+            pin.id,
+        )
         if pin.provides != "source-build":
             yield Req(name=pin.package, specifier=pin.requires, pin=pin, origin=origin)
             return
