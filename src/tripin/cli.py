@@ -147,6 +147,12 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("-t", "--target", metavar="NAME")
     explain.add_argument("--lock", default="pylock.toml", metavar="PATH")
     explain.add_argument("--format", choices=("text", "json"), default="text")
+    completion = sub.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description='eval "$(tripin completion bash)"; zsh likewise; fish: tripin completion fish | source',
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     from tripin.cli_rules import add_rules_parser
 
     add_rules_parser(sub)
@@ -179,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from tripin.cli_rules import run_rules
 
+    if args.command == "completion":
+        from tripin.completion import completion_script
+
+        sys.stdout.write(completion_script(parser, args.shell))
+        return EXIT_OK
     commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor, "rules": run_rules, "explain": _explain}
     try:
         if args.command == "lock":

@@ -11,7 +11,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 
 from tripin.errors import TargetError
 
-__all__ = ["DEFAULT_GLIBC", "DEFAULT_MACOS", "DEFAULT_MUSL", "Target", "parse_target"]
+__all__ = ["DEFAULT_GLIBC", "DEFAULT_MACOS", "DEFAULT_MUSL", "Target", "known_platforms", "parse_target"]
 
 DEFAULT_GLIBC = (2, 28)
 DEFAULT_MUSL = (1, 2)
@@ -131,6 +131,11 @@ class Target:
 
     def __str__(self) -> str:
         return self.name
+
+
+def known_platforms() -> list[str]:
+    """Every OS-ARCH pair a target name may start with."""
+    return [f"{os}-{arch}" for os, arches in _ARCHES.items() for arch in arches]
 
 
 def _level(text: str, what: str) -> tuple[int, int]:
