@@ -1,0 +1,49 @@
+"""Every --format json output validates against its documented, versioned schema."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import lock_args, tripin
+from indexserver import IndexServer
+from jsonschema import Draft202012Validator
+from test_doctor import _torch, _triton, _venv
+
+X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
+
+
+def _validate(name: str, output: str) -> dict[str, Any]:
+    schema = json.loads(files("tripin.schemas").joinpath(f"{name}.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    data: dict[str, Any] = json.loads(output)
+    Draft202012Validator(schema).validate(data)
+    return data
+
+
+def test_lock_check_explain_rules(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "c"))
+    args = lock_args(index.simple_url, tmp_path / "c", X86, ARM, extra=["torch==2.6.0", "--format", "json"])
+    first = _validate("lock", tripin(capsys, *args).out)
+    assert first["changes"] is None
+    again = _validate("lock", tripin(capsys, *args).out)
+    assert again["changes"] == []
+    (tmp_path / "c.txt").write_text("torch==2.6.0.dev20241230+cu126\ntriton==3.2.0+git23753f4f\n")
+    data = _validate("check", tripin(capsys, "check", "c.txt", "--format", "json").out)
+    assert {v["code"] for v in data["violations"]} == {"TP002", "TP003"}
+    _validate("check", tripin(capsys, "check", "pylock.toml", "--format", "json").out)
+    _validate("explain", tripin(capsys, "explain", "triton", "--format", "json").out)
+    _validate("rules", tripin(capsys, "rules", "list", "--format", "json").out)
+    _validate("rules", tripin(capsys, "rules", "show", "2.6", "--format", "json").out)
+
+
+def test_doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python = _venv(tmp_path, _torch(tmp_path), _triton(tmp_path, "3.2.0+git23753f4f", attrs=False))
+    data = _validate("doctor", tripin(capsys, "doctor", "--python", str(python), "--probe", "--format", "json").out)
+    assert data["healthy"] is False and data["probes"]
