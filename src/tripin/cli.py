@@ -272,7 +272,10 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     ruleset = _ruleset(args, overlays=settings.overlays)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     client = IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh)
-    with client:
+    from tripin.progress import Progress
+
+    progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")
+    with client, progress:
         resolutions = resolve_all(
             targets,
             settings.requirements,
@@ -280,6 +283,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
             ruleset,
             prereleases=settings.prereleases,
             exclude_newer=settings.exclude_newer,
+            on_done=progress.target_done,
         )
         stats = client.fetcher.stats
     lock = merge(

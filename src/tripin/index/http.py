@@ -37,12 +37,17 @@ class Stats:
 
     requests: int = 0
     bytes: int = 0
+    in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, nbytes: int) -> None:
         with self._lock:
             self.requests += 1
             self.bytes += nbytes
+
+    def flight(self, delta: int) -> None:
+        with self._lock:
+            self.in_flight += delta
 
 
 _CERT_ENV = ("TRIPIN_CERT", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
@@ -145,6 +150,13 @@ class Fetcher:
         raise IndexFetchError(last or f"{where}: giving up after {_RETRIES} retries")
 
     def _once(self, url: str, headers: Mapping[str, str], max_bytes: int, on_too_big: str | None) -> Response:
+        self.stats.flight(+1)
+        try:
+            return self._request(url, headers, max_bytes, on_too_big)
+        finally:
+            self.stats.flight(-1)
+
+    def _request(self, url: str, headers: Mapping[str, str], max_bytes: int, on_too_big: str | None) -> Response:
         start = time.monotonic()
         where = redact_url(url)
         with self._client.stream("GET", url, headers=dict(headers)) as r:

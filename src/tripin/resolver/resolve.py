@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,6 +115,14 @@ def _explain(target: Target, causes: Collection[RequirementInformation[Req, Cand
     return f"{target}: no version of {subject} satisfies " + "; ".join(dict.fromkeys(parts))
 
 
+def _report(on_done: Callable[[str], None], name: str) -> Callable[[Future[TargetResolution]], None]:
+    def done(future: Future[TargetResolution]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            on_done(name)
+
+    return done
+
+
 def resolve_all(
     targets: Sequence[Target],
     requirements: Sequence[Requirement],
@@ -123,6 +131,7 @@ def resolve_all(
     *,
     prereleases: bool = False,
     exclude_newer: datetime | None = None,
+    on_done: Callable[[str], None] | None = None,
 ) -> list[TargetResolution]:
     """Targets resolve in parallel threads over one client, so each page and metadata file is
     fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
@@ -134,4 +143,7 @@ def resolve_all(
             )
             for t in targets
         ]
+        if on_done is not None:
+            for target, future in zip(targets, futures, strict=True):
+                future.add_done_callback(_report(on_done, target.name))
         return [f.result() for f in futures]
