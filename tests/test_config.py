@@ -87,3 +87,18 @@ def test_targets_from_the_environment(
     monkeypatch.setenv("TRIPIN_TARGETS", "linux-x86_64-cp312 linux-aarch64-cp312")
     run = tripin(capsys, "lock", "torch==2.6.0", "--print-config")
     assert "linux-x86_64-cp312, linux-aarch64-cp312  [environment (TRIPIN_TARGETS)]" in run.out
+
+
+def test_requirement_groups(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n'
+        '[project.optional-dependencies]\nvision = ["torchvision==0.21.0"]\n'
+        '[dependency-groups]\nbase = ["numpy"]\ndev = [{include-group = "base"}, "pillow"]\n'
+        '[tool.tripin]\ntargets = ["linux-x86_64-cp312"]\ngroups = ["vision"]\n'
+    )
+    run = tripin(capsys, "lock", "--group", "dev", "--print-config")
+    assert (
+        "torch==2.6.0, torchvision==0.21.0, numpy, pillow  [pyproject.toml [project].dependencies + groups" in run.out
+    )
+    missing = tripin(capsys, "lock", "--group", "nope", "--print-config")
+    assert missing.code == 2 and "no requirements group 'nope'" in missing.err

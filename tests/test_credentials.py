@@ -85,3 +85,13 @@ def test_credentials_from_keyring(guarded: IndexServer, tmp_path: Path) -> None:
     for name in ("pylock.toml", "constraints.txt"):
         assert SECRET not in (tmp_path / name).read_text()
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_no_credential_in_verbose_logs(
+    guarded: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = guarded.simple_url.replace("http://", f"http://alice:{SECRET}@")
+    run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", url, "--cache-dir", "c", "-vv")
+    assert run.code == 0 and "GET " in run.err
+    _no_secret_anywhere(tmp_path, run.out, run.err)
+    assert "alice" not in run.err

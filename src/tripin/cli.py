@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages, however fresh")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also lock this group of pyproject.toml (optional-dependencies or dependency-groups)",
+    )
+    lock.add_argument(
         "--exclude-newer",
         metavar="DATE",
         help="ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339), to reproduce a lock later",
@@ -254,6 +261,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         prereleases=args.pre,
         exclude_newer=args.exclude_newer,
         cli_overlays=args.overlay,
+        groups=args.group,
         pyproject=Path("pyproject.toml"),
     )
     if args.print_config:

@@ -45,6 +45,7 @@ _TOOL_KEYS = {
     "prerelease",
     "exclude-newer",
     "rules",
+    "groups",
 }
 _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
@@ -84,8 +85,9 @@ def _line_of(text: str, key: str) -> int | None:
     return None
 
 
-def load_pyproject(path: Path) -> tuple[list[str], dict[str, Any], str]:
-    """[project].dependencies, [tool.tripin] and the file's text (for error lines)."""
+def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], dict[str, Any], str]:
+    """[project].dependencies plus the groups asked for ([tool.tripin] groups, then `groups`),
+    [tool.tripin] and the file's text (for error lines)."""
     text = ""
     try:
         text = path.read_text(encoding="utf-8")
@@ -112,7 +114,30 @@ def load_pyproject(path: Path) -> tuple[list[str], dict[str, Any], str]:
                 f"{Location(str(path), _line_of(text, key))}: unknown key {key!r} in [tool.tripin]",
                 hint="known keys: " + ", ".join(sorted(_TOOL_KEYS)),
             )
+    wanted = [*_str_list(tool, "groups", str(path)), *groups]
+    deps = list(deps) + [d for group in dict.fromkeys(wanted) for d in _group(data, group, path, text)]
     return deps, tool, text
+
+
+def _group(data: Mapping[str, Any], name: str, path: Path, text: str, seen: frozenset[str] = frozenset()) -> list[str]:
+    """A requirements group: [project.optional-dependencies] or PEP 735 [dependency-groups]
+    (with its {include-group = ...} entries)."""
+    extras = data.get("project", {}).get("optional-dependencies", {})
+    groups = data.get("dependency-groups", {})
+    if isinstance(extras, dict) and name in extras:
+        return [str(d) for d in extras[name]]
+    if not isinstance(groups, dict) or name not in groups or name in seen:
+        raise ConfigError(
+            f"{Location(str(path), _line_of(text, 'groups'))}: no requirements group {name!r} "
+            "in [project.optional-dependencies] or [dependency-groups]"
+        )
+    out: list[str] = []
+    for entry in groups[name]:
+        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+            out += _group(data, entry["include-group"], path, text, seen | {name})
+        else:
+            out.append(str(entry))
+    return out
 
 
 def _str_list(tool: Mapping[str, Any], key: str, where: str) -> list[str]:
@@ -166,6 +191,7 @@ def build_settings(
     pyproject: Path,
     exclude_newer: str | None = None,
     cli_overlays: Sequence[str] = (),
+    groups: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Command line over environment over [tool.tripin] over defaults, value by value."""
@@ -174,7 +200,9 @@ def build_settings(
     tool: dict[str, Any] = {}
     text = ""
     if pyproject.exists():
-        deps, tool, text = load_pyproject(pyproject)
+        deps, tool, text = load_pyproject(pyproject, groups)
+    elif groups:
+        raise ConfigError("--group needs a pyproject.toml here")
     elif not cli_requirements:
         raise ConfigError(
             "no requirements given and no pyproject.toml here",
@@ -189,7 +217,10 @@ def build_settings(
         sources["requirements"] = cli
     else:
         requirements = parse_requirements(deps, f"{pyproject} [project].dependencies")
-        sources["requirements"] = f"{pyproject} [project].dependencies"
+        wanted = [*_str_list(tool, "groups", where), *groups]
+        sources["requirements"] = f"{pyproject} [project].dependencies" + (
+            f" + groups {', '.join(dict.fromkeys(wanted))}" if wanted else ""
+        )
     if not requirements:
         raise ConfigError(f"{pyproject}: [project].dependencies is empty; nothing to lock")
     env_targets, env_targets_src = _env_list(env, "TRIPIN_TARGETS")
