@@ -95,3 +95,23 @@ def test_no_credential_in_verbose_logs(
     assert run.code == 0 and "GET " in run.err
     _no_secret_anywhere(tmp_path, run.out, run.err)
     assert "alice" not in run.err
+
+
+def test_ca_bundle_from_the_environment(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key in ("TRIPIN_CERT", "PIP_CERT", "REQUESTS_CA_BUNDLE"):  # they come before SSL_CERT_FILE
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing-ca.pem"))
+    run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 3 and f"SSL_CERT_FILE={tmp_path / 'missing-ca.pem'}: cannot load the CA bundle" in run.err
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(
+        Path("/etc/ssl/certs/ca-certificates.crt").read_text()
+        if Path("/etc/ssl/certs/ca-certificates.crt").exists()
+        else ""
+    )
+    if bundle.read_text():
+        monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+        assert tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", index.simple_url, "--cache-dir", "c").code == 0
