@@ -112,7 +112,15 @@ def _lock_targets(path: Path, data: Mapping[str, Any], overrides: Sequence[Targe
 
 
 def _applies(marker: Marker | None, target: Target) -> bool:
-    return marker is None or marker.evaluate(target.environment())
+    """Lock markers may ask for a PyTorch variant as `'cu126' in extras` (PEP 751)."""
+    if marker is None:
+        return True
+    env: dict[str, Any] = {
+        **target.environment(),
+        "dependency_groups": frozenset(),
+        "extras": frozenset({target.variant} if target.variant else ()),
+    }
+    return marker.evaluate(env, context="lock_file")
 
 
 def _check_lock(

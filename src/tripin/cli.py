@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages, however fresh")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument(
+        "--pytorch-index-url",
+        metavar="URL",
+        help="where variant targets (-cu126, -cpu, ...) find torch and Triton: URL/<variant> "
+        "(default https://download.pytorch.org/whl; a mirror works)",
+    )
+    lock.add_argument(
         "--group",
         action="append",
         default=[],
@@ -241,7 +247,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
     from tripin.lock.atomic import write_atomic
-    from tripin.lock.constraints import dump_constraints
+    from tripin.lock.constraints import constraints_files
     from tripin.lock.pylock import dump_pylock
     from tripin.resolver import resolve_all
     from tripin.resolver.merge import merge
@@ -262,6 +268,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         exclude_newer=args.exclude_newer,
         cli_overlays=args.overlay,
         groups=args.group,
+        pytorch_index_url=args.pytorch_index_url,
         pyproject=Path("pyproject.toml"),
     )
     if args.print_config:
@@ -279,7 +286,15 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     _check_distinct_markers(targets)
     ruleset = _ruleset(args, overlays=settings.overlays)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
-    client = IndexClient(settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh)
+    from tripin.index.models import Index
+
+    routed = [
+        Index(name=f"pytorch-{v}", url=f"{settings.pytorch_index}/{v}")
+        for v in sorted({t.variant for t in targets if t.variant})
+    ]
+    client = IndexClient(
+        settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh, routed=routed
+    )
     from tripin.progress import Progress
 
     progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")
@@ -306,10 +321,11 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     )
     command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
     pylock_text = dump_pylock(lock)  # render both before writing either
-    constraints_text = dump_constraints(lock, command=command)
+    constraints = constraints_files(lock, settings.constraints_path, command=command)
     previous = _previous_lock(settings.lock_path)
     write_atomic(settings.lock_path, pylock_text)
-    write_atomic(settings.constraints_path, constraints_text)
+    for path, text in constraints.items():
+        write_atomic(path, text)
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -325,7 +341,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
                 {
                     "schema": 1,
                     "lock": str(settings.lock_path),
-                    "constraints": str(settings.constraints_path),
+                    "constraints": ", ".join(str(p) for p in constraints),
                     "packages": len(lock.packages),
                     "seconds": round(elapsed, 3),
                     "requests": stats.requests,
@@ -344,7 +360,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         print(
             f"Locked {len(lock.packages)} packages for {len(targets)} target(s) in {elapsed:.2f}s "
             f"({stats.requests} requests, {stats.bytes / 1e6:.1f} MB) -> {settings.lock_path}, "
-            f"{settings.constraints_path}"
+            + ", ".join(str(p) for p in constraints)
         )
         for resolution in resolutions:
             print(f"  {resolution.target}: {_summary(resolution)}")
@@ -448,15 +464,16 @@ def _summary(resolution: TargetResolution) -> str:
 def _check_distinct_markers(targets: Sequence[Target]) -> None:
     from tripin.errors import TargetError
 
-    seen: dict[str, str] = {}
+    seen: dict[str, list[Target]] = {}
     for target in targets:
-        marker = str(target.marker)
-        if marker in seen:
+        seen.setdefault(str(target.marker), []).append(target)
+    for same in seen.values():
+        variants = [t.variant for t in same]
+        if len(same) > 1 and (None in variants or len(set(variants)) < len(variants)):
             raise TargetError(
-                f"targets {seen[marker]} and {target.name} have the same environment marker; "
-                "one lock cannot tell them apart"
+                f"targets {', '.join(t.name for t in same)} share a platform; one lock tells such targets apart "
+                "only by their PyTorch variant (-cu126, -cpu, ...), so each needs a different one"
             )
-        seen[marker] = target.name
 
 
 def _build_plan(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
+PYTORCH_INDEX = "https://download.pytorch.org/whl"
 _TOOL_KEYS = {
     "targets",
     "index-url",
@@ -46,6 +47,7 @@ _TOOL_KEYS = {
     "exclude-newer",
     "rules",
     "groups",
+    "pytorch-index-url",
 }
 _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
@@ -65,6 +67,7 @@ class Settings:
     pyproject_digest: str | None = None  # set when the requirements came from pyproject.toml
     exclude_newer: datetime | None = None  # files uploaded after this are not considered
     overlays: tuple[Path, ...] = ()  # project rule files over the shipped ones
+    pytorch_index: str = PYTORCH_INDEX  # <this>/<variant> serves a variant target's torch and Triton
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
 
@@ -192,6 +195,7 @@ def build_settings(
     exclude_newer: str | None = None,
     cli_overlays: Sequence[str] = (),
     groups: Sequence[str] = (),
+    pytorch_index_url: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Command line over environment over [tool.tripin] over defaults, value by value."""
@@ -267,6 +271,7 @@ def build_settings(
         return picked
 
     lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
+    pytorch_index = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
     constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
     cutoff_text = one("exclude-newer", exclude_newer, "TRIPIN_EXCLUDE_NEWER")
     pre, sources["prerelease"] = _first((prereleases or None, cli), (tool.get("prerelease"), cfg))
@@ -288,6 +293,7 @@ def build_settings(
         pyproject_digest=None if cli_requirements else pyproject_digest(deps, tool),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
+        pytorch_index=_check_url(str(pytorch_index), where),
         sources=sources,
     )
 
@@ -316,6 +322,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         ("exclude-newer", settings.exclude_newer.isoformat() if settings.exclude_newer else "-", s["exclude-newer"]),
         ("prerelease", str(settings.prereleases).lower(), s["prerelease"]),
         ("rules overlays", ", ".join(str(p) for p in settings.overlays) or "-", s["rules"]),
+        ("pytorch-index-url", settings.pytorch_index, s["pytorch-index-url"]),
         ("manylinux", settings.manylinux or "2.28", s["manylinux"]),
         ("musllinux", settings.musllinux or "1.2", s["musllinux"]),
         ("macos", settings.macos or "14.0", s["macos"]),
@@ -355,5 +362,6 @@ def inputs_digest(settings: Settings) -> str:
         "prereleases": settings.prereleases,
         "exclude-newer": settings.exclude_newer.isoformat() if settings.exclude_newer else None,
         "overlays": [str(p) for p in settings.overlays],
+        "pytorch-index": redact_url(settings.pytorch_index),
     }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -30,7 +30,9 @@ _SYS = {
     "macos": ("posix", "darwin", "Darwin"),
     "windows": ("nt", "win32", "Windows"),
 }
-_NAME = re.compile(r"(?P<os>[a-z]+)-(?P<arch>[a-z0-9_]+)-cp(?P<major>3)(?P<minor>\d{1,2})")
+_NAME = re.compile(r"(?P<os>[a-z]+)-(?P<arch>[a-z0-9_]+)-cp(?P<major>3)(?P<minor>\d{1,2})(?:-(?P<variant>[a-z0-9.]+))?")
+# PyTorch's build variants, as its indexes name them (https://download.pytorch.org/whl/<variant>)
+_VARIANT = re.compile(r"cu\d{2,3}|rocm\d+\.\d+(\.\d+)?|cpu|xpu")
 # manylinux's legacy names (PEP 600 keeps them as aliases of these glibc levels)
 _LEGACY = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
 
@@ -42,6 +44,7 @@ class Target:
 
     name: str
     os: str
+    variant: str | None = None  # a PyTorch build variant (cu126, rocm6.2, cpu, xpu), None for PyPI's builds
     arch: str
     python: tuple[int, int]
     glibc: tuple[int, int] = DEFAULT_GLIBC
@@ -152,7 +155,8 @@ def parse_target(
     musl: str | None = None,
     macos: str | None = None,
 ) -> Target:
-    """Parse `OS-ARCH-cpXY` (e.g. `linux-aarch64-cp312`) for CPython 3.9 and later."""
+    """Parse `OS-ARCH-cpXY[-VARIANT]` (e.g. `linux-aarch64-cp312`, `linux-x86_64-cp312-cu126`)
+    for CPython 3.9 and later."""
     match = _NAME.fullmatch(name)
     known = ", ".join(f"{os}-{arch}" for os, arches in _ARCHES.items() for arch in arches)
     if not match or match["os"] not in _ARCHES:
@@ -168,8 +172,15 @@ def parse_target(
     python = (int(match["major"]), int(match["minor"]))
     if python < (3, 9):
         raise TargetError(f"unsupported target {name!r}: CPython 3.9 or later is required")
+    variant = match["variant"]
+    if variant is not None and not _VARIANT.fullmatch(variant):
+        raise TargetError(
+            f"unknown variant {variant!r} in target {name!r}",
+            hint="variants: cuXYZ (cu126, cu128), rocmX.Y (rocm6.2), cpu, xpu",
+        )
     return Target(
         name=name,
+        variant=variant,
         os=os,
         arch=arch,
         python=python,

@@ -57,6 +57,7 @@ class IndexClient:
         *,
         cache: Cache,
         pins: Mapping[NormalizedName, str] | None = None,
+        routed: Sequence[Index] = (),
         offline: bool = False,
         refresh: bool = False,
         fetcher: Fetcher | None = None,
@@ -65,6 +66,9 @@ class IndexClient:
         if not indexes:
             raise IndexFetchError("no index configured")
         self.indexes = list(indexes)
+        # indexes used only when a caller routes a name there (a target's PyTorch variant index):
+        # they never join the general lookup, so they cannot shadow PyPI for other names
+        self.routed = {i.name: i for i in routed or ()}
         self.pins = dict(pins or {})
         unknown = set(self.pins.values()) - {i.name for i in self.indexes}
         if unknown:
@@ -108,12 +112,25 @@ class IndexClient:
                 self._futures[(kind, key)] = fut
         return fut  # type: ignore[return-value]
 
-    def project(self, name: str) -> Project:
-        return self.prefetch_project(name).result()
+    def project(self, name: str, index: str | None = None) -> Project:
+        """The project page from the usual indexes, or from the one named `index` alone."""
+        return self.prefetch_project(name, index).result()
 
-    def prefetch_project(self, name: str) -> Future[Project]:
+    def prefetch_project(self, name: str, index: str | None = None) -> Future[Project]:
         canonical = canonicalize_name(name)
+        if index is not None:
+            return self._once("project", f"{canonical}@{index}", lambda: self._load_routed(canonical, index))
         return self._once("project", canonical, lambda: self._load_project(canonical))
+
+    def _load_routed(self, name: NormalizedName, index_name: str) -> Project:
+        index = self.routed.get(index_name) or next((i for i in self.indexes if i.name == index_name), None)
+        if index is None:
+            raise IndexFetchError(f"no index named {index_name!r}")
+        files = self._page(index, name)
+        if files is None:
+            raise ProjectNotFound(f"package {name!r} not found on index {index.public_url!r}")
+        _log.info("%s: from %s (%d files, routed)", name, index.public_url, len(files))
+        return Project(name=name, index=index, files=tuple(files))
 
     def metadata(self, file: DistFile) -> Metadata:
         return self.prefetch_metadata([file])[0].result()

@@ -11,8 +11,18 @@ __all__ = ["Lock", "LockTarget", "LockedPackage", "LockedVcs", "LockedWheel", "S
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockTarget:
+    """`marker` selects the target in the lock; where two targets share a platform and differ
+    in PyTorch build (cu126 and cpu on x86_64), it adds `'<variant>' in extras` (PEP 751), and
+    `environment` keeps the plain platform marker."""
+
     name: str
     marker: str
+    environment: str = ""
+    variant: str | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.environment or self.marker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +81,11 @@ class Lock:
     inputs_digest: str
     tool_version: str
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def extras(self) -> list[str]:
+        """The PyTorch variants a user picks with `--extra` (PEP 751 `extras`), if any."""
+        return sorted({t.variant for t in self.targets if t.variant and t.marker != t.platform})
 
     def for_target(self, name: str) -> list[LockedPackage]:
         return [p for p in self.packages if name in p.targets]

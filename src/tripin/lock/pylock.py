@@ -87,7 +87,8 @@ def lock_to_dict(lock: Lock) -> dict[str, Any]:
     ambiguous = {name for name, entries in by_name.items() if len(entries) > 1}
     return {
         "lock-version": "1.0",
-        "environments": [t.marker for t in lock.targets],
+        "environments": list(dict.fromkeys(t.platform for t in lock.targets)),
+        **({"extras": lock.extras} if lock.extras else {}),
         "created-by": "tripin",
         "packages": [_package(p, ambiguous, by_name) for p in lock.packages],
         "tool": {
@@ -96,7 +97,15 @@ def lock_to_dict(lock: Lock) -> dict[str, Any]:
                 "ruleset-digest": lock.ruleset_digest,
                 "inputs-digest": lock.inputs_digest,
                 "requirements": list(lock.requirements),
-                "targets": [{"name": t.name, "marker": t.marker} for t in lock.targets],
+                "targets": [
+                    {
+                        "name": t.name,
+                        "marker": t.marker,
+                        "environment": t.platform,
+                        **({"variant": t.variant} if t.variant else {}),
+                    }
+                    for t in lock.targets
+                ],
                 **dict(lock.extra),
             }
         },
@@ -198,7 +207,15 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
         )
     known = {"version", "ruleset-digest", "inputs-digest", "requirements", "targets"}
     return Lock(
-        targets=tuple(LockTarget(name=t["name"], marker=t["marker"]) for t in tool["targets"]),
+        targets=tuple(
+            LockTarget(
+                name=t["name"],
+                marker=t["marker"],
+                environment=t.get("environment", t["marker"]),
+                variant=t.get("variant"),
+            )
+            for t in tool["targets"]
+        ),
         requirements=tuple(tool.get("requirements", [])),
         packages=tuple(packages),
         ruleset_digest=tool["ruleset-digest"],

@@ -12,8 +12,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from tripin.errors import ResolutionError
-from tripin.index import DistFile, IndexClient, Metadata
+from tripin.errors import ProjectNotFound, ResolutionError
+from tripin.index import DistFile, IndexClient, Metadata, Project
+from tripin.index.client import TORCH_FAMILY
 from tripin.resolver.types import Candidate, Req
 from tripin.rules.model import Pin, Ruleset
 from tripin.targets import Target
@@ -22,6 +23,10 @@ __all__ = ["Factory", "to_reqs"]
 
 _log = logging.getLogger("tripin.resolver")
 _PREFETCH = 2  # candidates per name whose metadata is fetched before the resolver asks
+# on PyPI these names are placeholders: never take them from there
+_PLACEHOLDERS = frozenset({"pytorch-triton", "pytorch-triton-xpu"})
+# what a variant target takes from its PyTorch index alone
+VARIANT_FAMILY = TORCH_FAMILY | {"pytorch-triton-rocm", "pytorch-triton-xpu"}
 _TORCH = canonicalize_name("torch")
 
 
@@ -61,6 +66,10 @@ class Factory:
     ) -> None:
         self.target = target
         self.client = client
+        # a variant target takes the torch and Triton families from its PyTorch index alone
+        self.routes: dict[NormalizedName, str] = (
+            {NormalizedName(n): f"pytorch-{target.variant}" for n in VARIANT_FAMILY} if target.variant else {}
+        )
         self.ruleset = ruleset
         self.prereleases = prereleases
         self.exclude_newer = exclude_newer
@@ -80,7 +89,7 @@ class Factory:
         if cached is None:
             ranked: dict[Version, list[tuple[int, DistFile]]] = defaultdict(list)
             python_ok: dict[int, bool] = {}  # the page parser shares one SpecifierSet per distinct text
-            for file in self.client.project(name).files:
+            for file in self._project(name).files:
                 if self.exclude_newer is not None and _uploaded_after(file, self.exclude_newer):
                     self.too_new[name].add(file.version)
                     continue
@@ -117,7 +126,13 @@ class Factory:
             )
             ok = all(r.specifier.contains(version, prereleases=True) for r in reqs) and (version, build) not in bad
             return [cand] if ok else []
-        project = self.client.project(name)
+        if name in _PLACEHOLDERS and name not in self.routes:
+            raise ResolutionError(
+                f"{self.target}: {name} is wanted from PyPI, where it is a placeholder (pytorch-triton 0.0.1 was "
+                "left after the torchtriton dependency confusion of December 2022; pytorch-triton-xpu is not there)",
+                hint="take it from PyTorch's index: a target with a variant, e.g. linux-x86_64-cp312-cu126 or -xpu",
+            )
+        project = self._project(name)
         pre = self.prereleases or any(r.specifier.prereleases for r in reqs)
         out: list[Candidate] = []
         for version, wheels in self._by_version(name).items():
@@ -156,7 +171,7 @@ class Factory:
     def _any_wheel(self, name: NormalizedName, version: Version) -> DistFile | None:
         """A wheel of the same release on another platform: a source build of the same commit
         has the same dependencies."""
-        for file in self.client.project(name).files:
+        for file in self._project(name).files:
             if file.is_wheel and file.version == version:
                 return file
         return None
@@ -187,7 +202,19 @@ class Factory:
         if candidate.name == _TORCH and not candidate.extras:
             yield from self._rule_reqs(candidate)
 
+    def _project(self, name: NormalizedName) -> Project:
+        return self.client.project(name, self.routes.get(name))
+
     def _rule_reqs(self, torch: Candidate) -> Iterator[Req]:
+        variant = self.target.variant
+        if variant == "cpu":
+            return  # a CPU build runs no Triton; its metadata says so when it does anyway
+        if variant is not None and not variant.startswith("cu"):
+            self.warnings.append(
+                f"{self.target}: no rule for the {variant} builds (status unknown): torch {torch.version}'s own "
+                "metadata alone decides its Triton"
+            )
+            return
         pin = self.ruleset.pin_for(torch.version, self.env)
         if pin is None:
             if torch.version >= Version("2.0.0") and not self.ruleset.covers(torch.version):
@@ -208,6 +235,10 @@ class Factory:
         if pin.provides != "source-build":
             yield Req(name=pin.package, specifier=pin.requires, pin=pin, origin=origin)
             return
+        if pin.package in self.routes and self._has_wheel(pin.package, pin.version):
+            # the variant's index builds this Triton for the target: no source build needed
+            yield Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), pin=pin, origin=origin)
+            return
         build = self.ruleset.build_for(pin.package, pin.version)
         if build is None:
             raise ResolutionError(
@@ -215,6 +246,13 @@ class Factory:
                 "but the rules name no commit for it"
             )
         yield Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), build=build, pin=pin, origin=origin)
+
+    def _has_wheel(self, name: NormalizedName, version: Version) -> bool:
+        try:
+            wheels = self._by_version(name)
+        except ProjectNotFound:
+            return False
+        return any(v.public == version.public for v in wheels)
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)

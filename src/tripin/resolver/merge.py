@@ -14,6 +14,7 @@ from tripin.resolver.resolve import TargetResolution
 from tripin.resolver.types import Resolved
 from tripin.rules.model import Ruleset
 from tripin.sourcebuild import locked_source_build
+from tripin.targets import Target
 
 __all__ = ["merge"]
 
@@ -26,6 +27,14 @@ def _source_key(resolved: Resolved) -> tuple[str, ...]:
     return ("index", cand.index.public_url)
 
 
+def _shared_platforms(targets: Sequence[Target]) -> set[str]:
+    """Platform markers more than one target has: those targets are told apart by variant."""
+    seen: dict[str, int] = defaultdict(int)
+    for target in targets:
+        seen[str(target.marker)] += 1
+    return {marker for marker, count in seen.items() if count > 1}
+
+
 def merge(
     resolutions: Sequence[TargetResolution],
     ruleset: Ruleset,
@@ -34,7 +43,18 @@ def merge(
     inputs_digest: str,
     extra: Mapping[str, str] | None = None,
 ) -> Lock:
-    targets = tuple(LockTarget(name=r.target.name, marker=str(r.target.marker)) for r in resolutions)
+    shared = _shared_platforms([r.target for r in resolutions])
+    targets = tuple(
+        LockTarget(
+            name=r.target.name,
+            marker=f"({r.target.marker}) and '{r.target.variant}' in extras"
+            if r.target.variant and str(r.target.marker) in shared
+            else str(r.target.marker),
+            environment=str(r.target.marker),
+            variant=r.target.variant,
+        )
+        for r in resolutions
+    )
     all_names = [t.name for t in targets]
     groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, Resolved]]] = defaultdict(list)
     for resolution in resolutions:
