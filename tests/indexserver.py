@@ -121,6 +121,8 @@ class IndexServer(ThreadingHTTPServer):
         self.advertise_metadata = False
         self.html_only = False  # answer PEP 503 HTML whatever the Accept header asks
         self.require_auth: tuple[str, str] | None = None  # (user, password) for HTTP Basic, or None
+        # PyTorch-style variant roots: /<variant>/<name>/ (download.pytorch.org/whl/<variant>/<name>/)
+        self.variant_pages: dict[str, dict[str, dict[str, Any]]] = {}
         self._blobs: dict[str, bytes] = {}  # in-memory files (publish)
         self._pages: dict[str, dict[str, Any]] = {}  # in-memory project pages (publish)
         self._lock = threading.Lock()
@@ -308,6 +310,28 @@ class IndexServer(ThreadingHTTPServer):
                 page["versions"].append(version)
         return entry
 
+    def add_variant_wheel(self, variant: str, wheel: Path | str, *, upload_time: str = "2025-01-29T00:00:00Z") -> None:
+        """Serve a wheel on the PyTorch-style root /<variant>/ (no .metadata file, as that index
+        has none for older files: clients read METADATA with range requests)."""
+        wheel = Path(wheel)
+        data = wheel.read_bytes()
+        name = normalize(wheel.name.split("-", 1)[0])
+        self.add_file(wheel)
+        page = self.variant_pages.setdefault(variant, {}).setdefault(
+            name, {"meta": {"api-version": "1.1"}, "name": name, "versions": [], "files": []}
+        )
+        page["files"].append(
+            {
+                "filename": wheel.name,
+                "url": f"../../files/{wheel.name}",
+                "size": len(data),
+                "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                "requires-python": ">=3.9",
+                "upload-time": upload_time,
+                "yanked": False,
+            }
+        )
+
     def set_page(self, name: str, page: dict[str, Any]) -> None:
         """Serve ``page`` (a PEP 691 dict) for the project, in memory."""
         with self._lock:
@@ -327,6 +351,7 @@ class IndexServer(ThreadingHTTPServer):
         self.advertise_metadata = False
         self.html_only = False
         self.require_auth = None
+        self.variant_pages.clear()
         self.reset()
 
     def _load_disk_page(self, name: str) -> dict[str, Any] | None:
@@ -513,6 +538,20 @@ class IndexHandler(BaseHTTPRequestHandler):
             return
         if route.startswith("/files/"):
             self._serve_file(route[len("/files/") :])
+            return
+        parts = route.strip("/").split("/")
+        if len(parts) == 2 and parts[0] in self.server.variant_pages and route.endswith("/"):
+            page = self.server.variant_pages[parts[0]].get(normalize(parts[1]))
+            if page is None:
+                self._not_found()
+                return
+            wants = self._wants_json(query)
+            if wants is None:
+                self._not_acceptable()
+            elif wants:
+                self._send_page(json.dumps(page).encode(), JSON_TYPE)
+            else:
+                self._send_page(render_html(page).encode(), HTML_TYPE)
             return
         self._not_found()
 

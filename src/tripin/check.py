@@ -157,6 +157,7 @@ def _check_lock(
             commit_from=triton.commit_from if triton else "",
             environment=target.environment(),
             target=target.name,
+            variant=target.variant,
         )
         anchor = triton or torch
         for finding in judge_pair(ruleset, pair):
@@ -286,6 +287,7 @@ def _check_reqfile(
             commit_from=commit_from,
             environment=env,
             target=target.name,
+            variant=target.variant,
         )
         anchor = triton or torch
         for finding in judge_pair(ruleset, pair, require_triton=False):

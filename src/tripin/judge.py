@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from tripin.rules.model import Pin, Ruleset
 
-__all__ = ["TRITONS", "Finding", "Pair", "commit_of_version", "fix_for", "judge_pair", "release_line"]
+__all__ = ["TRITONS", "Finding", "Pair", "commit_of_version", "fix_for", "judge_pair", "release_line", "variant_of"]
 
 TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
 _GIT_LABEL = re.compile(r"git([0-9a-f]{7,40})")
@@ -33,6 +33,7 @@ class Pair:
     commit_from: str  # how the commit is known: "vcs", "direct reference", "+git label", ""
     environment: Mapping[str, str]
     target: str  # a target name, for the fix's command line
+    variant: str | None = None  # a PyTorch build variant; else read from torch's local label
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +92,13 @@ def fix_for(ruleset: Ruleset, pair: Pair) -> str:
     return _fix(pin, ruleset, pair)[0]
 
 
+def variant_of(torch: Version) -> str | None:
+    """The PyTorch build variant a local label names: 2.6.0+cu126 -> cu126, +cpu, +rocm6.2.4, +xpu."""
+    label = torch.local or ""
+    match = re.match(r"(cu\d+|cpu|xpu|rocm[\d.]+)", label)
+    return match[1] if match else None
+
+
 def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> list[Finding]:
     """Findings for one pair. `require_triton` is false for constraints files, which may leave
     Triton out; a lock or an environment without the Triton a rule asks for is a finding."""
@@ -116,6 +124,9 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
                     fix=bad.fix,
                 )
             )
+    variant = pair.variant or variant_of(pair.torch)
+    if variant is not None and not variant.startswith("cu"):
+        return findings  # the pins speak of PyPI's and the CUDA builds; CPU, ROCm and XPU have none
     pin = ruleset.pin_for(line, pair.environment)
     if pin is None:
         return findings

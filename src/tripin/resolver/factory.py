@@ -205,11 +205,17 @@ class Factory:
     def _project(self, name: NormalizedName) -> Project:
         return self.client.project(name, self.routes.get(name))
 
+    @property
+    def rules_apply(self) -> bool:
+        """The pins speak of PyPI's torch builds and of PyTorch's CUDA builds, which run the same
+        Triton; CPU builds run none, and ROCm/XPU builds have no rules yet."""
+        return self.target.variant is None or self.target.variant.startswith("cu")
+
     def _rule_reqs(self, torch: Candidate) -> Iterator[Req]:
         variant = self.target.variant
         if variant == "cpu":
             return  # a CPU build runs no Triton; its metadata says so when it does anyway
-        if variant is not None and not variant.startswith("cu"):
+        if not self.rules_apply:
             self.warnings.append(
                 f"{self.target}: no rule for the {variant} builds (status unknown): torch {torch.version}'s own "
                 "metadata alone decides its Triton"

@@ -29,6 +29,9 @@ class Prefetcher:
         self.targets = list(targets)
         self._envs = [t.environment() for t in targets]
         self._seen: set[tuple[NormalizedName, str]] = set()
+        from tripin.resolver.factory import VARIANT_FAMILY
+
+        self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
 
     def start(self, requirements: Iterable[Requirement]) -> None:
@@ -42,6 +45,8 @@ class Prefetcher:
         if requirement.url or not self._applies(requirement):
             return
         name = canonicalize_name(requirement.name)
+        if name in self._routed_only:
+            return  # variant targets read these from their PyTorch index alone: the resolver asks there
         key = (name, str(requirement.specifier))
         with self._lock:
             if key in self._seen:

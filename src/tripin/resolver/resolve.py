@@ -45,7 +45,7 @@ def resolve_target(
     factory = Factory(target, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer)
     roots = to_reqs(requirements, factory.env, "the requirements")
     for root in roots:  # start every root's page download at once
-        client.prefetch_project(root.name)
+        client.prefetch_project(root.name, factory.routes.get(root.name))
     resolver: Resolver[Req, Candidate, str] = Resolver(Provider(factory), BaseReporter())
     try:
         result = resolver.resolve(roots, max_rounds=_MAX_ROUNDS)
@@ -90,7 +90,7 @@ def resolve_target(
 def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> None:
     """Record which rule decided the Triton entry, for the lock's tool data and comments."""
     torch = packages.get(NormalizedName("torch"))
-    if torch is None:
+    if torch is None or not factory.rules_apply:
         return
     pin = factory.pin_of(torch.candidate.version)
     if pin is None:

@@ -1,0 +1,191 @@
+"""PyTorch build variants (-cu126, -cpu, -rocm6.2) from a PyTorch-style index on 127.0.0.1.
+
+The variant index is laid out like download.pytorch.org/whl/<variant>/<name>/ and holds
+stand-in wheels built here, named and described as the real ones are (local version labels,
+torch's Requires-Dist on triton for CUDA x86_64 builds only, none for CPU builds,
+pytorch-triton-rocm for ROCm), trimmed to one dependency (filelock, from the recorded index).
+It serves no .metadata files, so METADATA is read with range requests, as from the real one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import read_toml, tripin
+from indexserver import IndexServer, build_wheel
+from packaging.pylock import PackageVcs, PackageWheel, Pylock
+
+from tripin.targets import parse_target
+
+CU_X86, CU_ARM, CPU_X86 = "linux-x86_64-cp312-cu126", "linux-aarch64-cp312-cu126", "linux-x86_64-cp312-cpu"
+TORCH_TRITON = 'triton==3.2.0; platform_system == "Linux" and platform_machine == "x86_64"'
+
+
+@pytest.fixture
+def pytorch(make_index: object, tmp_path: Path) -> IndexServer:
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "wheels"
+    x86, arm = "cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-manylinux_2_28_aarch64"
+    server.add_variant_wheel(
+        "cu126", build_wheel(wheels, "torch", "2.6.0+cu126", x86, requires_dist=["filelock", TORCH_TRITON])
+    )
+    server.add_variant_wheel("cu126", build_wheel(wheels, "torch", "2.6.0+cu126", arm, requires_dist=["filelock"]))
+    server.add_variant_wheel(
+        "cu126", build_wheel(wheels, "triton", "3.2.0", "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64")
+    )
+    server.add_variant_wheel("cpu", build_wheel(wheels, "torch", "2.6.0+cpu", x86, requires_dist=["filelock"]))
+    server.add_variant_wheel(
+        "rocm6.2",
+        build_wheel(
+            wheels,
+            "torch",
+            "2.6.0+rocm6.2.4",
+            x86,
+            requires_dist=[
+                "filelock",
+                'pytorch-triton-rocm==3.2.0; platform_system == "Linux" and platform_machine == "x86_64"',
+            ],
+        ),
+    )
+    server.add_variant_wheel("rocm6.2", build_wheel(wheels, "pytorch-triton-rocm", "3.2.0", x86))
+    return server
+
+
+def _lock(
+    index: IndexServer,
+    pytorch: IndexServer,
+    capsys: pytest.CaptureFixture[str],
+    *targets: str,
+    extra: tuple[str, ...] = (),
+) -> object:
+    args = ["lock", "torch==2.6.0", "--index-url", index.simple_url, "--pytorch-index-url", pytorch.url, *extra]
+    for target in targets:
+        args += ["--target", target]
+    return tripin(capsys, *args)
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_cuda_and_cpu_builds_in_one_lock(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _lock(index, pytorch, capsys, CU_X86, CU_ARM, CPU_X86)
+    assert run.code == 0, run.err  # type: ignore[attr-defined]
+    data = read_toml(work / "pylock.toml")
+    lock = Pylock.from_dict(data)
+    assert data["extras"] == ["cpu", "cu126"]
+    for package in data["packages"]:
+        if package["name"] in ("torch", "triton") and "index" in package:
+            assert package["index"].startswith(pytorch.url + "/"), package  # never PyPI, never another index
+
+    def select(target: str, extra: str) -> dict[str, object]:
+        t = parse_target(target)
+        return {p.name: d for p, d in lock.select(environment=t.environment(), tags=t.tags, extras=[extra])}
+
+    cuda = select(CU_X86, "cu126")
+    assert isinstance(cuda["torch"], PackageWheel) and "+cu126" in str(cuda["torch"].name)
+    assert isinstance(cuda["triton"], PackageWheel)
+    cpu = select(CPU_X86, "cpu")
+    assert isinstance(cpu["torch"], PackageWheel) and "+cpu" in str(cpu["torch"].name) and "triton" not in cpu
+    arm = select(CU_ARM, "cu126")
+    assert isinstance(arm["triton"], PackageVcs)  # no aarch64 Triton wheel on that index: the rule's build
+    assert arm["triton"].commit_id == "9641643da6c52000c807b5eeed05edaec4402a67"
+
+    files = {p.name for p in work.glob("constraints*.txt")}
+    assert files == {"constraints-cu126.txt", "constraints-cpu.txt"}
+    cpu_text = (work / "constraints-cpu.txt").read_text()
+    assert "torch==2.6.0+cpu\n" in cpu_text and "triton" not in cpu_text and "extras" not in cpu_text
+    cu_text = (work / "constraints-cu126.txt").read_text()
+    assert re.search(r"^torch==2\.6\.0\+cu126  # rule torch-2\.6\.0/", cu_text, re.M)
+    assert "triton==3.2.0+git9641643d ; " in cu_text and 'platform_machine == "aarch64"' in cu_text
+    assert tripin(capsys, "check", "pylock.toml").code == 0
+
+
+def test_rocm_takes_pytorch_triton_rocm_and_warns(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = _lock(index, pytorch, capsys, "linux-x86_64-cp312-rocm6.2")
+    assert run.code == 0, run.err  # type: ignore[attr-defined]
+    assert "no rule for the rocm6.2 builds (status unknown)" in run.err  # type: ignore[attr-defined]
+    names = {p["name"]: p for p in read_toml(work / "pylock.toml")["packages"]}
+    assert "pytorch-triton-rocm" in names and "triton" not in names
+    assert names["torch"]["version"] == "2.6.0+rocm6.2.4"
+
+
+def test_the_impostor_index_loses(
+    index: IndexServer,
+    pytorch: IndexServer,
+    make_index: object,
+    work: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    impostor: IndexServer = make_index()  # type: ignore[operator]
+    evil = tmp_path / "evil"
+    impostor.publish(
+        build_wheel(evil, "torch", "2.6.0", "cp312-cp312-manylinux_2_28_x86_64", requires_dist=["triton==99.0"])
+    )
+    impostor.publish(build_wheel(evil, "triton", "99.0", "cp312-cp312-manylinux_2_28_x86_64"))
+    run = _lock(index, pytorch, capsys, CU_X86, extra=("--extra-index-url", impostor.simple_url))
+    assert run.code == 0, run.err  # type: ignore[attr-defined]
+    text = (work / "pylock.toml").read_text()
+    assert "99.0" not in text and impostor.url not in text
+    assert not [r for r in impostor.requests if "torch" in r.path or "triton" in r.path]
+
+
+def test_placeholder_names_are_never_taken_from_pypi(
+    index: IndexServer, make_index: object, work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pypi_like: IndexServer = make_index()  # type: ignore[operator]
+    pypi_like.publish(build_wheel(tmp_path / "p", "pytorch-triton", "0.0.1", "py3-none-any"))
+    run = tripin(capsys, "lock", "pytorch-triton", "-t", "linux-x86_64-cp312", "-i", pypi_like.simple_url)
+    assert run.code == 1
+    assert "pytorch-triton is wanted from PyPI, where it is a placeholder" in run.err
+
+
+def test_pip_accepts_the_variant_constraints(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _lock(index, pytorch, capsys, CU_X86, CPU_X86).code == 0  # type: ignore[attr-defined]
+    index.advertise_metadata = True
+    for name in ("constraints-cpu.txt", "constraints-cu126.txt"):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--isolated",
+                "--dry-run",
+                "--no-deps",
+                "--quiet",
+                "--index-url",
+                index.simple_url,
+                "-c",
+                name,
+                "--report",
+                "report.json",
+                "--target",
+                str(work / "t"),
+                "--only-binary",
+                ":all:",
+                "filelock",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=work,
+            env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads((work / "report.json").read_text())["install"]
