@@ -311,7 +311,7 @@ class IndexServer(ThreadingHTTPServer):
         return entry
 
     def add_variant_wheel(self, variant: str, wheel: Path | str, *, upload_time: str = "2025-01-29T00:00:00Z") -> None:
-        """Serve a wheel on the PyTorch-style root /<variant>/ (no .metadata file, as that index
+        """Serve a wheel on the PyTorch-style root /<variant>/ (or /nightly/<variant>/; no .metadata file, as that index
         has none for older files: clients read METADATA with range requests)."""
         wheel = Path(wheel)
         data = wheel.read_bytes()
@@ -323,7 +323,7 @@ class IndexServer(ThreadingHTTPServer):
         page["files"].append(
             {
                 "filename": wheel.name,
-                "url": f"../../files/{wheel.name}",
+                "url": f"/files/{wheel.name}",
                 "size": len(data),
                 "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
                 "requires-python": ">=3.9",
@@ -540,8 +540,9 @@ class IndexHandler(BaseHTTPRequestHandler):
             self._serve_file(route[len("/files/") :])
             return
         parts = route.strip("/").split("/")
-        if len(parts) == 2 and parts[0] in self.server.variant_pages and route.endswith("/"):
-            page = self.server.variant_pages[parts[0]].get(normalize(parts[1]))
+        prefix = "/".join(parts[:-1])
+        if len(parts) >= 2 and prefix in self.server.variant_pages and route.endswith("/"):
+            page = self.server.variant_pages[prefix].get(normalize(parts[-1]))
             if page is None:
                 self._not_found()
                 return

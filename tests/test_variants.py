@@ -189,3 +189,44 @@ def test_pip_accepts_the_variant_constraints(
         )
         assert result.returncode == 0, result.stderr
         assert json.loads((work / "report.json").read_text())["install"]
+
+
+def test_a_nightly_takes_the_pytorch_triton_of_its_date(
+    index: IndexServer, make_index: object, work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "nightly"
+    x86 = "cp312-cp312-manylinux_2_28_x86_64"
+    for version, triton in (
+        ("2.7.0.dev20250301+cu126", "3.2.0+git4b3bb1f8"),
+        ("2.7.0.dev20250302+cu126", "3.2.0+git4b3bb1f8"),
+    ):
+        wheel = build_wheel(
+            wheels,
+            "torch",
+            version,
+            x86,
+            requires_dist=[
+                "filelock",
+                f'pytorch-triton=={triton}; platform_system == "Linux" and platform_machine == "x86_64"',
+            ],
+        )
+        server.add_variant_wheel("nightly/cu126", wheel)
+    server.add_variant_wheel("nightly/cu126", build_wheel(wheels, "pytorch-triton", "3.2.0+git4b3bb1f8", x86))
+    run = tripin(
+        capsys,
+        "lock",
+        "torch>=2.7.0.dev0",
+        "-t",
+        "linux-x86_64-cp312-cu126",
+        "--nightly",
+        "--index-url",
+        index.simple_url,
+        "--pytorch-index-url",
+        server.url,
+    )
+    assert run.code == 0, run.err
+    names = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert names["torch"] == "2.7.0.dev20250302+cu126" and names["pytorch-triton"] == "3.2.0+git4b3bb1f8"
+    assert "no nightly rule covers torch 2.7.0.dev20250302+cu126" in run.err
+    assert tripin(capsys, "check", "pylock.toml").code == 0  # no nightly rule: nothing to judge it by

@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages, however fresh")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument(
+        "--nightly",
+        action="store_true",
+        help="variant targets read PyTorch's nightly index (URL/nightly/<variant>); implies --pre",
+    )
+    lock.add_argument(
         "--pytorch-index-url",
         metavar="URL",
         help="where variant targets (-cu126, -cpu, ...) find torch and Triton: URL/<variant> "
@@ -264,7 +269,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         manylinux=args.manylinux,
         musllinux=args.musllinux,
         macos=args.macos,
-        prereleases=args.pre,
+        prereleases=args.pre or args.nightly,
         exclude_newer=args.exclude_newer,
         cli_overlays=args.overlay,
         groups=args.group,
@@ -288,10 +293,8 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     from tripin.index.models import Index
 
-    routed = [
-        Index(name=f"pytorch-{v}", url=f"{settings.pytorch_index}/{v}")
-        for v in sorted({t.variant for t in targets if t.variant})
-    ]
+    base = f"{settings.pytorch_index}/nightly" if args.nightly else settings.pytorch_index
+    routed = [Index(name=f"pytorch-{v}", url=f"{base}/{v}") for v in sorted({t.variant for t in targets if t.variant})]
     client = IndexClient(
         settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh, routed=routed
     )

@@ -127,6 +127,9 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
     variant = pair.variant or variant_of(pair.torch)
     if variant is not None and not variant.startswith("cu"):
         return findings  # the pins speak of PyPI's and the CUDA builds; CPU, ROCm and XPU have none
+    if pair.torch.is_devrelease and pair.triton in ("pytorch-triton", None):
+        # a nightly with its own nightly Triton build: no nightly rule says which commit it pinned
+        return findings
     pin = ruleset.pin_for(line, pair.environment)
     if pin is None:
         return findings

@@ -221,6 +221,12 @@ class Factory:
                 "metadata alone decides its Triton"
             )
             return
+        if torch.version.is_devrelease:
+            self.warnings.append(
+                f"{self.target}: no nightly rule covers torch {torch.version} (the commits nightlies pinned are "
+                "not in the rules: status unknown); its own metadata alone decides its Triton"
+            )
+            return
         pin = self.ruleset.pin_for(torch.version, self.env)
         if pin is None:
             if torch.version >= Version("2.0.0") and not self.ruleset.covers(torch.version):
