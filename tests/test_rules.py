@@ -99,3 +99,20 @@ def test_every_source_build_pin_has_a_commit_and_a_recipe() -> None:
         build = rules.build_for(pin.package, pin.version)
         assert build is not None, pin.id
         assert rules.recipe_for(build.package, build.version) is not None, pin.id
+
+
+@pytest.mark.parametrize(
+    ("variant", "package", "applies", "status"),
+    [
+        ("cu126", "triton", "release", "candidate"),
+        ("cu128", "triton", "release", "candidate"),
+        ("cpu", "none", "none", "candidate"),
+        ("rocm6.2", "pytorch-triton-rocm", "unknown", "unknown"),
+        ("xpu", "pytorch-triton-xpu", "unknown", "unknown"),
+    ],
+)
+def test_variant_rules(variant: str, package: str, applies: str, status: str) -> None:
+    rule = load_ruleset().variant_rule(variant)
+    assert rule is not None
+    assert (rule.package, rule.applies, rule.status) == (package, applies, status)
+    assert rule.source.startswith("https://")

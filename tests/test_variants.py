@@ -230,3 +230,53 @@ def test_a_nightly_takes_the_pytorch_triton_of_its_date(
     assert names["torch"] == "2.7.0.dev20250302+cu126" and names["pytorch-triton"] == "3.2.0+git4b3bb1f8"
     assert "no nightly rule covers torch 2.7.0.dev20250302+cu126" in run.err
     assert tripin(capsys, "check", "pylock.toml").code == 0  # no nightly rule: nothing to judge it by
+
+
+def test_companion_of_another_build_is_caught(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = work / "pylock.toml"
+    lock.write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "torch"\nversion = "2.6.0+cu126"\n\n'
+        '[[packages]]\nname = "torchvision"\nversion = "0.21.0+cpu"\n'
+    )
+    run = tripin(capsys, "check", "pylock.toml", "--target", "linux-x86_64-cp312-cu126")
+    assert run.code == 1
+    assert "TP004 torchvision 0.21.0+cpu is another PyTorch build than torch 2.6.0+cu126" in run.out
+
+
+def test_auto_picks_the_hosts_variant(
+    index: IndexServer,
+    pytorch: IndexServer,
+    work: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"  # what the real one prints in its header
+    smi.write_text("#!/bin/sh\necho '| NVIDIA-SMI 560.35.03    Driver Version: 560.35.03    CUDA Version: 12.6 |'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    run = _lock(index, pytorch, capsys, "linux-x86_64-cp312-auto")
+    assert run.code == 0, run.err  # type: ignore[attr-defined]
+    assert "-auto is -cu126: nvidia-smi reports CUDA 12.6" in run.err  # type: ignore[attr-defined]
+    names = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert names["torch"] == "2.6.0+cu126"
+
+
+@pytest.mark.skipif(Path("/opt/rocm").exists(), reason="this machine has ROCm")
+def test_auto_without_a_gpu_is_cpu(
+    index: IndexServer,
+    pytorch: IndexServer,
+    work: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    import shutil as sh
+
+    if sh.which("nvidia-smi"):
+        pytest.skip("this machine has an NVIDIA driver")
+    run = _lock(index, pytorch, capsys, "linux-x86_64-cp312-auto")
+    assert run.code == 0 and "-auto is -cpu" in run.err  # type: ignore[attr-defined]

@@ -193,6 +193,16 @@ def _check_companions(
     for entry in chosen:
         if entry.version is None:
             continue
+        if entry.name in ("torchvision", "torchaudio") and entry.version.local != torch.local:
+            out.append(
+                Violation(
+                    where=Location(str(path), entry.line),
+                    code="TP004",
+                    message=f"{entry.name} {entry.version} is another PyTorch build than torch {torch} "
+                    f"(+{entry.version.local or 'none'} vs +{torch.local or 'none'})",
+                    fix="take both from the same variant index: tripin lock with a -cuXYZ/-cpu target",
+                )
+            )
         public = Version(entry.version.public)
         for companion in ruleset.companions:
             if (

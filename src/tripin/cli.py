@@ -284,10 +284,14 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         for name, value, source in rows:
             print(f"{name:<{width}}  {value}  [{source}]")
         return EXIT_OK
-    targets = [
-        parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos)
-        for t in dict.fromkeys(settings.targets)
-    ]
+    names = list(dict.fromkeys(settings.targets))
+    if any(n.endswith("-auto") for n in names):
+        from tripin.host import detect_variant
+
+        variant, why = detect_variant()
+        print(f"tripin: -auto is -{variant}: {why}", file=sys.stderr)
+        names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
+    targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
     ruleset = _ruleset(args, overlays=settings.overlays)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())

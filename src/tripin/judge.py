@@ -99,6 +99,13 @@ def variant_of(torch: Version) -> str | None:
     return match[1] if match else None
 
 
+def _release_rules_hold(ruleset: Ruleset, variant: str | None) -> bool:
+    if variant is None:
+        return True
+    rule = ruleset.variant_rule(variant)
+    return rule is not None and rule.applies == "release"
+
+
 def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> list[Finding]:
     """Findings for one pair. `require_triton` is false for constraints files, which may leave
     Triton out; a lock or an environment without the Triton a rule asks for is a finding."""
@@ -124,9 +131,8 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
                     fix=bad.fix,
                 )
             )
-    variant = pair.variant or variant_of(pair.torch)
-    if variant is not None and not variant.startswith("cu"):
-        return findings  # the pins speak of PyPI's and the CUDA builds; CPU, ROCm and XPU have none
+    if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
+        return findings  # the pins speak of PyPI's builds and the variants rules/variants.toml names
     if pair.torch.is_devrelease and pair.triton in ("pytorch-triton", None):
         # a nightly with its own nightly Triton build: no nightly rule says which commit it pinned
         return findings

@@ -207,20 +207,25 @@ class Factory:
 
     @property
     def rules_apply(self) -> bool:
-        """The pins speak of PyPI's torch builds and of PyTorch's CUDA builds, which run the same
-        Triton; CPU builds run none, and ROCm/XPU builds have no rules yet."""
-        return self.target.variant is None or self.target.variant.startswith("cu")
+        """Whether the torch.toml pins hold for this target's builds (rules/variants.toml):
+        PyPI's builds, and the variants whose rule says `applies = "release"`."""
+        variant = self.target.variant
+        if variant is None:
+            return True
+        rule = self.ruleset.variant_rule(variant)
+        return rule is not None and rule.applies == "release"
 
     def _rule_reqs(self, torch: Candidate) -> Iterator[Req]:
         variant = self.target.variant
-        if variant == "cpu":
-            return  # a CPU build runs no Triton; its metadata says so when it does anyway
-        if not self.rules_apply:
-            self.warnings.append(
-                f"{self.target}: no rule for the {variant} builds (status unknown): torch {torch.version}'s own "
-                "metadata alone decides its Triton"
-            )
-            return
+        if variant is not None and not self.rules_apply:
+            rule = self.ruleset.variant_rule(variant)
+            if rule is None or rule.applies == "unknown":
+                status = rule.status if rule else "unknown"
+                self.warnings.append(
+                    f"{self.target}: no rule for the {variant} builds (status {status}): torch {torch.version}'s "
+                    "own metadata alone decides its Triton"
+                )
+            return  # applies = "none": these builds run no Triton
         if torch.version.is_devrelease:
             self.warnings.append(
                 f"{self.target}: no nightly rule covers torch {torch.version} (the commits nightlies pinned are "

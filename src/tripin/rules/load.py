@@ -16,13 +16,25 @@ from packaging.version import InvalidVersion, Version
 
 from tripin.errors import Location, RulesetError, toml_error
 from tripin.memo import default_rules_dir
-from tripin.rules.model import PROVIDES, STATUSES, Bad, Build, Companion, Good, Pin, Probe, Recipe, Ruleset
+from tripin.rules.model import (
+    PROVIDES,
+    STATUSES,
+    Bad,
+    Build,
+    Companion,
+    Good,
+    Pin,
+    Probe,
+    Recipe,
+    Ruleset,
+    VariantRule,
+)
 
 __all__ = ["load_ruleset"]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
-_TABLES = ("pin", "build", "recipe", "companion", "bad", "good", "probe")
+_TABLES = ("pin", "build", "recipe", "companion", "bad", "good", "probe", "variant")
 _SCHEMA = 1
 
 
@@ -124,6 +136,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "bad": ("id", "torch", "package", "triton", "commits", "symptom", "fix", "source"),
     "good": ("id", "torch", "package", "commit", "note", "source"),
     "probe": ("id", "torch", "any-of", "symptom", "source"),
+    "variant": ("id", "match", "package", "applies", "status", "source", "note"),
 }
 
 
@@ -245,6 +258,19 @@ def _probe(t: _Table) -> Probe:
     )
 
 
+def _variant(t: _Table) -> VariantRule:
+    return VariantRule(
+        id=t.text("id"),
+        match=t.text("match", pattern=re.compile(r"[a-z0-9.*?]+"), what="a variant pattern such as cu* or cpu"),
+        package=t.text("package"),
+        applies=t.choice("applies", ("release", "none", "unknown")),
+        status=t.choice("status", (*STATUSES, "unknown")),
+        source=t.text("source", pattern=_HTTPS, what="an https URL"),
+        note=t.text("note", required=False),
+        where=t.at(),
+    )
+
+
 _MAKERS: dict[str, Callable[[_Table], object]] = {
     "pin": _pin,
     "build": _build,
@@ -253,6 +279,7 @@ _MAKERS: dict[str, Callable[[_Table], object]] = {
     "bad": _bad,
     "good": _good,
     "probe": _probe,
+    "variant": _variant,
 }
 
 
@@ -280,6 +307,7 @@ def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True) 
         bad=tuple(found["bad"]),  # type: ignore[arg-type]
         good=tuple(found["good"]),  # type: ignore[arg-type]
         probes=tuple(found["probe"]),  # type: ignore[arg-type]
+        variants=tuple(found["variant"]),  # type: ignore[arg-type]
         digest=f"sha256:{digest.hexdigest()}",
         paths=tuple(str(p) for p in files),
     )

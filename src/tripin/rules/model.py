@@ -12,7 +12,19 @@ from packaging.version import Version
 
 from tripin.errors import Location
 
-__all__ = ["PROVIDES", "STATUSES", "Bad", "Build", "Companion", "Good", "Pin", "Probe", "Recipe", "Ruleset"]
+__all__ = [
+    "PROVIDES",
+    "STATUSES",
+    "Bad",
+    "Build",
+    "Companion",
+    "Good",
+    "Pin",
+    "Probe",
+    "Recipe",
+    "Ruleset",
+    "VariantRule",
+]
 
 # how a pinned Triton reaches a target
 PROVIDES = ("metadata", "wheel", "source-build")
@@ -123,6 +135,20 @@ class Probe:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VariantRule:
+    """Which Triton a family of PyTorch build variants (cu*, cpu, rocm*, xpu) runs."""
+
+    id: str
+    match: str  # an fnmatch pattern over variant names
+    package: str  # the Triton distribution, or "none"
+    applies: str  # "release": the torch.toml pins hold; "none": no Triton; "unknown"
+    status: str
+    source: str
+    note: str
+    where: Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ruleset:
     pins: tuple[Pin, ...]
     builds: tuple[Build, ...]
@@ -131,6 +157,7 @@ class Ruleset:
     bad: tuple[Bad, ...]
     good: tuple[Good, ...]
     probes: tuple[Probe, ...]
+    variants: tuple[VariantRule, ...] = ()
     digest: str
     paths: tuple[str, ...]
 
@@ -144,6 +171,11 @@ class Ruleset:
     def covers(self, torch: Version) -> bool:
         """Whether any pin speaks of this torch release (on some platform)."""
         return any(pin.torch.contains(torch, prereleases=True) for pin in self.pins)
+
+    def variant_rule(self, variant: str) -> VariantRule | None:
+        from fnmatch import fnmatchcase
+
+        return next((v for v in self.variants if fnmatchcase(variant, v.match)), None)
 
     def build_for(self, package: str, version: Version) -> Build | None:
         for build in self.builds:
