@@ -324,6 +324,11 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         extra={
             **({"pyproject-digest": settings.pyproject_digest} if settings.pyproject_digest else {}),
             **({"exclude-newer": settings.exclude_newer.isoformat()} if settings.exclude_newer else {}),
+            **(
+                {"warnings": [w for r in resolutions for w in r.warnings]}
+                if any(r.warnings for r in resolutions)
+                else {}
+            ),
         },
     )
     command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
@@ -550,20 +555,23 @@ def _check(args: argparse.Namespace) -> int:
     rules = memo.rule_files(args.rules)
     if not args.fix and (hit := memo.lookup(options, rules)) is not None:
         sys.stdout.write(hit[0])
+        sys.stderr.write(hit[2])
         return hit[1]
     read: list[Path] = [Path("pyproject.toml")]  # its [tool.tripin] names files and overlays
-    output, code = _run_check(args, read)
+    output, code, errors = _run_check(args, read)
     sys.stdout.write(output)
+    sys.stderr.write(errors)
     if not args.fix:
-        memo.store(options, rules, read, output, code)
+        memo.store(options, rules, read, output, code, errors)
     return code
 
 
-def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int]:
+def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, str]:
     import json
 
     from tripin.check import check_files
     from tripin.errors import EXIT_NO_SOLUTION, ConfigError
+    from tripin.judge import WARN_NO_NIGHTLY_RULE
     from tripin.targets import parse_target
 
     files = [Path(f) for f in args.files] or _default_check_files(read)
@@ -575,7 +583,9 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int]:
     read += overlays
     ruleset = _ruleset(args, validate=False, overlays=overlays)
     targets = [parse_target(t) for t in args.targets]
-    violations = check_files(files, ruleset, targets, read)
+    found = check_files(files, ruleset, targets, read)
+    warnings = [v for v in found if v.code == WARN_NO_NIGHTLY_RULE]
+    violations = [v for v in found if v.code != WARN_NO_NIGHTLY_RULE]
     if args.fix and violations:
         from tripin.fix import apply_fixes
 
@@ -584,16 +594,19 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int]:
             print(f"fixed {line}", file=sys.stderr)
         for line in skipped:
             print(f"not fixed {line}", file=sys.stderr)
-        violations = check_files(files, ruleset, targets)
+        violations = [v for v in check_files(files, ruleset, targets) if v.code != WARN_NO_NIGHTLY_RULE]
     if args.format == "json":
         rows = [
             {"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message, "fix": v.fix}
             for v in violations
         ]
-        output = json.dumps({"schema": 1, "violations": rows}, indent=2) + "\n"
+        notes = [{"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message} for v in warnings]
+        output = json.dumps({"schema": 1, "violations": rows, "warnings": notes}, indent=2) + "\n"
     else:
         output = "".join(f"{v}\n" for v in violations)
-    return output, EXIT_NO_SOLUTION if violations else EXIT_OK
+    # on stderr: a hook shows them without failing
+    errors = "".join(f"warning: {v.where}: {v.code} {v.message}\n" for v in warnings) if args.format == "text" else ""
+    return output, EXIT_NO_SOLUTION if violations else EXIT_OK, errors
 
 
 def _default_check_files(read: list[Path]) -> list[Path]:
@@ -638,6 +651,8 @@ def _doctor(args: argparse.Namespace) -> int:
         print("triton: not installed")
     for probe in report.probes:
         print(f"probe {probe['probe']}: {'ok' if probe['ok'] else 'FAILED'}")
+    for note in report.notes:
+        print(f"note: {note}")
     for finding in report.findings:
         print(f"problem {finding.code}: {finding.message}")
         print(f"  fix: {finding.fix}")

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import TripinError
-from tripin.judge import TRITONS, Finding, Pair, commit_of_version, fix_for, judge_pair
+from tripin.judge import TRITONS, WARN_NO_NIGHTLY_RULE, Finding, Pair, commit_of_version, fix_for, judge_pair
 from tripin.reqfile import vcs_commit
 from tripin.rules.model import Ruleset
 
@@ -83,6 +83,7 @@ class Report:
     hip: str | None = None
     tritons: list[Installed] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be judged, and why
     probes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -246,7 +247,11 @@ def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
         environment=env,
         target=report.target,
     )
-    report.findings += judge_pair(ruleset, pair)
+    for finding in judge_pair(ruleset, pair):
+        if finding.code == WARN_NO_NIGHTLY_RULE:
+            report.notes.append(finding.message)
+        else:
+            report.findings.append(finding)
     if probe and triton is not None:
         probes = [p for p in ruleset.probes if p.torch.contains(torch, prereleases=True)]
         groups = [["triton:__version__"], *[list(p.any_of) for p in probes]]

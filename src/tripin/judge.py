@@ -19,6 +19,7 @@ from tripin.rules.model import Pin, Ruleset
 __all__ = ["TRITONS", "Finding", "Pair", "commit_of_version", "fix_for", "judge_pair", "release_line", "variant_of"]
 
 TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
+WARN_NO_NIGHTLY_RULE = "TP008"  # a warning: reported, never a failure
 _GIT_LABEL = re.compile(r"git([0-9a-f]{7,40})")
 
 
@@ -135,6 +136,14 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
         return findings  # the pins speak of PyPI's builds and the variants rules/variants.toml names
     if pair.torch.is_devrelease and pair.triton in ("pytorch-triton", None):
         # a nightly with its own nightly Triton build: no nightly rule says which commit it pinned
+        findings.append(
+            Finding(
+                code=WARN_NO_NIGHTLY_RULE,
+                message=f"no nightly rule covers torch {pair.torch} "
+                f"on {pair.target}: its {pair.triton or 'Triton'} cannot be judged (status unknown)",
+                fix="",
+            )
+        )
         return findings
     pin = ruleset.pin_for(line, pair.environment)
     if pin is None:

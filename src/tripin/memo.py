@@ -69,8 +69,8 @@ def _entry_path(options: Sequence[str]) -> Path | None:
     return root / "v1" / "check" / key
 
 
-def lookup(options: Sequence[str], rules: Sequence[Path]) -> tuple[str, int] | None:
-    """(output, exit code) of an earlier identical check, or None."""
+def lookup(options: Sequence[str], rules: Sequence[Path]) -> tuple[str, int, str] | None:
+    """(output, exit code, warnings) of an earlier identical check, or None."""
     path = _entry_path(options)
     if path is None:
         return None
@@ -81,17 +81,19 @@ def lookup(options: Sequence[str], rules: Sequence[Path]) -> tuple[str, int] | N
         for name, digest in entry["files"].items():
             if _file_hash(Path(name)) != digest:
                 return None
-        return str(entry["output"]), int(entry["code"])
+        return str(entry["output"]), int(entry["code"]), str(entry.get("errors", ""))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def store(options: Sequence[str], rules: Sequence[Path], read: Iterable[Path], output: str, code: int) -> None:
+def store(
+    options: Sequence[str], rules: Sequence[Path], read: Iterable[Path], output: str, code: int, errors: str = ""
+) -> None:
     path = _entry_path(options)
     if path is None:
         return
     files = {str(p.resolve()): _file_hash(p) for p in read}
-    entry = {"ruleset": ruleset_digest(rules), "files": files, "output": output, "code": code}
+    entry = {"ruleset": ruleset_digest(rules), "files": files, "output": output, "code": code, "errors": errors}
     import tempfile
 
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tripin import __version__
 from tripin.errors import LockError
@@ -41,7 +42,7 @@ def merge(
     *,
     requirements: Sequence[str],
     inputs_digest: str,
-    extra: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Lock:
     shared = _shared_platforms([r.target for r in resolutions])
     targets = tuple(
