@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import lock_args, tripin
+from helpers import lock_args, pip_constrained_install, tripin
 from indexserver import IndexServer
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
@@ -111,40 +111,10 @@ def test_uv_compile_agrees_with_the_constraints(index: IndexServer, locked: Path
 
 def test_pip_accepts_the_constraints_file(index: IndexServer, locked: Path) -> None:
     index.advertise_metadata = True
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--isolated",
-            "--dry-run",
-            "--no-deps",
-            "--quiet",
-            "--index-url",
-            index.simple_url,
-            "-c",
-            "constraints.txt",
-            "--report",
-            "report.json",
-            "--target",
-            str(locked / "t"),
-            "--only-binary",
-            ":all:",
-            "filelock",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(locked),
-        cwd=locked,
-    )
-    assert result.returncode == 0, result.stderr
-    import json
-
-    report = json.loads((locked / "report.json").read_text())
+    installed = pip_constrained_install(index.simple_url, locked, "constraints.txt")
     pinned = re.search(r"^filelock==(\S+)", (locked / "constraints.txt").read_text(), re.M)
     assert pinned is not None
-    assert [i["metadata"]["version"] for i in report["install"]] == [pinned[1]]
+    assert installed == [pinned[1]]
 
 
 def test_console_script_and_module_run(tmp_path: Path) -> None:

@@ -9,15 +9,12 @@ It serves no .metadata files, so METADATA is read with range requests, as from t
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import read_toml, tripin
+from helpers import pip_constrained_install, read_toml, tripin
 from indexserver import IndexServer, build_wheel
 from packaging.pylock import PackageVcs, PackageWheel, Pylock
 
@@ -160,35 +157,7 @@ def test_pip_accepts_the_variant_constraints(
     assert _lock(index, pytorch, capsys, CU_X86, CPU_X86).code == 0  # type: ignore[attr-defined]
     index.advertise_metadata = True
     for name in ("constraints-cpu.txt", "constraints-cu126.txt"):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--isolated",
-                "--dry-run",
-                "--no-deps",
-                "--quiet",
-                "--index-url",
-                index.simple_url,
-                "-c",
-                name,
-                "--report",
-                "report.json",
-                "--target",
-                str(work / "t"),
-                "--only-binary",
-                ":all:",
-                "filelock",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=work,
-            env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
-        )
-        assert result.returncode == 0, result.stderr
-        assert json.loads((work / "report.json").read_text())["install"]
+        assert pip_constrained_install(index.simple_url, work, name)
 
 
 def test_a_nightly_takes_the_pytorch_triton_of_its_date(

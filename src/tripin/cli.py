@@ -20,6 +20,17 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
+def _add_rules_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
+    parser.add_argument(
+        "--overlay",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a rules file of the project's, over the shipped rules (repeatable; also [tool.tripin] rules = [...])",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tripin",
@@ -97,14 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help="-v: which index serves what, rules applied; -vv: every request, cache hit, candidate",
     )
-    lock.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
-    lock.add_argument(
-        "--overlay",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a rules file of the project's, over the shipped rules (repeatable; also [tool.tripin] rules = [...])",
-    )
+    _add_rules_options(lock)
     plan = sub.add_parser(
         "build-plan",
         help="write a shell script that builds the lock's source builds",
@@ -147,14 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--fix", action="store_true", help="rewrite the offending pins in place")
     check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
-    check.add_argument(
-        "--overlay",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a rules file of the project's, over the shipped rules (repeatable)",
-    )
+    _add_rules_options(check)
     explain = sub.add_parser(
         "explain",
         help="why the lock holds this package: chain, rule, source",
