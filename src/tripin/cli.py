@@ -433,9 +433,11 @@ def _previous_lock(path: Path) -> Lock | None:
 
 
 def _target_json(resolution: TargetResolution) -> dict[str, object]:
+    from packaging.utils import canonicalize_name
+
     out: dict[str, object] = {"packages": len(resolution.packages)}
     for name in ("torch", "triton", "pytorch-triton"):
-        resolved = resolution.packages.get(name)  # type: ignore[call-overload]
+        resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
             out[name] = {
                 "version": str(resolved.candidate.version),
@@ -459,9 +461,11 @@ def _redact_arg(arg: str) -> str:
 
 
 def _summary(resolution: TargetResolution) -> str:
+    from packaging.utils import canonicalize_name
+
     parts = []
     for name in ("torch", "triton", "pytorch-triton"):
-        resolved = resolution.packages.get(name)  # type: ignore[call-overload]
+        resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
             how = "source build" if resolved.candidate.build else "wheel"
             parts.append(f"{name} {resolved.candidate.version} ({how})")

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from tripin.lock.atomic import write_atomic
 from tripin.lock.model import Lock
 
-__all__ = ["dump_constraints", "write_constraints"]
+__all__ = ["constraints_files", "dump_constraints"]
 
 
 def dump_constraints(lock: Lock, *, command: str, only: Sequence[str] | None = None) -> str:
@@ -57,8 +56,3 @@ def constraints_files(lock: Lock, path: Path, *, command: str) -> dict[Path, str
         )
         for v in variants
     }
-
-
-def write_constraints(lock: Lock, path: Path, *, command: str) -> None:
-    for target_path, text in constraints_files(lock, path, command=command).items():
-        write_atomic(target_path, text)

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from tripin.errors import LockError
-from tripin.lock.atomic import write_atomic
 from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockedWheel, LockTarget, SourceBuild
 
-__all__ = ["dump_pylock", "lock_to_dict", "read_pylock", "write_pylock"]
+__all__ = ["dump_pylock", "lock_to_dict", "read_pylock"]
 
 
 def _wheel(w: LockedWheel) -> dict[str, Any]:
@@ -144,10 +143,6 @@ def _wheel_array(wheels: list[dict[str, Any]]) -> Any:
         inline.update(wheel)
         array.append(inline)
     return array.multiline(True)
-
-
-def write_pylock(lock: Lock, path: Path) -> None:
-    write_atomic(path, dump_pylock(lock))
 
 
 def read_pylock(path: Path) -> Lock:
