@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker
+from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tripin.errors import Location, LockError, TargetError
+from tripin.errors import Location, LockError, TargetError, one_line, quote
+from tripin.inputfile import loads_toml, read_input_text
 from tripin.judge import TRITONS, Finding, Pair, commit_of_version, judge_pair
 from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
@@ -42,7 +43,7 @@ class Violation:
     want_commit: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.code} {self.message}" + (f"; fix: {self.fix}" if self.fix else "")
+        return one_line(f"{self.where}: {self.code} {self.message}" + (f"; fix: {self.fix}" if self.fix else ""))
 
 
 # -- the locks -------------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def _lock_entries(path: Path, data: Mapping[str, Any], text: str) -> list[_Entry
             raw_version = package.get("version") or build.get("version")
             version = Version(raw_version) if raw_version else None
             marker = Marker(package["marker"]) if package.get("marker") else None
-        except (KeyError, TypeError, InvalidVersion, InvalidMarker) as exc:
+        except (KeyError, TypeError, ValueError, InvalidMarker) as exc:  # ValueError: a version over 4,300 digits
             raise LockError(f"{where}: malformed package entry ({exc.__class__.__name__}: {exc})") from None
         vcs = package.get("vcs")
         commit, commit_from = None, ""
@@ -97,6 +98,18 @@ def _lock_entries(path: Path, data: Mapping[str, Any], text: str) -> list[_Entry
             )
         )
     return out
+
+
+def _require_pylock(path: Path, data: Mapping[str, Any]) -> None:
+    """PEP 751: `lock-version` is required and an installer refuses a major version it does not
+    know. An empty file, or some other TOML, must not pass as a lock that has nothing wrong."""
+    version = data.get("lock-version")
+    if version is None:
+        raise LockError(f"{path}: not a pylock.toml: no lock-version (PEP 751 requires it)")
+    if not isinstance(version, str) or version.split(".")[0] != "1":
+        raise LockError(f"{path}: lock-version {quote(version, 40)} is not supported (1.x is)")
+    if not isinstance(data.get("packages", []), list):
+        raise LockError(f"{path}: packages must be an array of tables [[packages]]")
 
 
 def _lock_targets(path: Path, data: Mapping[str, Any], overrides: Sequence[Target]) -> list[Target]:
@@ -129,16 +142,17 @@ def _check_lock(
     """Violations of one pylock; returns, per target, the versions it installs (for TP007)."""
     read.append(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         from tripin.errors import toml_error
 
         where, message = toml_error(str(path), exc, text)
         raise LockError(f"{where}: invalid TOML: {message}") from None
+    _require_pylock(path, data)
     entries = _lock_entries(path, data, text)
     installs: dict[str, dict[str, Version]] = {}
     for target in _lock_targets(path, data, targets):
@@ -268,13 +282,24 @@ def _pinned(line: ReqLine) -> Version | None:
     return None
 
 
+def _line_applies(line: ReqLine, env: Mapping[str, str]) -> bool:
+    """A requirements line's marker on a target. PEP 751 defines `dependency_groups` (and
+    `extras` as a set) only for lock files; pip refuses them here, and so does tripin."""
+    if line.requirement.marker is None:
+        return True
+    try:
+        return line.requirement.marker.evaluate(dict(env))
+    except UndefinedEnvironmentName as exc:
+        raise LockError(f"{line.where}: the marker uses {exc}, which only a pylock.toml may use") from None
+
+
 def _check_reqfile(
     path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
 ) -> list[ReqLine]:
     lines = parse_requirements_file(path, read=read)
     for target in targets:
         env = target.environment()
-        applying = [ln for ln in lines if ln.requirement.marker is None or ln.requirement.marker.evaluate(env)]
+        applying = [ln for ln in lines if _line_applies(ln, env)]
         torch = next((ln for ln in applying if ln.requirement.name == _TORCH and _pinned(ln)), None)
         if torch is None:
             continue
@@ -345,7 +370,7 @@ def _disagreements(
         for ln in lines:
             pinned = _pinned(ln)
             locked = versions.get(ln.requirement.name)
-            applies = ln.requirement.marker is None or ln.requirement.marker.evaluate(env)
+            applies = _line_applies(ln, env)
             if pinned is not None and locked is not None and applies and pinned != locked:
                 out.append(
                     Violation(

@@ -215,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return exc.exit_code
+    except RecursionError:  # input nested past what a parser below tripin can follow
+        print("tripin: error: input nested too deeply to read", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("tripin: interrupted", file=sys.stderr)
         return 130

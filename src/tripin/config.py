@@ -18,6 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from tripin.errors import ConfigError, Location, toml_error
 from tripin.index.models import Index, redact_url
+from tripin.inputfile import loads_toml, read_input_text
 
 __all__ = [
     "DEFAULT_INDEX",
@@ -93,8 +94,8 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
     [tool.tripin] and the file's text (for error lines)."""
     text = ""
     try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
+        text = read_input_text(path)
+        data = loads_toml(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:

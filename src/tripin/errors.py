@@ -18,6 +18,8 @@ __all__ = [
     "RulesetError",
     "TargetError",
     "TripinError",
+    "one_line",
+    "quote",
     "toml_error",
 ]
 
@@ -25,6 +27,28 @@ EXIT_OK = 0
 EXIT_NO_SOLUTION = 1
 EXIT_USAGE = 2
 EXIT_INDEX = 3  # the index could not be read: network, HTTP status or garbage
+
+# Characters that would break a message into lines or drive the terminal: C0/C1 controls,
+# DEL and the Unicode line and paragraph separators (str.splitlines splits on all of them).
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+_MAX_MESSAGE = 2000  # a message that quotes a 100 MB line must not repeat it
+_MAX_QUOTED = 200
+
+
+def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
+    """`text` as one printable line: control characters escaped, cut at `limit` characters.
+    Applied to every TripinError, so a newline in a package name cannot forge a second line."""
+    text = text[: limit + 1].translate(_CONTROL)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def quote(value: object, limit: int = _MAX_QUOTED) -> str:
+    """repr() of a value taken from input, for a message: escaped, and cut to `limit` characters
+    so that an error about a huge line names it without repeating it."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return repr(text[:limit]) + f"\u2026 ({len(text)} characters)"
+    return repr(text)
 
 
 class Location(NamedTuple):
@@ -63,8 +87,8 @@ class TripinError(Exception):
     exit_code = EXIT_USAGE
 
     def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
+        super().__init__(one_line(message))
+        self.hint = None if hint is None else one_line(hint)
 
 
 class TargetError(TripinError):

@@ -41,8 +41,10 @@ def ruleset_digest(files: Iterable[Path]) -> str:
 
 
 def _file_hash(path: Path) -> str | None:
+    from tripin.inputfile import read_input
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_input(path)).hexdigest()  # never a FIFO or /dev/zero
     except OSError:
         return None
 

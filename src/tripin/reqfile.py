@@ -11,11 +11,13 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from tripin.errors import Location, LockError
+from tripin.errors import Location, LockError, quote
+from tripin.inputfile import read_input_text
 
-__all__ = ["ReqLine", "parse_requirements_file", "vcs_commit"]
+__all__ = ["MAX_INCLUDE_DEPTH", "ReqLine", "parse_requirements_file", "vcs_commit"]
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+MAX_INCLUDE_DEPTH = 100  # -r chains deeper than this are a mistake or an attack, never a project
+_MAX_VERSION_DIGITS = 100  # a release segment longer than this is no version anyone publishes
 _INCLUDE = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9_.-]+)")
 _REV = re.compile(r"@([0-9a-fA-F]{7,40})(?:[#?]|$)")
@@ -35,11 +37,20 @@ def vcs_commit(url: str) -> str | None:
     return match[1].lower() if match else None
 
 
+def _strip_comment(line: str) -> str:
+    """pip's COMMENT_RE, `(^|\\s+)#.*$`, without its backtracking: that regex retries every
+    start inside a run of spaces, so one line of 40,000 spaces took seconds."""
+    at = line.find("#")
+    while at > 0 and not line[at - 1].isspace():
+        at = line.find("#", at + 1)
+    return line if at < 0 else line[:at].rstrip()
+
+
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     buffer, start = "", 0
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = _COMMENT.sub("", raw)
+        line = _strip_comment(raw)
         if not buffer:
             start = number
         if line.endswith("\\"):
@@ -65,25 +76,41 @@ def _requirement(text: str, where: Location) -> Requirement:
     if re.match(r"^(git|hg|svn|bzr)\+", text):  # a bare VCS URL names its project with #egg=
         egg = _EGG.search(text)
         if not egg:
-            raise LockError(f"{where}: VCS URL without #egg=NAME: {text!r}")
+            raise LockError(f"{where}: VCS URL without #egg=NAME: {quote(text)}")
         text = f"{egg[1]} @ {text}"
     try:
-        return Requirement(text)
+        requirement = Requirement(text)
     except InvalidRequirement as exc:
-        raise LockError(f"{where}: invalid requirement {text!r}: {str(exc).splitlines()[0]}") from None
+        raise LockError(f"{where}: invalid requirement {quote(text)}: {str(exc).splitlines()[0]}") from None
+    for spec in requirement.specifier:
+        # int() refuses more than 4,300 digits (ValueError, not InvalidVersion) wherever the
+        # version is compared later; say so here, where the line is known
+        if any(len(run) > _MAX_VERSION_DIGITS for run in re.findall(r"\d+", spec.version)):
+            raise LockError(
+                f"{where}: version {quote(spec.version, 40)} has a number over {_MAX_VERSION_DIGITS} digits"
+            )
+    return requirement
 
 
-def parse_requirements_file(
-    path: Path, *, constraint: bool = False, read: list[Path] | None = None, _seen: frozenset[Path] = frozenset()
+def parse_requirements_file(path: Path, *, constraint: bool = False, read: list[Path] | None = None) -> list[ReqLine]:
+    """The requirement lines of a file and its includes, in order. `read` collects every file
+    opened, includes too (for `check`'s memo). Each file is read once per (file, -r or -c):
+    a file included twice adds nothing new, and re-reading it per path grows exponentially
+    with the depth of a diamond of includes."""
+    return _parse(path, constraint=constraint, read=read, done=set(), depth=0)
+
+
+def _parse(
+    path: Path, *, constraint: bool, read: list[Path] | None, done: set[tuple[Path, bool]], depth: int
 ) -> list[ReqLine]:
-    """`read` collects every file opened, includes too (for `check`'s memo)."""
     resolved = path.resolve()
     if read is not None:
         read.append(path)
-    if resolved in _seen:
-        return []  # pip would loop; an include cycle adds nothing new
+    if (resolved, constraint) in done:
+        return []  # pip would loop on a cycle or read it twice; either adds nothing new
+    done.add((resolved, constraint))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8"
         raise LockError(f"{path}: cannot read: {reason}") from None
@@ -106,10 +133,10 @@ def parse_requirements_file(
             elif option in _INCLUDE:
                 if not value.strip():
                     raise LockError(f"{where}: {option} needs a file name")
+                if depth >= MAX_INCLUDE_DEPTH:
+                    raise LockError(f"{where}: includes nested deeper than {MAX_INCLUDE_DEPTH} files")
                 include = path.parent / value.strip()
-                out += parse_requirements_file(
-                    include, constraint=constraint or _INCLUDE[option], read=read, _seen=_seen | {resolved}
-                )
+                out += _parse(include, constraint=constraint or _INCLUDE[option], read=read, done=done, depth=depth + 1)
             continue
         text_req, options = _split(line)
         hashes = tuple(o.split("=", 1)[1] for o in options if o.startswith("--hash="))

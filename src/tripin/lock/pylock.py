@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tripin.errors import LockError
+from tripin.inputfile import loads_toml, read_input_text
 from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockedWheel, LockTarget, SourceBuild
 
 __all__ = ["dump_pylock", "lock_to_dict", "read_pylock"]
@@ -147,7 +148,7 @@ def _wheel_array(wheels: list[dict[str, Any]]) -> Any:
 
 def read_pylock(path: Path) -> Lock:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = loads_toml(read_input_text(path))
     except OSError as exc:
         raise LockError(f"{path}: cannot read: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import Location, RulesetError, toml_error
+from tripin.inputfile import loads_toml, read_input
 from tripin.memo import default_rules_dir
 from tripin.rules.model import (
     PROVIDES,
@@ -294,7 +295,7 @@ def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True) 
     digest = hashlib.sha256()
     for path in files:
         try:
-            raw = path.read_bytes()
+            raw = read_input(path)
         except OSError as exc:
             raise RulesetError(Location(str(path)), f"cannot read rules file: {exc.strerror}") from None
         digest.update(path.name.encode() + b"\0" + raw + b"\0")
@@ -321,7 +322,7 @@ def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True) 
 def _load_file(path: str, raw: bytes, found: dict[str, list[object]]) -> None:
     try:
         text = raw.decode("utf-8")
-        data = tomllib.loads(text)
+        data = loads_toml(text)
     except UnicodeDecodeError:
         raise RulesetError(Location(path), "rules file is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:

@@ -1,0 +1,77 @@
+"""Reading the files a user names, safely: only regular files, only up to a size, TOML of any depth.
+
+A path may name a FIFO (`check <(...)`), a device (`-r /dev/zero`) or a multi-gigabyte file;
+reading it plainly would hang or eat memory. Failures are raised as OSError with a readable
+`strerror`, so every caller's existing "cannot read: {strerror}" handling reports them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MAX_INPUT_BYTES", "TomlTooDeep", "loads_toml", "read_input", "read_input_text"]
+
+# Far above any real lock or requirements file (a 3,000-package pylock.toml with hashes for
+# six platforms is about 5 MB), far below what would strain a CI runner's memory.
+MAX_INPUT_BYTES = 32 * 1024 * 1024
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_input(path: Path | str, *, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. O_NONBLOCK: opening a FIFO with no
+    writer must not block before fstat can tell it is not a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+            raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):  # the file may grow while read
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise OSError(
+                    errno.EFBIG, f"larger than {limit // (1024 * 1024)} MiB, the most tripin reads", str(path)
+                )
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_input_text(path: Path | str, *, limit: int = MAX_INPUT_BYTES) -> str:
+    """read_input decoded as UTF-8 (UnicodeDecodeError as str.decode raises it)."""
+    return read_input(path, limit=limit).decode("utf-8")
+
+
+class TomlTooDeep(tomllib.TOMLDecodeError):
+    """TOML nested deeper than the parser's recursion allows. A TOMLDecodeError, so callers
+    report it as they report any invalid TOML; built without the 3.14 (msg, doc, pos) signature
+    because no position is known."""
+
+    def __init__(self) -> None:
+        message = "arrays or tables nested too deeply"
+        ValueError.__init__(self, message)
+        self.msg = message
+
+
+def loads_toml(text: str) -> dict[str, Any]:
+    """tomllib.loads; a document nested a thousand levels deep raises TomlTooDeep instead of
+    RecursionError (tomllib parses nested arrays and inline tables recursively)."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise TomlTooDeep from None
