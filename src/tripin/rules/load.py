@@ -11,10 +11,10 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tripin.errors import Location, RulesetError, toml_error
+from tripin.errors import Location, RulesetError, quote, toml_error
 from tripin.inputfile import loads_toml, read_input
 from tripin.memo import default_rules_dir
 from tripin.rules.model import (
@@ -34,6 +34,8 @@ from tripin.rules.model import (
 __all__ = ["load_ruleset"]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")  # PEP 508 names
+_LOCAL = re.compile(r"\+[a-z0-9]+(\.[a-z0-9]+)*")  # PEP 440 local version label
 _HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
 _TABLES = ("pin", "build", "recipe", "companion", "bad", "good", "probe", "variant")
 _SCHEMA = 1
@@ -42,9 +44,9 @@ _SCHEMA = 1
 class _Table:
     """One `[[kind]]` entry with the location of each of its keys, for error messages."""
 
-    def __init__(self, path: str, text_lines: Sequence[str], kind: str, ordinal: int, data: Mapping[str, Any]):
+    def __init__(self, path: str, text_lines: Sequence[str], kind: str, line: int | None, data: Mapping[str, Any]):
         self.kind, self.data, self.path = kind, data, path
-        self.line = _header_line(text_lines, kind, ordinal)
+        self.line = line  # 0-based line of the [[kind]] header
         self._lines = text_lines
 
     def at(self, key: str | None = None) -> Location:
@@ -71,6 +73,13 @@ class _Table:
         if pattern is not None and not pattern.fullmatch(value):
             raise self.fail(key, f"{key!r} is not {what}: {value!r}")
         return value
+
+    def name(self, key: str) -> NormalizedName:
+        """A distribution name as PEP 508 spells one: `package = ""` names nothing."""
+        value = self.text(key)
+        if not _NAME.fullmatch(value):
+            raise self.fail(key, f"{key!r} is not a package name: {quote(value)}")
+        return canonicalize_name(value)
 
     def strs(self, key: str) -> tuple[str, ...]:
         value = self.data.get(key, [])
@@ -108,15 +117,11 @@ class _Table:
         return value
 
 
-def _header_line(lines: Sequence[str], kind: str, ordinal: int) -> int | None:
+def _header_lines(lines: Sequence[str], kind: str) -> list[int]:
+    """The 0-based lines of every `[[kind]]` header, once per file: searching from the top for
+    each entry made a 10,000-entry overlay quadratic."""
     pattern = re.compile(rf"^\s*\[\[\s*{kind}\s*\]\]")
-    seen = -1
-    for i, line in enumerate(lines):
-        if pattern.match(line):
-            seen += 1
-            if seen == ordinal:
-                return i
-    return None
+    return [i for i, line in enumerate(lines) if pattern.match(line)]
 
 
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -150,7 +155,7 @@ def _pin(t: _Table) -> Pin:
         id=t.text("id"),
         torch=t.specifier("torch") or SpecifierSet(),
         marker=t.marker("marker"),
-        package=canonicalize_name(t.text("package")),
+        package=t.name("package"),
         version=version,
         requires=requires,
         provides=t.choice("provides", PROVIDES),
@@ -162,7 +167,7 @@ def _pin(t: _Table) -> Pin:
 def _build(t: _Table) -> Build:
     return Build(
         id=t.text("id"),
-        package=canonicalize_name(t.text("package")),
+        package=t.name("package"),
         version=t.version("version"),
         repository=t.text("repository", pattern=_HTTPS, what="an https URL"),
         commit=t.text("commit", pattern=_HEX40, what="a full 40-hex lowercase commit id"),
@@ -184,27 +189,33 @@ def _recipe(t: _Table) -> Recipe:
         raise t.fail("subdirectory", "'subdirectory' must be a relative path inside the repository")
     return Recipe(
         id=t.text("id"),
-        package=canonicalize_name(t.text("package")),
+        package=t.name("package"),
         versions=t.specifier("versions") or SpecifierSet(),
         subdirectory=subdirectory,
         build_requires=t.strs("build-requires"),
         env=dict(env),
-        local_version=t.text(
-            "local-version",
-            required=False,
-            pattern=re.compile(r"(\+[a-z0-9.{}]+)?"),
-            what="a local version label like '+git{short}'",
-        ),
+        local_version=_local_version(t),
         system=t.strs("system"),
         source=t.text("source", pattern=_HTTPS, what="an https URL"),
         where=t.at(),
     )
 
 
+def _local_version(t: _Table) -> str:
+    """A local label whose only placeholder is {short}: the build formats it with the commit,
+    so `+git{}` or `+{x}` would crash every command that reads the recipe."""
+    text = t.text("local-version", required=False)
+    if text and not _LOCAL.fullmatch(text.replace("{short}", "0123abcd")):
+        raise t.fail(
+            "local-version", f"'local-version' is not a local version label like '+git{{short}}': {quote(text)}"
+        )
+    return text
+
+
 def _companion(t: _Table) -> Companion:
     return Companion(
         id=t.text("id"),
-        package=canonicalize_name(t.text("package")),
+        package=t.name("package"),
         version=t.version("version"),
         torch=t.specifier("torch") or SpecifierSet(),
         source=t.text("source", pattern=_HTTPS, what="an https URL"),
@@ -220,7 +231,7 @@ def _bad(t: _Table) -> Bad:
     return Bad(
         id=t.text("id"),
         torch=t.specifier("torch") or SpecifierSet(),
-        package=canonicalize_name(t.text("package")),
+        package=t.name("package"),
         triton=t.specifier("triton", required=False),
         commits=commits,
         symptom=t.text("symptom"),
@@ -234,7 +245,7 @@ def _good(t: _Table) -> Good:
     return Good(
         id=t.text("id"),
         torch=t.specifier("torch") or SpecifierSet(),
-        package=canonicalize_name(t.text("package")),
+        package=t.name("package"),
         commit=t.text("commit", pattern=_HEX40, what="a full 40-hex lowercase commit id"),
         note=t.text("note"),
         source=t.text("source", pattern=_HTTPS, what="an https URL"),
@@ -344,8 +355,10 @@ def _load_file(path: str, raw: bytes, found: dict[str, list[object]]) -> None:
             raise RulesetError(
                 Location(path, _key_line(lines, kind)), f"{kind!r} must be an array of tables [[{kind}]]"
             )
+        headers = _header_lines(lines, kind) if entries else []
         for ordinal, entry in enumerate(entries):
-            table = _Table(path, lines, kind, ordinal, entry if isinstance(entry, dict) else {})
+            line = headers[ordinal] if ordinal < len(headers) else None
+            table = _Table(path, lines, kind, line, entry if isinstance(entry, dict) else {})
             if not isinstance(entry, dict):
                 raise table.fail(None, f"[[{kind}]] entries must be tables")
             for key in entry:

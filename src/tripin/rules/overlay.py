@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tripin.rules.load import load_ruleset
 from tripin.rules.model import Pin, Ruleset
-from tripin.rules.overlap import pins_overlap, share_version
+from tripin.rules.overlap import PinIndex, share_version
 
 __all__ = ["load_with_overlays"]
 
@@ -21,7 +21,8 @@ def load_with_overlays(overlays: Sequence[Path], *, base: Ruleset | None = None,
     if not overlays:
         return shipped
     extra = load_ruleset(list(overlays))  # validated on its own, with its file and line
-    pins = [p for p in shipped.pins if not any(_competes(p, o) for o in extra.pins)] + list(extra.pins)
+    replaced = _replaced(shipped.pins, extra.pins)
+    pins = [p for p in shipped.pins if p not in replaced] + list(extra.pins)
     builds = [
         b for b in shipped.builds if not any((b.package, b.version) == (o.package, o.version) for o in extra.builds)
     ] + list(extra.builds)
@@ -53,5 +54,16 @@ def load_with_overlays(overlays: Sequence[Path], *, base: Ruleset | None = None,
     )
 
 
-def _competes(shipped: Pin, overlay: Pin) -> bool:
-    return shipped.id == overlay.id or pins_overlap(shipped, overlay)
+def _replaced(shipped: Sequence[Pin], overlay: Sequence[Pin]) -> set[Pin]:
+    """The shipped pins an overlay pin competes with: the same id, or some torch release on some
+    target that both would match. Compared through the index's buckets: a 10,000-pin overlay
+    against the shipped pins took over 20 s pair by pair."""
+    both = [*shipped, *overlay]
+    index = PinIndex(both)
+    ids = {o.id for o in overlay}
+    first = len(shipped)
+    return {
+        pin
+        for i, pin in enumerate(shipped)
+        if pin.id in ids or any(j >= first and index.overlap(i, j) is not None for j in index.candidates(i))
+    }
