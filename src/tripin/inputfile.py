@@ -17,8 +17,9 @@ from typing import Any
 __all__ = ["MAX_INPUT_BYTES", "TomlTooDeep", "loads_toml", "read_input", "read_input_text"]
 
 # Far above any real lock or requirements file (a 3,000-package pylock.toml with hashes for
-# six platforms is about 5 MB), far below what would strain a CI runner's memory.
-MAX_INPUT_BYTES = 32 * 1024 * 1024
+# six platforms is about 5 MB); parsed, the worst 16 MiB of TOML (a million tiny tables) stays
+# under 400 MB of memory.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),

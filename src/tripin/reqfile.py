@@ -5,6 +5,7 @@ options are accepted and ignored, as they do not change what a line pins."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from packaging.utils import canonicalize_name
 from tripin.errors import Location, LockError, quote
 from tripin.inputfile import read_input_text
 
-__all__ = ["MAX_INCLUDE_DEPTH", "ReqLine", "parse_requirements_file", "vcs_commit"]
+__all__ = ["MAX_INCLUDE_DEPTH", "MAX_REQUIREMENTS", "ReqLine", "parse_requirements_file", "vcs_commit"]
 
 MAX_INCLUDE_DEPTH = 100  # -r chains deeper than this are a mistake or an attack, never a project
+# Each line costs a parsed Requirement (about 1 KB and 30 us): a million lines took 38 s and
+# 1 GB. The largest real lock has a few thousand; this is a hundred times that.
+MAX_REQUIREMENTS = 100_000
 _MAX_VERSION_DIGITS = 100  # a release segment longer than this is no version anyone publishes
 _INCLUDE = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9_.-]+)")
@@ -46,8 +50,9 @@ def _strip_comment(line: str) -> str:
     return line if at < 0 else line[:at].rstrip()
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(first physical line, text) of each logical line; a generator, so a million-line file is
+    not held twice."""
     buffer, start = "", 0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = _strip_comment(raw)
@@ -56,11 +61,10 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
         if line.endswith("\\"):
             buffer += line[:-1] + " "
             continue
-        out.append((start, buffer + line))
+        yield start, buffer + line
         buffer = ""
     if buffer:
-        out.append((start, buffer))
-    return out
+        yield start, buffer
 
 
 def _split(line: str) -> tuple[str, list[str]]:
@@ -97,18 +101,24 @@ def parse_requirements_file(path: Path, *, constraint: bool = False, read: list[
     opened, includes too (for `check`'s memo). Each file is read once per (file, -r or -c):
     a file included twice adds nothing new, and re-reading it per path grows exponentially
     with the depth of a diamond of includes."""
-    return _parse(path, constraint=constraint, read=read, done=set(), depth=0)
+    return _parse(path, constraint=constraint, read=read, walk=_Walk(), depth=0)
 
 
-def _parse(
-    path: Path, *, constraint: bool, read: list[Path] | None, done: set[tuple[Path, bool]], depth: int
-) -> list[ReqLine]:
+class _Walk:
+    """What one parse has seen so far, across its includes."""
+
+    def __init__(self) -> None:
+        self.done: set[tuple[Path, bool]] = set()
+        self.lines = 0
+
+
+def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk, depth: int) -> list[ReqLine]:
     resolved = path.resolve()
     if read is not None:
         read.append(path)
-    if (resolved, constraint) in done:
+    if (resolved, constraint) in walk.done:
         return []  # pip would loop on a cycle or read it twice; either adds nothing new
-    done.add((resolved, constraint))
+    walk.done.add((resolved, constraint))
     try:
         text = read_input_text(path)
     except (OSError, UnicodeDecodeError) as exc:
@@ -120,6 +130,9 @@ def _parse(
         line = line.strip()
         if not line:
             continue
+        walk.lines += 1
+        if walk.lines > MAX_REQUIREMENTS:
+            raise LockError(f"{where}: more than {MAX_REQUIREMENTS:,} requirement lines, the most tripin checks")
         if line.startswith("-"):
             option, _, value = line.partition(" ")
             if "=" in option and option.startswith("--"):
@@ -136,7 +149,7 @@ def _parse(
                 if depth >= MAX_INCLUDE_DEPTH:
                     raise LockError(f"{where}: includes nested deeper than {MAX_INCLUDE_DEPTH} files")
                 include = path.parent / value.strip()
-                out += _parse(include, constraint=constraint or _INCLUDE[option], read=read, done=done, depth=depth + 1)
+                out += _parse(include, constraint=constraint or _INCLUDE[option], read=read, walk=walk, depth=depth + 1)
             continue
         text_req, options = _split(line)
         hashes = tuple(o.split("=", 1)[1] for o in options if o.startswith("--hash="))

@@ -21,6 +21,9 @@ __all__ = ["Fetcher", "Response", "Stats"]
 _log = logging.getLogger("tripin.http")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _RETRIES = 3
+# A read timeout is retried once: a server that accepts and then says nothing rarely recovers,
+# and four full waits made the default give-up time 124.5 s (pip's is about 90 s); two are 60 s.
+_READ_TIMEOUT_RETRIES = 1
 _MAX_RETRY_AFTER = 10.0
 
 
@@ -131,7 +134,7 @@ class Fetcher:
                 response = self._once(url, headers or {}, max_bytes, on_too_big)
             except httpx.TransportError as exc:
                 last = f"{where}: {_describe(exc)}"
-                if attempt < _RETRIES:
+                if attempt < (_READ_TIMEOUT_RETRIES if isinstance(exc, httpx.ReadTimeout) else _RETRIES):
                     time.sleep(0.25 * (2**attempt))
                     continue
                 raise IndexFetchError(last) from None

@@ -56,7 +56,9 @@ class Prefetcher:
         future.add_done_callback(lambda f: self._on_project(f, requirement))
 
     def _on_project(self, future: Future[Project], requirement: Requirement) -> None:
-        if future.exception() is not None:
+        # cancelled: the run ended (an error, say) and the client's shutdown dropped the queued
+        # fetches; exception() would raise CancelledError, logged as a traceback on stderr
+        if future.cancelled() or future.exception() is not None:
             return
         files = future.result().files
         versions = sorted(
@@ -83,6 +85,6 @@ class Prefetcher:
             metadata.add_done_callback(self._on_metadata)
 
     def _on_metadata(self, future: Future[Metadata]) -> None:
-        if future.exception() is None:
+        if not future.cancelled() and future.exception() is None:
             for requirement in future.result().requires_dist:
                 self._follow(requirement)
