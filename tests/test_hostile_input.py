@@ -230,9 +230,9 @@ def test_a_server_that_never_answers_is_asked_twice(
     monkeypatch.setenv("TRIPIN_HTTP_TIMEOUT", "1")
     fault = index.fault("/simple/mpmath/", "hang")
     started = time.monotonic()
-    with IndexClient([Index(name="local", url=index.simple_url)], cache=Cache(tmp_path / "c")) as client:
-        with pytest.raises(IndexFetchError, match="timed out"):
-            client.project("mpmath")
+    client = IndexClient([Index(name="local", url=index.simple_url)], cache=Cache(tmp_path / "c"))
+    with client, pytest.raises(IndexFetchError, match="timed out"):
+        client.project("mpmath")
     assert fault.hits == 2
     assert time.monotonic() - started < 3.0  # 90 s at the default 30 s
 
