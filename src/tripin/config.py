@@ -16,7 +16,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import ConfigError, Location, toml_error
+from tripin.errors import ConfigError, Location, quote, toml_error
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import loads_toml, read_input_text
 
@@ -126,21 +126,29 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
 def _group(data: Mapping[str, Any], name: str, path: Path, text: str, seen: frozenset[str] = frozenset()) -> list[str]:
     """A requirements group: [project.optional-dependencies] or PEP 735 [dependency-groups]
     (with its {include-group = ...} entries)."""
-    extras = data.get("project", {}).get("optional-dependencies", {})
+    project = data.get("project", {})
+    extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     groups = data.get("dependency-groups", {})
     if isinstance(extras, dict) and name in extras:
-        return [str(d) for d in extras[name]]
-    if not isinstance(groups, dict) or name not in groups or name in seen:
+        entries, table = extras[name], "project.optional-dependencies"
+    elif not isinstance(groups, dict) or name not in groups or name in seen:
         raise ConfigError(
             f"{Location(str(path), _line_of(text, 'groups'))}: no requirements group {name!r} "
             "in [project.optional-dependencies] or [dependency-groups]"
         )
+    else:
+        entries, table = groups[name], "dependency-groups"
+    where = Location(str(path), _line_of(text, name))
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: [{table}].{name} must be a list")
     out: list[str] = []
-    for entry in groups[name]:
-        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+    for entry in entries:
+        if isinstance(entry, str):
+            out.append(entry)
+        elif table == "dependency-groups" and isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
             out += _group(data, entry["include-group"], path, text, seen | {name})
-        else:
-            out.append(str(entry))
+        else:  # an int or a table where a requirement belongs
+            raise ConfigError(f"{where}: [{table}].{name} holds {quote(entry, 60)}, not a requirement string")
     return out
 
 
