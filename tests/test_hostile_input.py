@@ -269,3 +269,13 @@ def test_a_newline_in_a_name_stays_on_one_line(work: Path, capsys: pytest.Captur
     run = tripin(capsys, "check", "c.txt", "--overlay", "o.toml")
     assert run.code == 2
     _one_line_error(run.err, "second build rule for triton 3.2.0 (x\\x0arm -rf ~\\u2028y)")
+
+
+def test_a_path_too_long_for_the_system(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the fuzz test: Path.is_file() raises ENAMETOOLONG rather than answer False."""
+    (work / "pyproject.toml").write_text(
+        f'[project]\nname = "a"\nversion = "0"\n[tool.tripin]\nlock = "{"9" * 5000}"\n'
+    )
+    run = tripin(capsys, "check")
+    assert run.code == 2
+    assert len(_one_line_error(run.err, "File name too long")) < 2100

@@ -226,6 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:  # a path no handler expected: a name too long, a symlink loop
+        from tripin.errors import one_line, quote
+
+        name = f"{quote(exc.filename, 120)}: " if exc.filename else ""
+        print(one_line(f"tripin: error: {name}{exc.strerror or exc}"), file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _logging(verbosity: int) -> None:
