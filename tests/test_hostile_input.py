@@ -279,3 +279,18 @@ def test_a_path_too_long_for_the_system(work: Path, capsys: pytest.CaptureFixtur
     run = tripin(capsys, "check")
     assert run.code == 2
     assert len(_one_line_error(run.err, "File name too long")) < 2100
+
+
+@pytest.mark.parametrize("where", ["pyproject", "include"])
+def test_a_nul_in_a_file_name(work: Path, capsys: pytest.CaptureFixture[str], where: str) -> None:
+    """Found by the fuzz test: os.open and Path.is_file raise ValueError on a NUL."""
+    if where == "pyproject":
+        (work / "pyproject.toml").write_text(
+            '[project]\nname = "a"\nversion = "0"\n[tool.tripin]\nlock = "a\\u0000b"\n'
+        )
+        run = tripin(capsys, "check")
+    else:
+        (work / "r.txt").write_text("-r a\0b.txt\n")
+        run = tripin(capsys, "check", "r.txt")
+    assert run.code == 2
+    _one_line_error(run.err, "NUL character" if where == "pyproject" else "'a\\x00b.txt': cannot read")

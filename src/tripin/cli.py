@@ -621,12 +621,15 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
 
 def _default_check_files(read: list[Path]) -> list[Path]:
     from tripin.config import load_pyproject
+    from tripin.errors import ConfigError
 
     tool: dict[str, object] = {}
     if Path("pyproject.toml").is_file():
         _, tool, _ = load_pyproject(Path("pyproject.toml"))
     names = [Path(str(tool.get("lock") or "pylock.toml")), Path(str(tool.get("constraints") or "constraints.txt"))]
     read += names  # a default file that appears later must invalidate the memo
+    if any("\0" in str(n) for n in names):  # Path.is_file() raises ValueError on a NUL
+        raise ConfigError("pyproject.toml: [tool.tripin] names a file with a NUL character")
     return [n for n in names if n.is_file()]
 
 

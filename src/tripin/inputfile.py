@@ -33,6 +33,8 @@ _KINDS = (
 def read_input(path: Path | str, *, limit: int = MAX_INPUT_BYTES) -> bytes:
     """The bytes of a regular file of at most `limit` bytes. O_NONBLOCK: opening a FIFO with no
     writer must not block before fstat can tell it is not a regular file."""
+    if "\0" in str(path):  # os.open raises ValueError for it, which no caller expects
+        raise OSError(errno.EINVAL, "the file name holds a NUL character", str(path))
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         mode = os.fstat(fd).st_mode

@@ -113,7 +113,10 @@ class _Walk:
 
 
 def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk, depth: int) -> list[ReqLine]:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop (RuntimeError before 3.13), a NUL
+        raise LockError(f"{quote(str(path))}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if read is not None:
         read.append(path)
     if (resolved, constraint) in walk.done:
@@ -124,6 +127,15 @@ def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8"
         raise LockError(f"{path}: cannot read: {reason}") from None
+    if text.count("\n") >= MAX_REQUIREMENTS - walk.lines:  # refuse before parsing: only big files pay for this pass
+        counted = walk.lines
+        for number, line in _logical_lines(text):
+            counted += bool(line.strip())
+            if counted > MAX_REQUIREMENTS:
+                raise LockError(
+                    f"{Location(str(path), number)}: more than {MAX_REQUIREMENTS:,} requirement lines, "
+                    "the most tripin checks"
+                )
     out: list[ReqLine] = []
     for number, line in _logical_lines(text):
         where = Location(str(path), number)
