@@ -78,14 +78,24 @@ def test_dependency_groups_marker_in_a_requirements_file(work: Path, capsys: pyt
     _one_line_error(run.err, "r.txt:1:", "dependency_groups")
 
 
-@pytest.mark.parametrize("kind", ["requirements", "pylock"])
+@pytest.mark.parametrize("kind", ["requirements", "marker", "pylock", "overlay"])
 def test_a_version_of_100000_digits(work: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    """int() refuses over 4,300 digits with a ValueError wherever the version is compared; the
+    marker and overlay cases were found by the fuzz test."""
     version = "1" * 100_000
+    args = ["check", "f.txt"]
     if kind == "requirements":
         (work / "f.txt").write_text(f"torch=={version}\n")
-    else:
+    elif kind == "marker":
+        (work / "f.txt").write_text(f"torch==2.6.0 ; python_version >= '{version}'\n")
+    elif kind == "pylock":
         (work / "f.toml").write_text(f'lock-version = "1.0"\n[[packages]]\nname = "torch"\nversion = "{version}"\n')
-    run = tripin(capsys, "check", f"f.{'txt' if kind == 'requirements' else 'toml'}")
+        args = ["check", "f.toml"]
+    else:
+        overlay = FORK_OVERLAY.read_text().replace('version = "3.2.0"', f'version = "3.{version}"')
+        (work / "f.toml").write_text(overlay)
+        args = ["check", "c.txt", "--overlay", "f.toml"]
+    run = tripin(capsys, *args)
     assert run.code == 2
     assert len(_one_line_error(run.err, "f.")) < 3000
 
@@ -294,3 +304,23 @@ def test_a_nul_in_a_file_name(work: Path, capsys: pytest.CaptureFixture[str], wh
         run = tripin(capsys, "check", "r.txt")
     assert run.code == 2
     _one_line_error(run.err, "NUL character" if where == "pyproject" else "'a\\x00b.txt': cannot read")
+
+
+def test_lock_with_a_5000_digit_marker(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pyproject.toml").write_text(
+        f'[project]\nname = "a"\nversion = "0"\ndependencies = ["torch ; python_version >= \'{"9" * 5000}\'"]\n'
+    )
+    run = tripin(capsys, "lock", "--offline", "--target", ARM)
+    assert run.code == 2
+    _one_line_error(run.err, "[project].dependencies: invalid requirement: a number over 100 digits")
+
+
+@pytest.mark.parametrize("field", ["version", "requires-dist"])
+def test_index_metadata_with_a_5000_digit_number(field: str) -> None:
+    from tripin.index.metadata import parse_metadata
+
+    huge = "1." + "9" * 5000
+    version, requires = (huge, "x") if field == "version" else ("1.0", f"x ; python_version > '{huge}'")
+    data = f"Metadata-Version: 2.1\nName: p\nVersion: {version}\nRequires-Dist: {requires}\n"
+    with pytest.raises(IndexFetchError, match="5000 digits" if field == "requires-dist" else "invalid Version"):
+        parse_metadata(data.encode(), "p.metadata")

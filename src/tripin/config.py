@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from tripin.errors import ConfigError, Location, quote, toml_error
 from tripin.index.models import Index, redact_url
-from tripin.inputfile import loads_toml, read_input_text
+from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, loads_toml, read_input_text
 
 __all__ = [
     "DEFAULT_INDEX",
@@ -75,6 +75,8 @@ class Settings:
 def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, ...]:
     out: list[Requirement] = []
     for text in texts:
+        if (number := huge_number(text)) is not None:  # int() would raise ValueError mid-resolution
+            raise ConfigError(f"{where}: invalid requirement: a number over {MAX_NUMBER_DIGITS} digits: {number}")
         try:
             out.append(Requirement(text))
         except InvalidRequirement as exc:

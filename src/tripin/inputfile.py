@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_INPUT_BYTES", "TomlTooDeep", "loads_toml", "read_input", "read_input_text"]
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "MAX_NUMBER_DIGITS",
+    "TomlTooDeep",
+    "huge_number",
+    "loads_toml",
+    "read_input",
+    "read_input_text",
+]
 
 # Far above any real lock or requirements file (a 3,000-package pylock.toml with hashes for
 # six platforms is about 5 MB); parsed, the worst 16 MiB of TOML (a million tiny tables) stays
 # under 400 MB of memory.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+# Python's int() refuses more than 4,300 digits with a ValueError (not packaging's InvalidVersion),
+# raised wherever a version in a specifier or marker is first compared, far from the input line.
+# No version anyone publishes has a number of more than a few digits.
+MAX_NUMBER_DIGITS = 100
+_HUGE = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -58,6 +73,13 @@ def read_input(path: Path | str, *, limit: int = MAX_INPUT_BYTES) -> bytes:
 def read_input_text(path: Path | str, *, limit: int = MAX_INPUT_BYTES) -> str:
     """read_input decoded as UTF-8 (UnicodeDecodeError as str.decode raises it)."""
     return read_input(path, limit=limit).decode("utf-8")
+
+
+def huge_number(text: str) -> str | None:
+    """The first run of more than MAX_NUMBER_DIGITS digits in a requirement, version, specifier
+    or marker, shortened for a message; None when there is none."""
+    match = _HUGE.search(text)
+    return None if match is None else f"{match[0][:20]}... ({len(match[0])} digits)"
 
 
 class TomlTooDeep(tomllib.TOMLDecodeError):

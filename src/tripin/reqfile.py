@@ -13,7 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from tripin.errors import Location, LockError, quote
-from tripin.inputfile import read_input_text
+from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_input_text
 
 __all__ = ["MAX_INCLUDE_DEPTH", "MAX_REQUIREMENTS", "ReqLine", "parse_requirements_file", "vcs_commit"]
 
@@ -21,7 +21,6 @@ MAX_INCLUDE_DEPTH = 100  # -r chains deeper than this are a mistake or an attack
 # Each line costs a parsed Requirement (about 1 KB and 30 us): a million lines took 38 s and
 # 1 GB. The largest real lock has a few thousand; this is a hundred times that.
 MAX_REQUIREMENTS = 100_000
-_MAX_VERSION_DIGITS = 100  # a release segment longer than this is no version anyone publishes
 _INCLUDE = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9_.-]+)")
 _REV = re.compile(r"@([0-9a-fA-F]{7,40})(?:[#?]|$)")
@@ -82,17 +81,12 @@ def _requirement(text: str, where: Location) -> Requirement:
         if not egg:
             raise LockError(f"{where}: VCS URL without #egg=NAME: {quote(text)}")
         text = f"{egg[1]} @ {text}"
+    if (number := huge_number(text)) is not None:
+        raise LockError(f"{where}: a number over {MAX_NUMBER_DIGITS} digits: {number}")
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
         raise LockError(f"{where}: invalid requirement {quote(text)}: {str(exc).splitlines()[0]}") from None
-    for spec in requirement.specifier:
-        # int() refuses more than 4,300 digits (ValueError, not InvalidVersion) wherever the
-        # version is compared later; say so here, where the line is known
-        if any(len(run) > _MAX_VERSION_DIGITS for run in re.findall(r"\d+", spec.version)):
-            raise LockError(
-                f"{where}: version {quote(spec.version, 40)} has a number over {_MAX_VERSION_DIGITS} digits"
-            )
     return requirement
 
 

@@ -8,10 +8,11 @@ from email.policy import compat32
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from tripin.errors import IndexFetchError
 from tripin.index.models import Metadata
+from tripin.inputfile import huge_number
 
 __all__ = ["parse_metadata"]
 
@@ -28,10 +29,12 @@ def parse_metadata(data: bytes, where: str) -> Metadata:
         raise IndexFetchError(f"{where}: core metadata lacks Name or Version")
     try:
         parsed_version = Version(str(version).strip())
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or int() refusing over 4,300 digits
         raise IndexFetchError(f"{where}: invalid Version {version!r} in core metadata") from None
     requires: list[Requirement] = []
     for line in msg.get_all("Requires-Dist") or []:
+        if huge_number(str(line)) is not None:  # its marker would raise ValueError when evaluated
+            raise IndexFetchError(f"{where}: invalid Requires-Dist: {huge_number(str(line))}")
         try:
             requires.append(Requirement(str(line).strip()))
         except InvalidRequirement as exc:

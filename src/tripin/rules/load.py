@@ -15,7 +15,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import Location, RulesetError, quote, toml_error
-from tripin.inputfile import loads_toml, read_input
+from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, loads_toml, read_input
 from tripin.memo import default_rules_dir
 from tripin.rules.model import (
     PROVIDES,
@@ -39,6 +39,8 @@ _LOCAL = re.compile(r"\+[a-z0-9]+(\.[a-z0-9]+)*")  # PEP 440 local version label
 _HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
 _TABLES = ("pin", "build", "recipe", "companion", "bad", "good", "probe", "variant")
 _SCHEMA = 1
+# keys holding versions, specifiers or markers: compared later, where a 5,000-digit number fails
+_VERSIONED = frozenset({"torch", "marker", "version", "requires", "versions", "triton"})
 
 
 class _Table:
@@ -70,6 +72,8 @@ class _Table:
             return ""
         if not isinstance(value, str):
             raise self.fail(key, f"{key!r} must be a string")
+        if key in _VERSIONED and (number := huge_number(value)) is not None:
+            raise self.fail(key, f"{key!r} holds a number over {MAX_NUMBER_DIGITS} digits: {number}")
         if pattern is not None and not pattern.fullmatch(value):
             raise self.fail(key, f"{key!r} is not {what}: {value!r}")
         return value
