@@ -47,19 +47,26 @@ def _one_line_error(err: str, *needles: str) -> str:
 DEEP = "a = " + "[" * 1000 + "]" * 1000 + "\n"
 
 
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [(DEEP, "nested too deeply"), (f"a = {'9' * 5000}\n", "an integer over 4,300 digits")],  # the second: fuzz
+)
 @pytest.mark.parametrize("kind", ["pylock", "overlay", "pyproject"])
-def test_toml_nested_a_thousand_deep(work: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+def test_toml_nested_a_thousand_deep_or_a_huge_integer(
+    work: Path, capsys: pytest.CaptureFixture[str], kind: str, toml: str, needle: str
+) -> None:
+    """tomllib raises RecursionError for the first and a bare ValueError for the second."""
     if kind == "pylock":
-        (work / "pylock.toml").write_text('lock-version = "1.0"\n' + DEEP)
+        (work / "pylock.toml").write_text('lock-version = "1.0"\n' + toml)
         run = tripin(capsys, "check", "pylock.toml")
     elif kind == "overlay":
-        (work / "deep.toml").write_text(DEEP)
+        (work / "deep.toml").write_text(toml)
         run = tripin(capsys, "check", "c.txt", "--overlay", "deep.toml")
     else:
-        (work / "pyproject.toml").write_text('[project]\nname = "a"\nversion = "0"\n' + DEEP)
+        (work / "pyproject.toml").write_text('[project]\nname = "a"\nversion = "0"\n' + toml)
         run = tripin(capsys, "lock", "--index-url", "http://127.0.0.1:9/simple")
     assert run.code == 2
-    _one_line_error(run.err, "nested too deeply")
+    _one_line_error(run.err, needle)
 
 
 def test_three_thousand_chained_includes(work: Path, capsys: pytest.CaptureFixture[str]) -> None:

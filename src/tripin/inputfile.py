@@ -18,7 +18,7 @@ from typing import Any
 __all__ = [
     "MAX_INPUT_BYTES",
     "MAX_NUMBER_DIGITS",
-    "TomlTooDeep",
+    "TomlRefused",
     "huge_number",
     "loads_toml",
     "read_input",
@@ -82,21 +82,25 @@ def huge_number(text: str) -> str | None:
     return None if match is None else f"{match[0][:20]}... ({len(match[0])} digits)"
 
 
-class TomlTooDeep(tomllib.TOMLDecodeError):
-    """TOML nested deeper than the parser's recursion allows. A TOMLDecodeError, so callers
-    report it as they report any invalid TOML; built without the 3.14 (msg, doc, pos) signature
-    because no position is known."""
+class TomlRefused(tomllib.TOMLDecodeError):
+    """TOML that tomllib cannot turn into data although it may be well-formed: nested deeper
+    than its recursion allows, or an integer int() refuses. A TOMLDecodeError, so callers
+    report it as they report any invalid TOML; built without the 3.14 (msg, doc, pos)
+    signature because no position is known."""
 
-    def __init__(self) -> None:
-        message = "arrays or tables nested too deeply"
+    def __init__(self, message: str) -> None:
         ValueError.__init__(self, message)
         self.msg = message
 
 
 def loads_toml(text: str) -> dict[str, Any]:
-    """tomllib.loads; a document nested a thousand levels deep raises TomlTooDeep instead of
-    RecursionError (tomllib parses nested arrays and inline tables recursively)."""
+    """tomllib.loads, with a TOMLDecodeError where tomllib raises RecursionError (arrays and
+    inline tables are parsed recursively) or a bare ValueError (an integer over 4,300 digits)."""
     try:
         return tomllib.loads(text)
     except RecursionError:
-        raise TomlTooDeep from None
+        raise TomlRefused("arrays or tables nested too deeply") from None
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError:
+        raise TomlRefused("an integer over 4,300 digits, more than Python reads") from None

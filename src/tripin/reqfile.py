@@ -84,10 +84,9 @@ def _requirement(text: str, where: Location) -> Requirement:
     if (number := huge_number(text)) is not None:
         raise LockError(f"{where}: a number over {MAX_NUMBER_DIGITS} digits: {number}")
     try:
-        requirement = Requirement(text)
+        return Requirement(text)
     except InvalidRequirement as exc:
         raise LockError(f"{where}: invalid requirement {quote(text)}: {str(exc).splitlines()[0]}") from None
-    return requirement
 
 
 def parse_requirements_file(path: Path, *, constraint: bool = False, read: list[Path] | None = None) -> list[ReqLine]:
