@@ -152,7 +152,7 @@ def _delete(rng: random.Random, text: str) -> tuple[str, str]:
 def _repeat_line(rng: random.Random, text: str) -> tuple[str, str]:
     lines = text.split("\n")
     i = rng.randrange(len(lines))
-    times = rng.choice([2, 100, 5000])
+    times = min(rng.choice([2, 100, 5000]), 40_000_000 // (len(lines[i]) + 1) + 2)  # up to 40 MB
     return "\n".join(lines[:i] + [lines[i]] * times + lines[i:]), f"line {i + 1} x{times}"
 
 

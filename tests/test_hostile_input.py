@@ -78,11 +78,19 @@ def test_three_thousand_chained_includes(work: Path, capsys: pytest.CaptureFixtu
     _one_line_error(run.err, "r100.txt:1: includes nested deeper than 100 files")
 
 
-def test_dependency_groups_marker_in_a_requirements_file(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (work / "r.txt").write_text("torch==2.6.0 ; 'dev' in dependency_groups\n")
+@pytest.mark.parametrize(
+    "marker", ["'dev' in dependency_groups", "sys_platform === 'linux'", "python_version ~= '3'"]
+)  # the second found by the fuzz test
+def test_markers_packaging_cannot_evaluate(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], marker: str
+) -> None:
+    (work / "r.txt").write_text(f"torch==2.6.0 ; {marker}\n")
     run = tripin(capsys, "check", "r.txt")
     assert run.code == 2
-    _one_line_error(run.err, "r.txt:1:", "dependency_groups")
+    _one_line_error(run.err, "r.txt:1:", "marker cannot be evaluated")
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", ARM, extra=[f"torch==2.6.0 ; {marker}"]))
+    assert run.code == 2
+    _one_line_error(run.err, "command line: invalid requirement", "marker cannot be evaluated")
 
 
 @pytest.mark.parametrize("kind", ["requirements", "marker", "pylock", "overlay"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -289,8 +289,8 @@ def _line_applies(line: ReqLine, env: Mapping[str, str]) -> bool:
         return True
     try:
         return line.requirement.marker.evaluate(dict(env))
-    except UndefinedEnvironmentName as exc:
-        raise LockError(f"{line.where}: the marker uses {exc}, which only a pylock.toml may use") from None
+    except (UndefinedEnvironmentName, UndefinedComparison) as exc:  # reqfile refuses both; kept as a backstop
+        raise LockError(f"{line.where}: marker cannot be evaluated: {exc}") from None
 
 
 def _check_reqfile(

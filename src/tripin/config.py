@@ -19,6 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import ConfigError, Location, quote, toml_error
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, loads_toml, read_input_text
+from tripin.reqfile import marker_problem
 
 __all__ = [
     "DEFAULT_INDEX",
@@ -81,6 +82,8 @@ def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, .
             out.append(Requirement(text))
         except InvalidRequirement as exc:
             raise ConfigError(f"{where}: invalid requirement {text!r}: {str(exc).splitlines()[0]}") from None
+        if (problem := marker_problem(out[-1])) is not None:
+            raise ConfigError(f"{where}: invalid requirement {text!r}: {problem}")
     return tuple(out)
 
 

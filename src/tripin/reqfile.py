@@ -9,13 +9,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from tripin.errors import Location, LockError, quote
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_input_text
 
-__all__ = ["MAX_INCLUDE_DEPTH", "MAX_REQUIREMENTS", "ReqLine", "parse_requirements_file", "vcs_commit"]
+__all__ = [
+    "MAX_INCLUDE_DEPTH",
+    "MAX_REQUIREMENTS",
+    "ReqLine",
+    "marker_problem",
+    "parse_requirements_file",
+    "vcs_commit",
+]
 
 MAX_INCLUDE_DEPTH = 100  # -r chains deeper than this are a mistake or an attack, never a project
 # Each line costs a parsed Requirement (about 1 KB and 30 us): a million lines took 38 s and
@@ -38,6 +46,21 @@ def vcs_commit(url: str) -> str | None:
     """The commit a VCS URL names (`git+https://...@<hex>#...`), if it names one by hash."""
     match = _REV.search(url.split("://", 1)[-1])
     return match[1].lower() if match else None
+
+
+def marker_problem(requirement: Requirement) -> str | None:
+    """Why the requirement's marker cannot be evaluated, or None. packaging parses
+    `sys_platform === 'linux'`, `python_version ~= '3'` and `'x' in dependency_groups` but raises
+    UndefinedComparison or UndefinedEnvironmentName on evaluating them, which happens deep in
+    `check` or the resolver; trying once on this interpreter's environment finds them at the
+    line. (Whether an operator is defined does not depend on the values compared.)"""
+    if requirement.marker is None:
+        return None
+    try:
+        requirement.marker.evaluate()
+    except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+        return f"marker cannot be evaluated: {exc}"
+    return None
 
 
 def _strip_comment(line: str) -> str:
@@ -84,9 +107,12 @@ def _requirement(text: str, where: Location) -> Requirement:
     if (number := huge_number(text)) is not None:
         raise LockError(f"{where}: a number over {MAX_NUMBER_DIGITS} digits: {number}")
     try:
-        return Requirement(text)
+        requirement = Requirement(text)
     except InvalidRequirement as exc:
         raise LockError(f"{where}: invalid requirement {quote(text)}: {str(exc).splitlines()[0]}") from None
+    if (problem := marker_problem(requirement)) is not None:
+        raise LockError(f"{where}: invalid requirement {quote(text)}: {problem}")
+    return requirement
 
 
 def parse_requirements_file(path: Path, *, constraint: bool = False, read: list[Path] | None = None) -> list[ReqLine]:
