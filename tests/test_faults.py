@@ -7,16 +7,20 @@ Figures from the hostile-input campaign (issue 10):
   session that filed issue 10, on main before it; this file keeps one kill as a regression
   (test_killed_run_leaves_old_outputs_and_a_working_rerun).
 - A server that accepts and never answers: 124.5 s to give up with the defaults before (four
-  30 s read waits); a read timeout is now retried once, {SILENT} (test_hostile_input.py measures
-  the same at a 1 s timeout: two requests, under 3 s).
+  30 s read waits); a read timeout is now retried once: `tripin lock` against a silent socket gave
+  up after 60.9 s with the defaults (test_hostile_input.py measures the same at a 1 s timeout:
+  two requests, under 3 s). TRIPIN_HTTP_TIMEOUT still sets each wait, for slow mirrors.
 - Parser fuzzing (tests/test_fuzz_cli.py): 240 generated hostile variants of a real pylock.toml,
   constraints file, pyproject.toml and overlay per suite run, 20 of them as real processes
-  (10 s limit, peak RSS under 500 MB). Run once by hand with more seeds: {FUZZ}.
-  Those runs found six crashes, now fixed, each with a test in test_hostile_input.py: a file
-  name too long, a NUL in a file name (two places), a 5,000-digit number in a marker, in a rules
-  value and in a TOML integer.
+  (10 s limit, peak RSS under 500 MB). Run by hand on the final code: 6,000 cases
+  (seeds 25-28, 1,500 each, 500 as processes): 0 tracebacks, 0 multi-line errors, slowest
+  process 0.54 s, largest 31 MB. Earlier runs, about 12,000 cases (seeds 10-13, 20-24),
+  found five crashes, now fixed, each with a test in test_hostile_input.py: a file name too
+  long, a NUL in a file name, a 5,000-digit number in a marker or a rules value, a 5,000-digit
+  TOML integer, and markers packaging parses but cannot evaluate (`sys_platform === 'linux'`).
 - Regressions for the issue's crashes, hangs and wrong answers: tests/test_hostile_input.py,
-  {HOSTILE}.
+  42 tests; 41 fail on the main they were written against (9bbf5bd), the 42nd guards a case
+  that already failed cleanly there (a 100,000-digit version in a pylock).
 """
 
 from __future__ import annotations
