@@ -339,3 +339,10 @@ def test_index_metadata_with_a_5000_digit_number(field: str) -> None:
     data = f"Metadata-Version: 2.1\nName: p\nVersion: {version}\nRequires-Dist: {requires}\n"
     with pytest.raises(IndexFetchError, match="5000 digits" if field == "requires-dist" else "invalid Version"):
         parse_metadata(data.encode(), "p.metadata")
+
+
+def test_a_lock_entry_whose_name_is_no_name(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pylock.toml").write_text('lock-version = "1.0"\n[[packages]]\nname = "torch\\ntriton"\nversion = "1"\n')
+    run = tripin(capsys, "check", "pylock.toml")
+    assert run.code == 2
+    _one_line_error(run.err, "pylock.toml:2: malformed package entry", "'torch\\ntriton'")
