@@ -495,6 +495,11 @@ def _build_plan(args: argparse.Namespace) -> int:
     from tripin.lock.pylock import read_pylock
     from tripin.sourcebuild import build_script, install_line, source_builds
 
+    if not args.constraints or args.constraints.startswith("-") or not args.constraints.isprintable():
+        from tripin.errors import ConfigError
+        from tripin.scriptvalues import shown
+
+        raise ConfigError(f"--constraints {shown(args.constraints)}: not a file name the script can print")
     lock = _lock_for_torch(args) if args.torch else read_pylock(Path(args.lock))
     target = args.target
     if target is None:

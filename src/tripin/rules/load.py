@@ -173,11 +173,29 @@ def _build(t: _Table) -> Build:
 
 
 def _recipe(t: _Table) -> Recipe:
+    from tripin.scriptvalues import (
+        UnsafeValue,
+        checked_env_name,
+        checked_env_value,
+        checked_note,
+        checked_requirement,
+    )
+
     env = t.data.get("env", {})
-    if not isinstance(env, dict) or not all(
-        isinstance(k, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]*", k) and isinstance(v, str) for k, v in env.items()
-    ):
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
         raise t.fail("env", "'env' must map UPPER_CASE names to strings")
+    # the build script carries these values: refuse here, with the file and line, what it would refuse
+    for key, check in (("env", None), ("build-requires", checked_requirement), ("system", checked_note)):
+        try:
+            if check is None:
+                for name, value in env.items():
+                    checked_env_name(name)
+                    checked_env_value(value)
+            else:
+                for item in t.strs(key):
+                    check(item)
+        except UnsafeValue as exc:
+            raise t.fail(key, str(exc)) from None
     subdirectory = t.text("subdirectory", required=False) or "."
     if subdirectory.startswith("/") or ".." in subdirectory.split("/"):
         raise t.fail("subdirectory", "'subdirectory' must be a relative path inside the repository")
