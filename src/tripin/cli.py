@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO, cast
 
 from tripin import __version__
 from tripin.errors import EXIT_OK, EXIT_USAGE, TripinError
@@ -193,6 +193,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from tripin.redact import RedactingStream
+
+    stdout, stderr = sys.stdout, sys.stderr
+    # every printed line passes here: a proxy (typed as the stream it stands for) that masks
+    # credentials in URLs and delegates all but write
+    sys.stdout, sys.stderr = cast(TextIO, RedactingStream(stdout)), cast(TextIO, RedactingStream(stderr))
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -205,10 +218,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(completion_script(parser, args.shell))
         return EXIT_OK
-    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor, "rules": run_rules, "explain": _explain}
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "lock": _lock,
+        "build-plan": _build_plan,
+        "check": _check,
+        "doctor": _doctor,
+        "rules": run_rules,
+        "explain": _explain,
+    }
     try:
-        if args.command == "lock":
-            return _lock(args, list(argv) if argv is not None else sys.argv[1:])
         return commands[args.command](args)
     except TripinError as exc:
         print(f"tripin: error: {exc}", file=sys.stderr)
@@ -240,17 +258,17 @@ def _logging(verbosity: int) -> None:
     root.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
 
 
-def _lock(args: argparse.Namespace, argv: list[str]) -> int:
+def _lock(args: argparse.Namespace) -> int:
     _logging(args.verbose)
-    import shlex
     import time
 
     from tripin.config import build_settings, inputs_digest
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
-    from tripin.lock.atomic import write_atomic
+    from tripin.lock.atomic import check_writable, write_files
     from tripin.lock.constraints import constraints_files
     from tripin.lock.pylock import dump_pylock
+    from tripin.redact import redact_text
     from tripin.resolver import resolve_all
     from tripin.resolver.merge import merge
     from tripin.targets import parse_target
@@ -273,14 +291,6 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         pytorch_index_url=args.pytorch_index_url,
         pyproject=Path("pyproject.toml"),
     )
-    if args.print_config:
-        from tripin.config import describe
-
-        rows = describe(settings)
-        width = max(len(name) for name, _, _ in rows)
-        for name, value, source in rows:
-            print(f"{name:<{width}}  {value}  [{source}]")
-        return EXIT_OK
     names = list(dict.fromkeys(settings.targets))
     if any(n.endswith("-auto") for n in names):
         from tripin.host import detect_variant
@@ -291,6 +301,15 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
     ruleset = _ruleset(args, overlays=settings.overlays)
+    if args.print_config:  # after every check `lock` makes before resolving: what it shows, lock would use
+        from tripin.config import describe
+
+        rows = describe(settings)
+        width = max(len(name) for name, _, _ in rows)
+        for name, value, source in rows:
+            print(f"{name:<{width}}  {value}  [{source}]")
+        return EXIT_OK
+    check_writable([settings.lock_path, settings.constraints_path])  # fail before the work, not after
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     from tripin.index.models import Index
 
@@ -328,13 +347,10 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
             ),
         },
     )
-    command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
-    pylock_text = dump_pylock(lock)  # render both before writing either
-    constraints = constraints_files(lock, settings.constraints_path, command=command)
+    pylock_text = redact_text(dump_pylock(lock))  # render every output before writing any
+    constraints = {path: redact_text(text) for path, text in constraints_files(lock, settings.constraints_path).items()}
     previous = _previous_lock(settings.lock_path)
-    write_atomic(settings.lock_path, pylock_text)
-    for path, text in constraints.items():
-        write_atomic(path, text)
+    write_files({**constraints, settings.lock_path: pylock_text})  # the lock last: see lock/atomic.py
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -448,18 +464,6 @@ def _target_json(resolution: TargetResolution) -> dict[str, object]:
     return out
 
 
-def _redact_arg(arg: str) -> str:
-    from tripin.index.models import redact_url
-
-    if "://" not in arg:
-        return arg
-    prefix, sep, url = arg.partition("=") if arg.startswith("-") else ("", "", arg)
-    try:
-        return prefix + sep + redact_url(url)
-    except ValueError:
-        return prefix + sep + "<url>"
-
-
 def _summary(resolution: TargetResolution) -> str:
     from packaging.utils import canonicalize_name
 
@@ -493,6 +497,7 @@ def _build_plan(args: argparse.Namespace) -> int:
     from tripin.errors import LockError
     from tripin.lock.atomic import write_atomic
     from tripin.lock.pylock import read_pylock
+    from tripin.redact import redact_text
     from tripin.sourcebuild import build_script, install_line, source_builds
 
     if not args.constraints or args.constraints.startswith("-") or not args.constraints.isprintable():
@@ -512,9 +517,9 @@ def _build_plan(args: argparse.Namespace) -> int:
     script = build_script(lock, target, constraints=args.constraints)
     output = args.output or f"build-{target}.sh"
     if output == "-":
-        sys.stdout.write(script)
+        sys.stdout.write(script)  # redacted by the stream
         return EXIT_OK
-    write_atomic(Path(output), script, mode=0o755)
+    write_atomic(Path(output), redact_text(script), executable=True)
     if not builds:
         print(f"{target} needs no source build; {output} only checks the machine", file=sys.stderr)
     print(f"wrote {output}: builds {', '.join(f'{p.name} {p.version}' for p in builds) or 'nothing'}")

@@ -9,7 +9,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +33,25 @@ __all__ = [
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
-_TOOL_KEYS = {
-    "targets",
-    "index-url",
-    "extra-index-urls",
-    "index",
-    "lock",
-    "constraints",
-    "manylinux",
-    "musllinux",
-    "macos",
-    "prerelease",
-    "exclude-newer",
-    "rules",
-    "groups",
-    "pytorch-index-url",
+_TOOL_KEYS = {  # [tool.tripin] key -> the type it must have
+    "targets": "str-or-strs",
+    "index-url": "str",
+    "extra-index-urls": "str-or-strs",
+    "index": "index",
+    "lock": "str",
+    "constraints": "str",
+    "manylinux": "str",
+    "musllinux": "str",
+    "macos": "str",
+    "prerelease": "bool",
+    "exclude-newer": "date",
+    "rules": "str-or-strs",
+    "groups": "str-or-strs",
+    "pytorch-index-url": "str",
 }
+# Names tripin gives indexes itself: a [[tool.tripin.index]] may not take one, or a pin to it
+# could mean an index the user never named (an extra index serving an impostor torch).
+_RESERVED_INDEX = re.compile(r"default|extra-\d+|pytorch-.*")
 _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
 
@@ -111,15 +114,72 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
     tool = data.get("tool", {}).get("tripin", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{path}: [tool.tripin] must be a table")
-    for key in tool:
-        if key not in _TOOL_KEYS:
-            raise ConfigError(
-                f"{Location(str(path), _line_of(text, key))}: unknown key {key!r} in [tool.tripin]",
-                hint="known keys: " + ", ".join(sorted(_TOOL_KEYS)),
-            )
+    _check_tool(tool, path, text)
     wanted = [*_str_list(tool, "groups", str(path)), *groups]
     deps = list(deps) + [d for group in dict.fromkeys(wanted) for d in _group(data, group, path, text)]
     return deps, tool, text
+
+
+def _check_tool(tool: Mapping[str, Any], path: Path, text: str) -> None:
+    """[tool.tripin] against its schema, so a wrong type is one line naming the key and where it
+    is, never a crash later (`prerelease = "false"` would otherwise read as true)."""
+    for key, value in tool.items():
+        where = Location(str(path), _line_of(text, key))
+        if key not in _TOOL_KEYS:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} in [tool.tripin]",
+                hint="known keys: " + ", ".join(sorted(_TOOL_KEYS)),
+            )
+        kind = _TOOL_KEYS[key]
+        if kind == "index":
+            _check_index_tables(value, where)
+            continue
+        ok = {
+            "str": isinstance(value, str),
+            "bool": isinstance(value, bool),
+            "strs": isinstance(value, list) and all(isinstance(v, str) for v in value),
+            "str-or-strs": isinstance(value, str)
+            or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+            "date": isinstance(value, str | date),
+        }[kind]
+        if not ok:
+            wanted = {
+                "str": "a string",
+                "bool": "true or false",
+                "strs": "a list of strings",
+                "str-or-strs": "a string or a list of strings",
+                "date": "a date (YYYY-MM-DD) or an RFC 3339 time",
+            }[kind]
+            raise ConfigError(f"{where}: tool.tripin.{key} must be {wanted}, not {_type_name(value)}")
+
+
+def _check_index_tables(value: object, where: Location) -> None:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: tool.tripin.index must be [[tool.tripin.index]] tables")
+    for i, entry in enumerate(value):
+        key = f"tool.tripin.index[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: {key} must be a table with name, url and packages")
+        unknown = sorted(set(entry) - {"name", "url", "packages"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} in {key}")
+        for field_name in ("name", "url"):
+            if not isinstance(entry.get(field_name), str):
+                raise ConfigError(f"{where}: {key}.{field_name} must be a string")
+        packages = entry.get("packages", [])
+        if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+            raise ConfigError(f"{where}: {key}.packages must be a list of strings")
+
+
+def _type_name(value: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _group(data: Mapping[str, Any], name: str, path: Path, text: str, seen: frozenset[str] = frozenset()) -> list[str]:
@@ -128,18 +188,31 @@ def _group(data: Mapping[str, Any], name: str, path: Path, text: str, seen: froz
     extras = data.get("project", {}).get("optional-dependencies", {})
     groups = data.get("dependency-groups", {})
     if isinstance(extras, dict) and name in extras:
-        return [str(d) for d in extras[name]]
+        if not isinstance(extras[name], list) or not all(isinstance(d, str) for d in extras[name]):
+            raise ConfigError(
+                f"{Location(str(path), _line_of(text, name))}: project.optional-dependencies.{name} "
+                "must be a list of strings"
+            )
+        return list(extras[name])
     if not isinstance(groups, dict) or name not in groups or name in seen:
         raise ConfigError(
             f"{Location(str(path), _line_of(text, 'groups'))}: no requirements group {name!r} "
             "in [project.optional-dependencies] or [dependency-groups]"
         )
     out: list[str] = []
-    for entry in groups[name]:
-        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+    entries = groups[name]
+    if not isinstance(entries, list):
+        raise ConfigError(f"{Location(str(path), _line_of(text, name))}: dependency-groups.{name} must be a list")
+    for i, entry in enumerate(entries):
+        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str) and len(entry) == 1:
             out += _group(data, entry["include-group"], path, text, seen | {name})
+        elif isinstance(entry, str):
+            out.append(entry)
         else:
-            out.append(str(entry))
+            raise ConfigError(
+                f"{Location(str(path), _line_of(text, name))}: dependency-groups.{name}[{i}] must be a "
+                "requirement string or {include-group = NAME}"
+            )
     return out
 
 
@@ -243,25 +316,32 @@ def build_settings(
     extras, sources["extra-index-urls"] = _first(
         (list(extra_index_urls), cli), (env_extra, env_extra_src), (_str_list(tool, "extra-index-urls", where), cfg)
     )
-    indexes = [Index(name="default", url=_check_url(str(default), where))]
-    indexes += [Index(name=f"extra-{i + 1}", url=_check_url(u, where)) for i, u in enumerate(extras or [])]
+    indexes = [Index(name="default", url=_check_url(str(default), sources["index-url"]))]
+    indexes += [
+        Index(name=f"extra-{i + 1}", url=_check_url(u, sources["extra-index-urls"])) for i, u in enumerate(extras or [])
+    ]
     pins: dict[NormalizedName, str] = {}
     named = tool.get("index", [])
     if not isinstance(named, list):
         raise ConfigError(f"{Location(where, _line_of(text, 'index'))}: use [[tool.tripin.index]] tables")
+    _check_index_tables(named, Location(where, _line_of(text, "index")))
     for entry in named:
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("name"), str)
-            or not isinstance(entry.get("url"), str)
-        ):
-            raise ConfigError(f"{where}: each [[tool.tripin.index]] needs a name and a url")
-        unknown = set(entry) - {"name", "url", "packages"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} in [[tool.tripin.index]]")
-        indexes.append(Index(name=entry["name"], url=_check_url(entry["url"], where)))
+        name = entry["name"]
+        at = Location(where, _line_of(text, "index"))
+        if _RESERVED_INDEX.fullmatch(name):
+            raise ConfigError(
+                f"{at}: index name {name!r} is reserved (tripin names its own indexes default, extra-N, pytorch-*)"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise ConfigError(f"{at}: index name {name!r} must be letters, digits, '.', '_' or '-'")
+        if any(i.name == name for i in indexes):
+            raise ConfigError(f"{at}: two [[tool.tripin.index]] tables are named {name!r}; a pin must name one index")
+        indexes.append(Index(name=name, url=_check_url(entry["url"], where)))
         for package in _str_list(entry, "packages", where):
-            pins[canonicalize_name(package)] = entry["name"]
+            normalized = canonicalize_name(package)
+            if pins.get(normalized, name) != name:
+                raise ConfigError(f"{at}: {package!r} is pinned to two indexes ({pins[normalized]!r} and {name!r})")
+            pins[normalized] = name
     sources["index"] = cfg if named else "default"
 
     def one(key: str, value: str | None, env_key: str) -> Any:
@@ -293,7 +373,7 @@ def build_settings(
         pyproject_digest=None if cli_requirements else pyproject_digest(deps, tool),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
-        pytorch_index=_check_url(str(pytorch_index), where),
+        pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
         sources=sources,
     )
 
@@ -331,9 +411,32 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def _check_url(url: str, where: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise ConfigError(f"{where}: index URL must be http(s): {redact_url(url)!r}")
+    """An http(s) URL with a host and a valid port, and no white space or control characters
+    anywhere (a trailing space in an environment variable is a typo, not a path)."""
+    from urllib.parse import urlsplit
+
+    shown = _shown_url(url)
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise ConfigError(f"{where}: index URL has white space or control characters: {shown}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{where}: invalid index URL {shown}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: index URL must be http(s)://HOST/...: {shown}")
+    if port == 0:
+        raise ConfigError(f"{where}: invalid index URL {shown}: port 0")
     return url.rstrip("/")
+
+
+def _shown_url(url: str) -> str:
+    try:
+        text = redact_url(url)
+    except ValueError:
+        text = re.sub(r"//[^/@]*@", "//***@", url)
+    text = repr(text)
+    return text if len(text) <= 120 else text[:115] + "...'"
 
 
 def project_overlays(pyproject: Path) -> list[Path]:

@@ -87,6 +87,7 @@ class Cache:
             "stored_at": entry.stored_at or time.time(),
             "max_age": entry.max_age,
         }
+        tmp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -94,7 +95,10 @@ class Cache:
                 handle.write(json.dumps(header).encode() + b"\n" + entry.body)
             Path(tmp).replace(path)
         except OSError:
-            return  # a cache that cannot be written only costs speed
+            # a cache that cannot be written only costs speed; a full disk must not also
+            # collect a temp file per entry
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def touch(self, bucket: str, key: str, entry: Entry, max_age: float) -> None:
         """Record a successful revalidation (304) without rewriting what did not change."""
