@@ -259,3 +259,36 @@ def test_json_lock_summary_names_no_command_line(
     assert run.code == 0
     assert json.loads(run.out)["lock"] == "pylock.toml"
     assert read_toml(work / "pylock.toml")["lock-version"] == "1.0"
+
+
+# ---- lock --check and PEP 751 file names ---------------------------------------------------
+
+
+def test_lock_check_touches_nothing_and_diffs_what_would_change(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = lock_args(index.simple_url, Path("c"), X86, extra=["torch==2.6.0"])
+    run = tripin(capsys, *args, "--check")
+    assert run.code == 1 and "+++ b/pylock.toml" in run.out and "--- /dev/null" in run.out
+    assert not (work / "pylock.toml").exists() and not (work / "constraints.txt").exists()
+    assert tripin(capsys, *args).code == 0
+    stamps = {p.name: p.stat().st_mtime_ns for p in work.glob("*.t*") if p.is_file()}
+    run = tripin(capsys, *args, "--check")
+    assert (run.code, run.out) == (0, "")
+    (work / "constraints.txt").write_text((work / "constraints.txt").read_text().replace("2.6.0", "2.5.1"))
+    run = tripin(capsys, *args, "--check")
+    assert run.code == 1 and "-torch==2.5.1" in run.out and "+torch==2.6.0" in run.out
+    assert "would change" in run.err
+    assert {p.name: p.stat().st_mtime_ns for p in work.glob("*.t*") if p.is_file()}.keys() == stamps.keys()
+    assert "2.5.1" in (work / "constraints.txt").read_text()
+
+
+@pytest.mark.parametrize("name", ["lock.toml", "pylock.a.b.toml", "pylock.txt", "my-pylock.toml"])
+def test_lock_names_follow_pep_751(work: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "--lock", name)
+    assert run.code == 2 and "must be named pylock.toml or pylock.NAME.toml" in run.err
+
+
+def test_a_named_lock_is_accepted(work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    args = lock_args(index.simple_url, Path("c"), X86, extra=["torch==2.6.0", "--lock", "pylock.gpu.toml"])
+    assert tripin(capsys, *args).code == 0 and (work / "pylock.gpu.toml").is_file()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, cast
 
 from tripin import __version__
-from tripin.errors import EXIT_OK, EXIT_USAGE, TripinError
+from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, TripinError
 
 if TYPE_CHECKING:
     from tripin.lock.model import Lock
@@ -45,7 +45,30 @@ def _parser() -> argparse.ArgumentParser:
         description="Resolve for every --target and write one PEP 751 lock and a pip "
         "constraints file. With no REQUIREMENT, reads ./pyproject.toml.",
     )
-    lock.add_argument("requirements", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirement, e.g. torch==2.6.0")
+    lock.add_argument(
+        "requirements",
+        nargs="*",
+        metavar="REQUIREMENT",
+        help="PEP 508 requirement (torch==2.6.0), or a requirements file (*.in, *.txt) as pip-compile takes",
+    )
+    lock.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirement_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read requirements from FILE (pip syntax; repeatable)",
+    )
+    lock.add_argument(
+        "-c",
+        "--constraint",
+        dest="constraint_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="limit versions with FILE (pip syntax; repeatable): a constraint adds no package",
+    )
     lock.add_argument(
         "-t",
         "--target",
@@ -99,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--manylinux", metavar="X.Y", help="newest glibc of the Linux targets (default 2.28)")
     lock.add_argument("--musllinux", metavar="X.Y", help="newest musl of musllinux targets (default 1.2)")
     lock.add_argument("--macos", metavar="X.Y", help="newest macOS of macOS targets (default 14.0)")
+    lock.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 with a diff if the lock or constraints would change (for CI)",
+    )
     lock.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     lock.add_argument("--format", choices=("text", "json"), default="text", help="summary as text or JSON")
     lock.add_argument(
@@ -290,6 +318,8 @@ def _lock(args: argparse.Namespace) -> int:
         groups=args.group,
         pytorch_index_url=args.pytorch_index_url,
         pyproject=Path("pyproject.toml"),
+        requirement_files=args.requirement_files,
+        constraint_files=args.constraint_files,
     )
     names = list(dict.fromkeys(settings.targets))
     if any(n.endswith("-auto") for n in names):
@@ -330,6 +360,7 @@ def _lock(args: argparse.Namespace) -> int:
             prereleases=settings.prereleases,
             exclude_newer=settings.exclude_newer,
             on_done=progress.target_done,
+            constraints=settings.constraints,
         )
         stats = client.fetcher.stats
     lock = merge(
@@ -349,6 +380,8 @@ def _lock(args: argparse.Namespace) -> int:
     )
     pylock_text = redact_text(dump_pylock(lock))  # render every output before writing any
     constraints = {path: redact_text(text) for path, text in constraints_files(lock, settings.constraints_path).items()}
+    if args.check:
+        return _check_up_to_date({**constraints, settings.lock_path: pylock_text})
     previous = _previous_lock(settings.lock_path)
     write_files({**constraints, settings.lock_path: pylock_text})  # the lock last: see lock/atomic.py
     for resolution in resolutions:
@@ -433,6 +466,29 @@ def _explain(args: argparse.Namespace) -> int:
             print(f"  source build: {b['version']} [{b['status']}] recipe {b['recipe']}; evidence {b['evidence']}")
         elif r["wheels"]:
             print(f"  wheels: {', '.join(r['wheels'])}")
+    return EXIT_OK
+
+
+def _check_up_to_date(outputs: dict[Path, str]) -> int:
+    """`lock --check`, as `uv lock --check`: a unified diff of every output that would change."""
+    import difflib
+
+    stale = 0
+    for path, text in outputs.items():
+        try:
+            old = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            old = None
+        if old == text:
+            continue
+        stale += 1
+        before = "/dev/null" if old is None else f"a/{path}"
+        sys.stdout.writelines(
+            difflib.unified_diff((old or "").splitlines(True), text.splitlines(True), before, f"b/{path}")
+        )
+    if stale:
+        print(f"tripin: {stale} output(s) would change; run tripin lock", file=sys.stderr)
+        return EXIT_NO_SOLUTION
     return EXIT_OK
 
 

@@ -58,6 +58,7 @@ _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     requirements: tuple[Requirement, ...]
+    constraints: tuple[Requirement, ...] = ()  # `-c FILE`: limits, not requirements
     targets: tuple[str, ...]
     indexes: tuple[Index, ...]
     pins: Mapping[NormalizedName, str]
@@ -111,12 +112,16 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
         raise ConfigError(
             f"{Location(str(path), _line_of(text, 'dependencies'))}: [project].dependencies must be a list of strings"
         )
-    tool = data.get("tool", {}).get("tripin", {})
+    tables = data.get("tool", {})
+    tool = tables.get("tripin", {}) if isinstance(tables, dict) else {}
     if not isinstance(tool, dict):
         raise ConfigError(f"{path}: [tool.tripin] must be a table")
     _check_tool(tool, path, text)
-    wanted = [*_str_list(tool, "groups", str(path)), *groups]
-    deps = list(deps) + [d for group in dict.fromkeys(wanted) for d in _group(data, group, path, text)]
+    from_tool = _str_list(tool, "groups", str(path))
+    for group in dict.fromkeys([*from_tool, *groups]):
+        # blame the source that named the group: the command line, or [tool.tripin] groups
+        blame = None if group in from_tool else f"--group {group}"
+        deps += _group(data, group, path, text, blame=blame)
     return deps, tool, text
 
 
@@ -182,7 +187,15 @@ def _type_name(value: object) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _group(data: Mapping[str, Any], name: str, path: Path, text: str, seen: frozenset[str] = frozenset()) -> list[str]:
+def _group(
+    data: Mapping[str, Any],
+    name: str,
+    path: Path,
+    text: str,
+    seen: frozenset[str] = frozenset(),
+    *,
+    blame: str | None = None,
+) -> list[str]:
     """A requirements group: [project.optional-dependencies] or PEP 735 [dependency-groups]
     (with its {include-group = ...} entries)."""
     extras = data.get("project", {}).get("optional-dependencies", {})
@@ -195,9 +208,15 @@ def _group(data: Mapping[str, Any], name: str, path: Path, text: str, seen: froz
             )
         return list(extras[name])
     if not isinstance(groups, dict) or name not in groups or name in seen:
+        import difflib
+
+        known = [*(extras if isinstance(extras, dict) else {}), *(groups if isinstance(groups, dict) else {})]
+        close = difflib.get_close_matches(name, known, n=1)
+        where = blame or str(Location(str(path), _line_of(text, "groups")))
         raise ConfigError(
-            f"{Location(str(path), _line_of(text, 'groups'))}: no requirements group {name!r} "
-            "in [project.optional-dependencies] or [dependency-groups]"
+            f"{where}: no requirements group {name!r} in {path}'s [project.optional-dependencies] or "
+            "[dependency-groups]" + (f"; did you mean {close[0]!r}?" if close else ""),
+            hint=f"groups there: {', '.join(known)}" if known else None,
         )
     out: list[str] = []
     entries = groups[name]
@@ -270,9 +289,15 @@ def build_settings(
     groups: Sequence[str] = (),
     pytorch_index_url: str | None = None,
     environ: Mapping[str, str] | None = None,
+    requirement_files: Sequence[str] = (),
+    constraint_files: Sequence[str] = (),
 ) -> Settings:
     """Command line over environment over [tool.tripin] over defaults, value by value."""
     env = os.environ if environ is None else environ
+    # as pip-compile and `uv pip compile`: a positional *.in / *.txt is a requirements file
+    files = [*requirement_files, *(r for r in cli_requirements if _is_requirements_file(r))]
+    cli_requirements = [r for r in cli_requirements if not _is_requirements_file(r)]
+    from_files, limits = _read_requirement_files(files, constraint_files)
     deps: list[str] = []
     tool: dict[str, Any] = {}
     text = ""
@@ -280,7 +305,7 @@ def build_settings(
         deps, tool, text = load_pyproject(pyproject, groups)
     elif groups:
         raise ConfigError("--group needs a pyproject.toml here")
-    elif not cli_requirements:
+    elif not cli_requirements and not files:
         raise ConfigError(
             "no requirements given and no pyproject.toml here",
             hint="tripin lock torch==2.6.0 --target linux-x86_64-cp312",
@@ -289,9 +314,11 @@ def build_settings(
     cfg = f"{pyproject} [tool.tripin]"
     cli = "command line"
     sources: dict[str, str] = {}
-    if cli_requirements:
-        requirements = parse_requirements(cli_requirements, cli)
-        sources["requirements"] = cli
+    if cli_requirements or files:
+        requirements = parse_requirements(cli_requirements, cli) + from_files
+        sources["requirements"] = " + ".join(
+            ([cli] if cli_requirements else []) + [f"{f} ({'-r' if f in requirement_files else 'file'})" for f in files]
+        )
     else:
         requirements = parse_requirements(deps, f"{pyproject} [project].dependencies")
         wanted = [*_str_list(tool, "groups", where), *groups]
@@ -351,6 +378,11 @@ def build_settings(
         return picked
 
     lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
+    if not re.fullmatch(r"pylock\.toml|pylock\.[^.]+\.toml", Path(str(lock_path)).name):
+        raise ConfigError(
+            f"{sources['lock']}: lock file {Path(str(lock_path)).name!r} must be named pylock.toml or "
+            "pylock.NAME.toml (PEP 751; pip and uv refuse other names)"
+        )
     pytorch_index = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
     constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
     cutoff_text = one("exclude-newer", exclude_newer, "TRIPIN_EXCLUDE_NEWER")
@@ -359,8 +391,10 @@ def build_settings(
         ([Path(o) for o in cli_overlays], cli),
         ([pyproject.parent / o for o in _str_list(tool, "rules", where)], cfg),
     )
+    sources["constraints-input"] = ", ".join(f"{f} (-c)" for f in constraint_files) or "none"
     return Settings(
         requirements=requirements,
+        constraints=limits,
         targets=tuple(targets),
         indexes=tuple(indexes),
         pins=pins,
@@ -370,7 +404,7 @@ def build_settings(
         musllinux=one("musllinux", musllinux, "TRIPIN_MUSLLINUX"),
         macos=one("macos", macos, "TRIPIN_MACOS"),
         prereleases=bool(pre),
-        pyproject_digest=None if cli_requirements else pyproject_digest(deps, tool),
+        pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
         pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
@@ -378,11 +412,34 @@ def build_settings(
     )
 
 
+def _is_requirements_file(arg: str) -> bool:
+    return arg.endswith((".in", ".txt")) and " " not in arg.strip() and not any(c in arg for c in "=<>~!;@")
+
+
+def _read_requirement_files(
+    requirement_files: Sequence[str], constraint_files: Sequence[str]
+) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...]]:
+    """pip's syntax, with its -r/-c includes: what a file reached through -c only limits."""
+    from tripin.reqfile import parse_requirements_file
+
+    requirements: list[Requirement] = []
+    constraints: list[Requirement] = []
+    for files, as_constraint in ((requirement_files, False), (constraint_files, True)):
+        for name in files:
+            path = Path(name)
+            if not path.is_file():
+                raise ConfigError(f"{name}: no such requirements file")
+            for line in parse_requirements_file(path, constraint=as_constraint):
+                (constraints if line.constraint else requirements).append(line.requirement)
+    return tuple(requirements), tuple(constraints)
+
+
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(setting, value, where it came from): what `tripin lock --print-config` shows."""
     s = settings.sources
     rows = [
         ("requirements", ", ".join(str(r) for r in settings.requirements), s["requirements"]),
+        ("constraints (input)", ", ".join(str(r) for r in settings.constraints) or "-", s["constraints-input"]),
         ("targets", ", ".join(settings.targets), s["targets"]),
     ]
     for index in settings.indexes:
@@ -458,6 +515,7 @@ def inputs_digest(settings: Settings) -> str:
     """What the lock was made from; a lock whose inputs digest differs is stale."""
     payload = {
         "requirements": sorted(str(r) for r in settings.requirements),
+        **({"constraints": sorted(str(r) for r in settings.constraints)} if settings.constraints else {}),
         "targets": list(settings.targets),
         "indexes": [[i.name, i.public_url] for i in settings.indexes],
         "pins": sorted(settings.pins.items()),

@@ -63,8 +63,13 @@ class Factory:
         *,
         prereleases: bool = False,
         exclude_newer: datetime | None = None,
+        constraints: Sequence[Requirement] = (),
     ) -> None:
         self.target = target
+        # `-c FILE`: limits on versions, applied wherever the name is wanted; they add nothing
+        self.limits: dict[NormalizedName, SpecifierSet] = {}
+        for req in to_reqs(constraints, target.environment(), "the constraints"):
+            self.limits[req.name] = self.limits.get(req.name, SpecifierSet()) & req.specifier
         self.client = client
         # a variant target takes the torch and Triton families from its PyTorch index alone
         self.routes: dict[NormalizedName, str] = (
@@ -111,6 +116,9 @@ class Factory:
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], excluded: Iterable[Candidate]
     ) -> list[Candidate]:
         bad = {(c.version, c.build) for c in excluded}
+        limit = self.limits.get(name)
+        if limit is not None:
+            reqs = [*reqs, Req(name=name, specifier=limit, origin="the constraints")]
         builds = {r.build for r in reqs if r.build is not None}
         if len(builds) > 1:
             return []  # two rules ask for two different commits: no candidate satisfies both

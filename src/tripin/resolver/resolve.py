@@ -41,8 +41,11 @@ def resolve_target(
     *,
     prereleases: bool = False,
     exclude_newer: datetime | None = None,
+    constraints: Sequence[Requirement] = (),
 ) -> TargetResolution:
-    factory = Factory(target, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer)
+    factory = Factory(
+        target, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer, constraints=constraints
+    )
     roots = to_reqs(requirements, factory.env, "the requirements")
     for root in roots:  # start every root's page download at once
         client.prefetch_project(root.name, factory.routes.get(root.name))
@@ -62,6 +65,11 @@ def resolve_target(
             )
             if newer:
                 message += f" ({', '.join(newer)}: uploaded after --exclude-newer {factory.exclude_newer.date()})"
+        limited = sorted(
+            f"{n}{factory.limits[n]}" for n in {c.requirement.name for c in exc.causes} & factory.limits.keys()
+        )
+        if limited:
+            message += f" (limited by the constraints: {', '.join(limited)})"
         missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
         if missing:
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
@@ -132,6 +140,7 @@ def resolve_all(
     prereleases: bool = False,
     exclude_newer: datetime | None = None,
     on_done: Callable[[str], None] | None = None,
+    constraints: Sequence[Requirement] = (),
 ) -> list[TargetResolution]:
     """Targets resolve in parallel threads over one client, so each page and metadata file is
     fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
@@ -139,7 +148,14 @@ def resolve_all(
     with ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target") as pool:
         futures = [
             pool.submit(
-                resolve_target, t, requirements, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer
+                resolve_target,
+                t,
+                requirements,
+                client,
+                ruleset,
+                prereleases=prereleases,
+                exclude_newer=exclude_newer,
+                constraints=constraints,
             )
             for t in targets
         ]
