@@ -111,14 +111,29 @@ def _lock_targets(path: Path, data: Mapping[str, Any], overrides: Sequence[Targe
     return [t for t in candidates if not environments or any(m.evaluate(t.environment()) for m in environments)]
 
 
-def _applies(marker: Marker | None, target: Target) -> bool:
-    """Lock markers may ask for a PyTorch variant as `'cu126' in extras` (PEP 751)."""
+def _lock_groups(data: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """The lock's PEP 751 extras that are not PyTorch variants, and its dependency groups."""
+
+    def strings(value: object) -> frozenset[str]:
+        return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
+
+    tool = data.get("tool")
+    tripin = tool.get("tripin") if isinstance(tool, dict) else None
+    targets = tripin.get("targets") if isinstance(tripin, dict) else None
+    variants = {t.get("variant") for t in targets if isinstance(t, dict)} if isinstance(targets, list) else set()
+    return strings(data.get("extras")) - variants, strings(data.get("dependency-groups"))
+
+
+def _applies(marker: Marker | None, target: Target, groups: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Lock markers may ask for a PyTorch variant as `'cu126' in extras` and for the project's
+    groups as extras or dependency groups (PEP 751); every group is checked, as if installed."""
     if marker is None:
         return True
+    extras, dependency_groups = groups
     env: dict[str, Any] = {
         **target.environment(),
-        "dependency_groups": frozenset(),
-        "extras": frozenset({target.variant} if target.variant else ()),
+        "dependency_groups": dependency_groups,
+        "extras": extras | ({target.variant} if target.variant else set()),
     }
     return marker.evaluate(env, context="lock_file")
 
@@ -141,8 +156,10 @@ def _check_lock(
         raise LockError(f"{where}: invalid TOML: {message}") from None
     entries = _lock_entries(path, data, text)
     installs: dict[str, dict[str, Version]] = {}
-    for target in _lock_targets(path, data, targets):
-        chosen = [e for e in entries if _applies(e.marker, target)]
+    lock_targets = _lock_targets(path, data, targets)
+    groups = _lock_groups(data)
+    for target in lock_targets:
+        chosen = [e for e in entries if _applies(e.marker, target, groups)]
         installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
         by_name = {e.name: e for e in chosen}
         torch = by_name.get(_TORCH)

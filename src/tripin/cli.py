@@ -368,6 +368,8 @@ def _lock(args: argparse.Namespace) -> int:
         ruleset,
         requirements=[str(r) for r in settings.requirements],
         inputs_digest=inputs_digest(settings),
+        groups=settings.groups,
+        main=[r for r in settings.requirements if not any(r in reqs for _, reqs in settings.groups.values())],
         extra={
             **({"pyproject-digest": settings.pyproject_digest} if settings.pyproject_digest else {}),
             **({"exclude-newer": settings.exclude_newer.isoformat()} if settings.exclude_newer else {}),

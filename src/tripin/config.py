@@ -71,6 +71,10 @@ class Settings:
     pyproject_digest: str | None = None  # set when the requirements came from pyproject.toml
     exclude_newer: datetime | None = None  # files uploaded after this are not considered
     overlays: tuple[Path, ...] = ()  # project rule files over the shipped ones
+    # pyproject groups locked beside the main requirements (whose requirements are also in
+    # `requirements`): name -> ("extra" | "group", its requirements). The lock marks what only
+    # a group needs, so installers keep the group optional (PEP 751 extras, dependency-groups).
+    groups: Mapping[str, tuple[str, tuple[Requirement, ...]]] = field(default_factory=dict)
     pytorch_index: str = PYTORCH_INDEX  # <this>/<variant> serves a variant target's torch and Triton
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
@@ -123,6 +127,21 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
         blame = None if group in from_tool else f"--group {group}"
         deps += _group(data, group, path, text, blame=blame)
     return deps, tool, text
+
+
+def pyproject_groups(path: Path, names: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+    """Each group's own requirements (include-group entries followed) and its kind: "extra" for
+    [project.optional-dependencies], "group" for PEP 735 [dependency-groups]."""
+    text = path.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    project = data.get("project", {})
+    extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    out: dict[str, tuple[str, list[str]]] = {}
+    for name in dict.fromkeys(names):
+        kind = "extra" if isinstance(extras, dict) and name in extras else "group"
+        main = set(project.get("dependencies", []) if isinstance(project, dict) else [])
+        out[name] = (kind, [r for r in _group(data, name, path, text) if r not in main])
+    return out
 
 
 def _check_tool(tool: Mapping[str, Any], path: Path, text: str) -> None:
@@ -314,6 +333,7 @@ def build_settings(
     cfg = f"{pyproject} [tool.tripin]"
     cli = "command line"
     sources: dict[str, str] = {}
+    group_map: dict[str, tuple[str, tuple[Requirement, ...]]] = {}
     if cli_requirements or files:
         requirements = parse_requirements(cli_requirements, cli) + from_files
         sources["requirements"] = " + ".join(
@@ -322,6 +342,10 @@ def build_settings(
     else:
         requirements = parse_requirements(deps, f"{pyproject} [project].dependencies")
         wanted = [*_str_list(tool, "groups", where), *groups]
+        group_map = {
+            name: (kind, parse_requirements(reqs, f"{pyproject} group {name}"))
+            for name, (kind, reqs) in pyproject_groups(pyproject, wanted).items()
+        }
         sources["requirements"] = f"{pyproject} [project].dependencies" + (
             f" + groups {', '.join(dict.fromkeys(wanted))}" if wanted else ""
         )
@@ -407,6 +431,7 @@ def build_settings(
         pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
+        groups=group_map,
         pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
         sources=sources,
     )
@@ -523,6 +548,7 @@ def inputs_digest(settings: Settings) -> str:
         "prereleases": settings.prereleases,
         "exclude-newer": settings.exclude_newer.isoformat() if settings.exclude_newer else None,
         "overlays": [str(p) for p in settings.overlays],
+        **({"groups": sorted(settings.groups)} if settings.groups else {}),
         "pytorch-index": redact_url(settings.pytorch_index),
     }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

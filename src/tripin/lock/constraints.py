@@ -49,7 +49,7 @@ def dump_constraints(lock: Lock, *, only: Sequence[str] | None = None) -> str:
 def constraints_files(lock: Lock, path: Path) -> dict[Path, str]:
     """constraints.txt, or constraints-<variant>.txt per PyTorch variant when the lock tells
     targets apart by variant."""
-    if not lock.extras:
+    if not lock.variants:
         return {path: dump_constraints(lock)}
     variants = list(dict.fromkeys(t.variant for t in lock.targets))
     return {

@@ -88,6 +88,7 @@ def lock_to_dict(lock: Lock) -> dict[str, Any]:
         "lock-version": "1.0",
         "environments": list(dict.fromkeys(t.platform for t in lock.targets)),
         **({"extras": lock.extras} if lock.extras else {}),
+        **({"dependency-groups": lock.dependency_groups} if lock.dependency_groups else {}),
         "created-by": "tripin",
         "packages": [_package(p, ambiguous, by_name) for p in lock.packages],
         "tool": {
@@ -179,6 +180,7 @@ def _check_types(lock: Lock) -> None:
         if not isinstance(getattr(lock, key), str):
             raise TypeError(f"[tool.tripin] {key.replace('_', '-')} must be a string")
     _strs(lock.requirements, "[tool.tripin] requirements")
+    _strs(tuple(name for name, _ in lock.groups), "extras and dependency-groups")
     for t in lock.targets:
         if not all(isinstance(v, str) for v in (t.name, t.marker, t.environment)) or not isinstance(
             t.variant, str | None
@@ -253,7 +255,11 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
             )
         )
     known = {"version", "ruleset-digest", "inputs-digest", "requirements", "targets"}
+    variants = {t.get("variant") for t in tool["targets"]}
+    groups = tuple((e, "extra") for e in _list(data.get("extras", []), "extras") if e not in variants)
+    groups += tuple((g, "group") for g in _list(data.get("dependency-groups", []), "dependency-groups"))
     return Lock(
+        groups=groups,
         targets=tuple(
             LockTarget(
                 name=t["name"],
