@@ -150,6 +150,9 @@ def _parser() -> argparse.ArgumentParser:
         "linux-x86_64-cp312 and linux-aarch64-cp312)",
     )
     check.add_argument("--fix", action="store_true", help="rewrite the offending pins in place")
+    check.add_argument(
+        "--strict", action="store_true", help="warnings fail too (another cut of the right branch, a main commit)"
+    )
     check.add_argument("--format", choices=("text", "json"), default="text")
     _add_rules_options(check)
     explain = sub.add_parser(
@@ -553,6 +556,7 @@ def _check(args: argparse.Namespace) -> int:
     from tripin import memo
 
     options = ["check", __version__, *args.files, "--", *args.targets, args.format, args.rules or "", *args.overlay]
+    options += ["--strict"] if getattr(args, "strict", False) else []
     rules = memo.rule_files(args.rules)
     if not args.fix and (hit := memo.lookup(options, rules)) is not None:
         sys.stdout.write(hit[0])
@@ -572,7 +576,7 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
 
     from tripin.check import check_files
     from tripin.errors import EXIT_NO_SOLUTION, ConfigError
-    from tripin.judge import WARN_NO_NIGHTLY_RULE
+    from tripin.judge import OK_ACCEPTED, WARN_OTHER_CUT
     from tripin.targets import parse_target
 
     files = [Path(f) for f in args.files] or _default_check_files(read)
@@ -585,8 +589,8 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     ruleset = _ruleset(args, validate=False, overlays=overlays)
     targets = [parse_target(t) for t in args.targets]
     found = check_files(files, ruleset, targets, read)
-    warnings = [v for v in found if v.code == WARN_NO_NIGHTLY_RULE]
-    violations = [v for v in found if v.code != WARN_NO_NIGHTLY_RULE]
+    warnings = [v for v in found if v.level == "warning"]
+    violations = [v for v in found if v.level == "error"]
     if args.fix and violations:
         from tripin.fix import apply_fixes
 
@@ -595,19 +599,26 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
             print(f"fixed {line}", file=sys.stderr)
         for line in skipped:
             print(f"not fixed {line}", file=sys.stderr)
-        violations = [v for v in check_files(files, ruleset, targets) if v.code != WARN_NO_NIGHTLY_RULE]
+        found = check_files(files, ruleset, targets)
+        violations = [v for v in found if v.level == "error"]
     if args.format == "json":
         rows = [
             {"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message, "fix": v.fix}
             for v in violations
         ]
         notes = [{"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message} for v in warnings]
-        output = json.dumps({"schema": 1, "violations": rows, "warnings": notes}, indent=2) + "\n"
+        verdicts = [
+            {"path": v.where.path, "line": v.where.line, "level": v.level, "code": v.code, "message": v.message}
+            for v in found
+            if v.code in (OK_ACCEPTED, WARN_OTHER_CUT, "TP002")
+        ]
+        output = json.dumps({"schema": 1, "violations": rows, "warnings": notes, "verdicts": verdicts}, indent=2) + "\n"
     else:
         output = "".join(f"{v}\n" for v in violations)
-    # on stderr: a hook shows them without failing
+    # on stderr: a hook shows them without failing (--strict: they fail it too)
     errors = "".join(f"warning: {v.where}: {v.code} {v.message}\n" for v in warnings) if args.format == "text" else ""
-    return output, EXIT_NO_SOLUTION if violations else EXIT_OK, errors
+    failed = violations or (getattr(args, "strict", False) and warnings)
+    return output, EXIT_NO_SOLUTION if failed else EXIT_OK, errors
 
 
 def _default_check_files(read: list[Path]) -> list[Path]:
@@ -648,6 +659,8 @@ def _doctor(args: argparse.Namespace) -> int:
     for t in report.tritons:
         built = f", built from {t.commit} ({t.commit_from})" if t.commit else ""
         print(f"{t.name}: {t.version}{built} in {t.location}")
+    if report.verdict is not None:
+        print(f"verdict: {report.verdict['level']}: {report.verdict['reason']}")
     if report.torch is not None and not report.tritons:
         print("triton: not installed")
     for probe in report.probes:
