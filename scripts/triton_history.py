@@ -137,7 +137,8 @@ def _chunks(commits: list[str], width: int = 10) -> list[str]:
     return [" ".join(commits[i : i + width]) for i in range(0, len(commits), width)]
 
 
-def build(git_dirs: list[Path]) -> str:
+def build(git_dirs: list[Path], accepted: list[tuple[str, str]] | None = None) -> str:
+    """The file's text. `accepted` defaults to the commits the rules name."""
     refs = _refs(git_dirs)
     if "main" not in refs:
         raise SystemExit("no git directory has a `main` branch")
@@ -191,7 +192,7 @@ def build(git_dirs: list[Path]) -> str:
     emit("main", main, main_commits, None)
     for name in releases:
         emit(name, refs[name], _first_parent(refs[name], points[name]), points[name])
-    for commit, what in _accepted():
+    for commit, what in _accepted() if accepted is None else accepted:
         if commit not in placed:
             print(f"warning: {what} {commit[:12]} is in no branch read", file=sys.stderr)
             continue

@@ -117,6 +117,10 @@ def test_a_healthy_source_build(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert run.code == 0, run.out
     assert f"built from {GOOD_320} (direct_url.json)" in run.out
     assert "probe torch-2.6-attrsdescriptor: ok" in run.out and run.out.rstrip().endswith("healthy")
+    # the installed torch is a nightly: the wheel's commit is accepted for 2.6.0, said as a warning
+    verdict = next(line for line in run.out.splitlines() if line.startswith("verdict: "))
+    assert verdict.startswith(f"verdict: warning: torch {NIGHTLY} is a nightly, judged against the 2.6.0 release")
+    assert "the PyPI wheel's commit for triton 3.2.0" in verdict
 
 
 def test_a_vcs_install_at_the_wrong_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

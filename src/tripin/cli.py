@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tripin.resolver import TargetResolution
     from tripin.rules.model import Ruleset
     from tripin.targets import Target
+    from tripin.verdict import Verdict
 
 __all__ = ["main"]
 
@@ -358,7 +359,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
                     "seconds": round(elapsed, 3),
                     "requests": stats.requests,
                     "bytes": stats.bytes,
-                    "targets": {r.target.name: _target_json(r) for r in resolutions},
+                    "targets": {r.target.name: _target_json(r, ruleset) for r in resolutions},
                     "warnings": [w for r in resolutions for w in r.warnings],
                     "changes": None
                     if changes is None
@@ -375,7 +376,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
             + ", ".join(str(p) for p in constraints)
         )
         for resolution in resolutions:
-            print(f"  {resolution.target}: {_summary(resolution)}")
+            print(f"  {resolution.target}: {_summary(resolution, ruleset)}")
         for package in lock.packages:
             if package.build is not None:
                 for target in package.targets:
@@ -435,20 +436,46 @@ def _previous_lock(path: Path) -> Lock | None:
         return None  # not a tripin lock (or damaged): nothing to compare with
 
 
-def _target_json(resolution: TargetResolution) -> dict[str, object]:
+def _target_json(resolution: TargetResolution, ruleset: Ruleset | None = None) -> dict[str, object]:
     from packaging.utils import canonicalize_name
 
     out: dict[str, object] = {"packages": len(resolution.packages)}
     for name in ("torch", "triton", "pytorch-triton"):
         resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
-            out[name] = {
+            entry: dict[str, object] = {
                 "version": str(resolved.candidate.version),
                 "source_build": resolved.candidate.build is not None,
                 "commit": resolved.candidate.build.commit if resolved.candidate.build else None,
                 "rule": resolved.pin.id if resolved.pin else None,
             }
+            if (verdict := _build_verdict(resolution, name, ruleset)) is not None:
+                entry["verdict"] = {"level": verdict.level, "reason": verdict.reason}
+            out[name] = entry
     return out
+
+
+def _build_verdict(resolution: TargetResolution, name: str, ruleset: Ruleset | None) -> Verdict | None:
+    """A source build's commit, judged as `check` judges it (a wheel is judged by its version)."""
+    from packaging.utils import canonicalize_name
+
+    from tripin.judge import Pair, pair_verdict
+
+    resolved = resolution.packages.get(canonicalize_name(name))
+    torch = resolution.packages.get(canonicalize_name("torch"))
+    if ruleset is None or resolved is None or torch is None or resolved.candidate.build is None:
+        return None
+    pair = Pair(
+        torch=torch.candidate.version,
+        triton=canonicalize_name(name),
+        triton_version=resolved.candidate.version,
+        commit=resolved.candidate.build.commit,
+        commit_from="rule",
+        environment=resolution.target.environment(),
+        target=resolution.target.name,
+        variant=resolution.target.variant,
+    )
+    return pair_verdict(ruleset, pair)
 
 
 def _redact_arg(arg: str) -> str:
@@ -463,7 +490,7 @@ def _redact_arg(arg: str) -> str:
         return prefix + sep + "<url>"
 
 
-def _summary(resolution: TargetResolution) -> str:
+def _summary(resolution: TargetResolution, ruleset: Ruleset | None = None) -> str:
     from packaging.utils import canonicalize_name
 
     parts = []
@@ -471,6 +498,8 @@ def _summary(resolution: TargetResolution) -> str:
         resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
             how = "source build" if resolved.candidate.build else "wheel"
+            verdict = _build_verdict(resolution, name, ruleset)
+            how += f"; {verdict.level}: {verdict.reason.split(' (')[0]}" if verdict else ""
             parts.append(f"{name} {resolved.candidate.version} ({how})")
     if "torch" in resolution.packages and not any(n in resolution.packages for n in ("triton", "pytorch-triton")):
         parts.append("no Triton")

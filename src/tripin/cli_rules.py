@@ -142,11 +142,20 @@ def _verify(args: argparse.Namespace) -> int:
     from packaging.markers import Marker
     from packaging.version import Version
 
+    from tripin.rules.verify import verify_commits
+
     ruleset = _load(args)
     print(
         f"{len(ruleset.pins)} pins, {len(ruleset.builds)} builds, {len(ruleset.recipes)} recipes, "
         f"{len(ruleset.companions)} companions, {len(ruleset.bad)} known-bad, {len(ruleset.good)} known-good: valid"
     )
+    checked, wrong = verify_commits(ruleset)
+    for line in wrong:
+        print(line)
+    if ruleset.history is not None:
+        print(f"{checked} commits checked against Triton's history: {len(wrong)} wrong")
+    if wrong:
+        return EXIT_NO_SOLUTION
     if not args.online:
         return EXIT_OK
     pins, companions = _expected(args)

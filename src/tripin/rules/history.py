@@ -85,6 +85,10 @@ class History:
     def commit_at(self, branch: str, index: int) -> str:
         return self._load()[branch].commits[index]
 
+    def commits(self, branch: str) -> tuple[str, ...]:
+        """The branch's stored short hashes, oldest first."""
+        return tuple(self._load()[branch].commits)
+
 
 def parse_history(text: str) -> History:
     return History(text)
