@@ -189,3 +189,8 @@ def test_a_release_the_history_has_no_commit_for_cannot_be_judged(
     assert rules.history is not None and rules.history.branch_of("10f6be36") == "release/3.8.x"
     run, _ = _check(capsys, work, "2.14.0", "3.8.0+git10f6be36", TARGETS[1])
     assert run.code == 0 and "no accepted commit known on it" in run.err
+
+
+def test_gits_seven_hex_abbreviation_is_placed_too(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run, verdicts = _check(capsys, work, "2.6.0", "3.2.0+gite101b08", TARGETS[1])
+    assert run.code == 0 and [v["level"] for v in verdicts] == ["ok"]

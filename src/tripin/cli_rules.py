@@ -118,6 +118,14 @@ def _show(ruleset: Ruleset, rows: list[dict[str, str]], line: str) -> None:
         if bad.torch.contains(probe, prereleases=True):
             print(f"known bad [{bad.id}]: {bad.package}{bad.triton or ''} {' '.join(c[:12] for c in bad.commits)}")
             print(f"  symptom: {bad.symptom}\n  fix: {bad.fix}\n  source: {bad.source}")
+    for pin in ruleset.pytorch_pins:
+        if pin.torch.contains(probe, prereleases=True):
+            print(f"PyTorch's pin [{pin.id}]: {pin.package} {pin.version} at {pin.commit} [{pin.status}]")
+            print(f"  source: {pin.source}")
+    for brk in ruleset.breaks:
+        if brk.torch.contains(probe, prereleases=True):
+            print(f"break on main [{brk.id}]: {brk.package} {brk.commit} and later: {brk.symptom}")
+            print(f"  source: {brk.source}")
     for good in ruleset.good:
         if good.torch.contains(probe, prereleases=True):
             print(f"known good [{good.id}]: {good.package} at {good.commit}\n  {good.note}\n  source: {good.source}")

@@ -50,13 +50,14 @@ def _accepted(ruleset: Ruleset, torch: Version, pin: Pin, build: Build | None) -
 
 
 def _ok(history: History | None, commit: str, accepted: list[tuple[str, str]]) -> str | None:
-    short = commit[:SHORT].lower()
-    exact = [what for full, what in accepted if full.startswith(short) or short.startswith(full)]
+    given = commit.lower()
+    short = (history.resolve(given) if history is not None else None) or given[:SHORT]
+    exact = [what for full, what in accepted if full.startswith(given) or given.startswith(full)]
     same = [
         f"same source as {what.split(' (')[0]} {full[:SHORT]}"
         for full, what in accepted
         if history is not None
-        and not (full.startswith(short) or short.startswith(full))
+        and not (full.startswith(given) or given.startswith(full))
         and short in history.same_source(full)
     ]
     if not exact and not same:

@@ -61,8 +61,17 @@ class History:
     def places(self, commit: str) -> list[Place]:
         """Every branch that holds the commit (a release branch cut from another shares its
         older commits), release branches first; [] when the history does not have it."""
+        return list(self._where.get(self.resolve(commit) or "", ()))
+
+    def resolve(self, commit: str) -> str | None:
+        """The stored short hash of a commit given in full, as 8 hex digits, or as git's default
+        7-hex abbreviation (then only if no other stored commit shares those 7)."""
         self._load()
-        return list(self._where.get(commit[:SHORT].lower(), ()))
+        short = commit[:SHORT].lower()
+        if len(short) < SHORT:
+            hits = [key for key in self._where if key.startswith(short)]
+            return hits[0] if len(hits) == 1 else None
+        return short if short in self._where else None
 
     def index_on(self, branch: str, commit: str) -> int | None:
         return next((p.index for p in self.places(commit) if p.branch == branch), None)
