@@ -46,6 +46,7 @@ def test_lock_json_summary_and_changes(index: IndexServer, locked: Path, capsys:
         "source_build": True,
         "commit": "cf34004b8a67d290a962da166f5aa2fc66751326",
         "rule": "torch-2.5.1/linux-aarch64",
+        "verdict": {"level": "ok", "reason": "the PyPI wheel's commit for triton 3.1.0 (matched)"},
     }
     changes = {(c["target"], c["package"]): (c["change"], c["detail"]) for c in data["changes"]}
     assert changes[(X86, "torch")] == ("~", "2.6.0 -> 2.5.1")

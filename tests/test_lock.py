@@ -67,6 +67,8 @@ def test_torch_26_x86_wheel_and_aarch64_source_build(
     x86_line = next(line for line in constraints if line.startswith("triton==3.2.0 ; "))
     assert 'platform_machine == "x86_64"' in x86_line
     assert "source build needed on linux-aarch64-cp312" in run.out
+    # the summary judges the source build as `check` would: the wheel's own commit
+    assert "triton 3.2.0+git9641643d (source build; ok: the PyPI wheel's commit for triton 3.2.0" in run.out
 
     plan = tripin(capsys, "build-plan", "--target", ARM)
     assert plan.code == 0, plan.err

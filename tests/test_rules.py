@@ -25,6 +25,8 @@ FIXTURES = Path(__file__).parent / "rules"
         ("unknown-table.toml", 3, "unknown key 'pins'"),
         ("bad-status.toml", 9, "'status' must be one of verified, matched, candidate"),
         ("http-source.toml", 8, "'source' is not an https URL"),
+        ("bad-break-commit.toml", 8, "'commit' is not a full 40-hex lowercase commit id"),
+        ("bad-pin-status.toml", 10, "'status' must be one of verified, candidate"),
     ],
 )
 def test_loader_rejects_with_file_and_line(fixture: str, line: int, message: str) -> None:

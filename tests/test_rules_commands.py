@@ -31,7 +31,21 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_verify_offline(capsys: pytest.CaptureFixture[str]) -> None:
     run = tripin(capsys, "rules", "verify")
-    assert run.code == 0 and run.out.strip().endswith(": valid")
+    lines = run.out.splitlines()
+    assert run.code == 0 and lines[0].endswith(": valid"), run.out
+    assert lines[-1].endswith("commits checked against Triton's history: 0 wrong")
+
+
+def test_verify_finds_a_commit_with_another_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The 3.3.1 wheel's commit put in the 3.2.0 rule: its history says it calls itself 3.3.1."""
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    text = (rules / "triton.toml").read_text()
+    good_320, good_331 = "9641643da6c52000c807b5eeed05edaec4402a67", "d654e0f2d91f07496454e0fcbec2a9b97df37d47"
+    (rules / "triton.toml").write_text(text.replace(f'commit = "{good_320}"', f'commit = "{good_331}"', 1))
+    run = tripin(capsys, "rules", "verify", "--rules", str(rules))
+    assert run.code == 1
+    assert "triton-3.2.0" in run.out and "commit d654e0f2d91f calls itself 3.3.1, the rule says 3.2.0" in run.out
 
 
 def test_sync_then_verify_online(

@@ -40,6 +40,7 @@ class Violation:
     index: int = -1  # the package's position in a pylock's [[packages]]
     want_version: str | None = None
     want_commit: str | None = None
+    level: str = "error"  # "warning": shown, fails only with --strict; "ok": a verdict, never shown as text
 
     def __str__(self) -> str:
         return f"{self.where}: {self.code} {self.message}" + (f"; fix: {self.fix}" if self.fix else "")
@@ -177,7 +178,7 @@ def _check_lock(
             variant=target.variant,
         )
         anchor = triton or torch
-        for finding in judge_pair(ruleset, pair):
+        for finding in judge_pair(ruleset, pair, include_ok=True):
             kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
             out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
         _check_companions(ruleset, path, torch.version, chosen, out)
@@ -317,7 +318,7 @@ def _check_reqfile(
             variant=target.variant,
         )
         anchor = triton or torch
-        for finding in judge_pair(ruleset, pair, require_triton=False):
+        for finding in judge_pair(ruleset, pair, require_triton=False, include_ok=True):
             out.append(_violation(Path(anchor.where.path), anchor.where.line or 1, finding, kind="line"))
     hashed = [ln for ln in lines if ln.hashes]
     if hashed:
@@ -344,6 +345,7 @@ def _violation(path: Path, line: int, finding: Finding, *, kind: str = "", index
         index=index,
         want_version=finding.want_version,
         want_commit=finding.want_commit,
+        level=finding.level,
     )
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tripin.resolver import TargetResolution
     from tripin.rules.model import Ruleset
     from tripin.targets import Target
+    from tripin.verdict import Verdict
 
 __all__ = ["main"]
 
@@ -178,6 +179,9 @@ def _parser() -> argparse.ArgumentParser:
         "linux-x86_64-cp312 and linux-aarch64-cp312)",
     )
     check.add_argument("--fix", action="store_true", help="rewrite the offending pins in place")
+    check.add_argument(
+        "--strict", action="store_true", help="warnings fail too (another cut of the right branch, a main commit)"
+    )
     check.add_argument("--format", choices=("text", "json"), default="text")
     _add_rules_options(check)
     explain = sub.add_parser(
@@ -406,7 +410,7 @@ def _lock(args: argparse.Namespace) -> int:
                     "seconds": round(elapsed, 3),
                     "requests": stats.requests,
                     "bytes": stats.bytes,
-                    "targets": {r.target.name: _target_json(r) for r in resolutions},
+                    "targets": {r.target.name: _target_json(r, ruleset) for r in resolutions},
                     "warnings": [w for r in resolutions for w in r.warnings],
                     "changes": None
                     if changes is None
@@ -423,7 +427,7 @@ def _lock(args: argparse.Namespace) -> int:
             + ", ".join(str(p) for p in constraints)
         )
         for resolution in resolutions:
-            print(f"  {resolution.target}: {_summary(resolution)}")
+            print(f"  {resolution.target}: {_summary(resolution, ruleset)}")
         for package in lock.packages:
             if package.build is not None:
                 for target in package.targets:
@@ -506,23 +510,49 @@ def _previous_lock(path: Path) -> Lock | None:
         return None  # not a tripin lock (or damaged): nothing to compare with
 
 
-def _target_json(resolution: TargetResolution) -> dict[str, object]:
+def _target_json(resolution: TargetResolution, ruleset: Ruleset | None = None) -> dict[str, object]:
     from packaging.utils import canonicalize_name
 
     out: dict[str, object] = {"packages": len(resolution.packages)}
     for name in ("torch", "triton", "pytorch-triton"):
         resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
-            out[name] = {
+            entry: dict[str, object] = {
                 "version": str(resolved.candidate.version),
                 "source_build": resolved.candidate.build is not None,
                 "commit": resolved.candidate.build.commit if resolved.candidate.build else None,
                 "rule": resolved.pin.id if resolved.pin else None,
             }
+            if (verdict := _build_verdict(resolution, name, ruleset)) is not None:
+                entry["verdict"] = {"level": verdict.level, "reason": verdict.reason}
+            out[name] = entry
     return out
 
 
-def _summary(resolution: TargetResolution) -> str:
+def _build_verdict(resolution: TargetResolution, name: str, ruleset: Ruleset | None) -> Verdict | None:
+    """A source build's commit, judged as `check` judges it (a wheel is judged by its version)."""
+    from packaging.utils import canonicalize_name
+
+    from tripin.judge import Pair, pair_verdict
+
+    resolved = resolution.packages.get(canonicalize_name(name))
+    torch = resolution.packages.get(canonicalize_name("torch"))
+    if ruleset is None or resolved is None or torch is None or resolved.candidate.build is None:
+        return None
+    pair = Pair(
+        torch=torch.candidate.version,
+        triton=canonicalize_name(name),
+        triton_version=resolved.candidate.version,
+        commit=resolved.candidate.build.commit,
+        commit_from="rule",
+        environment=resolution.target.environment(),
+        target=resolution.target.name,
+        variant=resolution.target.variant,
+    )
+    return pair_verdict(ruleset, pair)
+
+
+def _summary(resolution: TargetResolution, ruleset: Ruleset | None = None) -> str:
     from packaging.utils import canonicalize_name
 
     parts = []
@@ -530,6 +560,8 @@ def _summary(resolution: TargetResolution) -> str:
         resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
             how = "source build" if resolved.candidate.build else "wheel"
+            verdict = _build_verdict(resolution, name, ruleset)
+            how += f"; {verdict.level}: {verdict.reason.split(' (')[0]}" if verdict else ""
             parts.append(f"{name} {resolved.candidate.version} ({how})")
     if "torch" in resolution.packages and not any(n in resolution.packages for n in ("triton", "pytorch-triton")):
         parts.append("no Triton")
@@ -621,6 +653,7 @@ def _check(args: argparse.Namespace) -> int:
     from tripin import memo
 
     options = ["check", __version__, *args.files, "--", *args.targets, args.format, args.rules or "", *args.overlay]
+    options += ["--strict"] if getattr(args, "strict", False) else []
     rules = memo.rule_files(args.rules)
     if not args.fix and (hit := memo.lookup(options, rules)) is not None:
         sys.stdout.write(hit[0])
@@ -640,7 +673,7 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
 
     from tripin.check import check_files
     from tripin.errors import EXIT_NO_SOLUTION, ConfigError
-    from tripin.judge import WARN_NO_NIGHTLY_RULE
+    from tripin.judge import OK_ACCEPTED, WARN_OTHER_CUT
     from tripin.targets import parse_target
 
     files = [Path(f) for f in args.files] or _default_check_files(read)
@@ -653,8 +686,8 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     ruleset = _ruleset(args, validate=False, overlays=overlays)
     targets = [parse_target(t) for t in args.targets]
     found = check_files(files, ruleset, targets, read)
-    warnings = [v for v in found if v.code == WARN_NO_NIGHTLY_RULE]
-    violations = [v for v in found if v.code != WARN_NO_NIGHTLY_RULE]
+    warnings = [v for v in found if v.level == "warning"]
+    violations = [v for v in found if v.level == "error"]
     if args.fix and violations:
         from tripin.fix import apply_fixes
 
@@ -663,19 +696,26 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
             print(f"fixed {line}", file=sys.stderr)
         for line in skipped:
             print(f"not fixed {line}", file=sys.stderr)
-        violations = [v for v in check_files(files, ruleset, targets) if v.code != WARN_NO_NIGHTLY_RULE]
+        found = check_files(files, ruleset, targets)
+        violations = [v for v in found if v.level == "error"]
     if args.format == "json":
         rows = [
             {"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message, "fix": v.fix}
             for v in violations
         ]
         notes = [{"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message} for v in warnings]
-        output = json.dumps({"schema": 1, "violations": rows, "warnings": notes}, indent=2) + "\n"
+        verdicts = [
+            {"path": v.where.path, "line": v.where.line, "level": v.level, "code": v.code, "message": v.message}
+            for v in found
+            if v.code in (OK_ACCEPTED, WARN_OTHER_CUT, "TP002")
+        ]
+        output = json.dumps({"schema": 1, "violations": rows, "warnings": notes, "verdicts": verdicts}, indent=2) + "\n"
     else:
         output = "".join(f"{v}\n" for v in violations)
-    # on stderr: a hook shows them without failing
+    # on stderr: a hook shows them without failing (--strict: they fail it too)
     errors = "".join(f"warning: {v.where}: {v.code} {v.message}\n" for v in warnings) if args.format == "text" else ""
-    return output, EXIT_NO_SOLUTION if violations else EXIT_OK, errors
+    failed = violations or (getattr(args, "strict", False) and warnings)
+    return output, EXIT_NO_SOLUTION if failed else EXIT_OK, errors
 
 
 def _default_check_files(read: list[Path]) -> list[Path]:
@@ -716,6 +756,8 @@ def _doctor(args: argparse.Namespace) -> int:
     for t in report.tritons:
         built = f", built from {t.commit} ({t.commit_from})" if t.commit else ""
         print(f"{t.name}: {t.version}{built} in {t.location}")
+    if report.verdict is not None:
+        print(f"verdict: {report.verdict['level']}: {report.verdict['reason']}")
     if report.torch is not None and not report.tritons:
         print("triton: not installed")
     for probe in report.probes:

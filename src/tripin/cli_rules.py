@@ -118,6 +118,14 @@ def _show(ruleset: Ruleset, rows: list[dict[str, str]], line: str) -> None:
         if bad.torch.contains(probe, prereleases=True):
             print(f"known bad [{bad.id}]: {bad.package}{bad.triton or ''} {' '.join(c[:12] for c in bad.commits)}")
             print(f"  symptom: {bad.symptom}\n  fix: {bad.fix}\n  source: {bad.source}")
+    for pin in ruleset.pytorch_pins:
+        if pin.torch.contains(probe, prereleases=True):
+            print(f"PyTorch's pin [{pin.id}]: {pin.package} {pin.version} at {pin.commit} [{pin.status}]")
+            print(f"  source: {pin.source}")
+    for brk in ruleset.breaks:
+        if brk.torch.contains(probe, prereleases=True):
+            print(f"break on main [{brk.id}]: {brk.package} {brk.commit} and later: {brk.symptom}")
+            print(f"  source: {brk.source}")
     for good in ruleset.good:
         if good.torch.contains(probe, prereleases=True):
             print(f"known good [{good.id}]: {good.package} at {good.commit}\n  {good.note}\n  source: {good.source}")
@@ -142,11 +150,20 @@ def _verify(args: argparse.Namespace) -> int:
     from packaging.markers import Marker
     from packaging.version import Version
 
+    from tripin.rules.verify import verify_commits
+
     ruleset = _load(args)
     print(
         f"{len(ruleset.pins)} pins, {len(ruleset.builds)} builds, {len(ruleset.recipes)} recipes, "
         f"{len(ruleset.companions)} companions, {len(ruleset.bad)} known-bad, {len(ruleset.good)} known-good: valid"
     )
+    checked, wrong = verify_commits(ruleset)
+    for line in wrong:
+        print(line)
+    if ruleset.history is not None:
+        print(f"{checked} commits checked against Triton's history: {len(wrong)} wrong")
+    if wrong:
+        return EXIT_NO_SOLUTION
     if not args.online:
         return EXIT_OK
     pins, companions = _expected(args)

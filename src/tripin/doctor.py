@@ -21,7 +21,16 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import TripinError
-from tripin.judge import TRITONS, WARN_NO_NIGHTLY_RULE, Finding, Pair, commit_of_version, fix_for, judge_pair
+from tripin.judge import (
+    TRITONS,
+    WARN_NO_NIGHTLY_RULE,
+    Finding,
+    Pair,
+    commit_of_version,
+    fix_for,
+    judge_pair,
+    pair_verdict,
+)
 from tripin.reqfile import vcs_commit
 from tripin.rules.model import Ruleset
 
@@ -84,6 +93,7 @@ class Report:
     tritons: list[Installed] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be judged, and why
+    verdict: dict[str, str] | None = None  # on the Triton commit: level (ok, warning, error), reason
     probes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -247,9 +257,13 @@ def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
         environment=env,
         target=report.target,
     )
+    if (verdict := pair_verdict(ruleset, pair)) is not None:
+        report.verdict = {"level": verdict.level, "reason": verdict.reason}
     for finding in judge_pair(ruleset, pair):
         if finding.code == WARN_NO_NIGHTLY_RULE:
             report.notes.append(finding.message)
+        elif finding.level == "warning":  # another cut, or main before a break: said, still healthy
+            report.notes.append(f"{finding.code} {finding.message}")
         else:
             report.findings.append(finding)
     if probe and triton is not None:

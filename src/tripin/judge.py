@@ -15,11 +15,26 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from tripin.rules.model import Pin, Ruleset
+from tripin.verdict import Verdict, commit_verdict
 
-__all__ = ["TRITONS", "Finding", "Pair", "commit_of_version", "fix_for", "judge_pair", "release_line", "variant_of"]
+__all__ = [
+    "OK_ACCEPTED",
+    "TRITONS",
+    "WARN_OTHER_CUT",
+    "Finding",
+    "Pair",
+    "commit_of_version",
+    "fix_for",
+    "judge_pair",
+    "pair_verdict",
+    "release_line",
+    "variant_of",
+]
 
 TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
 WARN_NO_NIGHTLY_RULE = "TP008"  # a warning: reported, never a failure
+WARN_OTHER_CUT = "TP011"  # a warning: another cut of the right branch, or main before any break
+OK_ACCEPTED = "TP012"  # not a problem: the verdict on an accepted build, for JSON and doctor
 _GIT_LABEL = re.compile(r"git([0-9a-f]{7,40})")
 
 
@@ -45,6 +60,7 @@ class Finding:
     # what --fix would write: the Triton version / commit the rule wants on this target
     want_version: str | None = None
     want_commit: str | None = None
+    level: str = "error"  # "error" fails check; "warning" fails only with --strict; "ok" never
 
 
 def release_line(torch: Version) -> Version:
@@ -107,9 +123,31 @@ def _release_rules_hold(ruleset: Ruleset, variant: str | None) -> bool:
     return rule is not None and rule.applies == "release"
 
 
-def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> list[Finding]:
+def pair_verdict(ruleset: Ruleset, pair: Pair) -> Verdict | None:
+    """The verdict on the pair's Triton commit, or None when there is no commit to judge (a wheel
+    by version, no rule for this torch on this target, a variant the pins do not speak of)."""
+    if pair.commit is None or pair.triton is None:
+        return None
+    if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
+        return None
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    if pin is None or pair.triton != pin.package:
+        return None
+    verdict = commit_verdict(ruleset, pair.torch, pair.commit, pin, ruleset.build_for(pin.package, pin.version))
+    if pair.torch.is_devrelease and verdict.level == "ok":
+        # no pins of PyTorch's main are recorded: a nightly is judged by its release line
+        return Verdict(
+            level="warning",
+            reason=f"torch {pair.torch} is a nightly, judged against the {release_line(pair.torch)} release "
+            f"(no nightly pins are recorded): {verdict.reason}",
+        )
+    return verdict
+
+
+def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, include_ok: bool = False) -> list[Finding]:
     """Findings for one pair. `require_triton` is false for constraints files, which may leave
-    Triton out; a lock or an environment without the Triton a rule asks for is a finding."""
+    Triton out; a lock or an environment without the Triton a rule asks for is a finding.
+    `include_ok` adds the verdict on an accepted commit (level "ok") for reports that show it."""
     findings: list[Finding] = []
     line = release_line(pair.torch)
     for bad in ruleset.bad:
@@ -142,6 +180,7 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
                 message=f"no nightly rule covers torch {pair.torch} "
                 f"on {pair.target}: its {pair.triton or 'Triton'} cannot be judged (status unknown)",
                 fix="",
+                level="warning",
             )
         )
         return findings
@@ -175,22 +214,18 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
             )
         )
         return findings
-    if pair.commit is not None:
-        build = ruleset.build_for(pin.package, pin.version)
-        good = [g for g in ruleset.good if g.package == pair.triton and g.torch.contains(pair.torch, prereleases=True)]
-        known = ([build.commit] if build else []) + [g.commit for g in good]
-        if not any(_same_commit(pair.commit, c) for c in known):
-            expected = f"{build.commit[:12]} ({build.status})" if build else "unknown"
-            findings.append(
-                Finding(
-                    code="TP002",
-                    message=f"{pair.triton}{f' {pair.triton_version}' if pair.triton_version else ''} on {pair.target} "
-                    f"is built from commit "
-                    f"{pair.commit} ({pair.commit_from}), not the commit torch {line} runs with: {expected}"
-                    + (f" or a known-good one ({', '.join(g.commit[:12] for g in good)})" if good else ""),
-                    fix=fix,
-                    want_version=want_version,
-                    want_commit=want_commit,
-                )
+    verdict = pair_verdict(ruleset, pair)
+    if verdict is not None and (verdict.level != "ok" or include_ok):
+        what = f"{pair.triton}{f' {pair.triton_version}' if pair.triton_version else ''}"
+        findings.append(
+            Finding(
+                code={"ok": OK_ACCEPTED, "warning": WARN_OTHER_CUT}.get(verdict.level, "TP002"),
+                message=f"{what} on {pair.target} is built from commit {pair.commit} ({pair.commit_from}): "
+                f"{verdict.level}: {verdict.reason}",
+                fix="" if verdict.level == "ok" else fix,
+                want_version=want_version,
+                want_commit=want_commit,
+                level=verdict.level,
             )
+        )
     return findings

@@ -29,7 +29,10 @@ def default_rules_dir() -> Path:
 
 
 def rule_files(rules_dir: str | None) -> list[Path]:
-    return sorted((Path(rules_dir) if rules_dir else default_rules_dir()).glob("*.toml"))
+    """The *.toml rules, then Triton's history (rules/triton-history.txt) where the directory has it."""
+    directory = Path(rules_dir) if rules_dir else default_rules_dir()
+    history = directory / "triton-history.txt"
+    return sorted(directory.glob("*.toml")) + ([history] if history.is_file() else [])
 
 
 def ruleset_digest(files: Iterable[Path]) -> str:

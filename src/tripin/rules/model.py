@@ -11,16 +11,19 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from tripin.errors import Location
+from tripin.rules.history import History
 
 __all__ = [
     "PROVIDES",
     "STATUSES",
     "Bad",
+    "Break",
     "Build",
     "Companion",
     "Good",
     "Pin",
     "Probe",
+    "PytorchPin",
     "Recipe",
     "Ruleset",
     "VariantRule",
@@ -66,6 +69,40 @@ class Build:
     @property
     def short(self) -> str:
         return self.commit[:8]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PytorchPin:
+    """The commit PyTorch's own build pins for a torch range (.ci/docker/ci_commit_pins/triton.txt):
+    an accepted build even where it is another cut than the PyPI wheel's."""
+
+    id: str
+    torch: SpecifierSet
+    package: NormalizedName
+    version: Version
+    commit: str
+    status: str  # verified: read in the pin file; candidate: claimed by the public source
+    source: str
+    evidence: tuple[str, ...]
+    where: Location
+
+    @property
+    def short(self) -> str:
+        return self.commit[:8]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Break:
+    """A commit on Triton's `main` after which the torch range no longer works: a build of that
+    commit or of any later `main` commit is an error for it."""
+
+    id: str
+    torch: SpecifierSet
+    package: NormalizedName
+    commit: str
+    symptom: str
+    source: str
+    where: Location
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +195,9 @@ class Ruleset:
     good: tuple[Good, ...]
     probes: tuple[Probe, ...]
     variants: tuple[VariantRule, ...] = ()
+    pytorch_pins: tuple[PytorchPin, ...] = ()
+    breaks: tuple[Break, ...] = ()
+    history: History | None = None  # rules/triton-history.txt, when the rules directory has one
     digest: str
     paths: tuple[str, ...]
 

@@ -48,6 +48,12 @@ def load_with_overlays(overlays: Sequence[Path], *, base: Ruleset | None = None,
         variants=tuple(
             [v for v in shipped.variants if v.id not in {x.id for x in extra.variants}] + list(extra.variants)
         ),
+        pytorch_pins=tuple(
+            [p for p in shipped.pytorch_pins if p.id not in {x.id for x in extra.pytorch_pins}]
+            + list(extra.pytorch_pins)
+        ),
+        breaks=tuple([b for b in shipped.breaks if b.id not in {x.id for x in extra.breaks}] + list(extra.breaks)),
+        history=extra.history or shipped.history,
         digest=f"sha256:{digest}",
         paths=(*shipped.paths, *extra.paths),
     )
