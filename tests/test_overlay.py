@@ -10,6 +10,7 @@ from helpers import lock_args, read_toml, tripin
 from indexserver import IndexServer
 
 ARM = "linux-aarch64-cp312"
+ARM_CU = "linux-aarch64-cp312-cu126"
 FORK = "1111111111111111111111111111111111111111"
 OVERLAY = Path(__file__).parent / "rules" / "overlay-internal-fork.toml"
 
@@ -22,10 +23,13 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_lock_builds_the_fork(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lock_builds_the_fork(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (work / "pyproject.toml").write_text(
         f'[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\n'
-        f'targets = ["{ARM}"]\nindex-url = "{index.simple_url}"\nrules = ["internal.toml"]\n'
+        f'targets = ["{ARM_CU}"]\nindex-url = "{index.simple_url}"\npytorch-index-url = "{pytorch.url}"\n'
+        'rules = ["internal.toml"]\n'
     )
     assert tripin(capsys, "lock").code == 0
     triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")

@@ -115,20 +115,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Write a POSIX sh script that builds every source-built package of the "
         "lock for one target into a wheelhouse, and print the pip line that installs it.",
     )
-    plan.add_argument("--lock", default="pylock.toml", metavar="PATH", help="lock to read (default: pylock.toml)")
+    plan.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
     plan.add_argument("-t", "--target", metavar="NAME", help="target (default: the one that needs source builds)")
     plan.add_argument("-o", "--output", metavar="PATH", help="script path, or - for stdout (default: build-TARGET.sh)")
     plan.add_argument(
         "--constraints",
-        default="constraints.txt",
         metavar="PATH",
-        help="constraints file the printed install line uses",
+        help="constraints file the printed install line uses (default: the lock's, when it exists)",
     )
     plan.add_argument(
         "--torch",
         metavar="VERSION",
         help="no lock: build the Triton the rules give this torch release (needs --target)",
     )
+    _add_rules_options(plan)
     check = sub.add_parser(
         "check",
         help="check locks, constraints and requirements files against the rules (offline; a pre-commit hook)",
@@ -160,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("package", metavar="PACKAGE")
     explain.add_argument("-t", "--target", metavar="NAME")
-    explain.add_argument("--lock", default="pylock.toml", metavar="PATH")
+    explain.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
     explain.add_argument("--format", choices=("text", "json"), default="text")
     completion = sub.add_parser(
         "completion",
@@ -189,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also import, in that interpreter, the Triton APIs the installed torch needs",
     )
     doctor.add_argument("--format", choices=("text", "json"), default="text")
+    _add_rules_options(doctor)
     return parser
 
 
@@ -326,6 +327,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
                 if any(r.warnings for r in resolutions)
                 else {}
             ),
+            **({"notes": [n for r in resolutions for n in r.notes]} if any(r.notes for r in resolutions) else {}),
         },
     )
     command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
@@ -357,6 +359,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
                     "bytes": stats.bytes,
                     "targets": {r.target.name: _target_json(r) for r in resolutions},
                     "warnings": [w for r in resolutions for w in r.warnings],
+                    "notes": [n for r in resolutions for n in r.notes],
                     "changes": None
                     if changes is None
                     else [{"target": t, "change": c, "package": p, "detail": d} for t, c, p, d in changes],
@@ -373,6 +376,8 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         )
         for resolution in resolutions:
             print(f"  {resolution.target}: {_summary(resolution)}")
+            for note in resolution.notes:
+                print(f"    {note.split(': ', 1)[1]}")
         for package in lock.packages:
             if package.build is not None:
                 for target in package.targets:
@@ -396,14 +401,18 @@ def _explain(args: argparse.Namespace) -> int:
     from tripin.lock.explain import explain
     from tripin.lock.pylock import read_pylock
 
+    args.lock = str(_project_lock(args.lock))
     lock = read_pylock(Path(args.lock))
     records = explain(lock, args.package, args.target)
-    if not records:
+    notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records})
+    if not records and not notes:
         where = f" for {args.target}" if args.target else ""
         raise LockError(f"{args.lock} holds no {args.package}{where}")
     if args.format == "json":
-        print(json.dumps({"schema": 1, "explain": records}, indent=2))
+        print(json.dumps({"schema": 1, "explain": records, "notes": notes}, indent=2))
         return EXIT_OK
+    for note in notes:
+        print(note)
     for r in records:
         print(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
         print(
@@ -418,6 +427,16 @@ def _explain(args: argparse.Namespace) -> int:
         elif r["wheels"]:
             print(f"  wheels: {', '.join(r['wheels'])}")
     return EXIT_OK
+
+
+def _no_triton_notes(lock: Lock, package: str, target: str | None, found: set[str]) -> list[str]:
+    """Why a target's lock has no Triton (its torch is a CPU build), as the lock recorded it."""
+    from tripin.judge import TRITONS
+
+    if package.lower().replace("_", "-") not in TRITONS:
+        return []
+    notes = [str(n) for n in lock.extra.get("notes", []) if isinstance(n, str)]
+    return [n for n in notes if n.split(":", 1)[0] not in found and (target is None or n.startswith(f"{target}:"))]
 
 
 def _previous_lock(path: Path) -> Lock | None:
@@ -493,9 +512,10 @@ def _build_plan(args: argparse.Namespace) -> int:
     from tripin.errors import LockError
     from tripin.lock.atomic import write_atomic
     from tripin.lock.pylock import read_pylock
-    from tripin.sourcebuild import build_script, install_line, source_builds
+    from tripin.sourcebuild import build_script, install_line, local_repositories, source_builds
 
-    lock = _lock_for_torch(args) if args.torch else read_pylock(Path(args.lock))
+    ruleset = _project_ruleset(args)
+    lock = _lock_for_torch(args, ruleset) if args.torch else read_pylock(_project_lock(args.lock))
     target = args.target
     if target is None:
         needing = [t.name for t in lock.targets if source_builds(lock, t.name)]
@@ -504,7 +524,14 @@ def _build_plan(args: argparse.Namespace) -> int:
             raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
         target = needing[0]
     builds = source_builds(lock, target)
-    script = build_script(lock, target, constraints=args.constraints)
+    constraints = None if args.torch else _constraints_for(lock, target, args.constraints)
+    script = build_script(
+        lock,
+        target,
+        constraints=constraints,
+        only_builds=bool(args.torch),
+        local_repositories=local_repositories(ruleset),
+    )
     output = args.output or f"build-{target}.sh"
     if output == "-":
         sys.stdout.write(script)
@@ -513,25 +540,61 @@ def _build_plan(args: argparse.Namespace) -> int:
     if not builds:
         print(f"{target} needs no source build; {output} only checks the machine", file=sys.stderr)
     print(f"wrote {output}: builds {', '.join(f'{p.name} {p.version}' for p in builds) or 'nothing'}")
-    print(f"then: {install_line(lock, target, wheelhouse='wheelhouse', constraints=args.constraints)}")
+    line = install_line(lock, target, wheelhouse="wheelhouse", constraints=constraints, only_builds=bool(args.torch))
+    print(f"then: sh {output} wheelhouse && {line}")
     return EXIT_OK
 
 
-def _lock_for_torch(args: argparse.Namespace) -> Lock:
+def _constraints_for(lock: Lock, target: str, given: str | None) -> str | None:
+    """The constraints file `tripin lock` wrote for this target, if it is there: constraints.txt,
+    or constraints-<variant>.txt where the lock tells builds apart. Never a file that is missing."""
+    if given is not None:
+        if not Path(given).is_file():
+            from tripin.errors import ConfigError
+
+            raise ConfigError(f"--constraints {given}: no such file")
+        return given
+    variant = next((t.variant for t in lock.targets if t.name == target), None)
+    names = [f"constraints-{variant or 'pypi'}.txt"] if lock.extras else []
+    return next((n for n in [*names, "constraints.txt"] if Path(n).is_file()), None)
+
+
+def _project_lock(given: str | None) -> Path:
+    """--lock, else [tool.tripin] lock of ./pyproject.toml, else pylock.toml: as `tripin lock` wrote it."""
+    if given is not None:
+        return Path(given)
+    from tripin.config import load_pyproject
+
+    if Path("pyproject.toml").is_file():
+        _, tool, _ = load_pyproject(Path("pyproject.toml"))
+        if isinstance(tool.get("lock"), str):
+            return Path(str(tool["lock"]))
+    return Path("pylock.toml")
+
+
+def _project_ruleset(args: argparse.Namespace, *, validate: bool = True) -> Ruleset:
+    """The shipped rules under the project's overlays (--overlay, else [tool.tripin] rules of
+    ./pyproject.toml): what lock, check, doctor, explain and build-plan all judge by."""
+    from tripin.config import project_overlays
+
+    overlays = [Path(o) for o in getattr(args, "overlay", [])] or project_overlays(Path("pyproject.toml"))
+    return _ruleset(argparse.Namespace(rules=getattr(args, "rules", None)), validate=validate, overlays=overlays)
+
+
+def _lock_for_torch(args: argparse.Namespace, ruleset: Ruleset) -> Lock:
     from packaging.version import InvalidVersion, Version
 
     from tripin.errors import ConfigError
-    from tripin.rules import load_ruleset
     from tripin.sourcebuild import lock_for_torch
     from tripin.targets import parse_target
 
     if not args.target:
-        raise ConfigError("--torch needs --target, e.g. --target linux-aarch64-cp312")
+        raise ConfigError("--torch needs --target, e.g. --target linux-aarch64-cp312-cu126")
     try:
         torch = Version(args.torch)
     except InvalidVersion:
         raise ConfigError(f"--torch {args.torch!r} is not a version") from None
-    return lock_for_torch(load_ruleset(), torch, parse_target(args.target))
+    return lock_for_torch(ruleset, torch, parse_target(args.target))
 
 
 def _ruleset(args: argparse.Namespace, *, validate: bool = True, overlays: Sequence[Path] = ()) -> Ruleset:
@@ -598,7 +661,13 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
         violations = [v for v in check_files(files, ruleset, targets) if v.code != WARN_NO_NIGHTLY_RULE]
     if args.format == "json":
         rows = [
-            {"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message, "fix": v.fix}
+            {
+                "path": v.where.path,
+                "line": v.where.line,
+                "code": v.code,
+                "message": v.message,
+                "fix": {"text": v.fix, "argv": list(v.argv) or None},
+            }
             for v in violations
         ]
         notes = [{"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message} for v in warnings]
@@ -627,7 +696,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from tripin.doctor import diagnose
     from tripin.errors import EXIT_NO_SOLUTION
 
-    report = diagnose(args.python, _ruleset(argparse.Namespace(rules=None), validate=False), probe=args.probe)
+    report = diagnose(args.python, _project_ruleset(args, validate=False), probe=args.probe)
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
         return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
@@ -657,6 +726,10 @@ def _doctor(args: argparse.Namespace) -> int:
     for finding in report.findings:
         print(f"problem {finding.code}: {finding.message}")
         print(f"  fix: {finding.fix}")
+        if finding.argv:
+            import shlex
+
+            print(f"  run: {shlex.join(finding.argv)}")
     if report.healthy:
         print("healthy" if report.torch is not None else "nothing to judge: torch is not installed")
     return EXIT_OK if report.healthy else EXIT_NO_SOLUTION

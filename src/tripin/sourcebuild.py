@@ -20,14 +20,24 @@ if TYPE_CHECKING:
     from tripin.rules.model import Build, Ruleset
     from tripin.targets import Target
 
-__all__ = ["build_script", "install_line", "lock_for_torch", "locked_source_build", "source_builds"]
+__all__ = [
+    "build_script",
+    "install_argv",
+    "install_line",
+    "local_repositories",
+    "lock_for_torch",
+    "locked_source_build",
+    "source_builds",
+]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%/-]*)?")
+_FILE_URL = re.compile(r"file:///[A-Za-z0-9._/-]+")
 _NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
 _SUBDIR = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 _ENV = re.compile(r"[A-Z_][A-Z0-9_]*")
+_PYPI = "https://pypi.org/simple"
 
 
 def source_builds(lock: Lock, target: str) -> list[LockedPackage]:
@@ -52,7 +62,14 @@ def _arch_of(target: str) -> str:
     return target.split("-")[1] if target.count("-") >= 2 else ""
 
 
-def build_script(lock: Lock, target: str, *, constraints: str = "constraints.txt") -> str:
+def build_script(
+    lock: Lock,
+    target: str,
+    *,
+    constraints: str | None = None,
+    only_builds: bool = False,
+    local_repositories: frozenset[str] = frozenset(),
+) -> str:
     packages = source_builds(lock, target)
     q = shlex.quote
     out = [
@@ -91,21 +108,24 @@ def build_script(lock: Lock, target: str, *, constraints: str = "constraints.txt
         "fi",
     ]
     for p in packages:
-        out += ["", *_build_steps(p)]
-    rest = install_line(lock, target, wheelhouse="", constraints=constraints).split(" -c ", 1)[1]
+        out += ["", *_build_steps(p, local_repositories)]
+    argv = install_argv(lock, target, wheelhouse=None, constraints=constraints, only_builds=only_builds)
     out += [
         "",
         'echo "built into $WHEELHOUSE; install with:"',
-        f"printf '  pip install --find-links %s -c %s\\n' \"$WHEELHOUSE\" {q(rest)}",
+        f"printf '  pip install --find-links %s %s\\n' \"$WHEELHOUSE\" {q(shlex.join(argv[2:]))}",
     ]
     return "\n".join(out) + "\n"
 
 
-def _build_steps(p: LockedPackage) -> list[str]:
+def _build_steps(p: LockedPackage, local_repositories: frozenset[str] = frozenset()) -> list[str]:
     assert p.vcs is not None and p.build is not None
     q = shlex.quote
     name = _check(_NAME, p.name, "package name", p.name)
-    url = _check(_URL, p.vcs.url, "repository URL (https only)", p.name)
+    if p.vcs.url in local_repositories:  # a local clone named by the project's own overlay, validated there
+        url = _check(_FILE_URL, p.vcs.url, "local repository URL", p.name)
+    else:
+        url = _check(_URL, p.vcs.url, "repository URL (https only)", p.name)
     commit = _check(_HEX40, p.vcs.commit, "commit id (40 hex digits)", p.name)
     version = _check(_VERSION, p.build.version, "version", p.name)
     subdir = _check(_SUBDIR, p.vcs.subdirectory, "subdirectory", p.name) if p.vcs.subdirectory != "." else "."
@@ -134,10 +154,44 @@ def _build_steps(p: LockedPackage) -> list[str]:
     ]
 
 
-def install_line(lock: Lock, target: str, *, wheelhouse: str, constraints: str) -> str:
-    roots: Sequence[str] = lock.requirements
-    reqs = " ".join(shlex.quote(r) for r in roots)
-    return f"pip install --find-links {shlex.quote(wheelhouse)} -c {shlex.quote(constraints)} {reqs}".rstrip()
+def install_argv(
+    lock: Lock,
+    target: str,
+    *,
+    wheelhouse: str | None,
+    constraints: str | None = None,
+    only_builds: bool = False,
+) -> list[str]:
+    """`pip install ...` that installs the target with its source builds: each built package is
+    named by its exact version as a requirement (a constraints file never adds a package, and
+    torch's aarch64 metadata names no Triton), from the indexes the lock read (torch's first:
+    a CUDA build's own index). With `only_builds` (`build-plan --torch`, no lock), just the
+    built packages, without dependencies, into the environment that has torch already."""
+    built = [f"{p.name}=={p.build.version}" for p in source_builds(lock, target) if p.build is not None]
+    argv = ["pip", "install"]
+    if only_builds:
+        argv.append("--no-deps")
+    else:
+        packages = sorted(lock.for_target(target), key=lambda p: p.name != "torch")
+        indexes = list(dict.fromkeys(p.index for p in packages if p.index))
+        if indexes and indexes != [_PYPI]:
+            argv += ["--index-url", indexes[0]]
+            for extra in indexes[1:]:
+                argv += ["--extra-index-url", extra]
+    if wheelhouse is not None:
+        argv += ["--find-links", wheelhouse]
+    if constraints and not only_builds:
+        argv += ["-c", constraints]
+    roots: Sequence[str] = () if only_builds else lock.requirements
+    return [*argv, *roots, *built]
+
+
+def install_line(
+    lock: Lock, target: str, *, wheelhouse: str, constraints: str | None = None, only_builds: bool = False
+) -> str:
+    return shlex.join(
+        install_argv(lock, target, wheelhouse=wheelhouse, constraints=constraints, only_builds=only_builds)
+    )
 
 
 def locked_source_build(
@@ -198,3 +252,9 @@ def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
         inputs_digest="",
         tool_version=__version__,
     )
+
+
+def local_repositories(ruleset: Ruleset) -> frozenset[str]:
+    """The file:// repositories a project's overlay names (the loader admits them in overlays
+    only): the build script may clone these, and no other non-https URL."""
+    return frozenset(b.repository for b in ruleset.builds if b.repository.startswith("file:///"))

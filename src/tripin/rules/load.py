@@ -18,6 +18,7 @@ from tripin.errors import Location, RulesetError, toml_error
 from tripin.memo import default_rules_dir
 from tripin.rules.model import (
     PROVIDES,
+    PYPI_BUILDS,
     STATUSES,
     Bad,
     Build,
@@ -34,6 +35,7 @@ __all__ = ["load_ruleset"]
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
+_FILE_URL = re.compile(r"file:///[A-Za-z0-9._/-]+")
 _TABLES = ("pin", "build", "recipe", "companion", "bad", "good", "probe", "variant")
 _SCHEMA = 1
 
@@ -43,6 +45,7 @@ class _Table:
 
     def __init__(self, path: str, text_lines: Sequence[str], kind: str, ordinal: int, data: Mapping[str, Any]):
         self.kind, self.data, self.path = kind, data, path
+        self.local = False  # whether a local (file://) repository is allowed: overlays only
         self.line = _header_line(text_lines, kind, ordinal)
         self._lines = text_lines
 
@@ -119,7 +122,18 @@ def _header_line(lines: Sequence[str], kind: str, ordinal: int) -> int | None:
 
 
 _KEYS: dict[str, tuple[str, ...]] = {
-    "pin": ("id", "torch", "marker", "package", "version", "requires", "provides", "source"),
+    "pin": (
+        "id",
+        "torch",
+        "marker",
+        "package",
+        "version",
+        "requires",
+        "provides",
+        "source",
+        "pypi-build",
+        "pypi-build-source",
+    ),
     "build": ("id", "package", "version", "repository", "commit", "status", "source", "evidence"),
     "recipe": (
         "id",
@@ -155,7 +169,17 @@ def _pin(t: _Table) -> Pin:
         provides=t.choice("provides", PROVIDES),
         source=t.text("source", pattern=_HTTPS, what="an https URL"),
         where=t.at(),
+        pypi_build=t.choice("pypi-build", PYPI_BUILDS) if "pypi-build" in t.data else "cuda",
+        pypi_build_source=_pypi_build_source(t),
     )
+
+
+def _pypi_build_source(t: _Table) -> str:
+    """The metadata that shows what PyPI's build is: required with `pypi-build`, like every fact."""
+    source = t.text("pypi-build-source", required=False, pattern=_HTTPS, what="an https URL")
+    if "pypi-build" in t.data and not source:
+        raise t.fail("pypi-build", "'pypi-build' needs 'pypi-build-source' (the torch wheel's metadata URL)")
+    return source
 
 
 def _build(t: _Table) -> Build:
@@ -163,13 +187,23 @@ def _build(t: _Table) -> Build:
         id=t.text("id"),
         package=canonicalize_name(t.text("package")),
         version=t.version("version"),
-        repository=t.text("repository", pattern=_HTTPS, what="an https URL"),
+        repository=_repository(t),
         commit=t.text("commit", pattern=_HEX40, what="a full 40-hex lowercase commit id"),
         status=t.choice("status", STATUSES),
         source=t.text("source", pattern=_HTTPS, what="an https URL"),
         evidence=t.strs("evidence"),
         where=t.at(),
     )
+
+
+def _repository(t: _Table) -> str:
+    """https, or in a project's overlay only (`load_ruleset(local=True)`), a local clone as an
+    absolute file:// URL: a fork on disk, or a stand-in in tests. The shipped rules never do."""
+    value = t.text("repository")
+    if t.local and _FILE_URL.fullmatch(value) and ".." not in value.split("/"):
+        return value
+    what = "an https URL or an absolute file:// URL" if t.local else "an https URL"
+    return t.text("repository", pattern=_HTTPS, what=what)
 
 
 def _recipe(t: _Table) -> Recipe:
@@ -283,7 +317,7 @@ _MAKERS: dict[str, Callable[[_Table], object]] = {
 }
 
 
-def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True) -> Ruleset:
+def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True, local: bool = False) -> Ruleset:
     """Load rule files (default: every *.toml of the shipped rules directory). `validate=False`
     skips the overlap check, the one costly part, for the shipped rules on hot paths (`check`,
     `doctor`): the test suite validates those, and they do not change once installed."""
@@ -298,7 +332,7 @@ def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True) 
         except OSError as exc:
             raise RulesetError(Location(str(path)), f"cannot read rules file: {exc.strerror}") from None
         digest.update(path.name.encode() + b"\0" + raw + b"\0")
-        _load_file(str(path), raw, found)
+        _load_file(str(path), raw, found, local=local)
     ruleset = Ruleset(
         pins=tuple(found["pin"]),  # type: ignore[arg-type]
         builds=tuple(found["build"]),  # type: ignore[arg-type]
@@ -318,7 +352,7 @@ def load_ruleset(paths: Sequence[Path] | None = None, *, validate: bool = True) 
     return ruleset
 
 
-def _load_file(path: str, raw: bytes, found: dict[str, list[object]]) -> None:
+def _load_file(path: str, raw: bytes, found: dict[str, list[object]], *, local: bool = False) -> None:
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
@@ -345,6 +379,7 @@ def _load_file(path: str, raw: bytes, found: dict[str, list[object]]) -> None:
             )
         for ordinal, entry in enumerate(entries):
             table = _Table(path, lines, kind, ordinal, entry if isinstance(entry, dict) else {})
+            table.local = local
             if not isinstance(entry, dict):
                 raise table.fail(None, f"[[{kind}]] entries must be tables")
             for key in entry:
