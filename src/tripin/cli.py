@@ -162,6 +162,27 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("-t", "--target", metavar="NAME")
     explain.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
     explain.add_argument("--format", choices=("text", "json"), default="text")
+    install = sub.add_parser(
+        "install",
+        help="install the lock for this machine's target into an environment (pip or uv, one command)",
+        description="Install every package the lock holds for this machine's target, each at its exact "
+        "locked version (a Triton with another +git label is replaced), source builds from the wheelhouse "
+        "of the build script. Prints the one pip or uv command it runs.",
+    )
+    install.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
+    install.add_argument(
+        "-t", "--target", metavar="NAME", help="the lock's target to install (default: this machine's)"
+    )
+    install.add_argument(
+        "--python", metavar="PATH", default=sys.executable, help="environment's interpreter (default: this one)"
+    )
+    install.add_argument(
+        "--installer", choices=("pip", "uv"), help="default: the environment's pip, else uv when on PATH"
+    )
+    install.add_argument(
+        "--wheelhouse", default="wheelhouse", metavar="DIR", help="where the build script put source builds"
+    )
+    install.add_argument("--dry-run", action="store_true", help="print the plan and the command; install nothing")
     completion = sub.add_parser(
         "completion",
         help="print a shell completion script",
@@ -206,7 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(completion_script(parser, args.shell))
         return EXIT_OK
-    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor, "rules": run_rules, "explain": _explain}
+    commands = {
+        "build-plan": _build_plan,
+        "check": _check,
+        "doctor": _doctor,
+        "rules": run_rules,
+        "explain": _explain,
+        "install": _install,
+    }
     try:
         if args.command == "lock":
             return _lock(args, list(argv) if argv is not None else sys.argv[1:])
@@ -688,6 +716,59 @@ def _default_check_files(read: list[Path]) -> list[Path]:
     names = [Path(str(tool.get("lock") or "pylock.toml")), Path(str(tool.get("constraints") or "constraints.txt"))]
     read += names  # a default file that appears later must invalidate the memo
     return [n for n in names if n.is_file()]
+
+
+def _install(args: argparse.Namespace) -> int:
+    import shlex
+    import shutil
+    import subprocess
+
+    from tripin.doctor import absolute_python, inspect
+    from tripin.errors import EXIT_NO_SOLUTION, TripinError
+    from tripin.install import choose_target, install_plan
+    from tripin.lock.pylock import read_pylock
+
+    lock = read_pylock(_project_lock(args.lock))
+    python = absolute_python(args.python)
+    report, _ = inspect(python)
+    target = args.target
+    if target is None:
+        variant = None
+        if sum(t.name.startswith(report.target) for t in lock.targets) > 1:
+            from tripin.host import detect_variant
+
+            variant = detect_variant()[0]
+        target = choose_target(lock, report.target, variant)
+    elif target not in {t.name for t in lock.targets}:
+        raise TripinError(f"target {target!r} is not in the lock (it has: {', '.join(t.name for t in lock.targets)})")
+    installer = args.installer or ("pip" if report.has_pip or not shutil.which("uv") else "uv")
+    locked = {p.name: p for p in lock.for_target(target)}
+    replace = next(
+        (
+            t.name
+            for t in report.tritons
+            if t.name in locked and t.version == locked[t.name].version and t.commit_from == "direct_url.json"
+        ),
+        None,
+    )
+    plan = install_plan(
+        lock, target, python=python, installer=installer, wheelhouse=Path(args.wheelhouse), replace_triton=replace
+    )
+    command = shlex.join(plan.argv)
+    if args.dry_run:
+        print(f"target {plan.target} into {python} with {installer}: {len(plan.packages)} packages")
+        for p in plan.packages:
+            how = f"source build {p.build.version} from {args.wheelhouse}" if p.build else f"{p.version} ({p.index})"
+            print(f"  {p.name} {how}")
+        print(f"would run: {command}")
+        return EXIT_OK
+    print(f"tripin: running: {command}", file=sys.stderr)
+    sys.stderr.flush()
+    result = subprocess.run(plan.argv, check=False)
+    if result.returncode != 0:
+        print(f"tripin: error: {installer} exited with {result.returncode}", file=sys.stderr)
+        return EXIT_NO_SOLUTION
+    return EXIT_OK
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ from tripin.judge import (
 from tripin.reqfile import vcs_commit
 from tripin.rules.model import Ruleset
 
-__all__ = ["DoctorError", "Report", "diagnose", "inspect"]
+__all__ = ["DoctorError", "Report", "absolute_python", "diagnose", "inspect"]
 
 _ASK = r"""
 import json, os, platform, sys
@@ -237,13 +237,17 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
     return report, env
 
 
-def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
-    # the interpreter runs in a temporary directory (a package in the current one must not
-    # shadow the installed ones): a relative path is made absolute first, as the shell meant it
-    # (joined, not resolved: a venv's python is a symlink, and resolving it would leave the venv)
+def absolute_python(python: str) -> str:
+    """The interpreter runs in a temporary directory (a package in the current one must not
+    shadow the installed ones), so a relative path is made absolute first, as the shell meant
+    it; joined, not resolved: a venv's python is a symlink, and resolving it leaves the venv."""
     if (os.sep in python or (os.altsep and os.altsep in python)) and not Path(python).is_absolute():
-        python = str(Path.cwd() / python)
-    report, env = inspect(python)
+        return str(Path.cwd() / python)
+    return python
+
+
+def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
+    report, env = inspect(absolute_python(python))
     if report.torch is None:
         return report
     try:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_script",
+    "index_options",
     "install_argv",
     "install_line",
     "local_repositories",
@@ -172,18 +173,30 @@ def install_argv(
     if only_builds:
         argv.append("--no-deps")
     else:
-        packages = sorted(lock.for_target(target), key=lambda p: p.name != "torch")
-        indexes = list(dict.fromkeys(p.index for p in packages if p.index))
-        if indexes and indexes != [_PYPI]:
-            argv += ["--index-url", indexes[0]]
-            for extra in indexes[1:]:
-                argv += ["--extra-index-url", extra]
+        argv += index_options(lock.for_target(target))
     if wheelhouse is not None:
         argv += ["--find-links", wheelhouse]
     if constraints and not only_builds:
         argv += ["-c", constraints]
     roots: Sequence[str] = () if only_builds else lock.requirements
     return [*argv, *roots, *built]
+
+
+def index_options(packages: Sequence[LockedPackage]) -> list[str]:
+    """--index-url/--extra-index-url for the indexes a target's packages came from. torch's own
+    index (a CUDA build's, download.pytorch.org/whl/cu126) goes last, as an extra index: pip takes
+    the best version from all of them (2.6.0+cu126 over PyPI's 2.6.0), and uv searches extra
+    indexes first, so both install the locked build. PyPI alone needs no option."""
+    torch = next((p.index for p in packages if p.name == "torch" and p.index), None)
+    others = list(dict.fromkeys(p.index for p in packages if p.index and p.index != torch))
+    out: list[str] = []
+    if others and others != [_PYPI]:
+        out += ["--index-url", others[0]]
+        for extra in others[1:]:
+            out += ["--extra-index-url", extra]
+    if torch and torch != _PYPI:
+        out += ["--extra-index-url" if others else "--index-url", torch]
+    return out
 
 
 def install_line(
