@@ -79,8 +79,8 @@ def test_torch_26_x86_wheel_and_aarch64_cuda_source_build(
     # torch from its CUDA index, the built Triton named by its exact version: a constraints file never adds it
     then = next(line for line in plan.out.splitlines() if line.startswith("then: "))
     assert then == (
-        f"then: sh build-{ARM_CU}.sh wheelhouse && pip install --index-url {pytorch.url}/cu126 "
-        f"--extra-index-url {index.simple_url} --find-links wheelhouse -c constraints.txt "
+        f"then: sh build-{ARM_CU}.sh wheelhouse && pip install --index-url {index.simple_url} "
+        f"--extra-index-url {pytorch.url}/cu126 --find-links wheelhouse -c constraints.txt "
         "torch==2.6.0 triton==3.2.0+git9641643d"
     )
 
@@ -221,3 +221,17 @@ def test_verbose_levels(index: IndexServer, work: Path, capsys: pytest.CaptureFi
     two = tripin(capsys, *args, "-vv")
     assert "metadata from the cache" in two.err and "candidate(s) for" in two.err
     assert tripin(capsys, *args).err == ""
+
+
+def test_build_plan_for_a_torch_release_needs_no_lock(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What check and doctor send users to: no constraints file exists in this mode, so the line
+    names none; it installs the built Triton alone into the environment that has torch."""
+    plan = tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", ARM_CU)
+    assert plan.code == 0, plan.err
+    then = next(line for line in plan.out.splitlines() if line.startswith("then: "))
+    assert then == (
+        f"then: sh build-{ARM_CU}.sh wheelhouse && "
+        "pip install --no-deps --find-links wheelhouse triton==3.2.0+git9641643d"
+    )
+    script = (work / f"build-{ARM_CU}.sh").read_text()
+    assert "-c " not in script.split("install with:")[1]
