@@ -235,3 +235,35 @@ def test_build_plan_for_a_torch_release_needs_no_lock(work: Path, capsys: pytest
     )
     script = (work / f"build-{ARM_CU}.sh").read_text()
     assert "-c " not in script.split("install with:")[1]
+
+
+def test_torch_211_aarch64_is_a_cuda_build_with_the_triton_its_metadata_names(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From 2.11 PyPI's aarch64 torch is a CUDA build. The stand-in carries the real requirement
+    lines of torch-2.11.0-cp312-cp312-manylinux_2_28_aarch64.whl.metadata on PyPI that matter here."""
+    from indexserver import build_wheel
+
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = work / "w"
+    server.publish(
+        build_wheel(
+            wheels,
+            "torch",
+            "2.11.0",
+            "cp312-cp312-manylinux_2_28_aarch64",
+            requires_dist=[
+                "filelock",
+                'nvidia-cudnn-cu13==9.19.0.56; platform_system == "Linux"',
+                'triton==3.6.0; platform_system == "Linux"',
+            ],
+        )
+    )
+    server.publish(build_wheel(wheels, "filelock", "3.19.1"))
+    server.publish(build_wheel(wheels, "nvidia-cudnn-cu13", "9.19.0.56", "py3-none-manylinux_2_27_aarch64"))
+    server.publish(build_wheel(wheels, "triton", "3.6.0", "cp312-cp312-manylinux_2_27_aarch64.manylinux_2_28_aarch64"))
+    run = tripin(capsys, *lock_args(server.simple_url, work / "cache", ARM, extra=["torch==2.11.0"]))
+    assert run.code == 0, run.err
+    assert f"{ARM}: torch 2.11.0 (wheel), triton 3.6.0 (wheel)" in run.out and "CPU build" not in run.out
+    triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
+    assert [r["id"] for r in triton["tool"]["tripin"]["rules"]] == ["torch-2.11.0/metadata"]

@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 __all__ = ["cpu_note", "is_gpu_build"]
 
 _TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
+_CUDA = frozenset({"cuda-toolkit", "cuda-bindings"})  # torch 2.11's metadata requires these besides nvidia-*
 
 
 def is_gpu_build(requires: Iterable[Requirement], environments: Sequence[Mapping[str, str]]) -> bool:
@@ -23,7 +24,7 @@ def is_gpu_build(requires: Iterable[Requirement], environments: Sequence[Mapping
     Triton requirement of its metadata applies in one of `environments`."""
     for req in requires:
         name = canonicalize_name(req.name)
-        gpu_library = name.startswith("nvidia-") or name in _TRITONS
+        gpu_library = name.startswith("nvidia-") or name in _TRITONS or name in _CUDA
         if gpu_library and (
             req.marker is None or any(req.marker.evaluate({**env, "extra": ""}) for env in environments)
         ):
