@@ -84,10 +84,11 @@ def resolve_target(
             pin=None,
             dependencies=tuple(sorted(children.get(candidate.name, ()))),
         )
-    _attach_pins(packages, factory)
     torch = packages.get(NormalizedName("torch"))
     chosen = f"torch {torch.candidate.version} from" if torch else "\0"  # notes of torch versions tried and left
     notes = tuple(dict.fromkeys(n for n in factory.notes if chosen in n))
+    if not notes:  # a CPU build: no rule decided a Triton for it
+        _attach_pins(packages, factory)
     return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings), notes=notes)
 
 
