@@ -45,6 +45,11 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     info = f"triton-{version}.dist-info"
     files = {
         "triton/__init__.py": f"__version__ = {version.split('+')[0]!r}\\n",
+        # what torch 2.6 imports from Triton, as release/3.2.x has it
+        "triton/backends/__init__.py": "",
+        "triton/backends/compiler.py": "class AttrsDescriptor:\\n    pass\\n",
+        "triton/compiler/__init__.py": "",
+        "triton/compiler/compiler.py": "from ..backends.compiler import AttrsDescriptor\\n",
         f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: triton\\nVersion: {version}\\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: stand-in\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
     }
@@ -191,6 +196,63 @@ def test_lock_build_install(
     print(locked.out, plan.out, dry.stderr, sep="\n")  # shown with -s: what the README walks through
     hosts = {r.path.split("/")[1] for r in pytorch.requests}
     assert hosts <= {"cu126", "files"}  # uv read only the local indexes
+
+    # tripin install: the same packages at their exact versions, the built Triton from the wheelhouse
+    plan_run = tripin(capsys, "install", "--target", TARGET, "--python", str(venv / "bin" / "python"), "--dry-run")
+    assert plan_run.code == 0, plan_run.err
+    assert f"triton source build 3.2.0+git{short} from wheelhouse" in plan_run.out
+    command = shlex.split(plan_run.out.splitlines()[-1].removeprefix("would run: "))
+    assert f"triton==3.2.0+git{short}" in command and "torch===2.6.0+cu126" in command
+    assert command[command.index("--find-links") + 1] == "wheelhouse"
+
+
+def _fake_aarch64(tmp_path: Path) -> dict[str, str]:
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "uname").write_text("#!/bin/sh\necho aarch64\n")
+    (fake / "uname").chmod(0o755)
+    return {
+        "PATH": f"{fake}:{Path(sys.executable).parent}:/usr/bin:/bin",
+        "PYTHON": sys.executable,
+        "PIP_NO_INDEX": "1",
+        "PIP_CONFIG_FILE": os.devnull,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "HOME": str(tmp_path),
+    }
+
+
+def test_the_fix_check_and_doctor_give_builds_and_installs(
+    gh200: tuple[Path, str, IndexServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The remedy for a wrong source build: build-plan --torch (no lock), the script, then the
+    printed install line, run with real pip in the environment that has torch: doctor passes."""
+    from test_doctor import _torch, _triton, _venv
+
+    project, commit, _ = gh200
+    short = commit[:8]
+    (project / "c.txt").write_text("torch==2.6.0.dev20241230+cu126\ntriton==3.2.0+git23753f4f\n")
+    import json
+
+    checked = json.loads(tripin(capsys, "check", "c.txt", "--target", TARGET, "--format", "json").out)
+    argv = next(v["fix"]["argv"] for v in checked["violations"] if v["code"] == "TP002")
+    assert argv == ["tripin", "build-plan", "--torch", "2.6.0", "--target", TARGET]
+    plan = tripin(capsys, *argv[1:])
+    assert plan.code == 0, plan.err
+    build, install = (
+        next(x for x in plan.out.splitlines() if x.startswith("then: ")).removeprefix("then: ").split(" && ")
+    )
+    assert install == f"pip install --no-deps --find-links wheelhouse triton==3.2.0+git{short}"
+    built = subprocess.run(shlex.split(build), capture_output=True, text=True, env=_fake_aarch64(tmp_path))
+    assert built.returncode == 0, built.stdout + built.stderr
+    python = _venv(
+        tmp_path / "env", _torch(tmp_path / "t"), _triton(tmp_path / "bad", "3.2.0+git23753f4f", attrs=False)
+    )
+    assert tripin(capsys, "doctor", "--python", str(python)).code == 1
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]  # the venv has no pip of its own
+    subprocess.run([*pip, *shlex.split(install)[1:]], check=True, env=_fake_aarch64(tmp_path), cwd=project)
+    healed = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    assert healed.code == 0, healed.out
+    assert f"triton: 3.2.0+git{short}, built from {short} (+git label)" in healed.out
 
 
 def test_a_file_repository_needs_the_overlay(
