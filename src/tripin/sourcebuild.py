@@ -165,9 +165,9 @@ def install_argv(
 ) -> list[str]:
     """`pip install ...` that installs the target with its source builds: each built package is
     named by its exact version as a requirement (a constraints file never adds a package, and
-    torch's aarch64 metadata names no Triton), from the indexes the lock read (torch's first:
-    a CUDA build's own index). With `only_builds` (`build-plan --torch`, no lock), just the
-    built packages, without dependencies, into the environment that has torch already."""
+    torch's aarch64 metadata names no Triton), from the indexes the lock read (`index_options`).
+    With `only_builds` (`build-plan --torch`, no lock), just the built packages, without
+    dependencies, into the environment that has torch already."""
     built = [f"{p.name}=={p.build.version}" for p in source_builds(lock, target) if p.build is not None]
     argv = ["pip", "install"]
     if only_builds:
