@@ -64,6 +64,9 @@ def test_sync_then_verify_online(
     synced = (rules / "torch.toml").read_text()
     assert synced.count("[[pin]]") == 8  # torch 2.5.0, 2.5.1, 2.6.0, 2.9.0: x86_64 + aarch64 each
     assert 'id = "torch-2.9.0/linux-aarch64"' in synced and 'provides = "wheel"' in synced
+    # each aarch64 torch wheel's own metadata: nvidia-* only on x86_64, so a CPU build, cited
+    assert synced.count('pypi-build = "cpu"') == 4 and 'pypi-build = "cuda"' not in synced
+    assert "torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl.metadata" in synced
     online = ["rules", "verify", "--online", "--rules", str(rules), "--index-url", index.simple_url]
     assert tripin(capsys, *online).code == 0
     (rules / "torch.toml").write_text(
@@ -72,6 +75,9 @@ def test_sync_then_verify_online(
     drift = tripin(capsys, *online)
     assert drift.code == 1
     assert "torch-2.6.0/linux-aarch64" in drift.out and "the index says triton 3.2.0 (source-build)" in drift.out
+    (rules / "torch.toml").write_text(synced.replace('pypi-build = "cpu"', 'pypi-build = "cuda"', 1))
+    drift = tripin(capsys, *online)
+    assert drift.code == 1 and "rules say PyPI's torch is a cuda build there; its metadata says cpu" in drift.out
 
 
 def test_sync_needs_a_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ class Violation:
     code: str
     message: str
     fix: str = ""
+    argv: tuple[str, ...] = ()  # the fix as one command line, for --format json
     # for --fix: which entry to rewrite, and to what
     kind: str = ""  # "line" (requirements syntax) or "pylock-vcs"
     index: int = -1  # the package's position in a pylock's [[packages]]
@@ -341,6 +342,7 @@ def _violation(path: Path, line: int, finding: Finding, *, kind: str = "", index
         code=finding.code,
         message=finding.message,
         fix=finding.fix,
+        argv=finding.argv,
         kind=kind,
         index=index,
         want_version=finding.want_version,

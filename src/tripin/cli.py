@@ -144,20 +144,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Write a POSIX sh script that builds every source-built package of the "
         "lock for one target into a wheelhouse, and print the pip line that installs it.",
     )
-    plan.add_argument("--lock", default="pylock.toml", metavar="PATH", help="lock to read (default: pylock.toml)")
+    plan.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
     plan.add_argument("-t", "--target", metavar="NAME", help="target (default: the one that needs source builds)")
     plan.add_argument("-o", "--output", metavar="PATH", help="script path, or - for stdout (default: build-TARGET.sh)")
     plan.add_argument(
         "--constraints",
-        default="constraints.txt",
         metavar="PATH",
-        help="constraints file the printed install line uses",
+        help="constraints file the printed install line uses (default: the lock's, when it exists)",
     )
     plan.add_argument(
         "--torch",
         metavar="VERSION",
         help="no lock: build the Triton the rules give this torch release (needs --target)",
     )
+    _add_rules_options(plan)
     check = sub.add_parser(
         "check",
         help="check locks, constraints and requirements files against the rules (offline; a pre-commit hook)",
@@ -192,8 +192,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("package", metavar="PACKAGE")
     explain.add_argument("-t", "--target", metavar="NAME")
-    explain.add_argument("--lock", default="pylock.toml", metavar="PATH")
+    explain.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
     explain.add_argument("--format", choices=("text", "json"), default="text")
+    install = sub.add_parser(
+        "install",
+        help="install the lock for this machine's target into an environment (pip or uv, one command)",
+        description="Install every package the lock holds for this machine's target, each at its exact "
+        "locked version (a Triton with another +git label is replaced), source builds from the wheelhouse "
+        "of the build script. Prints the one pip or uv command it runs.",
+    )
+    install.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
+    install.add_argument(
+        "-t", "--target", metavar="NAME", help="the lock's target to install (default: this machine's)"
+    )
+    install.add_argument(
+        "--python", metavar="PATH", default=sys.executable, help="environment's interpreter (default: this one)"
+    )
+    install.add_argument(
+        "--installer", choices=("pip", "uv"), help="default: the environment's pip, else uv when on PATH"
+    )
+    install.add_argument(
+        "--wheelhouse", default="wheelhouse", metavar="DIR", help="where the build script put source builds"
+    )
+    install.add_argument("--dry-run", action="store_true", help="print the plan and the command; install nothing")
     completion = sub.add_parser(
         "completion",
         help="print a shell completion script",
@@ -221,6 +242,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also import, in that interpreter, the Triton APIs the installed torch needs",
     )
     doctor.add_argument("--format", choices=("text", "json"), default="text")
+    _add_rules_options(doctor)
     return parser
 
 
@@ -257,6 +279,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "doctor": _doctor,
         "rules": run_rules,
         "explain": _explain,
+        "install": _install,
     }
     try:
         return commands[args.command](args)
@@ -382,6 +405,7 @@ def _lock(args: argparse.Namespace) -> int:
                 if any(r.warnings for r in resolutions)
                 else {}
             ),
+            **({"notes": [n for r in resolutions for n in r.notes]} if any(r.notes for r in resolutions) else {}),
         },
     )
     pylock_text = redact_text(dump_pylock(lock))  # render every output before writing any
@@ -412,6 +436,7 @@ def _lock(args: argparse.Namespace) -> int:
                     "bytes": stats.bytes,
                     "targets": {r.target.name: _target_json(r, ruleset) for r in resolutions},
                     "warnings": [w for r in resolutions for w in r.warnings],
+                    "notes": [n for r in resolutions for n in r.notes],
                     "changes": None
                     if changes is None
                     else [{"target": t, "change": c, "package": p, "detail": d} for t, c, p, d in changes],
@@ -428,6 +453,8 @@ def _lock(args: argparse.Namespace) -> int:
         )
         for resolution in resolutions:
             print(f"  {resolution.target}: {_summary(resolution, ruleset)}")
+            for note in resolution.notes:
+                print(f"    {note.split(': ', 1)[1]}")
         for package in lock.packages:
             if package.build is not None:
                 for target in package.targets:
@@ -451,14 +478,18 @@ def _explain(args: argparse.Namespace) -> int:
     from tripin.lock.explain import explain
     from tripin.lock.pylock import read_pylock
 
+    args.lock = str(_project_lock(args.lock))
     lock = read_pylock(Path(args.lock))
     records = explain(lock, args.package, args.target)
-    if not records:
+    notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records})
+    if not records and not notes:
         where = f" for {args.target}" if args.target else ""
         raise LockError(f"{args.lock} holds no {args.package}{where}")
     if args.format == "json":
-        print(json.dumps({"schema": 1, "explain": records}, indent=2))
+        print(json.dumps({"schema": 1, "explain": records, "notes": notes}, indent=2))
         return EXIT_OK
+    for note in notes:
+        print(note)
     for r in records:
         print(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
         print(
@@ -496,6 +527,16 @@ def _check_up_to_date(outputs: dict[Path, str]) -> int:
         print(f"tripin: {stale} output(s) would change; run tripin lock", file=sys.stderr)
         return EXIT_NO_SOLUTION
     return EXIT_OK
+
+
+def _no_triton_notes(lock: Lock, package: str, target: str | None, found: set[str]) -> list[str]:
+    """Why a target's lock has no Triton (its torch is a CPU build), as the lock recorded it."""
+    from tripin.judge import TRITONS
+
+    if package.lower().replace("_", "-") not in TRITONS:
+        return []
+    notes = [str(n) for n in lock.extra.get("notes", []) if isinstance(n, str)]
+    return [n for n in notes if n.split(":", 1)[0] not in found and (target is None or n.startswith(f"{target}:"))]
 
 
 def _previous_lock(path: Path) -> Lock | None:
@@ -588,14 +629,17 @@ def _build_plan(args: argparse.Namespace) -> int:
     from tripin.lock.atomic import write_atomic
     from tripin.lock.pylock import read_pylock
     from tripin.redact import redact_text
-    from tripin.sourcebuild import build_script, install_line, source_builds
+    from tripin.sourcebuild import build_script, install_line, local_repositories, source_builds
 
-    if not args.constraints or args.constraints.startswith("-") or not args.constraints.isprintable():
+    if args.constraints is not None and (
+        not args.constraints or args.constraints.startswith("-") or not args.constraints.isprintable()
+    ):
         from tripin.errors import ConfigError
         from tripin.scriptvalues import shown
 
         raise ConfigError(f"--constraints {shown(args.constraints)}: not a file name the script can print")
-    lock = _lock_for_torch(args) if args.torch else read_pylock(Path(args.lock))
+    ruleset = _project_ruleset(args)
+    lock = _lock_for_torch(args, ruleset) if args.torch else read_pylock(_project_lock(args.lock))
     target = args.target
     if target is None:
         needing = [t.name for t in lock.targets if source_builds(lock, t.name)]
@@ -604,7 +648,14 @@ def _build_plan(args: argparse.Namespace) -> int:
             raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
         target = needing[0]
     builds = source_builds(lock, target)
-    script = build_script(lock, target, constraints=args.constraints)
+    constraints = None if args.torch else _constraints_for(lock, target, args.constraints)
+    script = build_script(
+        lock,
+        target,
+        constraints=constraints,
+        only_builds=bool(args.torch),
+        local_repositories=local_repositories(ruleset),
+    )
     output = args.output or f"build-{target}.sh"
     if output == "-":
         sys.stdout.write(script)  # redacted by the stream
@@ -613,25 +664,61 @@ def _build_plan(args: argparse.Namespace) -> int:
     if not builds:
         print(f"{target} needs no source build; {output} only checks the machine", file=sys.stderr)
     print(f"wrote {output}: builds {', '.join(f'{p.name} {p.version}' for p in builds) or 'nothing'}")
-    print(f"then: {install_line(lock, target, wheelhouse='wheelhouse', constraints=args.constraints)}")
+    line = install_line(lock, target, wheelhouse="wheelhouse", constraints=constraints, only_builds=bool(args.torch))
+    print(f"then: sh {output} wheelhouse && {line}")
     return EXIT_OK
 
 
-def _lock_for_torch(args: argparse.Namespace) -> Lock:
+def _constraints_for(lock: Lock, target: str, given: str | None) -> str | None:
+    """The constraints file `tripin lock` wrote for this target, if it is there: constraints.txt,
+    or constraints-<variant>.txt where the lock tells builds apart. Never a file that is missing."""
+    if given is not None:
+        if not Path(given).is_file():
+            from tripin.errors import ConfigError
+
+            raise ConfigError(f"--constraints {given}: no such file")
+        return given
+    variant = next((t.variant for t in lock.targets if t.name == target), None)
+    names = [f"constraints-{variant or 'pypi'}.txt"] if lock.extras else []
+    return next((n for n in [*names, "constraints.txt"] if Path(n).is_file()), None)
+
+
+def _project_lock(given: str | None) -> Path:
+    """--lock, else [tool.tripin] lock of ./pyproject.toml, else pylock.toml: as `tripin lock` wrote it."""
+    if given is not None:
+        return Path(given)
+    from tripin.config import load_pyproject
+
+    if Path("pyproject.toml").is_file():
+        _, tool, _ = load_pyproject(Path("pyproject.toml"))
+        if isinstance(tool.get("lock"), str):
+            return Path(str(tool["lock"]))
+    return Path("pylock.toml")
+
+
+def _project_ruleset(args: argparse.Namespace, *, validate: bool = True) -> Ruleset:
+    """The shipped rules under the project's overlays (--overlay, else [tool.tripin] rules of
+    ./pyproject.toml): what lock, check, doctor, explain and build-plan all judge by."""
+    from tripin.config import project_overlays
+
+    overlays = [Path(o) for o in getattr(args, "overlay", [])] or project_overlays(Path("pyproject.toml"))
+    return _ruleset(argparse.Namespace(rules=getattr(args, "rules", None)), validate=validate, overlays=overlays)
+
+
+def _lock_for_torch(args: argparse.Namespace, ruleset: Ruleset) -> Lock:
     from packaging.version import InvalidVersion, Version
 
     from tripin.errors import ConfigError
-    from tripin.rules import load_ruleset
     from tripin.sourcebuild import lock_for_torch
     from tripin.targets import parse_target
 
     if not args.target:
-        raise ConfigError("--torch needs --target, e.g. --target linux-aarch64-cp312")
+        raise ConfigError("--torch needs --target, e.g. --target linux-aarch64-cp312-cu126")
     try:
         torch = Version(args.torch)
     except InvalidVersion:
         raise ConfigError(f"--torch {args.torch!r} is not a version") from None
-    return lock_for_torch(load_ruleset(), torch, parse_target(args.target))
+    return lock_for_torch(ruleset, torch, parse_target(args.target))
 
 
 def _ruleset(args: argparse.Namespace, *, validate: bool = True, overlays: Sequence[Path] = ()) -> Ruleset:
@@ -700,7 +787,13 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
         violations = [v for v in found if v.level == "error"]
     if args.format == "json":
         rows = [
-            {"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message, "fix": v.fix}
+            {
+                "path": v.where.path,
+                "line": v.where.line,
+                "code": v.code,
+                "message": v.message,
+                "fix": {"text": v.fix, "argv": list(v.argv) or None},
+            }
             for v in violations
         ]
         notes = [{"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message} for v in warnings]
@@ -729,13 +822,66 @@ def _default_check_files(read: list[Path]) -> list[Path]:
     return [n for n in names if n.is_file()]
 
 
+def _install(args: argparse.Namespace) -> int:
+    import shlex
+    import shutil
+    import subprocess
+
+    from tripin.doctor import absolute_python, inspect
+    from tripin.errors import EXIT_NO_SOLUTION, TripinError
+    from tripin.install import choose_target, install_plan
+    from tripin.lock.pylock import read_pylock
+
+    lock = read_pylock(_project_lock(args.lock))
+    python = absolute_python(args.python)
+    report, _ = inspect(python)
+    target = args.target
+    if target is None:
+        variant = None
+        if sum(t.name.startswith(report.target) for t in lock.targets) > 1:
+            from tripin.host import detect_variant
+
+            variant = detect_variant()[0]
+        target = choose_target(lock, report.target, variant)
+    elif target not in {t.name for t in lock.targets}:
+        raise TripinError(f"target {target!r} is not in the lock (it has: {', '.join(t.name for t in lock.targets)})")
+    installer = args.installer or ("pip" if report.has_pip or not shutil.which("uv") else "uv")
+    locked = {p.name: p for p in lock.for_target(target)}
+    replace = next(
+        (
+            t.name
+            for t in report.tritons
+            if t.name in locked and t.version == locked[t.name].version and t.commit_from == "direct_url.json"
+        ),
+        None,
+    )
+    plan = install_plan(
+        lock, target, python=python, installer=installer, wheelhouse=Path(args.wheelhouse), replace_triton=replace
+    )
+    command = shlex.join(plan.argv)
+    if args.dry_run:
+        print(f"target {plan.target} into {python} with {installer}: {len(plan.packages)} packages")
+        for p in plan.packages:
+            how = f"source build {p.build.version} from {args.wheelhouse}" if p.build else f"{p.version} ({p.index})"
+            print(f"  {p.name} {how}")
+        print(f"would run: {command}")
+        return EXIT_OK
+    print(f"tripin: running: {command}", file=sys.stderr)
+    sys.stderr.flush()
+    result = subprocess.run(plan.argv, check=False)
+    if result.returncode != 0:
+        print(f"tripin: error: {installer} exited with {result.returncode}", file=sys.stderr)
+        return EXIT_NO_SOLUTION
+    return EXIT_OK
+
+
 def _doctor(args: argparse.Namespace) -> int:
     import json
 
     from tripin.doctor import diagnose
     from tripin.errors import EXIT_NO_SOLUTION
 
-    report = diagnose(args.python, _ruleset(argparse.Namespace(rules=None), validate=False), probe=args.probe)
+    report = diagnose(args.python, _project_ruleset(args, validate=False), probe=args.probe)
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
         return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
@@ -767,6 +913,10 @@ def _doctor(args: argparse.Namespace) -> int:
     for finding in report.findings:
         print(f"problem {finding.code}: {finding.message}")
         print(f"  fix: {finding.fix}")
+        if finding.argv:
+            import shlex
+
+            print(f"  run: {shlex.join(finding.argv)}")
     if report.healthy:
         print("healthy" if report.torch is not None else "nothing to judge: torch is not installed")
     return EXIT_OK if report.healthy else EXIT_NO_SOLUTION

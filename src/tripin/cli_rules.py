@@ -181,6 +181,11 @@ def _verify(args: argparse.Namespace) -> int:
                 f"{pin.id} ({pin.where}): rules say {pin.package} {pin.version} ({pin.provides}); "
                 f"the index says {want.package} {want.version} ({want.provides})"
             )
+        if want.pypi_build and pin.pypi_build != want.pypi_build:
+            problems.append(
+                f"{pin.id} ({pin.where}): rules say PyPI's torch is a {pin.pypi_build} build there; "
+                f"its metadata says {want.pypi_build} ({want.pypi_build_source})"
+            )
         build = ruleset.build_for(want.package, Version(want.version))
         if want.provides == "source-build" and build is None:
             problems.append(f"{want.id}: a source build of {want.package} {want.version} needs a commit in triton.toml")

@@ -53,7 +53,10 @@ def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: lis
         if " @ " in old or "git+" in old:
             new = re.sub(r"@[0-9a-fA-F]{7,40}(?=[#?\s]|$)", f"@{commit}", old, count=1) if commit else old
         else:
-            new = re.sub(r"(===?)\s*[^\s;#,\\]+", f"=={version}", old, count=1)
+            # `===`: `==3.2.0` would still accept an installed 3.2.0+git<other> (PEP 440
+            # local-version matching), for pip and uv alike; `===3.2.0` is that exact string
+            op = "==" if version and "+" in version else "==="  # a +git label is exact with == already
+            new = re.sub(r"(===?)\s*[^\s;#,\\]+", f"{op}{version}", old, count=1)
         if new != old:
             lines[number - 1] = new
             changed = True

@@ -24,6 +24,7 @@ __all__ = [
     "Finding",
     "Pair",
     "commit_of_version",
+    "fix_argv_for",
     "fix_for",
     "judge_pair",
     "pair_verdict",
@@ -50,6 +51,7 @@ class Pair:
     environment: Mapping[str, str]
     target: str  # a target name, for the fix's command line
     variant: str | None = None  # a PyTorch build variant; else read from torch's local label
+    gpu: bool | None = None  # known GPU (True) or CPU (False) build, e.g. from torch/version.py; None: unknown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +59,7 @@ class Finding:
     code: str
     message: str
     fix: str
+    argv: tuple[str, ...] = ()  # the fix as one command, run exactly as given (`pip` is the environment's pip)
     # what --fix would write: the Triton version / commit the rule wants on this target
     want_version: str | None = None
     want_commit: str | None = None
@@ -79,23 +82,31 @@ def _same_commit(a: str, b: str) -> bool:
     return len(a) >= 7 and len(b) >= 7 and (a.startswith(b) or b.startswith(a))
 
 
-def _fix(pin: Pin, ruleset: Ruleset, pair: Pair) -> tuple[str, str | None, str | None]:
+def _fix(pin: Pin, ruleset: Ruleset, pair: Pair) -> tuple[str, tuple[str, ...], str | None, str | None]:
+    """(text, argv, version, commit): one command that, run as given, leaves the Triton the rule
+    wants. A wheel is installed with `===` and --force-reinstall: `==3.2.0` also accepts an
+    installed 3.2.0+git23753f4f (PEP 440 local-version matching), so pip answers "Requirement
+    already satisfied" and keeps the bad build; `===3.2.0` is that exact string alone."""
     build = ruleset.build_for(pin.package, pin.version)
+    plan = ("tripin", "build-plan", "--torch", str(release_line(pair.torch)), "--target", pair.target)
     if pin.provides == "source-build":
         if build is None:
-            return f"no commit is known for {pin.package} {pin.version}; see rules/triton.toml", None, None
+            return f"no commit is known for {pin.package} {pin.version}; see rules/triton.toml", (), None, None
         version = ruleset.source_version(build)
         return (
-            f"build {pin.package} at {build.commit} ({build.status}) as {version}: "
-            f"tripin build-plan --torch {release_line(pair.torch)} --target {pair.target}",
+            f"build {pin.package} at {build.commit} ({build.status}) as {version}: {' '.join(plan)} "
+            "(then run the script it writes and the install line it prints)",
+            plan,
             str(version),
             build.commit,
         )
+    argv = ("pip", "install", "--force-reinstall", "--no-deps", f"{pin.package}==={pin.version}")
+    text = f"pip install --force-reinstall --no-deps '{pin.package}==={pin.version}'"
     if build is None:
-        return f"pip install '{pin.package}=={pin.version}'", str(pin.version), None
+        return text, argv, str(pin.version), None
     return (
-        f"pip install '{pin.package}=={pin.version}' (the wheel built from {build.commit[:12]}), or build that "
-        f"commit: tripin build-plan --torch {release_line(pair.torch)} --target {pair.target}",
+        f"{text} (the wheel built from {build.commit[:12]}), or build that commit: {' '.join(plan)}",
+        argv,
         str(pin.version),
         build.commit,
     )
@@ -107,6 +118,23 @@ def fix_for(ruleset: Ruleset, pair: Pair) -> str:
     if pin is None:
         return f"no rule names a Triton for torch {pair.torch} on {pair.target}"
     return _fix(pin, ruleset, pair)[0]
+
+
+def fix_argv_for(ruleset: Ruleset, pair: Pair) -> tuple[str, ...]:
+    """`fix_for` as one command line."""
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    return () if pin is None else _fix(pin, ruleset, pair)[1]
+
+
+def _is_gpu(pair: Pair, pin: Pin) -> bool:
+    """Whether this torch can use Triton: a CUDA/ROCm/XPU build. Known from the environment
+    (torch/version.py), else from a variant label (the variant rules already set CPU builds
+    apart), else the rule's record of what PyPI's build is on this platform."""
+    if pair.gpu is not None:
+        return pair.gpu
+    if pair.variant or variant_of(pair.torch):
+        return True
+    return not pin.cpu_on_pypi
 
 
 def variant_of(torch: Version) -> str | None:
@@ -187,15 +215,16 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
     pin = ruleset.pin_for(line, pair.environment)
     if pin is None:
         return findings
-    fix, want_version, want_commit = _fix(pin, ruleset, pair)
+    fix, argv, want_version, want_commit = _fix(pin, ruleset, pair)
     want = f"{pin.package}{pin.requires}" + (" (source build)" if pin.provides == "source-build" else "")
     if pair.triton is None:
-        if require_triton:
+        if require_triton and _is_gpu(pair, pin):  # a CPU build never uses Triton
             findings.append(
                 Finding(
                     code="TP001",
                     message=f"torch {pair.torch} on {pair.target} needs {want} (rule {pin.id}); no Triton is there",
                     fix=fix,
+                    argv=argv,
                     want_version=want_version,
                     want_commit=want_commit,
                 )
@@ -209,6 +238,7 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
                 code="TP001",
                 message=f"torch {pair.torch} on {pair.target} needs {want} (rule {pin.id}); found {found}",
                 fix=fix,
+                argv=argv,
                 want_version=want_version,
                 want_commit=want_commit,
             )
@@ -223,6 +253,7 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
                 message=f"{what} on {pair.target} is built from commit {pair.commit} ({pair.commit_from}): "
                 f"{verdict.level}: {verdict.reason}",
                 fix="" if verdict.level == "ok" else fix,
+                argv=() if verdict.level == "ok" else argv,
                 want_version=want_version,
                 want_commit=want_commit,
                 level=verdict.level,

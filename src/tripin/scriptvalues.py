@@ -19,6 +19,8 @@ __all__ = [
     "checked_commit",
     "checked_env_name",
     "checked_env_value",
+    "checked_index_url",
+    "checked_local_url",
     "checked_note",
     "checked_package",
     "checked_requirement",
@@ -143,3 +145,13 @@ def checked_env_name(value: object) -> str:
 
 def checked_env_value(value: object) -> str:
     return _text(value, "environment value", _ENV_VALUE)
+
+
+def checked_index_url(value: object) -> str:
+    """An index URL the printed install line names: http(s), no credentials, no white space."""
+    return _text(value, "index URL", re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+-]*)?"))
+
+
+def checked_local_url(value: object) -> str:
+    """A file:// repository: admitted only where the project's own overlay names it."""
+    return _text(value, "local repository URL", re.compile(r"file:///[A-Za-z0-9._/-]+"))

@@ -19,6 +19,8 @@ from tripin.scriptvalues import (
     checked_commit,
     checked_env_name,
     checked_env_value,
+    checked_index_url,
+    checked_local_url,
     checked_note,
     checked_package,
     checked_requirement,
@@ -36,7 +38,18 @@ if TYPE_CHECKING:
     from tripin.rules.model import Build, Ruleset
     from tripin.targets import Target
 
-__all__ = ["build_script", "install_line", "lock_for_torch", "locked_source_build", "source_builds"]
+__all__ = [
+    "build_script",
+    "index_options",
+    "install_argv",
+    "install_line",
+    "local_repositories",
+    "lock_for_torch",
+    "locked_source_build",
+    "source_builds",
+]
+
+_PYPI = "https://pypi.org/simple"
 
 
 def source_builds(lock: Lock, target: str) -> list[LockedPackage]:
@@ -62,7 +75,7 @@ class _Step:
     env: tuple[tuple[str, str], ...]
 
 
-def _step(p: LockedPackage) -> _Step:
+def _step(p: LockedPackage, local_repositories: frozenset[str] = frozenset()) -> _Step:
     vcs, build = p.vcs, p.build
     try:
         name = checked_package(p.name)
@@ -79,7 +92,8 @@ def _step(p: LockedPackage) -> _Step:
         return _Step(
             name=name,
             version=checked_version(build.version),
-            url=checked_url(vcs.url),
+            # a local clone only where the project's own overlay names it (checked by the loader too)
+            url=checked_local_url(vcs.url) if vcs.url in local_repositories else checked_url(vcs.url),
             commit=commit,
             subdirectory=checked_subdirectory(vcs.subdirectory),
             status=checked_status(build.status),
@@ -107,14 +121,27 @@ def _arch_of(target: str) -> str:
     return target.split("-")[1] if target.count("-") >= 2 else ""
 
 
-def build_script(lock: Lock, target: str, *, constraints: str = "constraints.txt") -> str:
+def build_script(
+    lock: Lock,
+    target: str,
+    *,
+    constraints: str | None = None,
+    only_builds: bool = False,
+    local_repositories: frozenset[str] = frozenset(),
+) -> str:
     try:
         target = checked_target(target)
         tool_version = checked_version(lock.tool_version)
-        roots = [checked_requirement(r) for r in _seq(lock.requirements)]
+        _seq(lock.requirements)
     except UnsafeValue as exc:
         raise LockError(f"lock: {exc}") from None
-    steps = [_step(p) for p in source_builds(lock, target)]
+    steps = [_step(p, local_repositories) for p in source_builds(lock, target)]
+    try:
+        argv = _checked_argv(
+            install_argv(lock, target, wheelhouse=None, constraints=constraints, only_builds=only_builds)
+        )
+    except UnsafeValue as exc:
+        raise LockError(f"lock: {exc}") from None
     q = shlex.quote
     out = [
         "#!/bin/sh",
@@ -150,11 +177,10 @@ def build_script(lock: Lock, target: str, *, constraints: str = "constraints.txt
     ]
     for s in steps:
         out += ["", *_build_steps(s)]
-    rest = " ".join([q(constraints), *(q(r) for r in roots)])
     out += [
         "",
         'echo "built into $WHEELHOUSE; install with:"',
-        f"printf '  pip install --find-links %s -c %s\\n' \"$WHEELHOUSE\" {q(rest)}",
+        f"printf '  pip install --find-links %s %s\\n' \"$WHEELHOUSE\" {q(shlex.join(argv[2:]))}",
     ]
     return "\n".join(out) + "\n"
 
@@ -184,10 +210,79 @@ def _build_steps(s: _Step) -> list[str]:
     ]
 
 
-def install_line(lock: Lock, target: str, *, wheelhouse: str, constraints: str) -> str:
-    roots: Sequence[str] = lock.requirements
-    reqs = " ".join(shlex.quote(r) for r in roots)
-    return f"pip install --find-links {shlex.quote(wheelhouse)} -c {shlex.quote(constraints)} {reqs}".rstrip()
+_VALUE_OPTIONS = {"--index-url": checked_index_url, "--extra-index-url": checked_index_url}
+_FLAGS = frozenset({"--no-deps"})
+
+
+def _checked_argv(argv: list[str]) -> list[str]:
+    """The install line the script prints: fixed options, index URLs, requirements by name."""
+    out = argv[:2]
+    values = iter(argv[2:])
+    for arg in values:
+        if arg in _VALUE_OPTIONS:
+            out += [arg, _VALUE_OPTIONS[arg](next(values, None))]
+        elif arg == "-c":
+            path = next(values, "")
+            if not path or path.startswith("-") or not path.isprintable():
+                raise UnsafeValue("constraints file name", path)
+            out += [arg, path]
+        elif arg in _FLAGS:
+            out.append(arg)
+        else:
+            out.append(checked_requirement(arg))
+    return out
+
+
+def install_argv(
+    lock: Lock,
+    target: str,
+    *,
+    wheelhouse: str | None,
+    constraints: str | None = None,
+    only_builds: bool = False,
+) -> list[str]:
+    """`pip install ...` that installs the target with its source builds: each built package is
+    named by its exact version as a requirement (a constraints file never adds a package, and
+    torch's aarch64 metadata names no Triton), from the indexes the lock read (`index_options`).
+    With `only_builds` (`build-plan --torch`, no lock), just the built packages, without
+    dependencies, into the environment that has torch already."""
+    built = [f"{p.name}=={p.build.version}" for p in source_builds(lock, target) if p.build is not None]
+    argv = ["pip", "install"]
+    if only_builds:
+        argv.append("--no-deps")
+    else:
+        argv += index_options(lock.for_target(target))
+    if wheelhouse is not None:
+        argv += ["--find-links", wheelhouse]
+    if constraints and not only_builds:
+        argv += ["-c", constraints]
+    roots: Sequence[str] = () if only_builds else lock.requirements
+    return [*argv, *roots, *built]
+
+
+def index_options(packages: Sequence[LockedPackage]) -> list[str]:
+    """--index-url/--extra-index-url for the indexes a target's packages came from. torch's own
+    index (a CUDA build's, download.pytorch.org/whl/cu126) goes last, as an extra index: pip takes
+    the best version from all of them (2.6.0+cu126 over PyPI's 2.6.0), and uv searches extra
+    indexes first, so both install the locked build. PyPI alone needs no option."""
+    torch = next((p.index for p in packages if p.name == "torch" and p.index), None)
+    others = list(dict.fromkeys(p.index for p in packages if p.index and p.index != torch))
+    out: list[str] = []
+    if others and others != [_PYPI]:
+        out += ["--index-url", others[0]]
+        for extra in others[1:]:
+            out += ["--extra-index-url", extra]
+    if torch and torch != _PYPI:
+        out += ["--extra-index-url" if others else "--index-url", torch]
+    return out
+
+
+def install_line(
+    lock: Lock, target: str, *, wheelhouse: str, constraints: str | None = None, only_builds: bool = False
+) -> str:
+    return shlex.join(
+        install_argv(lock, target, wheelhouse=wheelhouse, constraints=constraints, only_builds=only_builds)
+    )
 
 
 def locked_source_build(
@@ -248,3 +343,9 @@ def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
         inputs_digest="",
         tool_version=__version__,
     )
+
+
+def local_repositories(ruleset: Ruleset) -> frozenset[str]:
+    """The file:// repositories a project's overlay names (the loader admits them in overlays
+    only): the build script may clone these, and no other non-https URL."""
+    return frozenset(b.repository for b in ruleset.builds if b.repository.startswith("file:///"))

@@ -12,6 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from tripin.builds import cpu_note, is_gpu_build
 from tripin.errors import ProjectNotFound, ResolutionError
 from tripin.index import DistFile, IndexClient, Metadata, Project
 from tripin.index.client import TORCH_FAMILY
@@ -81,6 +82,7 @@ class Factory:
         self.env = target.environment()
         self.python = Version(self.env["python_full_version"])
         self.warnings: list[str] = []
+        self.notes: list[str] = []  # why a target gets no Triton (a CPU build), for the summary and explain
         self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
         self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
@@ -247,6 +249,9 @@ class Factory:
                     f"{self.target}: no rule covers torch {torch.version}; its own metadata alone decides Triton"
                 )
             return
+        if variant is None and not self._gpu_build(torch, pin):
+            self.notes.append(cpu_note(self.target.name, str(torch.version), self.env["platform_machine"]))
+            return
         origin = f"rule {pin.id}"
         _log.info(
             "%s: torch %s: %s %s (%s) by rule %s",
@@ -271,6 +276,14 @@ class Factory:
                 "but the rules name no commit for it"
             )
         yield Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), build=build, pin=pin, origin=origin)
+
+    def _gpu_build(self, torch: Candidate, pin: Pin) -> bool:
+        """A PyPI torch (no variant label) is a GPU build where its metadata requires nvidia-*
+        libraries on this target; without metadata, the rule's record of PyPI's build decides."""
+        metadata = self.metadata(torch)
+        if metadata is None:
+            return not pin.cpu_on_pypi
+        return is_gpu_build(metadata.requires_dist, [self.env])
 
     def _has_wheel(self, name: NormalizedName, version: Version) -> bool:
         try:

@@ -31,6 +31,7 @@ class TargetResolution:
     target: Target
     packages: dict[NormalizedName, Resolved]
     warnings: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # why no Triton (a CPU build): shown in the summary, kept in the lock
 
 
 def resolve_target(
@@ -91,8 +92,12 @@ def resolve_target(
             pin=None,
             dependencies=tuple(sorted(children.get(candidate.name, ()))),
         )
-    _attach_pins(packages, factory)
-    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings))
+    torch = packages.get(NormalizedName("torch"))
+    chosen = f"torch {torch.candidate.version} from" if torch else "\0"  # notes of torch versions tried and left
+    notes = tuple(dict.fromkeys(n for n in factory.notes if chosen in n))
+    if not notes:  # a CPU build: no rule decided a Triton for it
+        _attach_pins(packages, factory)
+    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings), notes=notes)
 
 
 def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> None:

@@ -15,6 +15,7 @@ from tripin.rules.history import History
 
 __all__ = [
     "PROVIDES",
+    "PYPI_BUILDS",
     "STATUSES",
     "Bad",
     "Break",
@@ -34,6 +35,9 @@ PROVIDES = ("metadata", "wheel", "source-build")
 # how sure we are of a commit: read from PyTorch's pin file / the PyPI wheel's files match the
 # branch tip / best public evidence
 STATUSES = ("verified", "matched", "candidate")
+# what PyPI's torch wheels for a pin's platform are: "cuda" (an nvidia-* requirement applies
+# there, or torch's metadata names Triton) or "cpu" (none does: inductor generates C++, no Triton)
+PYPI_BUILDS = ("cuda", "cpu")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +54,14 @@ class Pin:
     provides: str
     source: str
     where: Location
+    # PyPI's torch build for this release and platform, and the metadata that shows it; the pin
+    # then speaks for the CUDA builds of PyTorch's index (cu126 on aarch64) when PyPI's is "cpu"
+    pypi_build: str = "cuda"
+    pypi_build_source: str = ""
+
+    @property
+    def cpu_on_pypi(self) -> bool:
+        return self.pypi_build == "cpu"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

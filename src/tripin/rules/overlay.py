@@ -20,7 +20,7 @@ def load_with_overlays(overlays: Sequence[Path], *, base: Ruleset | None = None,
     shipped = base or load_ruleset(validate=validate)
     if not overlays:
         return shipped
-    extra = load_ruleset(list(overlays))  # validated on its own, with its file and line
+    extra = load_ruleset(list(overlays), local=True)  # validated on its own, with its file and line
     pins = [p for p in shipped.pins if not any(_competes(p, o) for o in extra.pins)] + list(extra.pins)
     builds = [
         b for b in shipped.builds if not any((b.package, b.version) == (o.package, o.version) for o in extra.builds)
