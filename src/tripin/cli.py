@@ -205,10 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(completion_script(parser, args.shell))
         return EXIT_OK
-    commands = {"build-plan": _build_plan, "check": _check, "doctor": _doctor, "rules": run_rules, "explain": _explain}
+    commands = {"build-plan": _build_plan, "doctor": _doctor, "rules": run_rules, "explain": _explain}
     try:
         if args.command == "lock":
             return _lock(args, list(argv) if argv is not None else sys.argv[1:])
+        if args.command == "check":
+            return _check(args, list(argv) if argv is not None else sys.argv[1:])
         return commands[args.command](args)
     except TripinError as exc:
         print(f"tripin: error: {exc}", file=sys.stderr)
@@ -549,21 +551,19 @@ def _ruleset(args: argparse.Namespace, *, validate: bool = True, overlays: Seque
     return load_with_overlays(overlays, base=base)
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, argv: list[str]) -> int:
+    """`tripin` replays a remembered answer before importing this module (tripin/__main__.py);
+    this lookup serves in-process callers."""
     from tripin import memo
 
-    options = ["check", __version__, *args.files, "--", *args.targets, args.format, args.rules or "", *args.overlay]
-    rules = memo.rule_files(args.rules)
-    if not args.fix and (hit := memo.lookup(options, rules)) is not None:
-        sys.stdout.write(hit[0])
-        sys.stderr.write(hit[2])
-        return hit[1]
+    if not args.fix and (code := memo.replay(argv)) is not None:
+        return code
     read: list[Path] = [Path("pyproject.toml")]  # its [tool.tripin] names files and overlays
     output, code, errors = _run_check(args, read)
     sys.stdout.write(output)
     sys.stderr.write(errors)
     if not args.fix:
-        memo.store(options, rules, read, output, code, errors)
+        memo.store(argv, args.rules, read, output, code, errors)
     return code
 
 
