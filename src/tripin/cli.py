@@ -94,6 +94,20 @@ def _parser() -> argparse.ArgumentParser:
         help="ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339), to reproduce a lock later",
     )
     lock.add_argument(
+        "-U",
+        "--upgrade",
+        action="store_true",
+        help="re-resolve everything (by default the versions of the lock being replaced are kept while they fit)",
+    )
+    lock.add_argument(
+        "-P",
+        "--upgrade-package",
+        action="append",
+        default=[],
+        metavar="NAME[==VERSION]",
+        help="let this package move, to VERSION if given; -P torch also moves its companions and Triton (repeatable)",
+    )
+    lock.add_argument(
         "--print-config", action="store_true", help="print the settings in force and where each comes from, then exit"
     )
     lock.add_argument("--manylinux", metavar="X.Y", help="newest glibc of the Linux targets (default 2.28)")
@@ -301,6 +315,11 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     client = IndexClient(
         settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh, routed=routed
     )
+    from tripin.resolver.preferences import parse_upgrade_packages, preferences_from_lock
+
+    upgrades = parse_upgrade_packages(args.upgrade_package)
+    previous = _previous_lock(settings.lock_path)  # its versions are preferred, nothing else of it is used
+    preferences = preferences_from_lock(None if args.upgrade else previous, release=upgrades)
     from tripin.progress import Progress
 
     progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")
@@ -313,6 +332,8 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
             prereleases=settings.prereleases,
             exclude_newer=settings.exclude_newer,
             on_done=progress.target_done,
+            preferences=preferences,
+            constraints={n: spec for n, spec in upgrades.items() if spec},
         )
         stats = client.fetcher.stats
     lock = merge(
@@ -333,7 +354,6 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     command = "tripin " + " ".join(shlex.quote(_redact_arg(a)) for a in argv)  # no credentials in files
     pylock_text = dump_pylock(lock)  # render both before writing either
     constraints = constraints_files(lock, settings.constraints_path, command=command)
-    previous = _previous_lock(settings.lock_path)
     write_atomic(settings.lock_path, pylock_text)
     for path, text in constraints.items():
         write_atomic(path, text)

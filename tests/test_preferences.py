@@ -1,0 +1,138 @@
+"""Keeping the previous lock's pins: `tripin lock` re-locks, `-U` and `-P` move versions, on the
+recorded index served on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, read_toml, recorded_file, tripin
+from indexserver import IndexServer
+
+from tripin.resolver.preferences import parse_upgrade_packages
+
+X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
+REQS = ["torch==2.6.0", "torchvision", "numpy", "filelock"]
+# on the recorded index, newer releases than on 2025-09-10 exist for exactly these
+MOVED_SINCE = {"numpy": ("2.3.3", "2.3.4"), "filelock": ("3.19.1", "3.20.0"), "fsspec": ("2025.9.0", "2025.10.0")}
+MOVED_SINCE |= {"markupsafe": ("3.0.2", "3.0.3"), "pillow": ("11.3.0", "12.0.0")}
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _pins(path: Path) -> dict[tuple[str, str], str]:
+    """(target, name) -> version, source builds by the version they produce."""
+    out: dict[tuple[str, str], str] = {}
+    for p in read_toml(path)["packages"]:
+        tool = p["tool"]["tripin"]
+        version = p.get("version") or tool["build"]["version"]
+        for target in tool["targets"]:
+            out[(target, p["name"])] = version
+    return out
+
+
+def _changed(old: dict[tuple[str, str], str], new: dict[tuple[str, str], str]) -> dict[str, tuple[str, str]]:
+    return {
+        name: (old.get((t, name), "-"), new.get((t, name), "-"))
+        for t, name in set(old) | set(new)
+        if old.get((t, name)) != new.get((t, name))
+    }
+
+
+def _lock(
+    capsys: pytest.CaptureFixture[str], index: IndexServer, work: Path, *extra: str, reqs: list[str] = REQS
+) -> None:
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, extra=[*extra, *reqs]))
+    assert run.code == 0, run.err
+
+
+def test_relock_keeps_pins_and_p_moves_one_and_u_moves_all(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = work / "pylock.toml"
+    _lock(capsys, index, work, "--exclude-newer", "2025-09-10")
+    dated = _pins(lock)
+    assert {dated[(X86, n)] for n in MOVED_SINCE} == {old for old, _ in MOVED_SINCE.values()}
+
+    _lock(capsys, index, work)  # the cutoff is gone, newer releases are there: every pin stays
+    assert _pins(lock) == dated
+
+    _lock(capsys, index, work, "-P", "numpy")  # numpy moves, and nothing else
+    assert _changed(dated, _pins(lock)) == {"numpy": MOVED_SINCE["numpy"]}
+
+    _lock(capsys, index, work, "--upgrade")  # everything may move
+    upgraded = _pins(lock)
+    assert _changed(dated, upgraded) == MOVED_SINCE
+
+    _lock(capsys, index, work, "--upgrade-package", "pillow==11.3.0", "-P", "fsspec<2025.10")  # a version to go to
+    assert _changed(upgraded, _pins(lock)) == {
+        "pillow": ("12.0.0", "11.3.0"),
+        "fsspec": ("2025.10.0", "2025.9.0"),
+    }
+
+
+def test_a_previous_lock_gives_versions_only(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lock edited in a pull request: its URLs and hashes are ignored (the index's are written),
+    versions the index lacks or the cutoff excludes are ignored, and the other pins are kept."""
+    lock = work / "pylock.toml"
+    _lock(capsys, index, work, "--exclude-newer", "2025-09-10")
+    dated = _pins(lock)
+    text = lock.read_text()
+    real = recorded_file("filelock", "filelock-3.19.1-py3-none-any.whl")
+    assert real["hashes"]["sha256"] in text
+    text = text.replace(real["hashes"]["sha256"], "0" * 64).replace("filelock-3.19.1-py3-none-any.whl", "evil.whl")
+    text = text.replace('name = "numpy"\nversion = "2.3.3"', 'name = "numpy"\nversion = "9.9.9"')
+    text = text.replace('name = "pillow"\nversion = "11.3.0"', 'name = "pillow"\nversion = "12.0.0"')
+    lock.write_text(text)
+
+    _lock(capsys, index, work, "--exclude-newer", "2025-09-10")
+    text = lock.read_text()
+    assert "evil.whl" not in text and "0" * 64 not in text and real["hashes"]["sha256"] in text
+    assert _pins(lock) == dated  # 9.9.9 does not exist, 12.0.0 is newer than the cutoff: both as before
+
+
+def test_p_torch_moves_the_family_through_the_rules(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = work / "pylock.toml"
+    reqs = ["torch>=2.5,<2.7"]
+    _lock(capsys, index, work, reqs=["torch==2.5.1"])
+    old = _pins(lock)
+    assert old[(X86, "torch")] == "2.5.1" and old[(X86, "triton")] == "3.1.0"
+    _lock(capsys, index, work, reqs=reqs)  # the inputs changed, the pins still satisfy them: kept
+    assert _pins(lock) == old
+    _lock(capsys, index, work, "-P", "triton", reqs=reqs)  # the rules for torch 2.5.1 still decide it
+    assert _pins(lock) == old
+    _lock(capsys, index, work, "-P", "torch", reqs=reqs)
+    new = _pins(lock)
+    assert new[(X86, "torch")] == "2.6.0" and new[(X86, "triton")] == "3.2.0"
+    assert new[(ARM, "triton")] == "3.2.0+git9641643d"  # the rule's source build on aarch64
+
+
+@pytest.mark.parametrize("value", ["numpy[extra]", "numpy ; sys_platform == 'linux'", "numpy @ https://x/y.whl", "=="])
+def test_bad_upgrade_package_is_one_line(
+    value: str, index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, extra=["-P", value, "numpy"]))
+    assert run.code == 2 and run.err.startswith("tripin: error: --upgrade-package") and len(run.err.splitlines()) == 1
+    assert not (work / "pylock.toml").exists()
+
+
+def test_upgrade_package_version_that_cannot_hold_says_so(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, extra=["-P", "numpy==1.0", "numpy"]))
+    assert run.code == 1 and "--upgrade-package numpy==1.0" in run.err
+
+
+def test_parse_upgrade_packages_joins_repeats() -> None:
+    assert {n: str(s) for n, s in parse_upgrade_packages(["NumPy", "numpy<3", "torch==2.6.0"]).items()} == {
+        "numpy": "<3",
+        "torch": "==2.6.0",
+    }
