@@ -3,12 +3,14 @@ recorded index served on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from helpers import lock_args, read_toml, recorded_file, tripin
 from indexserver import IndexServer
 
+from tripin.memo import default_rules_dir
 from tripin.resolver.preferences import parse_upgrade_packages
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
@@ -33,6 +35,10 @@ def _pins(path: Path) -> dict[tuple[str, str], str]:
         for target in tool["targets"]:
             out[(target, p["name"])] = version
     return out
+
+
+def _pins_only(constraints: bytes) -> list[bytes]:
+    return [line for line in constraints.splitlines() if not line.startswith(b"#")]
 
 
 def _changed(old: dict[tuple[str, str], str], new: dict[tuple[str, str], str]) -> dict[str, tuple[str, str]]:
@@ -136,3 +142,37 @@ def test_parse_upgrade_packages_joins_repeats() -> None:
         "numpy": "<3",
         "torch": "==2.6.0",
     }
+
+
+def test_nothing_changed_nothing_resolved(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A re-lock of this machine's own lock with the same inputs makes no request and reports the
+    same; any edit of an output file, or -U, resolves again (and writes the index's data back)."""
+    args = [*lock_args(index.simple_url, work / "cache", X86, ARM, extra=["torch==2.6.0", "numpy"])]
+    first = tripin(capsys, *args, "--format", "json")
+    assert first.code == 0
+    lock, constraints = work / "pylock.toml", work / "constraints.txt"
+    written = lock.read_bytes(), constraints.read_bytes()
+    index.reset()
+    again = tripin(capsys, *args, "--format", "json")
+    assert again.code == 0 and index.requests == []
+    assert json.loads(again.out)["targets"] == json.loads(first.out)["targets"]
+    text = tripin(capsys, *args)
+    assert "nothing to resolve" in text.out and f"{X86}: torch 2.6.0 (wheel), triton 3.2.0 (wheel)" in text.out
+    assert index.requests == [] and (lock.read_bytes(), constraints.read_bytes()) == written
+
+    cases = {
+        "lock edited": (lambda: lock.write_bytes(written[0] + b"\n"), []),  # not the bytes this machine wrote
+        "constraints gone": (constraints.unlink, []),
+        "rules given": (lambda: None, ["--rules", str(default_rules_dir())]),  # another input
+        "-U": (lambda: None, ["-U"]),
+        "--refresh": (lambda: None, ["--refresh"]),
+    }
+    for label, (edit, extra) in cases.items():
+        edit()
+        index.reset()
+        run = tripin(capsys, *args, *extra)
+        assert run.code == 0 and "nothing to resolve" not in run.out, label
+        assert index.requests, label  # resolved again: the pages were (re)validated
+        assert lock.read_bytes() == written[0], label
+        # the header names the command line, which differs here (-U, --format json)
+        assert _pins_only(constraints.read_bytes()) == _pins_only(written[1]), label

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tripin import __version__
 from tripin.errors import EXIT_OK, EXIT_USAGE, TripinError
 
 if TYPE_CHECKING:
+    from tripin.config import Settings
     from tripin.lock.model import Lock
     from tripin.resolver import TargetResolution
     from tripin.rules.model import Ruleset
@@ -262,13 +263,8 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     import time
 
     from tripin.config import build_settings, inputs_digest
-    from tripin.index import IndexClient
-    from tripin.index.cache import Cache, default_cache_dir
-    from tripin.lock.atomic import write_atomic
-    from tripin.lock.constraints import constraints_files
-    from tripin.lock.pylock import dump_pylock
-    from tripin.resolver import resolve_all
-    from tripin.resolver.merge import merge
+    from tripin.lock import relock
+    from tripin.memo import cache_root
     from tripin.targets import parse_target
 
     started = time.monotonic()
@@ -306,8 +302,22 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
+    cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
+    inputs = _relock_fingerprint(args, settings, names)
+    if not (args.upgrade or args.upgrade_package or args.refresh):
+        unchanged = relock.lookup(cache_dir, settings.lock_path, inputs)
+        if unchanged is not None:
+            return _print_unchanged(args, settings.lock_path, unchanged, time.monotonic() - started)
+    from tripin.index import IndexClient
+    from tripin.index.cache import Cache
+    from tripin.lock.atomic import write_atomic
+    from tripin.lock.constraints import constraints_files
+    from tripin.lock.pylock import dump_pylock
+    from tripin.resolver import resolve_all
+    from tripin.resolver.merge import merge
+
+    cache = Cache(cache_dir)
     ruleset = _ruleset(args, overlays=settings.overlays)
-    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     from tripin.index.models import Index
 
     base = f"{settings.pytorch_index}/nightly" if args.nightly else settings.pytorch_index
@@ -357,6 +367,9 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     write_atomic(settings.lock_path, pylock_text)
     for path, text in constraints.items():
         write_atomic(path, text)
+    relock.remember(
+        cache.root, settings.lock_path, inputs, constraints, _relock_summary(lock, resolutions, constraints)
+    )
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -408,6 +421,73 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
                 print(f"    {target}: {change} {package_name} {detail}")
         elif changes is not None:
             print(f"  no change against the previous {settings.lock_path}")
+    return EXIT_OK
+
+
+def _relock_fingerprint(args: argparse.Namespace, settings: Settings, targets: Sequence[str]) -> str:
+    """What the lock depends on besides the index: a lock written from the same is reused."""
+    from tripin.config import inputs_digest
+    from tripin.lock import relock
+    from tripin.memo import rule_files
+
+    parts = [__version__, inputs_digest(settings), settings.pyproject_digest or "", *targets, "--"]
+    parts += [str(args.nightly), args.rules or "", str(settings.constraints_path)]
+    return relock.fingerprint(parts, [*rule_files(args.rules), *settings.overlays])
+
+
+def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path]) -> dict[str, object]:
+    """What `tripin lock` says about this lock, for the run that finds nothing changed."""
+    lines = [f"  {r.target}: {_summary(r)}" for r in resolutions]
+    lines += [
+        f"  source build needed on {target}: {p.name} {p.version} [{p.build.status}]; "
+        f"run: tripin build-plan --target {target}"
+        for p in lock.packages
+        if p.build is not None
+        for target in p.targets
+    ]
+    return {
+        "packages": len(lock.packages),
+        "constraints": [str(p) for p in outputs],
+        "targets": {r.target.name: _target_json(r) for r in resolutions},
+        "lines": lines,
+        "warnings": [w for r in resolutions for w in r.warnings],
+    }
+
+
+def _print_unchanged(args: argparse.Namespace, lock_path: Path, summary: dict[str, Any], elapsed: float) -> int:
+    """Nothing to resolve or write: the lock and its constraints files are the ones this machine
+    wrote from the same inputs (tripin/lock/relock.py)."""
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    outputs = summary["constraints"]
+    if args.format == "json":
+        import json
+
+        print(
+            json.dumps(
+                {
+                    "schema": 1,
+                    "lock": str(lock_path),
+                    "constraints": ", ".join(outputs),
+                    "packages": summary["packages"],
+                    "seconds": round(elapsed, 3),
+                    "requests": 0,
+                    "bytes": 0,
+                    "targets": summary["targets"],
+                    "warnings": summary["warnings"],
+                    "changes": [],
+                },
+                indent=2,
+            )
+        )
+    elif not args.quiet:
+        print(
+            f"Locked {summary['packages']} packages for {len(summary['targets'])} target(s) in {elapsed:.2f}s "
+            f"(nothing to resolve: inputs, rules and outputs as when tripin wrote them; -U, -P or --refresh "
+            f"resolve again) -> {lock_path}, " + ", ".join(outputs)
+        )
+        print("\n".join(summary["lines"]))
+        print(f"  no change against the previous {lock_path}")
     return EXIT_OK
 
 
