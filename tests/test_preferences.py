@@ -137,6 +137,13 @@ def test_upgrade_package_version_that_cannot_hold_says_so(
     assert run.code == 1 and "--upgrade-package numpy==1.0" in run.err
 
 
+def test_upgrade_package_nobody_needs_is_a_warning(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, extra=["-P", "Not_There", "numpy"]))
+    assert run.code == 0 and "warning: --upgrade-package not-there: no target needs not-there" in run.err
+
+
 def test_parse_upgrade_packages_joins_repeats() -> None:
     assert {n: str(s) for n, s in parse_upgrade_packages(["NumPy", "numpy<3", "torch==2.6.0"]).items()} == {
         "numpy": "<3",

@@ -346,6 +346,8 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
             constraints={n: spec for n, spec in upgrades.items() if spec},
         )
         stats = client.fetcher.stats
+    for name in sorted(set(upgrades) - {n for r in resolutions for n in r.packages}):
+        print(f"warning: --upgrade-package {name}: no target needs {name}", file=sys.stderr)
     lock = merge(
         resolutions,
         ruleset,
