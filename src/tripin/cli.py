@@ -263,8 +263,8 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     import time
 
     from tripin.config import build_settings, inputs_digest
+    from tripin.index.cache import Cache, default_cache_dir
     from tripin.lock import relock
-    from tripin.memo import cache_root
     from tripin.targets import parse_target
 
     started = time.monotonic()
@@ -302,21 +302,19 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
-    cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
+    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     inputs = _relock_fingerprint(args, settings, names)
     if not (args.upgrade or args.upgrade_package or args.refresh):
-        unchanged = relock.lookup(cache_dir, settings.lock_path, inputs)
+        unchanged = relock.lookup(cache, settings.lock_path, inputs)
         if unchanged is not None:
             return _print_unchanged(args, settings.lock_path, unchanged, time.monotonic() - started)
     from tripin.index import IndexClient
-    from tripin.index.cache import Cache
     from tripin.lock.atomic import write_atomic
     from tripin.lock.constraints import constraints_files
     from tripin.lock.pylock import dump_pylock
     from tripin.resolver import resolve_all
     from tripin.resolver.merge import merge
 
-    cache = Cache(cache_dir)
     ruleset = _ruleset(args, overlays=settings.overlays)
     from tripin.index.models import Index
 
@@ -369,9 +367,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     write_atomic(settings.lock_path, pylock_text)
     for path, text in constraints.items():
         write_atomic(path, text)
-    relock.remember(
-        cache.root, settings.lock_path, inputs, constraints, _relock_summary(lock, resolutions, constraints)
-    )
+    relock.remember(cache, settings.lock_path, inputs, constraints, _relock_summary(lock, resolutions, constraints))
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(f"warning: {warning}", file=sys.stderr)

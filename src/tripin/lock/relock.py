@@ -17,15 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tripin.index.cache import Cache, Entry
+
 __all__ = ["fingerprint", "lookup", "remember"]
 
 _FORMAT = 1
+_BUCKET = "relock"  # an entry per lock path, checksummed like every cache entry
 _log = logging.getLogger("tripin.lock")
 
 
@@ -45,49 +46,33 @@ def fingerprint(parts: Sequence[str], files: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def _entry_path(root: Path, lock_path: Path) -> Path:
-    key = hashlib.sha256(str(lock_path.resolve()).encode()).hexdigest()
-    return root / f"v{_FORMAT}" / "relock" / key
-
-
-def lookup(root: Path | None, lock_path: Path, inputs: str) -> dict[str, Any] | None:
+def lookup(cache: Cache, lock_path: Path, inputs: str) -> dict[str, Any] | None:
     """The summary remembered when this machine wrote the lock from these inputs, while the lock
     and every other output file are still exactly what it wrote; else None."""
-    if root is None:
+    hit = cache.get(_BUCKET, str(lock_path.resolve()))
+    if hit is None:
         return None
     try:
-        entry = json.loads(_entry_path(root, lock_path).read_text(encoding="utf-8"))
+        entry = json.loads(hit.body)
         if entry["fingerprint"] != inputs or not entry["files"]:
             return None
         for name, digest in entry["files"].items():
             if not digest or _file_digest(Path(name)) != digest:
                 return None
         summary = entry["summary"]
-        if not isinstance(summary, dict):
-            return None
-        _log.info("%s: inputs, rules and outputs as when written: nothing to resolve", lock_path)
-        return summary
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    if not isinstance(summary, dict):
+        return None
+    _log.info("%s: inputs, rules and outputs as when written: nothing to resolve", lock_path)
+    return summary
 
 
-def remember(
-    root: Path | None, lock_path: Path, inputs: str, outputs: Iterable[Path], summary: Mapping[str, Any]
-) -> None:
+def remember(cache: Cache, lock_path: Path, inputs: str, outputs: Iterable[Path], summary: Mapping[str, Any]) -> None:
     """After the outputs were written: their digests, read back from disk."""
-    if root is None:
-        return
-    path = _entry_path(root, lock_path)
     entry = {
         "fingerprint": inputs,
         "files": {str(p.resolve()): _file_digest(p) for p in [lock_path, *outputs]},
         "summary": dict(summary),
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle)
-        Path(tmp).replace(path)
-    except OSError:
-        return  # a memo that cannot be written only costs speed
+    cache.put(_BUCKET, str(lock_path.resolve()), Entry(body=json.dumps(entry).encode()))
