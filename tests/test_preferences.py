@@ -4,6 +4,7 @@ recorded index served on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -151,7 +152,9 @@ def test_parse_upgrade_packages_joins_repeats() -> None:
     }
 
 
-def test_nothing_changed_nothing_resolved(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_nothing_changed_nothing_resolved(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A re-lock of this machine's own lock with the same inputs makes no request and reports the
     same; any edit of an output file, or -U, resolves again (and writes the index's data back)."""
     args = [*lock_args(index.simple_url, work / "cache", X86, ARM, extra=["torch==2.6.0", "numpy"])]
@@ -167,19 +170,26 @@ def test_nothing_changed_nothing_resolved(index: IndexServer, work: Path, capsys
     assert "nothing to resolve" in text.out and f"{X86}: torch 2.6.0 (wheel), triton 3.2.0 (wheel)" in text.out
     assert index.requests == [] and (lock.read_bytes(), constraints.read_bytes()) == written
 
+    rules = work / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    rules_arg = ["--rules", str(rules)]
     cases = {
         "lock edited": (lambda: lock.write_bytes(written[0] + b"\n"), []),  # not the bytes this machine wrote
         "constraints gone": (constraints.unlink, []),
-        "rules given": (lambda: None, ["--rules", str(default_rules_dir())]),  # another input
+        "rules given": (lambda: None, rules_arg),  # another input
         "-U": (lambda: None, ["-U"]),
         "--refresh": (lambda: None, ["--refresh"]),
+        "environment": (lambda: monkeypatch.setenv("TRIPIN_HTTP_TIMEOUT", "31"), []),
+        "rules file": (lambda: (rules / "extra.toml").write_text("# a new file is a new ruleset\n"), rules_arg),
     }
     for label, (edit, extra) in cases.items():
         edit()
         index.reset()
         run = tripin(capsys, *args, *extra)
         assert run.code == 0 and "nothing to resolve" not in run.out, label
+        assert "nothing to resolve" in tripin(capsys, *args, *extra).out or extra in (["-U"], ["--refresh"]), label
         assert index.requests, label  # resolved again: the pages were (re)validated
-        assert lock.read_bytes() == written[0], label
+        # a new rules file changes the ruleset digest the lock records, and nothing else
+        assert lock.read_bytes() == written[0] or label == "rules file", label
         # the header names the command line, which differs here (-U, --format json)
         assert _pins_only(constraints.read_bytes()) == _pins_only(written[1]), label

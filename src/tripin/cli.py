@@ -262,12 +262,20 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     import shlex
     import time
 
+    started = time.monotonic()
+    unchanged = _unchanged_lock(args)  # checked before the settings, packaging and the resolver load
+    if unchanged is not None:
+        return _print_unchanged(args, unchanged, time.monotonic() - started)
     from tripin.config import build_settings, inputs_digest
+    from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
-    from tripin.lock import relock
+    from tripin.lock.atomic import write_atomic
+    from tripin.lock.constraints import constraints_files
+    from tripin.lock.pylock import dump_pylock
+    from tripin.resolver import resolve_all
+    from tripin.resolver.merge import merge
     from tripin.targets import parse_target
 
-    started = time.monotonic()
     settings = build_settings(
         cli_requirements=args.requirements,
         cli_targets=args.targets,
@@ -302,20 +310,8 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
-    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
-    inputs = _relock_fingerprint(args, settings, names)
-    if not (args.upgrade or args.upgrade_package or args.refresh):
-        unchanged = relock.lookup(cache, settings.lock_path, inputs)
-        if unchanged is not None:
-            return _print_unchanged(args, settings.lock_path, unchanged, time.monotonic() - started)
-    from tripin.index import IndexClient
-    from tripin.lock.atomic import write_atomic
-    from tripin.lock.constraints import constraints_files
-    from tripin.lock.pylock import dump_pylock
-    from tripin.resolver import resolve_all
-    from tripin.resolver.merge import merge
-
     ruleset = _ruleset(args, overlays=settings.overlays)
+    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     from tripin.index.models import Index
 
     base = f"{settings.pytorch_index}/nightly" if args.nightly else settings.pytorch_index
@@ -367,7 +363,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     write_atomic(settings.lock_path, pylock_text)
     for path, text in constraints.items():
         write_atomic(path, text)
-    relock.remember(cache, settings.lock_path, inputs, constraints, _relock_summary(lock, resolutions, constraints))
+    _remember_lock(args, settings, lock, resolutions, constraints)
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -422,15 +418,47 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _relock_fingerprint(args: argparse.Namespace, settings: Settings, targets: Sequence[str]) -> str:
-    """What the lock depends on besides the index: a lock written from the same is reused."""
-    from tripin.config import inputs_digest
+def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
+    import os
+
+    from tripin.lock import relock
+    from tripin.memo import cache_root
+
+    root = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
+    options = {k: v for k, v in vars(args).items() if k not in ("quiet", "verbose", "format")}  # display only
+    return root, relock.inputs_key(__version__, options, os.environ)
+
+
+def _unchanged_lock(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The remembered summary of a lock this machine wrote from the same inputs, if nothing
+    changed since (tripin/lock/relock.py); None when there is something to resolve."""
+    if args.upgrade or args.upgrade_package or args.refresh or args.print_config:
+        return None
     from tripin.lock import relock
     from tripin.memo import rule_files
 
-    parts = [__version__, inputs_digest(settings), settings.pyproject_digest or "", *targets, "--"]
-    parts += [str(args.nightly), args.rules or "", str(settings.constraints_path)]
-    return relock.fingerprint(parts, [*rule_files(args.rules), *settings.overlays])
+    root, key = _relock_key(args)
+    return relock.lookup(root, key, rule_files(args.rules))
+
+
+def _remember_lock(
+    args: argparse.Namespace,
+    settings: Settings,
+    lock: Lock,
+    resolutions: Sequence[TargetResolution],
+    constraints: Iterable[Path],
+) -> None:
+    if args.upgrade or args.upgrade_package or args.refresh or any(t.endswith("-auto") for t in settings.targets):
+        return  # such runs never look up; an -auto target depends on the host, not on the inputs
+    from tripin.lock import relock
+    from tripin.memo import rule_files
+
+    root, key = _relock_key(args)
+    outputs = [settings.lock_path, *constraints]
+    summary = _relock_summary(lock, resolutions, constraints)
+    summary["lock"] = str(settings.lock_path)
+    inputs = [Path("pyproject.toml"), *settings.overlays]
+    relock.remember(root, key, rules=rule_files(args.rules), inputs=inputs, outputs=outputs, summary=summary)
 
 
 def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path]) -> dict[str, object]:
@@ -452,12 +480,12 @@ def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs
     }
 
 
-def _print_unchanged(args: argparse.Namespace, lock_path: Path, summary: dict[str, Any], elapsed: float) -> int:
+def _print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: float) -> int:
     """Nothing to resolve or write: the lock and its constraints files are the ones this machine
     wrote from the same inputs (tripin/lock/relock.py)."""
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    outputs = summary["constraints"]
+    lock_path, outputs = summary["lock"], summary["constraints"]
     if args.format == "json":
         import json
 

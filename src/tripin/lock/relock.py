@@ -5,11 +5,16 @@ inputs, the rules and the lock itself are what they were (tests/test_preferences
 that work can be skipped. This is safe only for a lock this machine wrote: a lock that came
 with a pull request may carry any URL or hash, and tripin reads only versions from it (see
 resolver/preferences.py). So the cache directory, which a pull request cannot write,
-remembers for each lock path the fingerprint of the inputs (settings, rule files, overlays)
-and the digest of every output file it wrote; the lock is reused only while all of them
-match, byte for byte. What the index did since (a new release, a yanked file) is not looked
-at: pins are kept anyway, and `--refresh`, `-U` or `-P` resolve again, as does any change to
-an input or an output file.
+remembers, per set of raw inputs (tripin's version, the working directory, the parsed
+command line and the TRIPIN_/UV_/PIP_ environment), the digest of every file the lock was
+made from (pyproject.toml, rules, overlays) and of every output file it wrote. The lock is
+reused only while all of them match byte for byte, which is checked before the settings,
+packaging or the resolver are imported. What the index did since (a new release, a yanked
+file) is not looked at: pins are kept anyway, and `--refresh`, `-U` or `-P` resolve again,
+as does any change to an input or an output file.
+
+Entries use the index cache's layout (a JSON header line with the body's sha256, then the
+body; written to a temporary file and renamed), so a torn entry is a miss.
 """
 
 from __future__ import annotations
@@ -17,62 +22,88 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tripin.index.cache import Cache, Entry
-
-__all__ = ["fingerprint", "lookup", "remember"]
+__all__ = ["inputs_key", "lookup", "remember"]
 
 _FORMAT = 1
-_BUCKET = "relock"  # an entry per lock path, checksummed like every cache entry
+_ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can give (config.py)
 _log = logging.getLogger("tripin.lock")
 
 
 def _file_digest(path: Path) -> str:
+    """'' for a file that is not there: its later appearance must invalidate the entry."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
 
 
-def fingerprint(parts: Sequence[str], files: Iterable[Path]) -> str:
-    """Of everything a lock is made from: `parts` (tripin's version, the inputs digest, the
-    options that change the result) and the bytes of `files` (rules, overlays)."""
-    digest = hashlib.sha256(json.dumps([_FORMAT, *parts]).encode())
-    for path in files:
-        digest.update(f"\0{path}\0{_file_digest(path)}".encode())
-    return digest.hexdigest()
+def inputs_key(version: str, options: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+    """Everything a run starts from besides files: a run with another key never reuses a lock."""
+    env = sorted((k, v) for k, v in environ.items() if k.startswith(_ENV_PREFIXES))
+    payload = [_FORMAT, version, str(Path.cwd()), sorted(options.items()), env]
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 
 
-def lookup(cache: Cache, lock_path: Path, inputs: str) -> dict[str, Any] | None:
-    """The summary remembered when this machine wrote the lock from these inputs, while the lock
-    and every other output file are still exactly what it wrote; else None."""
-    hit = cache.get(_BUCKET, str(lock_path.resolve()))
-    if hit is None:
+def _entry_path(root: Path, key: str) -> Path:
+    return root / f"v{_FORMAT}" / "relock" / key[:2] / key
+
+
+def lookup(root: Path | None, key: str, rules: Iterable[Path]) -> dict[str, Any] | None:
+    """The summary remembered when this machine wrote the lock from these inputs, while every
+    input file (rules listed as now) and every output file is exactly what it was; else None."""
+    if root is None:
         return None
     try:
-        entry = json.loads(hit.body)
-        if entry["fingerprint"] != inputs or not entry["files"]:
+        head, sep, body = _entry_path(root, key).read_bytes().partition(b"\n")
+        if not sep or json.loads(head).get("sha256") != hashlib.sha256(body).hexdigest():
             return None
-        for name, digest in entry["files"].items():
-            if not digest or _file_digest(Path(name)) != digest:
+        entry = json.loads(body)
+        if entry["rules"] != [str(p) for p in rules] or not entry["outputs"]:
+            return None
+        for name, digest in [*entry["inputs"].items(), *entry["outputs"].items()]:
+            if _file_digest(Path(name)) != digest:
                 return None
         summary = entry["summary"]
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     if not isinstance(summary, dict):
         return None
-    _log.info("%s: inputs, rules and outputs as when written: nothing to resolve", lock_path)
+    _log.info("%s: inputs, rules and outputs as when written: nothing to resolve", summary.get("lock"))
     return summary
 
 
-def remember(cache: Cache, lock_path: Path, inputs: str, outputs: Iterable[Path], summary: Mapping[str, Any]) -> None:
-    """After the outputs were written: their digests, read back from disk."""
+def remember(
+    root: Path | None,
+    key: str,
+    *,
+    rules: Iterable[Path],
+    inputs: Iterable[Path],
+    outputs: Iterable[Path],
+    summary: Mapping[str, Any],
+) -> None:
+    """After the outputs were written: the digests of the inputs and of the outputs as on disk."""
+    if root is None:
+        return
+    rule_list = list(rules)
     entry = {
-        "fingerprint": inputs,
-        "files": {str(p.resolve()): _file_digest(p) for p in [lock_path, *outputs]},
+        "rules": [str(p) for p in rule_list],
+        "inputs": {str(p.resolve()): _file_digest(p) for p in [*rule_list, *inputs]},
+        "outputs": {str(p.resolve()): _file_digest(p) for p in outputs},
         "summary": dict(summary),
     }
-    cache.put(_BUCKET, str(lock_path.resolve()), Entry(body=json.dumps(entry).encode()))
+    body = json.dumps(entry).encode()
+    path = _entry_path(root, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps({"key": key, "sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n" + body)
+        Path(tmp).replace(path)
+    except OSError:
+        return  # a memo that cannot be written only costs speed
