@@ -244,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _logging(verbosity: int) -> None:
     """-v/-vv: tripin's log records on stderr. Library code only logs; only this prints them."""
+    if not verbosity and "logging" not in sys.modules:
+        return  # nothing set up before, nothing to set up: the default shows warnings only
     import logging
 
     root = logging.getLogger("tripin")
@@ -421,7 +423,7 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
 def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
     import os
 
-    from tripin.lock import relock
+    from tripin import relock
     from tripin.memo import cache_root
 
     root = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
@@ -431,10 +433,10 @@ def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
 
 def _unchanged_lock(args: argparse.Namespace) -> dict[str, Any] | None:
     """The remembered summary of a lock this machine wrote from the same inputs, if nothing
-    changed since (tripin/lock/relock.py); None when there is something to resolve."""
+    changed since (tripin/relock.py); None when there is something to resolve."""
     if args.upgrade or args.upgrade_package or args.refresh or args.print_config:
         return None
-    from tripin.lock import relock
+    from tripin import relock
     from tripin.memo import rule_files
 
     root, key = _relock_key(args)
@@ -450,7 +452,7 @@ def _remember_lock(
 ) -> None:
     if args.upgrade or args.upgrade_package or args.refresh or any(t.endswith("-auto") for t in settings.targets):
         return  # such runs never look up; an -auto target depends on the host, not on the inputs
-    from tripin.lock import relock
+    from tripin import relock
     from tripin.memo import rule_files
 
     root, key = _relock_key(args)
@@ -482,10 +484,12 @@ def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs
 
 def _print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: float) -> int:
     """Nothing to resolve or write: the lock and its constraints files are the ones this machine
-    wrote from the same inputs (tripin/lock/relock.py)."""
+    wrote from the same inputs (tripin/relock.py)."""
+    lock_path, outputs = summary["lock"], summary["constraints"]
+    if args.verbose:
+        print(f"tripin: {lock_path}: inputs, rules and outputs as when written: nothing to resolve", file=sys.stderr)
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    lock_path, outputs = summary["lock"], summary["constraints"]
     if args.format == "json":
         import json
 

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,6 @@ __all__ = ["inputs_key", "lookup", "remember"]
 
 _FORMAT = 1
 _ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can give (config.py)
-_log = logging.getLogger("tripin.lock")
 
 
 def _file_digest(path: Path) -> str:
@@ -72,10 +69,7 @@ def lookup(root: Path | None, key: str, rules: Iterable[Path]) -> dict[str, Any]
         summary = entry["summary"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not isinstance(summary, dict):
-        return None
-    _log.info("%s: inputs, rules and outputs as when written: nothing to resolve", summary.get("lock"))
-    return summary
+    return summary if isinstance(summary, dict) else None
 
 
 def remember(
@@ -99,6 +93,8 @@ def remember(
     }
     body = json.dumps(entry).encode()
     path = _entry_path(root, key)
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
