@@ -92,10 +92,21 @@ def _time(argv: list[str], cwd: Path, env_cache: Path | None, runs: int, fresh: 
     return statistics.median(times)
 
 
+def _compile_tripin() -> None:
+    """Byte-compile tripin as an install does: with PYTHONDONTWRITEBYTECODE set (or a fresh
+    checkout), every run would otherwise compile the modules it imports, and measure that."""
+    import compileall
+
+    import tripin
+
+    compileall.compile_dir(Path(tripin.__file__).parent, quiet=1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    _compile_tripin()
     script = Path(sys.executable).with_name("tripin")
     tripin = [str(script)] if script.exists() else [sys.executable, "-m", "tripin"]
     with tempfile.TemporaryDirectory() as tmp:
