@@ -82,6 +82,18 @@ def test_relock_keeps_pins_and_p_moves_one_and_u_moves_all(
     }
 
 
+def test_a_new_target_takes_the_versions_the_lock_agrees_on(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = lock_args(index.simple_url, work / "cache", X86, extra=["--exclude-newer", "2025-09-10", *REQS])
+    assert tripin(capsys, *args).code == 0
+    dated = _pins(work / "pylock.toml")
+    _lock(capsys, index, work)  # ARM is new, and the cutoff is gone
+    both = _pins(work / "pylock.toml")
+    assert {k: v for k, v in both.items() if k[0] == X86} == dated
+    assert {n: both[(ARM, n)] for n in MOVED_SINCE} == {n: old for n, (old, _) in MOVED_SINCE.items()}
+
+
 def test_a_previous_lock_gives_versions_only(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -38,9 +38,6 @@ class Preferences:
     def for_target(self, name: str) -> Mapping[NormalizedName, Version]:
         return self.by_target.get(name, self.shared)
 
-    def __len__(self) -> int:
-        return sum(len(v) for v in self.by_target.values())
-
 
 def parse_upgrade_packages(values: Iterable[str]) -> dict[NormalizedName, SpecifierSet]:
     """`-P numpy` or `-P numpy==2.3.4` (any specifier, as pip-tools allows): the names released
