@@ -427,7 +427,8 @@ def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
     from tripin.memo import cache_root
 
     root = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
-    options = {k: v for k, v in vars(args).items() if k not in ("quiet", "verbose", "format")}  # display only
+    # options that change how a run talks or where it reads from, not what it locks
+    options = {k: v for k, v in vars(args).items() if k not in ("quiet", "verbose", "format", "offline")}
     return root, relock.inputs_key(__version__, options, os.environ)
 
 
