@@ -150,13 +150,17 @@ def store(
     files = {os.path.abspath(p): _file_digest(os.fspath(p)) for p in read}
     files.update((os.path.join(directory, n), _file_digest(os.path.join(directory, n))) for n in names)
     entry = (output, code, errors, files, {directory: names})
-    import tempfile
-
+    # a name of this process's own, renamed into place: readers see a whole entry or none
+    # (tempfile would import shutil and random, a few milliseconds on every cold check)
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:
             handle.write(marshal.dumps(entry))
         os.replace(tmp, path)
     except (OSError, ValueError):
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         return  # a memo that cannot be written only costs speed
