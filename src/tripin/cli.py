@@ -313,6 +313,11 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
         names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
+    from tripin.resolver.preferences import parse_upgrade_packages, preferences_from_lock
+
+    upgrades = parse_upgrade_packages(args.upgrade_package)
+    previous = _previous_lock(settings.lock_path)  # its versions are preferred, nothing else of it is used
+    preferences = preferences_from_lock(None if args.upgrade else previous, release=upgrades)
     ruleset = _ruleset(args, overlays=settings.overlays)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     from tripin.index.models import Index
@@ -322,11 +327,6 @@ def _lock(args: argparse.Namespace, argv: list[str]) -> int:
     client = IndexClient(
         settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh, routed=routed
     )
-    from tripin.resolver.preferences import parse_upgrade_packages, preferences_from_lock
-
-    upgrades = parse_upgrade_packages(args.upgrade_package)
-    previous = _previous_lock(settings.lock_path)  # its versions are preferred, nothing else of it is used
-    preferences = preferences_from_lock(None if args.upgrade else previous, release=upgrades)
     from tripin.progress import Progress
 
     progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")
