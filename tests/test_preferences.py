@@ -174,6 +174,7 @@ def test_nothing_changed_nothing_resolved(
     assert first.code == 0
     lock, constraints = work / "pylock.toml", work / "constraints.txt"
     written = lock.read_bytes(), constraints.read_bytes()
+    mtimes = lock.stat().st_mtime_ns, constraints.stat().st_mtime_ns
     index.reset()
     again = tripin(capsys, *args, "--format", "json")
     assert again.code == 0 and index.requests == []
@@ -181,6 +182,7 @@ def test_nothing_changed_nothing_resolved(
     text = tripin(capsys, *args)
     assert "nothing to resolve" in text.out and f"{X86}: torch 2.6.0 (wheel), triton 3.2.0 (wheel)" in text.out
     assert index.requests == [] and (lock.read_bytes(), constraints.read_bytes()) == written
+    assert (lock.stat().st_mtime_ns, constraints.stat().st_mtime_ns) == mtimes  # nothing was written
 
     rules = work / "rules"
     shutil.copytree(default_rules_dir(), rules)
