@@ -235,6 +235,35 @@ def test_memo_answers_only_for_unchanged_files(work: Path, capsys: pytest.Captur
     assert tripin(capsys, "check", "c.txt", "--target", ARM).code == 0
 
 
+def test_warm_memo_replays_before_the_command_line_loads(work: Path) -> None:
+    """The `tripin` command answers an unchanged check from the memo without importing the
+    command line, argparse or packaging; a new rules file in --rules is a change."""
+    (work / "c.txt").write_text("torch==2.6.0\ntriton==3.3.0\n")
+    rules = work / "rules"
+    import shutil
+
+    from tripin.memo import default_rules_dir
+
+    shutil.copytree(default_rules_dir(), rules)
+    code = (
+        "import sys\nfrom tripin.__main__ import main\nsys.argv = ['tripin', 'check', 'c.txt', '--rules', 'rules']\n"
+        "rc = main()\nheavy = [m for m in ('tripin.cli', 'argparse', 'packaging', 'tomllib') if m in sys.modules]\n"
+        "print(rc, heavy, file=sys.stderr)\n"
+    )
+    env = {"TRIPIN_CACHE_DIR": str(work / "cache"), "PATH": "/usr/bin:/bin"}
+
+    def run() -> tuple[str, str]:
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work, env=env)
+        return result.stdout, result.stderr.splitlines()[-1]
+
+    first_out, first = run()
+    assert first.startswith("1 ['tripin.cli'") and "TP001" in first_out
+    assert run() == (first_out, "1 []")  # replayed: same lines, same exit code, nothing heavy loaded
+    (rules / "extra.toml").write_text("")  # the rules directory changed
+    out, status = run()
+    assert status.startswith("1 ['tripin.cli'") and out == first_out
+
+
 def test_check_loads_no_network_or_resolver_code(work: Path) -> None:
     (work / "c.txt").write_text(f"torch=={NIGHTLY}\ntriton==3.2.0+git23753f4f\n")
     code = (

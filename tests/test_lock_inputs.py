@@ -51,8 +51,10 @@ def test_dash_r_and_dash_c_with_includes(work: Path, index: IndexServer, capsys:
     versions = _versions(work / "pylock.toml")
     assert versions["fsspec"] == "2025.9.0" and versions["filelock"] == "3.19.1"
     assert "numpy" not in versions  # a constraint limits, it adds nothing
-    # without the constraints the newest releases are taken
+    # without the constraints the pins stay (the previous lock is preferred); -U takes the newest
     _lock(index, capsys, "-r", "requirements.txt")
+    assert _versions(work / "pylock.toml")["fsspec"] == "2025.9.0"
+    _lock(index, capsys, "-r", "requirements.txt", "-U")
     versions = _versions(work / "pylock.toml")
     assert versions["fsspec"] == "2025.10.0" and versions["filelock"] == "3.20.0"
     # and real pip installs what the constraints file of the constrained lock says

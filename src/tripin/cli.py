@@ -118,6 +118,20 @@ def _parser() -> argparse.ArgumentParser:
         help="ignore files uploaded after DATE (YYYY-MM-DD or RFC 3339), to reproduce a lock later",
     )
     lock.add_argument(
+        "-U",
+        "--upgrade",
+        action="store_true",
+        help="re-resolve everything (by default the versions of the lock being replaced are kept while they fit)",
+    )
+    lock.add_argument(
+        "-P",
+        "--upgrade-package",
+        action="append",
+        default=[],
+        metavar="NAME[==VERSION]",
+        help="let this package move, to VERSION if given; -P torch also moves its companions and Triton (repeatable)",
+    )
+    lock.add_argument(
         "--print-config", action="store_true", help="print the settings in force and where each comes from, then exit"
     )
     lock.add_argument("--manylinux", metavar="X.Y", help="newest glibc of the Linux targets (default 2.28)")
@@ -275,13 +289,14 @@ def _main(argv: Sequence[str] | None) -> int:
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "lock": _lock,
         "build-plan": _build_plan,
-        "check": _check,
         "doctor": _doctor,
         "rules": run_rules,
         "explain": _explain,
         "install": _install,
     }
     try:
+        if args.command == "check":  # its memo is keyed by the exact arguments
+            return _check(args, list(argv) if argv is not None else sys.argv[1:])
         return commands[args.command](args)
     except TripinError as exc:
         print(f"tripin: error: {exc}", file=sys.stderr)
@@ -300,6 +315,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _logging(verbosity: int) -> None:
     """-v/-vv: tripin's log records on stderr. Library code only logs; only this prints them."""
+    if not verbosity and "logging" not in sys.modules:
+        return  # nothing set up before, nothing to set up: the default shows warnings only
     import logging
 
     root = logging.getLogger("tripin")
@@ -317,6 +334,12 @@ def _lock(args: argparse.Namespace) -> int:
     _logging(args.verbose)
     import time
 
+    started = time.monotonic()
+    from tripin.cli_relock import print_unchanged, remember_lock, unchanged_lock
+
+    unchanged = unchanged_lock(args)  # checked before the settings, packaging and the resolver load
+    if unchanged is not None:
+        return print_unchanged(args, unchanged, time.monotonic() - started)
     from tripin.config import build_settings, inputs_digest
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
@@ -328,7 +351,6 @@ def _lock(args: argparse.Namespace) -> int:
     from tripin.resolver.merge import merge
     from tripin.targets import parse_target
 
-    started = time.monotonic()
     settings = build_settings(
         cli_requirements=args.requirements,
         cli_targets=args.targets,
@@ -357,6 +379,11 @@ def _lock(args: argparse.Namespace) -> int:
         names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
+    from tripin.resolver.preferences import parse_upgrade_packages, preferences_from_lock
+
+    upgrades = parse_upgrade_packages(args.upgrade_package)
+    previous = _previous_lock(settings.lock_path)  # its versions are preferred, nothing else of it is used
+    preferences = preferences_from_lock(None if args.upgrade else previous, release=upgrades)
     ruleset = _ruleset(args, overlays=settings.overlays)
     if args.print_config:  # after every check `lock` makes before resolving: what it shows, lock would use
         from tripin.config import describe
@@ -387,9 +414,13 @@ def _lock(args: argparse.Namespace) -> int:
             prereleases=settings.prereleases,
             exclude_newer=settings.exclude_newer,
             on_done=progress.target_done,
-            constraints=settings.constraints,
+            constraints={n: spec for n, spec in upgrades.items() if spec},
+            user_constraints=settings.constraints,
+            preferences=preferences,
         )
         stats = client.fetcher.stats
+    for name in sorted(set(upgrades) - {n for r in resolutions for n in r.packages}):
+        print(f"warning: --upgrade-package {name}: no target needs {name}", file=sys.stderr)
     lock = merge(
         resolutions,
         ruleset,
@@ -412,8 +443,8 @@ def _lock(args: argparse.Namespace) -> int:
     constraints = {path: redact_text(text) for path, text in constraints_files(lock, settings.constraints_path).items()}
     if args.check:
         return _check_up_to_date({**constraints, settings.lock_path: pylock_text})
-    previous = _previous_lock(settings.lock_path)
     write_files({**constraints, settings.lock_path: pylock_text})  # the lock last: see lock/atomic.py
+    remember_lock(args, settings, lock, resolutions, constraints)
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -736,22 +767,19 @@ def _ruleset(args: argparse.Namespace, *, validate: bool = True, overlays: Seque
     return load_with_overlays(overlays, base=base)
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, argv: list[str]) -> int:
+    """`tripin` replays a remembered answer before importing this module (tripin/__main__.py);
+    this lookup serves in-process callers."""
     from tripin import memo
 
-    options = ["check", __version__, *args.files, "--", *args.targets, args.format, args.rules or "", *args.overlay]
-    options += ["--strict"] if getattr(args, "strict", False) else []
-    rules = memo.rule_files(args.rules)
-    if not args.fix and (hit := memo.lookup(options, rules)) is not None:
-        sys.stdout.write(hit[0])
-        sys.stderr.write(hit[2])
-        return hit[1]
+    if not args.fix and (code := memo.replay(argv)) is not None:
+        return code
     read: list[Path] = [Path("pyproject.toml")]  # its [tool.tripin] names files and overlays
     output, code, errors = _run_check(args, read)
     sys.stdout.write(output)
     sys.stderr.write(errors)
     if not args.fix:
-        memo.store(options, rules, read, output, code, errors)
+        memo.store(argv, args.rules, read, output, code, errors)
     return code
 
 

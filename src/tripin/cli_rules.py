@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, ConfigError
-from tripin.rules.model import Ruleset
+
+if TYPE_CHECKING:  # the parser imports this module for every command: the rules load on use only
+    from tripin.rules.model import Ruleset
 
 __all__ = ["add_rules_parser", "run_rules"]
 

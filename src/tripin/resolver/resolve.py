@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
@@ -15,6 +16,7 @@ from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, R
 from tripin.errors import ResolutionError
 from tripin.index import IndexClient
 from tripin.resolver.factory import Factory, to_reqs
+from tripin.resolver.preferences import Preferences
 from tripin.resolver.prefetch import Prefetcher
 from tripin.resolver.provider import Provider
 from tripin.resolver.types import Candidate, Req, Resolved
@@ -42,10 +44,19 @@ def resolve_target(
     *,
     prereleases: bool = False,
     exclude_newer: datetime | None = None,
-    constraints: Sequence[Requirement] = (),
+    preferences: Preferences | None = None,
+    constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+    user_constraints: Sequence[Requirement] = (),
 ) -> TargetResolution:
     factory = Factory(
-        target, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer, constraints=constraints
+        target,
+        client,
+        ruleset,
+        prereleases=prereleases,
+        exclude_newer=exclude_newer,
+        preferred=preferences.for_target(target.name) if preferences else None,
+        constraints=constraints,
+        user_constraints=user_constraints,
     )
     roots = to_reqs(requirements, factory.env, "the requirements")
     for root in roots:  # start every root's page download at once
@@ -71,6 +82,11 @@ def resolve_target(
         )
         if limited:
             message += f" (limited by the constraints: {', '.join(limited)})"
+        upgraded = sorted(
+            f"{n}{factory.constraints[n]}" for n in {c.requirement.name for c in exc.causes} & set(factory.constraints)
+        )
+        if upgraded:
+            message += f" (--upgrade-package {', '.join(upgraded)})"
         missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
         if missing:
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
@@ -145,7 +161,9 @@ def resolve_all(
     prereleases: bool = False,
     exclude_newer: datetime | None = None,
     on_done: Callable[[str], None] | None = None,
-    constraints: Sequence[Requirement] = (),
+    preferences: Preferences | None = None,
+    constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+    user_constraints: Sequence[Requirement] = (),
 ) -> list[TargetResolution]:
     """Targets resolve in parallel threads over one client, so each page and metadata file is
     fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
@@ -160,7 +178,9 @@ def resolve_all(
                 ruleset,
                 prereleases=prereleases,
                 exclude_newer=exclude_newer,
+                preferences=preferences,
                 constraints=constraints,
+                user_constraints=user_constraints,
             )
             for t in targets
         ]

@@ -47,10 +47,10 @@ _SCHEMA = 1
 class _Table:
     """One `[[kind]]` entry with the location of each of its keys, for error messages."""
 
-    def __init__(self, path: str, text_lines: Sequence[str], kind: str, ordinal: int, data: Mapping[str, Any]):
+    def __init__(self, path: str, text_lines: Sequence[str], kind: str, line: int | None, data: Mapping[str, Any]):
         self.kind, self.data, self.path = kind, data, path
         self.local = False  # whether a local (file://) repository is allowed: overlays only
-        self.line = _header_line(text_lines, kind, ordinal)
+        self.line = line
         self._lines = text_lines
 
     def at(self, key: str | None = None) -> Location:
@@ -114,15 +114,18 @@ class _Table:
         return value
 
 
-def _header_line(lines: Sequence[str], kind: str, ordinal: int) -> int | None:
-    pattern = re.compile(rf"^\s*\[\[\s*{kind}\s*\]\]")
-    seen = -1
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]")
+
+
+def _header_lines(lines: Sequence[str]) -> dict[str, list[int]]:
+    """The line of each `[[kind]]` header, in order, from one pass over the file (looking each
+    table's line up from the top made loading quadratic in the number of rules)."""
+    out: dict[str, list[int]] = {}
     for i, line in enumerate(lines):
-        if pattern.match(line):
-            seen += 1
-            if seen == ordinal:
-                return i
-    return None
+        match = _HEADER.match(line)
+        if match:
+            out.setdefault(match.group(1), []).append(i)
+    return out
 
 
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -421,6 +424,7 @@ def _load_file(path: str, raw: bytes, found: dict[str, list[object]], *, local: 
         where, message = toml_error(path, exc, raw.decode("utf-8", "replace"))
         raise RulesetError(where, f"invalid TOML: {message}") from None
     lines = text.splitlines()
+    headers = _header_lines(lines)
     for key in data:
         if key != "schema" and key not in _TABLES:
             raise RulesetError(
@@ -436,8 +440,10 @@ def _load_file(path: str, raw: bytes, found: dict[str, list[object]], *, local: 
             raise RulesetError(
                 Location(path, _key_line(lines, kind)), f"{kind!r} must be an array of tables [[{kind}]]"
             )
+        at = headers.get(kind, [])
         for ordinal, entry in enumerate(entries):
-            table = _Table(path, lines, kind, ordinal, entry if isinstance(entry, dict) else {})
+            line = at[ordinal] if ordinal < len(at) else None
+            table = _Table(path, lines, kind, line, entry if isinstance(entry, dict) else {})
             table.local = local
             if not isinstance(entry, dict):
                 raise table.fail(None, f"[[{kind}]] entries must be tables")
