@@ -465,6 +465,8 @@ def _explain(args: argparse.Namespace) -> int:
             f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
             f"  [requirements: {', '.join(lock.requirements)}]"
         )
+        if r["added_by_rule"]:
+            print(f"  added by a rule: torch's metadata names no {r['package']} on {r['target']}")
         for rule in r["rules"]:
             print(f"  rule {rule['id']}: {rule['source']}")
         if r["build"]:
