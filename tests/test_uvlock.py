@@ -11,9 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tomlkit
 from helpers import tripin
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from indexserver import IndexServer
 
+from tripin.errors import LockError
 from tripin.targets import parse_target
 from tripin.uvlock import Selection, read_uv_lock
 
@@ -223,3 +227,74 @@ def test_uv_lock_and_constraints_must_agree(uv_lock: str, work: Path, capsys: py
     run = tripin(capsys, "check", "uv.lock", "constraints.txt", "--target", X86)
     assert run.code == 1
     assert f"constraints.txt:1: TP007 torch==2.5.1 on {X86}, but uv.lock locks 2.6.0" in run.out
+
+
+_SCALARS = st.one_of(st.text(max_size=6), st.integers(), st.booleans())
+_NOISE = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=4), inner, max_size=2),
+    max_leaves=6,
+)
+
+
+def _mostly(clean: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    """Well-formed values nineteen times in twenty, so that walks happen, and noise the rest."""
+    return st.one_of(*[clean] * 19, _NOISE)
+
+
+_NAMES = _mostly(st.sampled_from(["demo", "torch", "triton", "Triton_"]))
+_VERSIONS = _mostly(st.sampled_from(["0.1.0", "2.6.0", "3.2.0", "3.2.0+git23753f4f", "not a version"]))
+_SOURCES = _mostly(
+    st.sampled_from(
+        [
+            {"virtual": "."},
+            {"editable": "."},
+            {"registry": "https://pypi.org/simple"},
+            {"git": f"{REPO}?subdirectory=python&rev={BAD_MAIN}#{BAD_MAIN}"},
+            {"git": f"{REPO}?rev=main"},
+        ]
+    )
+)
+_MARKERS = _mostly(
+    st.sampled_from(
+        ["platform_machine == 'aarch64'", "extra == 'extra-4-demo-gpu'", "python_full_version < 'x'", "os_name ==="]
+    )
+)
+_DEP = st.fixed_dictionaries(
+    {"name": _NAMES},
+    optional={
+        "version": _VERSIONS,
+        "source": _SOURCES,
+        "marker": _MARKERS,
+        "extra": _mostly(st.lists(st.sampled_from(["gpu", "dev"]), max_size=2)),
+    },
+)
+_DEPS = _mostly(st.lists(_DEP, max_size=3))
+_PACKAGE = st.fixed_dictionaries(
+    {"name": st.sampled_from(["demo", "torch", "triton", "Triton_"])},  # noise here would end most reads at once
+    optional={
+        "version": _VERSIONS,
+        "source": _SOURCES,
+        "dependencies": _DEPS,
+        "optional-dependencies": _mostly(st.dictionaries(st.sampled_from(["gpu", "dev"]), _DEPS, max_size=2)),
+        "dev-dependencies": _mostly(st.dictionaries(st.sampled_from(["gpu", "dev"]), _DEPS, max_size=2)),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(packages=st.lists(_PACKAGE, max_size=5), manifest=st.none() | _NOISE | st.lists(_NAMES, max_size=2))
+def test_any_shape_is_read_or_refused_in_one_line(
+    tmp_path: Path, packages: list[dict[str, object]], manifest: object
+) -> None:
+    """Whatever a hostile uv.lock holds, reading it and walking it for a target either works or
+    is a LockError naming the file: never another exception."""
+    path = tmp_path / "uv.lock"
+    data = {"version": 1, "package": packages} | ({} if manifest is None else {"manifest": {"members": manifest}})
+    path.write_text(tomlkit.dumps(data))
+    try:
+        lock = read_uv_lock(path)
+        for selection in lock.selections():
+            lock.installs(parse_target(ARM), selection)
+    except LockError as exc:
+        assert str(exc).startswith(f"{path}:") and "\n" not in str(exc)
