@@ -174,7 +174,10 @@ def test_a_dev_group_is_judged_too(uv_lock: str, work: Path, capsys: pytest.Capt
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.replace("version = 1\n", "version = 2\n", 1), "uv.lock:1: not a uv.lock uv 0.5 or later writes"),
+        (
+            lambda t: t.replace("version = 1\n", "version = 2\n", 1),
+            "uv.lock:1: not a uv.lock tripin can read: version = 2 (uv writes 1)",
+        ),
         (lambda t: t + "[[package]\n", "uv.lock:{end}: invalid TOML"),
         (
             lambda t: t.replace('name = "triton"\nversion = "3.2.0"', 'name = "triton"\nversion = "three"'),

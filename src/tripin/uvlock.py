@@ -228,7 +228,7 @@ def read_uv_lock(path: Path) -> UvLock:
         raise LockError(f"{where}: invalid TOML: {message}") from None
     reader = _Reader(path, text)
     if data.get("version") != 1:
-        raise reader.fail(1, f"not a uv.lock uv 0.5 or later writes (version = {data.get('version')!r}, not 1)")
+        raise reader.fail(1, f"not a uv.lock tripin can read: version = {data.get('version')!r} (uv writes 1)")
     raw_packages = reader.array(data.get("package", []), 1, "package")
     lines = reader.lines + [1] * max(0, len(raw_packages) - len(reader.lines))
     packages = [reader.package(raw, lines[i]) for i, raw in enumerate(raw_packages)]
