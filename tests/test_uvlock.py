@@ -151,9 +151,7 @@ def test_git_source_at_a_bad_commit(uv_lock: str, work: Path, capsys: pytest.Cap
     line = text.splitlines().index(f'source = {{ git = "{REPO}?subdirectory=python&rev={BAD_MAIN}#{BAD_MAIN}" }}')
     codes = [(out.split(":")[1], out.split()[1]) for out in run.out.splitlines()]
     assert codes == [(str(line - 2), "TP002"), (str(line - 2), "TP003")]  # the git entry's [[package]] line
-    assert (
-        f"built from commit {BAD_MAIN} (git source), not the commit torch 2.6.0 runs with: {GOOD_320[:12]}" in run.out
-    )
+    assert f"built from commit {BAD_MAIN} (git source): error: a main commit" in run.out
     assert f"on {ARM}" in run.out and X86 not in run.out and "AttrsDescriptor" in run.out
 
 
