@@ -16,6 +16,7 @@ from helpers import tripin
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from indexserver import IndexServer
+from packaging.version import Version
 
 from tripin.errors import LockError
 from tripin.targets import parse_target
@@ -153,6 +154,38 @@ def test_git_source_at_a_bad_commit(uv_lock: str, work: Path, capsys: pytest.Cap
     assert codes == [(str(line - 2), "TP002"), (str(line - 2), "TP003")]  # the git entry's [[package]] line
     assert f"built from commit {BAD_MAIN} (git source): error: a main commit" in run.out
     assert f"on {ARM}" in run.out and X86 not in run.out and "AttrsDescriptor" in run.out
+
+
+def test_uv_reads_the_edited_lock_as_check_does(uv_lock: str, work: Path) -> None:
+    """The hand edit is a uv.lock uv itself reads: `uv export --frozen` (no index, no resolution)
+    installs the git build on aarch64 only, as check's walk does."""
+    from uv import find_uv_bin
+
+    (work / "pyproject.toml").write_text(PYPROJECT)
+    (work / "uv.lock").write_text(_with_git_triton(uv_lock, BAD_MAIN, "3.2.0+git23753f4f"))
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "TMPDIR", "LANG")}
+    env = {**keep, "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(work / "uv-cache"), "UV_PYTHON_DOWNLOADS": "never"}
+    result = subprocess.run(
+        [find_uv_bin(), "export", "--frozen", "--no-hashes", "--python", sys.executable],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    tritons = sorted(line for line in result.stdout.splitlines() if line.startswith("triton"))
+    assert tritons == [
+        "triton @ git+https://github.com/triton-lang/triton@"
+        f"{BAD_MAIN}#subdirectory=python ; python_full_version == '3.12.*' and platform_machine == 'aarch64' "
+        "and sys_platform == 'linux'",
+        "triton==3.2.0 ; python_full_version == '3.12.*' and platform_machine == 'x86_64' and sys_platform == 'linux'",
+    ]
+    lock = read_uv_lock(work / "uv.lock")
+    walked = {
+        t: [(p.version, p.commit) for p in lock.installs(parse_target(t)) if p.name == "triton"] for t in (X86, ARM)
+    }
+    assert walked == {X86: [(Version("3.2.0"), None)], ARM: [(Version("3.2.0+git23753f4f"), BAD_MAIN)]}
 
 
 def test_a_dev_group_is_judged_too(uv_lock: str, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
