@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import lock_args, tripin
+from helpers import lock_args, read_toml, tripin
 from indexserver import IndexServer
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
@@ -25,13 +25,38 @@ def test_explain_names_chain_rule_and_source(locked: Path, capsys: pytest.Captur
     data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
     by_target = {r["target"]: r for r in data["explain"]}
     assert by_target[X86]["chain"] == ["torch 2.6.0", "triton 3.2.0"]
+    assert (by_target[X86]["added_by_rule"], by_target[ARM]["added_by_rule"]) == (False, True)
+    lock = read_toml(locked / "pylock.toml")
+    triton_tool = [p["tool"]["tripin"] for p in lock["packages"] if p["name"] == "triton"]
+    assert [t.get("added-by-rule") for t in triton_tool] == [None, [ARM]]  # the wheel, the source build
     assert by_target[X86]["source"].startswith("index http://127.0.0.1:")
     assert ARM not in by_target  # PyPI's aarch64 torch is a CPU build: the lock says why it has no Triton
     assert [n.split(":")[0] for n in data["notes"]] == [ARM] and "CPU build" in data["notes"][0]
     text = tripin(capsys, "explain", "markupsafe", "--target", ARM).out
     assert "because: torch 2.6.0 -> jinja2 3.1.6 -> markupsafe" in text
+    arm = tripin(capsys, "explain", "triton", "--target", ARM).out
+    assert "added by a rule: torch's metadata names no triton on linux-aarch64-cp312" in arm
+    assert "added by a rule" not in tripin(capsys, "explain", "triton", "--target", X86).out
     missing = tripin(capsys, "explain", "numpy")
     assert missing.code == 2 and "holds no numpy" in missing.err
+
+
+def test_explain_shows_the_wheels_of_its_target(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """torch 2.6.0 is one lock entry for both targets, with both platforms' wheels; each target
+    is shown the one its installer would take."""
+    lock = read_toml(locked / "pylock.toml")
+    torch = next(p for p in lock["packages"] if p["name"] == "torch")
+    assert sorted(w["name"] for w in torch["wheels"]) == [
+        "torch-2.6.0-cp312-cp312-manylinux1_x86_64.whl",
+        "torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl",
+    ]
+    data = json.loads(tripin(capsys, "explain", "torch", "--format", "json").out)
+    assert {r["target"]: r["wheels"] for r in data["explain"]} == {
+        X86: ["torch-2.6.0-cp312-cp312-manylinux1_x86_64.whl"],
+        ARM: ["torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl"],
+    }
+    text = tripin(capsys, "explain", "torch", "--target", ARM).out
+    assert text.endswith("\n  wheels: torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl\n")
 
 
 def test_lock_json_summary_and_changes(index: IndexServer, locked: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ hook has to be fast enough that nobody turns it off.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -163,26 +164,7 @@ def _check_lock(
     for target in lock_targets:
         chosen = [e for e in entries if _applies(e.marker, target, groups)]
         installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
-        by_name = {e.name: e for e in chosen}
-        torch = by_name.get(_TORCH)
-        if torch is None or torch.version is None:
-            continue
-        triton = next((e for e in chosen if e.name in TRITONS), None)
-        pair = Pair(
-            torch=torch.version,
-            triton=triton.name if triton else None,
-            triton_version=triton.version if triton else None,
-            commit=triton.commit if triton else None,
-            commit_from=triton.commit_from if triton else "",
-            environment=target.environment(),
-            target=target.name,
-            variant=target.variant,
-        )
-        anchor = triton or torch
-        for finding in judge_pair(ruleset, pair, include_ok=True):
-            kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
-            out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
-        _check_companions(ruleset, path, torch.version, chosen, out)
+        _judge_target(ruleset, path, target, chosen, out)
     for entry in entries:
         for n, wheel in enumerate(entry.data.get("wheels", []) or []):
             if not isinstance(wheel, dict) or not wheel.get("hashes"):
@@ -203,6 +185,63 @@ def _check_lock(
                 )
             )
     _check_stale(path, data, ruleset, out, read)
+    return installs
+
+
+def _judge_target(ruleset: Ruleset, path: Path, target: Target, chosen: Sequence[_Entry], out: list[Violation]) -> None:
+    """The torch/Triton pair (and companions) a lock installs on one target: pylock.toml and uv.lock alike."""
+    torch = next((e for e in chosen if e.name == _TORCH), None)
+    if torch is None or torch.version is None:
+        return
+    triton = next((e for e in chosen if e.name in TRITONS), None)
+    pair = Pair(
+        torch=torch.version,
+        triton=triton.name if triton else None,
+        triton_version=triton.version if triton else None,
+        commit=triton.commit if triton else None,
+        commit_from=triton.commit_from if triton else "",
+        environment=target.environment(),
+        target=target.name,
+        variant=target.variant,
+    )
+    anchor = triton or torch
+    for finding in judge_pair(ruleset, pair, include_ok=True):
+        kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
+        out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
+    _check_companions(ruleset, path, torch.version, chosen, out)
+
+
+def _check_uvlock(
+    path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
+) -> dict[str, dict[str, Version]]:
+    """A uv.lock, judged per target and per extra or group a user may sync (`uv sync --extra cu124`)."""
+    from tripin.uvlock import read_uv_lock
+
+    read.append(path)
+    lock = read_uv_lock(path)
+    installs: dict[str, dict[str, Version]] = {}
+    for target in [t for t in (targets or [parse_target(t) for t in DEFAULT_TARGETS]) if lock.covers(t)]:
+        for selection in lock.selections():
+            chosen = [
+                _Entry(
+                    name=p.name,
+                    version=p.version,
+                    marker=None,
+                    commit=p.commit or (commit_of_version(p.version) if p.version else None),
+                    commit_from="git source" if p.commit else "+git label",
+                    line=p.line,
+                    index=-1,
+                )
+                for p in lock.installs(target, selection)
+            ]
+            if not selection.kind:
+                installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
+            found: list[Violation] = []
+            _judge_target(ruleset, path, target, chosen, found)
+            for v in found:  # what only an extra or a group brings in says which one
+                if selection.kind and v not in out:
+                    v = dataclasses.replace(v, message=f"{v.message} (uv sync {selection})")
+                out.append(v)
     return installs
 
 
@@ -393,12 +432,14 @@ def check_files(
                 locks[path] = _check_lock(path, ruleset, targets, out, read)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a lock of the wrong shape
                 raise LockError(f"{path}: not a valid pylock.toml ({exc.__class__.__name__}: {exc})") from None
+        elif path.suffix == ".lock":
+            locks[path] = _check_uvlock(path, ruleset, targets, out, read)
     lock_targets = [parse_target(name) for installs in locks.values() for name in installs]
     req_targets = (
         list(targets) or list({t.name: t for t in lock_targets}.values()) or [parse_target(t) for t in DEFAULT_TARGETS]
     )
     for path in paths:
-        if path.suffix != ".toml":
+        if path.suffix not in (".toml", ".lock"):
             reqs += _check_reqfile(path, ruleset, req_targets, out, read)
     for lock, installs in locks.items():
         _disagreements(lock, installs, reqs, req_targets, out)

@@ -175,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check",
         help="check locks, constraints and requirements files against the rules (offline; a pre-commit hook)",
-        description="Judge the torch/Triton pairs in pylock.toml, constraints and requirements files with the "
+        description="Judge the torch/Triton pairs in pylock.toml, uv.lock, constraints and requirements files with the "
         "ruleset. Prints `path:line: CODE message` per violation and exits 1; silent and 0 when all is well; "
         "2 when a file cannot be read.",
     )
@@ -527,6 +527,8 @@ def _explain(args: argparse.Namespace) -> int:
             f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
             f"  [requirements: {', '.join(lock.requirements)}]"
         )
+        if r["added_by_rule"]:
+            print(f"  added by a rule: torch's metadata names no {r['package']} on {r['target']}")
         for rule in r["rules"]:
             print(f"  rule {rule['id']}: {rule['source']}")
         if r["build"]:

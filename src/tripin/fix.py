@@ -28,7 +28,9 @@ def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
         if v.code in _FIXABLE and v.want_version:
             by_file[v.where.path].append(v)
     for path, items in by_file.items():
-        if path.endswith(".toml"):
+        if path.endswith(".lock"):  # uv.lock: uv rewrites it from pyproject.toml, so that is what to change
+            skipped += [f"{v.where}: uv.lock is uv's to write: change [tool.uv.sources] and run uv lock" for v in items]
+        elif path.endswith(".toml"):
             _fix_pylock(Path(path), items, done, skipped)
         else:
             _fix_lines(Path(path), items, done, skipped)

@@ -70,6 +70,7 @@ class LockedPackage:
     build: SourceBuild | None = None
     rules: tuple[tuple[str, str], ...] = ()  # (rule id, its source URL)
     dependencies: tuple[str, ...] = ()  # names it pulls in, on any of its targets
+    added_by_rule: tuple[str, ...] = ()  # targets where a rule, not torch's metadata, asked for it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -63,6 +63,8 @@ def _package(p: LockedPackage, ambiguous: set[str], by_name: dict[str, list[Lock
     tool: dict[str, Any] = {"targets": list(p.targets)}
     if p.rules:
         tool["rules"] = [{"id": rule_id, "source": source} for rule_id, source in p.rules]
+    if p.added_by_rule:
+        tool["added-by-rule"] = list(p.added_by_rule)
     if p.build is not None:
         b = p.build
         tool["build"] = {
@@ -193,6 +195,7 @@ def _check_types(lock: Lock) -> None:
         if not all(isinstance(v, str | None) for v in (p.marker, p.requires_python, p.index)):
             raise TypeError(f"{where}: marker, requires-python and index must be strings")
         _strs(p.targets, f"{where}.tool.tripin.targets")
+        _strs(p.added_by_rule, f"{where}.tool.tripin.added-by-rule")
         for w in p.wheels:
             if not isinstance(w.url, str) or not isinstance(w.size, int | None):
                 raise TypeError(f"{where}.wheels: url must be a string and size an integer")
@@ -252,6 +255,7 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                 else None,
                 rules=tuple((r["id"], r["source"]) for r in ptool.get("rules", [])),
                 dependencies=tuple(dict.fromkeys(str(d["name"]) for d in p.get("dependencies", []))),
+                added_by_rule=_list(ptool.get("added-by-rule", []), "added-by-rule"),
             )
         )
     known = {"version", "ruleset-digest", "inputs-digest", "requirements", "targets"}

@@ -81,7 +81,9 @@ def merge(
         conditions = {n: _condition(only.get(n, {}).get(NormalizedName(pkg_name)), groups) for n in names}
         first = members[0][1]
         marker = _marker(names, all_names, markers, conditions)
-        packages.append(_package(pkg_name, version, marker, names, [m[1] for m in members], first, ruleset))
+        entry = _package(pkg_name, version, marker, names, [m[1] for m in members], first, ruleset)
+        added = tuple(t for t in names if any(m[0] == t and m[1].added_by_rule for m in members))
+        packages.append(dataclasses.replace(entry, added_by_rule=added) if added else entry)
     return Lock(
         groups=tuple((name, kind) for name, (kind, _) in sorted(groups.items())),
         targets=targets,

@@ -124,11 +124,17 @@ def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> 
     pin = factory.pin_of(torch.candidate.version)
     if pin is None:
         return
+    # on aarch64, PyPI's torch 2.6 names no Triton at all: the rule's Triton is then the rule's doing
+    named = {r.name for r in to_reqs(torch.metadata.requires_dist, factory.env, "torch")} if torch.metadata else set()
     for name in (NormalizedName("torch"), pin.package):
         if name in packages:
             old = packages[name]
             packages[name] = Resolved(
-                candidate=old.candidate, metadata=old.metadata, pin=pin, dependencies=old.dependencies
+                candidate=old.candidate,
+                metadata=old.metadata,
+                pin=pin,
+                dependencies=old.dependencies,
+                added_by_rule=name == pin.package and torch.metadata is not None and name not in named,
             )
 
 
