@@ -25,17 +25,12 @@ def test_explain_names_chain_rule_and_source(locked: Path, capsys: pytest.Captur
     data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
     by_target = {r["target"]: r for r in data["explain"]}
     assert by_target[X86]["chain"] == ["torch 2.6.0", "triton 3.2.0"]
-    assert (by_target[X86]["added_by_rule"], by_target[ARM]["added_by_rule"]) == (False, True)
-    lock = read_toml(locked / "pylock.toml")
-    triton_tool = [p["tool"]["tripin"] for p in lock["packages"] if p["name"] == "triton"]
-    assert [t.get("added-by-rule") for t in triton_tool] == [None, [ARM]]  # the wheel, the source build
+    assert by_target[X86]["added_by_rule"] is False  # torch's own metadata names it
     assert by_target[X86]["source"].startswith("index http://127.0.0.1:")
     assert ARM not in by_target  # PyPI's aarch64 torch is a CPU build: the lock says why it has no Triton
     assert [n.split(":")[0] for n in data["notes"]] == [ARM] and "CPU build" in data["notes"][0]
     text = tripin(capsys, "explain", "markupsafe", "--target", ARM).out
     assert "because: torch 2.6.0 -> jinja2 3.1.6 -> markupsafe" in text
-    arm = tripin(capsys, "explain", "triton", "--target", ARM).out
-    assert "added by a rule: torch's metadata names no triton on linux-aarch64-cp312" in arm
     assert "added by a rule" not in tripin(capsys, "explain", "triton", "--target", X86).out
     missing = tripin(capsys, "explain", "numpy")
     assert missing.code == 2 and "holds no numpy" in missing.err
@@ -77,3 +72,24 @@ def test_lock_json_summary_and_changes(index: IndexServer, locked: Path, capsys:
     assert changes[(X86, "triton")] == ("~", "3.2.0 -> 3.1.0")
     text = tripin(capsys, *lock_args(index.simple_url, locked / "c", X86, ARM, extra=["torch==2.5.1"])).out
     assert "no change against the previous pylock.toml" in text
+
+
+def test_explain_says_when_a_rule_added_triton(
+    index: IndexServer,
+    pytorch: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """CUDA torch for aarch64 from PyTorch's index names no Triton; the rules add the source build."""
+    monkeypatch.chdir(tmp_path)
+    arm_cu = "linux-aarch64-cp312-cu126"
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, tmp_path / "c", X86, arm_cu, extra=extra)).code == 0
+    lock = read_toml(tmp_path / "pylock.toml")
+    triton_tool = [p["tool"]["tripin"] for p in lock["packages"] if p["name"] == "triton"]
+    assert sorted(str(t.get("added-by-rule")) for t in triton_tool) == ["None", f"['{arm_cu}']"]
+    data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
+    assert {r["target"]: r["added_by_rule"] for r in data["explain"]} == {X86: False, arm_cu: True}
+    arm = tripin(capsys, "explain", "triton", "--target", arm_cu).out
+    assert f"added by a rule: torch's metadata names no triton on {arm_cu}" in arm

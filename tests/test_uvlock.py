@@ -118,15 +118,10 @@ def test_real_uv_lock_is_judged_per_target(uv_lock: str, work: Path, capsys: pyt
     names = {t: {p.name: str(p.version) for p in lock.installs(parse_target(t))} for t in (X86, ARM)}
     assert names[X86]["torch"] == "2.6.0" and names[X86]["triton"] == "3.2.0" and "nvidia-cudnn-cu12" in names[X86]
     assert names[ARM]["torch"] == "2.6.0" and "triton" not in names[ARM] and "nvidia-cudnn-cu12" not in names[ARM]
+    # uv locks what torch's metadata says: no Triton on aarch64, where PyPI's torch 2.6.0 is a CPU
+    # build that never uses one (rules/torch.toml pypi-build = "cpu"); x86_64 has the 3.2.0 wheel
     run = tripin(capsys, "check", "uv.lock")
-    # uv locks what torch's metadata says: no Triton on aarch64, where the rules want the 3.2 source build
-    assert run.code == 1
-    torch = _line_of(uv_lock, 'name = "torch"')
-    assert run.out.splitlines() == [
-        f"uv.lock:{torch}: TP001 torch 2.6.0 on {ARM} needs triton==3.2.0 "
-        f"(source build) (rule torch-2.6.0/linux-aarch64); no Triton is there; fix: build triton at {GOOD_320} "
-        f"(matched) as 3.2.0+git9641643d: tripin build-plan --torch 2.6.0 --target {ARM}"
-    ]
+    assert (run.code, run.out, run.err) == (0, "", "")
     assert tripin(capsys, "check", "uv.lock", "--target", X86).code == 0
 
 
@@ -199,7 +194,8 @@ def test_a_dev_group_is_judged_too(uv_lock: str, work: Path, capsys: pytest.Capt
     run = tripin(capsys, "check", "uv.lock")
     assert run.code == 1
     tp002 = next(line for line in run.out.splitlines() if " TP002 " in line)
-    assert "(uv sync --group dev); fix:" in tp002 and "TP001" in run.out  # and without the group, no Triton
+    assert "(uv sync --group dev); fix:" in tp002
+    assert "TP001" not in run.out  # without the group no Triton, and a CPU torch needs none
 
 
 @pytest.mark.parametrize(
