@@ -39,7 +39,7 @@ def test_lock_check_explain_rules(
     assert {v["code"] for v in data["violations"]} == {"TP002", "TP003"}
     _validate("check", tripin(capsys, "check", "pylock.toml", "--format", "json").out)
     explained = _validate("explain", tripin(capsys, "explain", "triton", "--format", "json").out)
-    assert {r["target"]: r["added_by_rule"] for r in explained["explain"]} == {X86: False}  # ARM: a CPU torch, no Triton
+    assert {r["target"]: r["added_by_rule"] for r in explained["explain"]} == {X86: False}
     record = explained["explain"][0]
     del record["added_by_rule"]
     with pytest.raises(ValidationError, match="'added_by_rule' is a required property"):
