@@ -4,7 +4,8 @@
 
 Prints one table from one run: median wall times of the floor, of `tripin check` with its
 memo cold (a fresh cache each run: rules parsed, lock judged) and warm (unchanged inputs),
-and each as a multiple of the floor. The target is the warm path within 3x of the floor.
+and each as a multiple of the floor; the three alternate, run by run. The target is the warm
+path within 3x of the floor.
 """
 
 from __future__ import annotations
@@ -76,36 +77,47 @@ def write_lock(path: Path, packages: int = 400) -> None:
     path.write_text("\n".join(out) + "\n")
 
 
-def _time(argv: list[str], cwd: Path, env_cache: Path | None, runs: int, fresh: bool) -> float:
+def _once(argv: list[str], cwd: Path, cache: Path | None, fresh: bool) -> float:
     import os
 
-    times = []
-    for _ in range(runs):
-        env = dict(os.environ)
-        if env_cache is not None:
-            if fresh:
-                shutil.rmtree(env_cache, ignore_errors=True)
-            env["TRIPIN_CACHE_DIR"] = str(env_cache)
-        start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    env = dict(os.environ)
+    if cache is not None:
+        if fresh:
+            shutil.rmtree(cache, ignore_errors=True)
+        env["TRIPIN_CACHE_DIR"] = str(cache)
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _compile_tripin() -> None:
+    """Byte-compile tripin as an install does: with PYTHONDONTWRITEBYTECODE set (or a fresh
+    checkout), every run would otherwise compile the modules it imports, and measure that."""
+    import compileall
+
+    import tripin
+
+    compileall.compile_dir(Path(tripin.__file__).parent, quiet=1)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    _compile_tripin()
     script = Path(sys.executable).with_name("tripin")
     tripin = [str(script)] if script.exists() else [sys.executable, "-m", "tripin"]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_lock(work / "pylock.toml")
         cache = work / "cache"
-        floor = _time([sys.executable, "-c", "pass"], work, None, args.runs, False)
-        cold = _time([*tripin, "check", "pylock.toml"], work, cache, args.runs, True)
-        _time([*tripin, "check", "pylock.toml"], work, cache, 1, True)  # fill the memo
-        warm = _time([*tripin, "check", "pylock.toml"], work, cache, args.runs, False)
+        times: dict[str, list[float]] = {"floor": [], "cold": [], "warm": []}
+        check = [*tripin, "check", "pylock.toml"]
+        for _ in range(args.runs):  # alternating, so that a busy machine slows all three alike
+            times["floor"].append(_once([sys.executable, "-c", "pass"], work, None, False))
+            times["cold"].append(_once(check, work, cache, True))  # a fresh cache: rules parsed, lock judged
+            times["warm"].append(_once(check, work, cache, False))  # the memo the cold run left
+        floor, cold, warm = (statistics.median(times[k]) for k in ("floor", "cold", "warm"))
     print(f"tripin check, 400-package lock, median of {args.runs} runs")
     print(f"{'what':<34}{'wall':>10}{'x floor':>10}")
     for label, value in (

@@ -24,6 +24,7 @@ if str(TESTS) not in sys.path:
 from indexserver import IndexServer, build_wheel  # noqa: E402
 
 INDEX_ROOT = TESTS / "index"
+TORCH_TRITON = 'triton==3.2.0; platform_system == "Linux" and platform_machine == "x86_64"'
 
 __all__ = ["INDEX_ROOT", "IndexServer", "build_wheel"]
 
@@ -65,6 +66,39 @@ def make_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
     yield factory
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def pytorch(make_index: object, tmp_path: Path) -> IndexServer:
+    """A PyTorch-style variant index (URL/<variant>/<name>/) with stand-in wheels named and
+    described as the real ones: torch 2.6.0+cu126 for x86_64 (requires triton) and aarch64
+    (no Triton wheel for aarch64: the rules' source build), +cpu, +rocm6.2.4."""
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "pytorch-wheels"
+    x86, arm = "cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-manylinux_2_28_aarch64"
+    server.add_variant_wheel(
+        "cu126", build_wheel(wheels, "torch", "2.6.0+cu126", x86, requires_dist=["filelock", TORCH_TRITON])
+    )
+    server.add_variant_wheel("cu126", build_wheel(wheels, "torch", "2.6.0+cu126", arm, requires_dist=["filelock"]))
+    server.add_variant_wheel(
+        "cu126", build_wheel(wheels, "triton", "3.2.0", "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64")
+    )
+    server.add_variant_wheel("cpu", build_wheel(wheels, "torch", "2.6.0+cpu", x86, requires_dist=["filelock"]))
+    server.add_variant_wheel(
+        "rocm6.2",
+        build_wheel(
+            wheels,
+            "torch",
+            "2.6.0+rocm6.2.4",
+            x86,
+            requires_dist=[
+                "filelock",
+                'pytorch-triton-rocm==3.2.0; platform_system == "Linux" and platform_machine == "x86_64"',
+            ],
+        ),
+    )
+    server.add_variant_wheel("rocm6.2", build_wheel(wheels, "pytorch-triton-rocm", "3.2.0", x86))
+    return server
 
 
 @pytest.fixture

@@ -126,6 +126,8 @@ class IndexServer(ThreadingHTTPServer):
         self._blobs: dict[str, bytes] = {}  # in-memory files (publish)
         self._pages: dict[str, dict[str, Any]] = {}  # in-memory project pages (publish)
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)  # no request between answer and log entry
+        self._in_flight = 0
         self._requests: list[RequestRecord] = []
         self._faults: list[Fault] = []
         self._stopping = threading.Event()
@@ -181,7 +183,10 @@ class IndexServer(ThreadingHTTPServer):
 
     @property
     def requests(self) -> list[RequestRecord]:
-        with self._lock:
+        """The log once answered requests are in it: a handler logs just after its answer, so a
+        client may see the answer first (a hanging fault keeps one in flight: wait only briefly)."""
+        with self._settled:
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout=0.5)
             return list(self._requests)
 
     def reset(self) -> None:
@@ -196,10 +201,16 @@ class IndexServer(ThreadingHTTPServer):
     def requests_for(self, pattern: str) -> list[RequestRecord]:
         return [r for r in self.requests if r.route == pattern or fnmatch.fnmatchcase(r.route, pattern)]
 
+    def _begin(self) -> None:
+        with self._settled:
+            self._in_flight += 1
+
     def _log(self, record: RequestRecord, generation: int) -> None:
-        with self._lock:
+        with self._settled:
             if generation == self._generation:
                 self._requests.append(record)
+            self._in_flight -= 1
+            self._settled.notify_all()
 
     # -- faults
 
@@ -434,6 +445,7 @@ class IndexHandler(BaseHTTPRequestHandler):
         route = urllib.parse.unquote(split.path)
         query = urllib.parse.parse_qs(split.query)
         self._faults, wake, generation = self.server._take_faults(route, method)
+        self.server._begin()
         try:
             for fault in self._faults:
                 if fault.kind == "delay":

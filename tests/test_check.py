@@ -13,6 +13,7 @@ from helpers import lock_args, read_toml, tripin
 from indexserver import IndexServer
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
+ARM_CU = "linux-aarch64-cp312-cu126"  # CUDA torch for aarch64 comes from PyTorch's index (GH200)
 GOOD_320 = "9641643da6c52000c807b5eeed05edaec4402a67"
 BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"
 KNOWN_GOOD_MAIN = "11ef4277afdf4a62d2fdbdf5b9ce4424c0b2e907"
@@ -43,8 +44,11 @@ def test_incident_as_a_constraints_file(work: Path, capsys: pytest.CaptureFixtur
     assert all(line.startswith("constraints.txt:2: TP00") for line in lines), lines
 
 
-def test_incident_as_a_lock(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, ARM, extra=["torch==2.6.0"])).code == 0
+def test_incident_as_a_lock(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, ARM_CU, extra=extra)).code == 0
     assert tripin(capsys, "check", "pylock.toml", "constraints.txt").code == 0  # what tripin wrote is clean
     doc = tomlkit.parse((work / "pylock.toml").read_text())
     for package in doc["packages"]:  # type: ignore[union-attr]
@@ -57,7 +61,7 @@ def test_incident_as_a_lock(index: IndexServer, work: Path, capsys: pytest.Captu
     assert run.code == 1
     tp002 = next(line for line in _lines(run.out) if "TP002" in line)
     assert f"built from commit {BAD_MAIN} (vcs)" in tp002 and GOOD_320 in tp002
-    assert f"tripin build-plan --torch 2.6.0 --target {ARM}" in tp002
+    assert f"tripin build-plan --torch 2.6.0 --target {ARM_CU}" in tp002
     assert any("TP003" in line and "AttrsDescriptor" in line for line in _lines(run.out))
     line_no = int(tp002.split(":")[1])
     assert (work / "pylock.toml").read_text().splitlines()[line_no - 1].strip() == "[[packages]]"
@@ -196,8 +200,11 @@ def test_fix_refuses_one_line_that_needs_two_builds(work: Path, capsys: pytest.C
     assert (work / "c.txt").read_text() == "torch==2.6.0\ntriton==3.2.0+git23753f4f\n"
 
 
-def test_fix_rewrites_a_lock_source_build(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM, extra=["torch==2.6.0"])).code == 0
+def test_fix_rewrites_a_lock_source_build(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
     good = (work / "pylock.toml").read_text()
     bad = good.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
     bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
@@ -226,6 +233,35 @@ def test_memo_answers_only_for_unchanged_files(work: Path, capsys: pytest.Captur
     assert tripin(capsys, "check", "c.txt", "--target", ARM).code == 1
     (work / "base.txt").write_text("triton==3.2.0+git9641643d\n")
     assert tripin(capsys, "check", "c.txt", "--target", ARM).code == 0
+
+
+def test_warm_memo_replays_before_the_command_line_loads(work: Path) -> None:
+    """The `tripin` command answers an unchanged check from the memo without importing the
+    command line, argparse or packaging; a new rules file in --rules is a change."""
+    (work / "c.txt").write_text("torch==2.6.0\ntriton==3.3.0\n")
+    rules = work / "rules"
+    import shutil
+
+    from tripin.memo import default_rules_dir
+
+    shutil.copytree(default_rules_dir(), rules)
+    code = (
+        "import sys\nfrom tripin.__main__ import main\nsys.argv = ['tripin', 'check', 'c.txt', '--rules', 'rules']\n"
+        "rc = main()\nheavy = [m for m in ('tripin.cli', 'argparse', 'packaging', 'tomllib') if m in sys.modules]\n"
+        "print(rc, heavy, file=sys.stderr)\n"
+    )
+    env = {"TRIPIN_CACHE_DIR": str(work / "cache"), "PATH": "/usr/bin:/bin"}
+
+    def run() -> tuple[str, str]:
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work, env=env)
+        return result.stdout, result.stderr.splitlines()[-1]
+
+    first_out, first = run()
+    assert first.startswith("1 ['tripin.cli'") and "TP001" in first_out
+    assert run() == (first_out, "1 []")  # replayed: same lines, same exit code, nothing heavy loaded
+    (rules / "extra.toml").write_text("")  # the rules directory changed
+    out, status = run()
+    assert status.startswith("1 ['tripin.cli'") and out == first_out
 
 
 def test_check_loads_no_network_or_resolver_code(work: Path) -> None:

@@ -104,7 +104,8 @@ def test_the_reported_incident(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "triton: 3.2.0+git23753f4f, built from 23753f4f (+git label)" in out
     assert "probe torch-2.6-attrsdescriptor: FAILED" in out
     tp002 = out[out.index("problem TP002") :]
-    assert GOOD_320[:12] in tp002.splitlines()[0]
+    assert "the breaking commit 67dc6270" in tp002.splitlines()[0]  # main after AttrsDescriptor's removal
+    assert GOOD_320[:12] in tp002.splitlines()[1]  # the fix: the commit torch 2.6 pins
     assert f"tripin build-plan --torch 2.6.0 --target {_target()}" in tp002.splitlines()[1]
     assert "problem TP003" in out and "AttrsDescriptor" in out
     assert "problem TP010: probe torch-2.6-attrsdescriptor failed" in out
@@ -116,6 +117,10 @@ def test_a_healthy_source_build(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert run.code == 0, run.out
     assert f"built from {GOOD_320} (direct_url.json)" in run.out
     assert "probe torch-2.6-attrsdescriptor: ok" in run.out and run.out.rstrip().endswith("healthy")
+    # the installed torch is a nightly: the wheel's commit is accepted for 2.6.0, said as a warning
+    verdict = next(line for line in run.out.splitlines() if line.startswith("verdict: "))
+    assert verdict.startswith(f"verdict: warning: torch {NIGHTLY} is a nightly, judged against the 2.6.0 release")
+    assert "the PyPI wheel's commit for triton 3.2.0" in verdict
 
 
 def test_a_vcs_install_at_the_wrong_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

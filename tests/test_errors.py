@@ -57,10 +57,14 @@ def test_bad_input(
     assert _untouched(work)
 
 
-def test_conflict_names_the_rule(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = tripin(
-        capsys, *lock_args(index.simple_url, work / "c", "linux-aarch64-cp312", extra=["torch==2.6.0", "triton==3.5.0"])
-    )
+def test_conflict_names_the_rule(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from indexserver import build_wheel
+
+    pytorch.add_variant_wheel("cu126", build_wheel(work / "w", "triton", "3.5.0", "cp312-cp312-manylinux_2_28_aarch64"))
+    extra = ["torch==2.6.0", "triton==3.5.0", "--pytorch-index-url", pytorch.url]
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", "linux-aarch64-cp312-cu126", extra=extra))
     assert run.code == 1
     line = _one_line(run.err)
     assert "rule torch-2.6.0/linux-aarch64" in line and "triton==3.5.0" in line

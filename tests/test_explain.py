@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import lock_args, tripin
+from helpers import lock_args, read_toml, tripin
 from indexserver import IndexServer
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
@@ -25,14 +25,33 @@ def test_explain_names_chain_rule_and_source(locked: Path, capsys: pytest.Captur
     data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
     by_target = {r["target"]: r for r in data["explain"]}
     assert by_target[X86]["chain"] == ["torch 2.6.0", "triton 3.2.0"]
+    assert by_target[X86]["added_by_rule"] is False  # torch's own metadata names it
     assert by_target[X86]["source"].startswith("index http://127.0.0.1:")
-    assert [r["id"] for r in by_target[ARM]["rules"]] == ["torch-2.6.0/linux-aarch64"]
-    assert by_target[ARM]["build"]["status"] == "matched"
-    assert "9641643da6c52000c807b5eeed05edaec4402a67" in by_target[ARM]["source"]
+    assert ARM not in by_target  # PyPI's aarch64 torch is a CPU build: the lock says why it has no Triton
+    assert [n.split(":")[0] for n in data["notes"]] == [ARM] and "CPU build" in data["notes"][0]
     text = tripin(capsys, "explain", "markupsafe", "--target", ARM).out
     assert "because: torch 2.6.0 -> jinja2 3.1.6 -> markupsafe" in text
+    assert "added by a rule" not in tripin(capsys, "explain", "triton", "--target", X86).out
     missing = tripin(capsys, "explain", "numpy")
     assert missing.code == 2 and "holds no numpy" in missing.err
+
+
+def test_explain_shows_the_wheels_of_its_target(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """torch 2.6.0 is one lock entry for both targets, with both platforms' wheels; each target
+    is shown the one its installer would take."""
+    lock = read_toml(locked / "pylock.toml")
+    torch = next(p for p in lock["packages"] if p["name"] == "torch")
+    assert sorted(w["name"] for w in torch["wheels"]) == [
+        "torch-2.6.0-cp312-cp312-manylinux1_x86_64.whl",
+        "torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl",
+    ]
+    data = json.loads(tripin(capsys, "explain", "torch", "--format", "json").out)
+    assert {r["target"]: r["wheels"] for r in data["explain"]} == {
+        X86: ["torch-2.6.0-cp312-cp312-manylinux1_x86_64.whl"],
+        ARM: ["torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl"],
+    }
+    text = tripin(capsys, "explain", "torch", "--target", ARM).out
+    assert text.endswith("\n  wheels: torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl\n")
 
 
 def test_lock_json_summary_and_changes(index: IndexServer, locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -41,14 +60,36 @@ def test_lock_json_summary_and_changes(index: IndexServer, locked: Path, capsys:
     )
     data = json.loads(again.out)
     assert data["schema"] == 1 and data["lock"] == "pylock.toml"
-    assert data["targets"][ARM]["triton"] == {
-        "version": "3.1.0+gitcf34004b",
-        "source_build": True,
-        "commit": "cf34004b8a67d290a962da166f5aa2fc66751326",
-        "rule": "torch-2.5.1/linux-aarch64",
+    assert data["targets"][X86]["triton"] == {
+        "version": "3.1.0",
+        "source_build": False,
+        "commit": None,
+        "rule": "torch-2.5.1/metadata",
     }
+    assert "triton" not in data["targets"][ARM] and data["notes"][0].startswith(f"{ARM}: no Triton: torch 2.5.1")
     changes = {(c["target"], c["package"]): (c["change"], c["detail"]) for c in data["changes"]}
     assert changes[(X86, "torch")] == ("~", "2.6.0 -> 2.5.1")
     assert changes[(X86, "triton")] == ("~", "3.2.0 -> 3.1.0")
     text = tripin(capsys, *lock_args(index.simple_url, locked / "c", X86, ARM, extra=["torch==2.5.1"])).out
     assert "no change against the previous pylock.toml" in text
+
+
+def test_explain_says_when_a_rule_added_triton(
+    index: IndexServer,
+    pytorch: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """CUDA torch for aarch64 from PyTorch's index names no Triton; the rules add the source build."""
+    monkeypatch.chdir(tmp_path)
+    arm_cu = "linux-aarch64-cp312-cu126"
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, tmp_path / "c", X86, arm_cu, extra=extra)).code == 0
+    lock = read_toml(tmp_path / "pylock.toml")
+    triton_tool = [p["tool"]["tripin"] for p in lock["packages"] if p["name"] == "triton"]
+    assert sorted(str(t.get("added-by-rule")) for t in triton_tool) == ["None", f"['{arm_cu}']"]
+    data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
+    assert {r["target"]: r["added_by_rule"] for r in data["explain"]} == {X86: False, arm_cu: True}
+    arm = tripin(capsys, "explain", "triton", "--target", arm_cu).out
+    assert f"added by a rule: torch's metadata names no triton on {arm_cu}" in arm

@@ -37,7 +37,7 @@ import pytest
 from helpers import lock_args, tripin
 from indexserver import IndexServer, build_wheel
 
-from tripin.errors import IndexFetchError
+from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index import Index, IndexClient
 from tripin.index.cache import Cache
 
@@ -96,7 +96,11 @@ def test_credential_problems_are_named_never_printed(index: IndexServer, tmp_pat
 
 
 def test_unknown_project(index: IndexServer, tmp_path: Path) -> None:
-    assert "package 'no-such-project' not found on any index" in _fails(index, tmp_path, "no-such-project")
+    """An index that answers 404 everywhere was read: a resolution error (exit 1), not exit 3."""
+    with _client(index, tmp_path) as client, pytest.raises(ProjectNotFound) as info:
+        client.project("no-such-project")
+    assert "package 'no-such-project' not found on any index" in str(info.value)
+    assert info.value.exit_code == 1
 
 
 def test_server_that_never_answers(index: IndexServer, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from indexserver import IndexServer, build_wheel
 
-from tripin.errors import IndexFetchError
+from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index import Index, IndexClient
 from tripin.index.cache import Cache
 from tripin.index.simple import parse_html_page, parse_json_page
@@ -118,7 +118,7 @@ def test_pinned_index_without_the_package_does_not_fall_back(index: IndexServer,
     empty = make_index()  # type: ignore[operator]
     indexes = [Index(name="empty", url=empty.simple_url), Index(name="real", url=index.simple_url)]
     client = IndexClient(indexes, cache=Cache(None), pins={"torch": "empty"})  # type: ignore[dict-item]
-    with client, pytest.raises(IndexFetchError, match="not found on index"):
+    with client, pytest.raises(ProjectNotFound, match="not found on index"):
         client.project("torch")
     assert index.requests == []
 

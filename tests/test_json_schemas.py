@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from helpers import lock_args, tripin
 from indexserver import IndexServer
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from test_doctor import _torch, _triton, _venv
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
@@ -38,7 +38,12 @@ def test_lock_check_explain_rules(
     data = _validate("check", tripin(capsys, "check", "c.txt", "--format", "json").out)
     assert {v["code"] for v in data["violations"]} == {"TP002", "TP003"}
     _validate("check", tripin(capsys, "check", "pylock.toml", "--format", "json").out)
-    _validate("explain", tripin(capsys, "explain", "triton", "--format", "json").out)
+    explained = _validate("explain", tripin(capsys, "explain", "triton", "--format", "json").out)
+    assert {r["target"]: r["added_by_rule"] for r in explained["explain"]} == {X86: False}
+    record = explained["explain"][0]
+    del record["added_by_rule"]
+    with pytest.raises(ValidationError, match="'added_by_rule' is a required property"):
+        _validate("explain", json.dumps(explained))
     _validate("rules", tripin(capsys, "rules", "list", "--format", "json").out)
     _validate("rules", tripin(capsys, "rules", "show", "2.6", "--format", "json").out)
 

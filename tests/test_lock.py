@@ -15,6 +15,7 @@ from packaging.pylock import PackageVcs, PackageWheel, Pylock
 from tripin.targets import parse_target
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
+ARM_CU = "linux-aarch64-cp312-cu126"  # CUDA torch for aarch64: PyTorch's index (a stand-in here)
 TRITON_320 = "triton-3.2.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 COMMIT_320 = "9641643da6c52000c807b5eeed05edaec4402a67"
 
@@ -30,21 +31,22 @@ def _select(lock: Pylock, target: str) -> dict[str, object]:
     return {pkg.name: dist for pkg, dist in lock.select(environment=t.environment(), tags=t.tags)}
 
 
-def test_torch_26_x86_wheel_and_aarch64_source_build(
-    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+def test_torch_26_x86_wheel_and_aarch64_cuda_source_build(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, extra=["torch==2.6.0"]))
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM_CU, extra=extra))
     assert run.code == 0, run.err
     data = read_toml(work / "pylock.toml")
     lock = Pylock.from_dict(data)  # packaging's own PEP 751 validation
-    x86, arm = _select(lock, X86), _select(lock, ARM)
+    x86, arm = _select(lock, X86), _select(lock, ARM_CU)
 
     wheel = x86["triton"]
     assert isinstance(wheel, PackageWheel) and wheel.name == TRITON_320
     assert dict(wheel.hashes) == recorded_file("triton", TRITON_320)["hashes"]
     assert isinstance(x86["torch"], PackageWheel) and "nvidia-cudnn-cu12" in x86
 
-    vcs = arm["triton"]
+    vcs = arm["triton"]  # the CUDA index has no aarch64 Triton 3.2.0 wheel: the rule's commit, built
     assert isinstance(vcs, PackageVcs)
     assert (vcs.type, vcs.url, vcs.commit_id, vcs.subdirectory) == (
         "git",
@@ -52,7 +54,6 @@ def test_torch_26_x86_wheel_and_aarch64_source_build(
         COMMIT_320,
         "python",
     )
-    assert "nvidia-cudnn-cu12" not in arm
     triton_entries = [p for p in data["packages"] if p["name"] == "triton"]
     build = next(p for p in triton_entries if "vcs" in p)["tool"]["tripin"]
     assert [r["id"] for r in build["rules"]] == ["torch-2.6.0/linux-aarch64"]
@@ -60,31 +61,59 @@ def test_torch_26_x86_wheel_and_aarch64_source_build(
     assert data["tool"]["tripin"]["ruleset-digest"].startswith("sha256:")
 
     constraints = (work / "constraints.txt").read_text().splitlines()
-    torch_line = next(line for line in constraints if line.startswith("torch==2.6.0  # "))
-    assert "rule torch-2.6.0/metadata" in torch_line and "rule torch-2.6.0/linux-aarch64" in torch_line
     arm_line = next(line for line in constraints if line.startswith("triton==3.2.0+git9641643d ; "))
-    assert 'platform_machine == "aarch64"' in arm_line and "tripin build-plan --target linux-aarch64-cp312" in arm_line
+    assert 'platform_machine == "aarch64"' in arm_line and f"tripin build-plan --target {ARM_CU}" in arm_line
     x86_line = next(line for line in constraints if line.startswith("triton==3.2.0 ; "))
     assert 'platform_machine == "x86_64"' in x86_line
-    assert "source build needed on linux-aarch64-cp312" in run.out
+    assert f"source build needed on {ARM_CU}" in run.out
+    # the summary judges the source build as `check` would: the wheel's own commit
+    assert "triton 3.2.0+git9641643d (source build; ok: the PyPI wheel's commit for triton 3.2.0" in run.out
 
-    plan = tripin(capsys, "build-plan", "--target", ARM)
+    plan = tripin(capsys, "build-plan", "--target", ARM_CU)
     assert plan.code == 0, plan.err
-    script = work / "build-linux-aarch64-cp312.sh"
+    script = work / f"build-{ARM_CU}.sh"
     text = script.read_text()
     assert script.stat().st_mode & stat.S_IXUSR
     assert f'git -C "$src" fetch --depth 1 https://github.com/triton-lang/triton {COMMIT_320}' in text
     assert "TRITON_WHEEL_VERSION_SUFFIX=+git9641643d" in text and '"$src"/python' in text
     assert "triton-3.2.0+git9641643d-" in text
     subprocess.run(["sh", "-n", str(script)], check=True)
-    assert "pip install --find-links wheelhouse -c constraints.txt torch==2.6.0" in plan.out
+    # torch from its CUDA index, the built Triton named by its exact version: a constraints file never adds it
+    then = next(line for line in plan.out.splitlines() if line.startswith("then: "))
+    assert then == (
+        f"then: sh build-{ARM_CU}.sh wheelhouse && pip install --index-url {index.simple_url} "
+        f"--extra-index-url {pytorch.url}/cu126 --find-links wheelhouse -c constraints.txt "
+        "torch==2.6.0 triton==3.2.0+git9641643d"
+    )
+
+
+def test_pypi_aarch64_torch_is_a_cpu_build_and_gets_no_triton(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyPI's aarch64 torch 2.6.0 and 2.9.0 require nvidia-* on x86_64 only: CPU builds, which
+    never import Triton. The lock has none, and the summary, the lock and explain say why."""
+    for torch in ("2.6.0", "2.9.0"):
+        run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, extra=[f"torch=={torch}"]))
+        assert run.code == 0, run.err
+        data = read_toml(work / "pylock.toml")
+        lock = Pylock.from_dict(data)
+        assert "triton" not in _select(lock, ARM) and "triton" in _select(lock, X86)
+        assert f"torch {torch} from PyPI is a CPU build on aarch64" in run.out
+        assert f"{ARM}-cu126" in run.out and f"{ARM}-auto" in run.out
+        assert [n.split(":")[0] for n in data["tool"]["tripin"]["notes"]] == [ARM]
+        assert "source build" not in run.out
+        why = tripin(capsys, "explain", "triton", "--target", ARM)
+        assert why.code == 0 and why.out.startswith(f"{ARM}: no Triton: torch {torch} from PyPI is a CPU build")
+        checked = tripin(capsys, "check", "pylock.toml", "constraints.txt")
+        assert (checked.code, checked.out) == (0, ""), checked.out  # no TP001: a CPU build needs no Triton
 
 
 def test_build_script_refuses_at_a_wrong_commit(
-    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The script checks what it checked out; run it with a `git` that fetches another commit."""
-    assert tripin(capsys, *lock_args(index.simple_url, work / "cache", ARM, extra=["torch==2.6.0"])).code == 0
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "cache", ARM_CU, extra=extra)).code == 0
     assert tripin(capsys, "build-plan", "-o", "build.sh").code == 0
     fake = work / "bin"
     fake.mkdir()
@@ -101,18 +130,6 @@ def test_build_script_refuses_at_a_wrong_commit(
     )
     assert result.returncode == 1
     assert f"checkout is not commit {COMMIT_320}" in result.stderr
-
-
-def test_torch_29_aarch64_gets_the_wheel_its_metadata_omits(
-    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert tripin(capsys, *lock_args(index.simple_url, work / "cache", ARM, extra=["torch==2.9.0"])).code == 0
-    lock = Pylock.from_dict(read_toml(work / "pylock.toml"))
-    triton = _select(lock, ARM)["triton"]
-    assert isinstance(triton, PackageWheel)
-    assert triton.name == "triton-3.5.0-cp312-cp312-manylinux_2_27_aarch64.manylinux_2_28_aarch64.whl"
-    entry = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
-    assert [r["id"] for r in entry["tool"]["tripin"]["rules"]] == ["torch-2.9.0/linux-aarch64"]
 
 
 def test_range_resolves_one_consistent_pair_per_target(
@@ -132,8 +149,7 @@ def test_range_resolves_one_consistent_pair_per_target(
         versions[target] = (str(chosen["torch"]), str(chosen.get("triton")))
     assert versions[X86] == ("2.6.0", "3.2.0")
     assert versions["macos-arm64-cp312"] == ("2.6.0", "None")
-    arm_triton = next(p for p in lock.packages if p.name == "triton" and p.vcs is not None)
-    assert arm_triton.vcs is not None and arm_triton.vcs.commit_id == COMMIT_320
+    assert versions[ARM] == ("2.6.0", "None")  # PyPI's aarch64 torch: a CPU build
 
 
 def test_reads_pyproject_when_no_requirement_is_given(
@@ -158,6 +174,7 @@ def test_second_run_makes_no_request(index: IndexServer, work: Path, capsys: pyt
     first = (work / "pylock.toml").read_text()
     assert index.requests, "the first run must fetch"
     index.reset()
+    (work / "pylock.toml").unlink()  # else nothing is resolved at all (tests/test_preferences.py)
     assert tripin(capsys, *args).code == 0
     assert index.requests == []
     assert (work / "pylock.toml").read_text() == first
@@ -170,6 +187,7 @@ def test_stale_pages_are_revalidated_not_refetched(
     args = lock_args(index.simple_url, work / "cache", X86, extra=["torch==2.6.0"])
     assert tripin(capsys, *args).code == 0
     index.reset()
+    (work / "pylock.toml").unlink()  # else nothing is resolved at all (tests/test_preferences.py)
     assert tripin(capsys, *args).code == 0
     pages = [r for r in index.requests if r.route.startswith("/simple/")]
     assert pages and all(r.status == 304 for r in pages)
@@ -199,11 +217,58 @@ def test_an_html_only_index_locks_the_same(index: IndexServer, work: Path, capsy
 
 
 def test_verbose_levels(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = lock_args(index.simple_url, work / "cache", ARM, extra=["torch==2.6.0", "-q"])
+    args = lock_args(index.simple_url, work / "cache", X86, extra=["torch==2.6.0", "-q"])
     one = tripin(capsys, *args, "-v")
     assert f"tripin: torch: from {index.simple_url}" in one.err
-    assert "torch 2.6.0: triton ==3.2.0 (source-build) by rule torch-2.6.0/linux-aarch64" in one.err
+    assert "torch 2.6.0: triton ==3.2.0 (metadata) by rule torch-2.6.0/metadata" in one.err
     assert "GET " not in one.err
+    (work / "pylock.toml").unlink()  # else nothing is resolved at all (tests/test_preferences.py)
     two = tripin(capsys, *args, "-vv")
     assert "metadata from the cache" in two.err and "candidate(s) for" in two.err
     assert tripin(capsys, *args).err == ""
+
+
+def test_build_plan_for_a_torch_release_needs_no_lock(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What check and doctor send users to: no constraints file exists in this mode, so the line
+    names none; it installs the built Triton alone into the environment that has torch."""
+    plan = tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", ARM_CU)
+    assert plan.code == 0, plan.err
+    then = next(line for line in plan.out.splitlines() if line.startswith("then: "))
+    assert then == (
+        f"then: sh build-{ARM_CU}.sh wheelhouse && "
+        "pip install --no-deps --find-links wheelhouse triton==3.2.0+git9641643d"
+    )
+    script = (work / f"build-{ARM_CU}.sh").read_text()
+    assert "-c " not in script.split("install with:")[1]
+
+
+def test_torch_211_aarch64_is_a_cuda_build_with_the_triton_its_metadata_names(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From 2.11 PyPI's aarch64 torch is a CUDA build. The stand-in carries the real requirement
+    lines of torch-2.11.0-cp312-cp312-manylinux_2_28_aarch64.whl.metadata on PyPI that matter here."""
+    from indexserver import build_wheel
+
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = work / "w"
+    server.publish(
+        build_wheel(
+            wheels,
+            "torch",
+            "2.11.0",
+            "cp312-cp312-manylinux_2_28_aarch64",
+            requires_dist=[
+                "filelock",
+                'nvidia-cudnn-cu13==9.19.0.56; platform_system == "Linux"',
+                'triton==3.6.0; platform_system == "Linux"',
+            ],
+        )
+    )
+    server.publish(build_wheel(wheels, "filelock", "3.19.1"))
+    server.publish(build_wheel(wheels, "nvidia-cudnn-cu13", "9.19.0.56", "py3-none-manylinux_2_27_aarch64"))
+    server.publish(build_wheel(wheels, "triton", "3.6.0", "cp312-cp312-manylinux_2_27_aarch64.manylinux_2_28_aarch64"))
+    run = tripin(capsys, *lock_args(server.simple_url, work / "cache", ARM, extra=["torch==2.11.0"]))
+    assert run.code == 0, run.err
+    assert f"{ARM}: torch 2.11.0 (wheel), triton 3.6.0 (wheel)" in run.out and "CPU build" not in run.out
+    triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
+    assert [r["id"] for r in triton["tool"]["tripin"]["rules"]] == ["torch-2.11.0/metadata"]

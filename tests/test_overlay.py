@@ -10,6 +10,7 @@ from helpers import lock_args, read_toml, tripin
 from indexserver import IndexServer
 
 ARM = "linux-aarch64-cp312"
+ARM_CU = "linux-aarch64-cp312-cu126"
 FORK = "1111111111111111111111111111111111111111"
 OVERLAY = Path(__file__).parent / "rules" / "overlay-internal-fork.toml"
 
@@ -22,10 +23,13 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_lock_builds_the_fork(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lock_builds_the_fork(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (work / "pyproject.toml").write_text(
         f'[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\n'
-        f'targets = ["{ARM}"]\nindex-url = "{index.simple_url}"\nrules = ["internal.toml"]\n'
+        f'targets = ["{ARM_CU}"]\nindex-url = "{index.simple_url}"\npytorch-index-url = "{pytorch.url}"\n'
+        'rules = ["internal.toml"]\n'
     )
     assert tripin(capsys, "lock").code == 0
     triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
@@ -48,3 +52,20 @@ def test_a_broken_overlay_names_its_file_and_line(
     (work / "bad.toml").write_text('schema = 1\n\n[[build]]\nid = "x"\ncommit = "nope"\n')
     run = tripin(capsys, *lock_args(index.simple_url, work / "c", ARM, extra=["torch==2.6.0", "--overlay", "bad.toml"]))
     assert run.code == 2 and "bad.toml:3:" in run.err
+
+
+def test_doctor_and_build_plan_read_the_projects_overlay(
+    work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """[tool.tripin] rules is honoured by doctor and build-plan --torch as by lock and check."""
+    from test_doctor import _target, _torch, _triton, _venv
+
+    python = _venv(tmp_path, _torch(tmp_path / "t", "2.6.0"), _triton(tmp_path / "f", "3.2.0+git11111111", attrs=True))
+    assert tripin(capsys, "doctor", "--python", str(python)).code == (1 if _target().startswith("linux-") else 0)
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\n[tool.tripin]\nrules = ["internal.toml"]\n'
+    )
+    healthy = tripin(capsys, "doctor", "--python", str(python))
+    assert healthy.code == 0, healthy.out
+    plan = tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", "linux-aarch64-cp312-cu126", "-o", "-")
+    assert plan.code == 0 and f"https://git.example.org/ml/triton {FORK}" in plan.out

@@ -22,6 +22,8 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tripin import __version__
+
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = (
     'torch==2.6.0\ntriton==3.2.0 ; platform_machine == "x86_64"\n'
@@ -105,7 +107,14 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "hook")
+    _git(repo, "tag", f"v{__version__}")  # a release tag, as README tells users to name in `rev:`
     return repo, _git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One PRE_COMMIT_HOME for the module: pre-commit installs the hook's environment once."""
+    return tmp_path_factory.mktemp("home")
 
 
 def _pre_commit(project: Path, wheelhouse: Path, home: Path) -> subprocess.CompletedProcess[str]:
@@ -131,7 +140,7 @@ def _pre_commit(project: Path, wheelhouse: Path, home: Path) -> subprocess.Compl
     )
 
 
-def test_pre_commit_runs_the_hook(tmp_path: Path, wheelhouse: Path, hook_repo: tuple[Path, str]) -> None:
+def test_pre_commit_runs_the_hook(tmp_path: Path, wheelhouse: Path, hook_repo: tuple[Path, str], home: Path) -> None:
     repo, rev = hook_repo
     project = tmp_path / "project"
     project.mkdir()
@@ -142,15 +151,90 @@ def test_pre_commit_runs_the_hook(tmp_path: Path, wheelhouse: Path, hook_repo: t
     (project / "constraints.txt").write_text(GOOD)
     (project / "notes.txt").write_text("triton==3.3.0\n")  # not a file the hook looks at
     _git(project, "add", "-A")
-    good = _pre_commit(project, wheelhouse, tmp_path / "home")
+    good = _pre_commit(project, wheelhouse, home)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "tripin check (torch/Triton pins)" in good.stdout and "Passed" in good.stdout
 
     (project / "constraints.txt").write_text(BAD)
     _git(project, "add", "-A")
-    bad = _pre_commit(project, wheelhouse, tmp_path / "home")
+    bad = _pre_commit(project, wheelhouse, home)
     assert bad.returncode == 1
     assert "Failed" in bad.stdout
     assert "constraints.txt:2: TP002 triton 3.2.0+git23753f4f on linux-aarch64-cp312" in bad.stdout
     assert "tripin build-plan --torch 2.6.0 --target linux-aarch64-cp312" in bad.stdout
     assert "AttrsDescriptor" in bad.stdout
+
+
+BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"  # rules/known-bad.toml
+BAD_PYLOCK = (
+    'lock-version = "1.0"\ncreated-by = "hand"\n\n[[packages]]\nname = "torch"\nversion = "2.6.0"\n\n'
+    '[[packages]]\nname = "triton"\nversion = "3.2.0+git23753f4f"\n'
+)
+# the layout uv writes (tests/test_uvlock.py checks the reader on a lock the real uv wrote)
+BAD_UV_LOCK = f"""\
+version = 1
+revision = 3
+requires-python = ">=3.12"
+
+[[package]]
+name = "demo"
+version = "0.1.0"
+source = {{ virtual = "." }}
+dependencies = [
+    {{ name = "torch" }},
+    {{ name = "triton" }},
+]
+
+[[package]]
+name = "torch"
+version = "2.6.0"
+source = {{ registry = "https://pypi.org/simple" }}
+
+[[package]]
+name = "triton"
+version = "3.2.0+git23753f4f"
+source = {{ git = "https://github.com/triton-lang/triton?subdirectory=python&rev={BAD_MAIN}#{BAD_MAIN}" }}
+"""
+# where each layout puts its pins, and the line check blames (the triton line or entry)
+MATCHED = {
+    "constraints.txt": (BAD, 2),
+    "requirements.txt": (BAD, 2),
+    "requirements-dev.in": (BAD, 2),
+    "dev-requirements.txt": (BAD, 2),
+    "requirements/base.txt": (BAD, 2),
+    "requirements/ci/gpu.in": (BAD, 2),
+    "constraints/cu126.txt": (BAD, 2),
+    "services/api/requirements.txt": (BAD, 2),
+    "pylock.toml": (BAD_PYLOCK, 8),
+    "pylock.cu126.toml": (BAD_PYLOCK, 8),
+    "uv.lock": (BAD_UV_LOCK, 19),
+}
+IGNORED = ("notes.txt", "requirements.md", "requirements/README.md", "pylock.toml.orig", "docs/uv.lock.bak")
+
+
+def test_hook_files_pattern_matches_the_usual_layouts(
+    tmp_path: Path, wheelhouse: Path, hook_repo: tuple[Path, str], home: Path
+) -> None:
+    """Every usual place for pins reaches the hook (each reports its own violation), and
+    nothing else does (those files hold pins that would fail). The hook is named by its release
+    tag, as the README's example does."""
+    repo, _ = hook_repo
+    readme = (ROOT / "README.md").read_text()
+    assert f"rev: v{__version__}" in readme  # the documented tag is this version's
+    project = tmp_path / "project"
+    project.mkdir()
+    _git(project, "init", "-q")
+    (project / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: v{__version__}\n    hooks:\n      - id: tripin-check\n"
+    )
+    for name, (text, _) in MATCHED.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    for name in IGNORED:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(BAD)  # would fail, were it checked
+    _git(project, "add", "-A")
+    run = _pre_commit(project, wheelhouse, home)
+    assert run.returncode == 1, run.stdout + run.stderr
+    blamed = {line.split(":")[0]: int(line.split(":")[1]) for line in run.stdout.splitlines() if ": TP00" in line}
+    assert blamed == {name: line for name, (_, line) in MATCHED.items()}, run.stdout

@@ -25,6 +25,8 @@ FIXTURES = Path(__file__).parent / "rules"
         ("unknown-table.toml", 3, "unknown key 'pins'"),
         ("bad-status.toml", 9, "'status' must be one of verified, matched, candidate"),
         ("http-source.toml", 8, "'source' is not an https URL"),
+        ("bad-break-commit.toml", 8, "'commit' is not a full 40-hex lowercase commit id"),
+        ("bad-pin-status.toml", 10, "'status' must be one of verified, candidate"),
     ],
 )
 def test_loader_rejects_with_file_and_line(fixture: str, line: int, message: str) -> None:
@@ -116,3 +118,40 @@ def test_variant_rules(variant: str, package: str, applies: str, status: str) ->
     assert rule is not None
     assert (rule.package, rule.applies, rule.status) == (package, applies, status)
     assert rule.source.startswith("https://")
+
+
+def test_pypi_build_of_aarch64_torch_is_recorded_per_release() -> None:
+    """PyPI's aarch64 torch 2.0-2.10 are CPU builds (each pin cites that wheel's metadata); 2.11
+    on is covered by the metadata pin, which names Triton for all of Linux."""
+    ruleset = load_ruleset()
+    arm = parse_target("linux-aarch64-cp312").environment()
+    for torch in ("2.0.0", "2.6.0", "2.9.1", "2.10.0"):
+        pin = ruleset.pin_for(Version(torch), arm)
+        assert pin is not None and pin.cpu_on_pypi, torch
+        assert "aarch64.whl.metadata" in pin.pypi_build_source and f"torch-{torch}-" in pin.pypi_build_source
+    newer = ruleset.pin_for(Version("2.11.0"), arm)
+    assert newer is not None and newer.provides == "metadata" and not newer.cpu_on_pypi
+
+
+def test_a_cpu_build_needs_no_triton() -> None:
+    from tripin.judge import Pair, judge_pair
+
+    ruleset = load_ruleset()
+    arm = parse_target("linux-aarch64-cp312").environment()
+
+    def codes(torch: str, gpu: bool | None) -> set[str]:
+        pair = Pair(
+            torch=Version(torch),
+            triton=None,
+            triton_version=None,
+            commit=None,
+            commit_from="",
+            environment=arm,
+            target="linux-aarch64-cp312",
+            gpu=gpu,
+        )
+        return {f.code for f in judge_pair(ruleset, pair)}
+
+    assert codes("2.6.0", None) == set()  # PyPI's: a CPU build
+    assert codes("2.6.0", True) == {"TP001"}  # doctor read CUDA in torch/version.py
+    assert codes("2.6.0+cu126", None) == {"TP001"}  # a CUDA variant build

@@ -31,7 +31,21 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_verify_offline(capsys: pytest.CaptureFixture[str]) -> None:
     run = tripin(capsys, "rules", "verify")
-    assert run.code == 0 and run.out.strip().endswith(": valid")
+    lines = run.out.splitlines()
+    assert run.code == 0 and lines[0].endswith(": valid"), run.out
+    assert lines[-1].endswith("commits checked against Triton's history: 0 wrong")
+
+
+def test_verify_finds_a_commit_with_another_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The 3.3.1 wheel's commit put in the 3.2.0 rule: its history says it calls itself 3.3.1."""
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    text = (rules / "triton.toml").read_text()
+    good_320, good_331 = "9641643da6c52000c807b5eeed05edaec4402a67", "d654e0f2d91f07496454e0fcbec2a9b97df37d47"
+    (rules / "triton.toml").write_text(text.replace(f'commit = "{good_320}"', f'commit = "{good_331}"', 1))
+    run = tripin(capsys, "rules", "verify", "--rules", str(rules))
+    assert run.code == 1
+    assert "triton-3.2.0" in run.out and "commit d654e0f2d91f calls itself 3.3.1, the rule says 3.2.0" in run.out
 
 
 def test_sync_then_verify_online(
@@ -50,6 +64,9 @@ def test_sync_then_verify_online(
     synced = (rules / "torch.toml").read_text()
     assert synced.count("[[pin]]") == 8  # torch 2.5.0, 2.5.1, 2.6.0, 2.9.0: x86_64 + aarch64 each
     assert 'id = "torch-2.9.0/linux-aarch64"' in synced and 'provides = "wheel"' in synced
+    # each aarch64 torch wheel's own metadata: nvidia-* only on x86_64, so a CPU build, cited
+    assert synced.count('pypi-build = "cpu"') == 4 and 'pypi-build = "cuda"' not in synced
+    assert "torch-2.6.0-cp312-cp312-manylinux_2_28_aarch64.whl.metadata" in synced
     online = ["rules", "verify", "--online", "--rules", str(rules), "--index-url", index.simple_url]
     assert tripin(capsys, *online).code == 0
     (rules / "torch.toml").write_text(
@@ -58,6 +75,9 @@ def test_sync_then_verify_online(
     drift = tripin(capsys, *online)
     assert drift.code == 1
     assert "torch-2.6.0/linux-aarch64" in drift.out and "the index says triton 3.2.0 (source-build)" in drift.out
+    (rules / "torch.toml").write_text(synced.replace('pypi-build = "cpu"', 'pypi-build = "cuda"', 1))
+    drift = tripin(capsys, *online)
+    assert drift.code == 1 and "rules say PyPI's torch is a cuda build there; its metadata says cpu" in drift.out
 
 
 def test_sync_needs_a_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

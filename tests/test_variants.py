@@ -21,37 +21,6 @@ from packaging.pylock import PackageVcs, PackageWheel, Pylock
 from tripin.targets import parse_target
 
 CU_X86, CU_ARM, CPU_X86 = "linux-x86_64-cp312-cu126", "linux-aarch64-cp312-cu126", "linux-x86_64-cp312-cpu"
-TORCH_TRITON = 'triton==3.2.0; platform_system == "Linux" and platform_machine == "x86_64"'
-
-
-@pytest.fixture
-def pytorch(make_index: object, tmp_path: Path) -> IndexServer:
-    server: IndexServer = make_index()  # type: ignore[operator]
-    wheels = tmp_path / "wheels"
-    x86, arm = "cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-manylinux_2_28_aarch64"
-    server.add_variant_wheel(
-        "cu126", build_wheel(wheels, "torch", "2.6.0+cu126", x86, requires_dist=["filelock", TORCH_TRITON])
-    )
-    server.add_variant_wheel("cu126", build_wheel(wheels, "torch", "2.6.0+cu126", arm, requires_dist=["filelock"]))
-    server.add_variant_wheel(
-        "cu126", build_wheel(wheels, "triton", "3.2.0", "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64")
-    )
-    server.add_variant_wheel("cpu", build_wheel(wheels, "torch", "2.6.0+cpu", x86, requires_dist=["filelock"]))
-    server.add_variant_wheel(
-        "rocm6.2",
-        build_wheel(
-            wheels,
-            "torch",
-            "2.6.0+rocm6.2.4",
-            x86,
-            requires_dist=[
-                "filelock",
-                'pytorch-triton-rocm==3.2.0; platform_system == "Linux" and platform_machine == "x86_64"',
-            ],
-        ),
-    )
-    server.add_variant_wheel("rocm6.2", build_wheel(wheels, "pytorch-triton-rocm", "3.2.0", x86))
-    return server
 
 
 def _lock(

@@ -6,6 +6,7 @@ hook has to be fast enough that nobody turns it off.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,11 +37,13 @@ class Violation:
     code: str
     message: str
     fix: str = ""
+    argv: tuple[str, ...] = ()  # the fix as one command line, for --format json
     # for --fix: which entry to rewrite, and to what
     kind: str = ""  # "line" (requirements syntax) or "pylock-vcs"
     index: int = -1  # the package's position in a pylock's [[packages]]
     want_version: str | None = None
     want_commit: str | None = None
+    level: str = "error"  # "warning": shown, fails only with --strict; "ok": a verdict, never shown as text
 
     def __str__(self) -> str:
         return one_line(f"{self.where}: {self.code} {self.message}" + (f"; fix: {self.fix}" if self.fix else ""))
@@ -124,14 +127,29 @@ def _lock_targets(path: Path, data: Mapping[str, Any], overrides: Sequence[Targe
     return [t for t in candidates if not environments or any(m.evaluate(t.environment()) for m in environments)]
 
 
-def _applies(marker: Marker | None, target: Target) -> bool:
-    """Lock markers may ask for a PyTorch variant as `'cu126' in extras` (PEP 751)."""
+def _lock_groups(data: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """The lock's PEP 751 extras that are not PyTorch variants, and its dependency groups."""
+
+    def strings(value: object) -> frozenset[str]:
+        return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
+
+    tool = data.get("tool")
+    tripin = tool.get("tripin") if isinstance(tool, dict) else None
+    targets = tripin.get("targets") if isinstance(tripin, dict) else None
+    variants = {t.get("variant") for t in targets if isinstance(t, dict)} if isinstance(targets, list) else set()
+    return strings(data.get("extras")) - variants, strings(data.get("dependency-groups"))
+
+
+def _applies(marker: Marker | None, target: Target, groups: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Lock markers may ask for a PyTorch variant as `'cu126' in extras` and for the project's
+    groups as extras or dependency groups (PEP 751); every group is checked, as if installed."""
     if marker is None:
         return True
+    extras, dependency_groups = groups
     env: dict[str, Any] = {
         **target.environment(),
-        "dependency_groups": frozenset(),
-        "extras": frozenset({target.variant} if target.variant else ()),
+        "dependency_groups": dependency_groups,
+        "extras": extras | ({target.variant} if target.variant else set()),
     }
     return marker.evaluate(env, context="lock_file")
 
@@ -155,29 +173,12 @@ def _check_lock(
     _require_pylock(path, data)
     entries = _lock_entries(path, data, text)
     installs: dict[str, dict[str, Version]] = {}
-    for target in _lock_targets(path, data, targets):
-        chosen = [e for e in entries if _applies(e.marker, target)]
+    lock_targets = _lock_targets(path, data, targets)
+    groups = _lock_groups(data)
+    for target in lock_targets:
+        chosen = [e for e in entries if _applies(e.marker, target, groups)]
         installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
-        by_name = {e.name: e for e in chosen}
-        torch = by_name.get(_TORCH)
-        if torch is None or torch.version is None:
-            continue
-        triton = next((e for e in chosen if e.name in TRITONS), None)
-        pair = Pair(
-            torch=torch.version,
-            triton=triton.name if triton else None,
-            triton_version=triton.version if triton else None,
-            commit=triton.commit if triton else None,
-            commit_from=triton.commit_from if triton else "",
-            environment=target.environment(),
-            target=target.name,
-            variant=target.variant,
-        )
-        anchor = triton or torch
-        for finding in judge_pair(ruleset, pair):
-            kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
-            out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
-        _check_companions(ruleset, path, torch.version, chosen, out)
+        _judge_target(ruleset, path, target, chosen, out)
     for entry in entries:
         for n, wheel in enumerate(entry.data.get("wheels", []) or []):
             if not isinstance(wheel, dict) or not wheel.get("hashes"):
@@ -198,6 +199,63 @@ def _check_lock(
                 )
             )
     _check_stale(path, data, ruleset, out, read)
+    return installs
+
+
+def _judge_target(ruleset: Ruleset, path: Path, target: Target, chosen: Sequence[_Entry], out: list[Violation]) -> None:
+    """The torch/Triton pair (and companions) a lock installs on one target: pylock.toml and uv.lock alike."""
+    torch = next((e for e in chosen if e.name == _TORCH), None)
+    if torch is None or torch.version is None:
+        return
+    triton = next((e for e in chosen if e.name in TRITONS), None)
+    pair = Pair(
+        torch=torch.version,
+        triton=triton.name if triton else None,
+        triton_version=triton.version if triton else None,
+        commit=triton.commit if triton else None,
+        commit_from=triton.commit_from if triton else "",
+        environment=target.environment(),
+        target=target.name,
+        variant=target.variant,
+    )
+    anchor = triton or torch
+    for finding in judge_pair(ruleset, pair, include_ok=True):
+        kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
+        out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
+    _check_companions(ruleset, path, torch.version, chosen, out)
+
+
+def _check_uvlock(
+    path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
+) -> dict[str, dict[str, Version]]:
+    """A uv.lock, judged per target and per extra or group a user may sync (`uv sync --extra cu124`)."""
+    from tripin.uvlock import read_uv_lock
+
+    read.append(path)
+    lock = read_uv_lock(path)
+    installs: dict[str, dict[str, Version]] = {}
+    for target in [t for t in (targets or [parse_target(t) for t in DEFAULT_TARGETS]) if lock.covers(t)]:
+        for selection in lock.selections():
+            chosen = [
+                _Entry(
+                    name=p.name,
+                    version=p.version,
+                    marker=None,
+                    commit=p.commit or (commit_of_version(p.version) if p.version else None),
+                    commit_from="git source" if p.commit else "+git label",
+                    line=p.line,
+                    index=-1,
+                )
+                for p in lock.installs(target, selection)
+            ]
+            if not selection.kind:
+                installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
+            found: list[Violation] = []
+            _judge_target(ruleset, path, target, chosen, found)
+            for v in found:  # what only an extra or a group brings in says which one
+                if selection.kind and v not in out:
+                    v = dataclasses.replace(v, message=f"{v.message} (uv sync {selection})")
+                out.append(v)
     return installs
 
 
@@ -325,7 +383,7 @@ def _check_reqfile(
             variant=target.variant,
         )
         anchor = triton or torch
-        for finding in judge_pair(ruleset, pair, require_triton=False):
+        for finding in judge_pair(ruleset, pair, require_triton=False, include_ok=True):
             out.append(_violation(Path(anchor.where.path), anchor.where.line or 1, finding, kind="line"))
     hashed = [ln for ln in lines if ln.hashes]
     if hashed:
@@ -348,10 +406,12 @@ def _violation(path: Path, line: int, finding: Finding, *, kind: str = "", index
         code=finding.code,
         message=finding.message,
         fix=finding.fix,
+        argv=finding.argv,
         kind=kind,
         index=index,
         want_version=finding.want_version,
         want_commit=finding.want_commit,
+        level=finding.level,
     )
 
 
@@ -397,12 +457,14 @@ def check_files(
                 locks[path] = _check_lock(path, ruleset, targets, out, read)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a lock of the wrong shape
                 raise LockError(f"{path}: not a valid pylock.toml ({exc.__class__.__name__}: {exc})") from None
+        elif path.suffix == ".lock":
+            locks[path] = _check_uvlock(path, ruleset, targets, out, read)
     lock_targets = [parse_target(name) for installs in locks.values() for name in installs]
     req_targets = (
         list(targets) or list({t.name: t for t in lock_targets}.values()) or [parse_target(t) for t in DEFAULT_TARGETS]
     )
     for path in paths:
-        if path.suffix != ".toml":
+        if path.suffix not in (".toml", ".lock"):
             reqs += _check_reqfile(path, ruleset, req_targets, out, read)
     for lock, installs in locks.items():
         _disagreements(lock, installs, reqs, req_targets, out)

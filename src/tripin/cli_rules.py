@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, ConfigError
-from tripin.rules.model import Ruleset
+
+if TYPE_CHECKING:  # the parser imports this module for every command: the rules load on use only
+    from tripin.rules.model import Ruleset
 
 __all__ = ["add_rules_parser", "run_rules"]
 
@@ -118,6 +120,14 @@ def _show(ruleset: Ruleset, rows: list[dict[str, str]], line: str) -> None:
         if bad.torch.contains(probe, prereleases=True):
             print(f"known bad [{bad.id}]: {bad.package}{bad.triton or ''} {' '.join(c[:12] for c in bad.commits)}")
             print(f"  symptom: {bad.symptom}\n  fix: {bad.fix}\n  source: {bad.source}")
+    for pin in ruleset.pytorch_pins:
+        if pin.torch.contains(probe, prereleases=True):
+            print(f"PyTorch's pin [{pin.id}]: {pin.package} {pin.version} at {pin.commit} [{pin.status}]")
+            print(f"  source: {pin.source}")
+    for brk in ruleset.breaks:
+        if brk.torch.contains(probe, prereleases=True):
+            print(f"break on main [{brk.id}]: {brk.package} {brk.commit} and later: {brk.symptom}")
+            print(f"  source: {brk.source}")
     for good in ruleset.good:
         if good.torch.contains(probe, prereleases=True):
             print(f"known good [{good.id}]: {good.package} at {good.commit}\n  {good.note}\n  source: {good.source}")
@@ -142,11 +152,20 @@ def _verify(args: argparse.Namespace) -> int:
     from packaging.markers import Marker
     from packaging.version import Version
 
+    from tripin.rules.verify import verify_commits
+
     ruleset = _load(args)
     print(
         f"{len(ruleset.pins)} pins, {len(ruleset.builds)} builds, {len(ruleset.recipes)} recipes, "
         f"{len(ruleset.companions)} companions, {len(ruleset.bad)} known-bad, {len(ruleset.good)} known-good: valid"
     )
+    checked, wrong = verify_commits(ruleset)
+    for line in wrong:
+        print(line)
+    if ruleset.history is not None:
+        print(f"{checked} commits checked against Triton's history: {len(wrong)} wrong")
+    if wrong:
+        return EXIT_NO_SOLUTION
     if not args.online:
         return EXIT_OK
     pins, companions = _expected(args)
@@ -163,6 +182,11 @@ def _verify(args: argparse.Namespace) -> int:
             problems.append(
                 f"{pin.id} ({pin.where}): rules say {pin.package} {pin.version} ({pin.provides}); "
                 f"the index says {want.package} {want.version} ({want.provides})"
+            )
+        if want.pypi_build and pin.pypi_build != want.pypi_build:
+            problems.append(
+                f"{pin.id} ({pin.where}): rules say PyPI's torch is a {pin.pypi_build} build there; "
+                f"its metadata says {want.pypi_build} ({want.pypi_build_source})"
             )
         build = ruleset.build_for(want.package, Version(want.version))
         if want.provides == "source-build" and build is None:

@@ -9,14 +9,14 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import ConfigError, Location, quote, toml_error
+from tripin.errors import ConfigError, Location, toml_error
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, loads_toml, read_input_text
 from tripin.reqfile import marker_problem
@@ -35,28 +35,32 @@ __all__ = [
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
-_TOOL_KEYS = {
-    "targets",
-    "index-url",
-    "extra-index-urls",
-    "index",
-    "lock",
-    "constraints",
-    "manylinux",
-    "musllinux",
-    "macos",
-    "prerelease",
-    "exclude-newer",
-    "rules",
-    "groups",
-    "pytorch-index-url",
+_TOOL_KEYS = {  # [tool.tripin] key -> the type it must have
+    "targets": "str-or-strs",
+    "index-url": "str",
+    "extra-index-urls": "str-or-strs",
+    "index": "index",
+    "lock": "str",
+    "constraints": "str",
+    "manylinux": "str",
+    "musllinux": "str",
+    "macos": "str",
+    "prerelease": "bool",
+    "exclude-newer": "date",
+    "rules": "str-or-strs",
+    "groups": "str-or-strs",
+    "pytorch-index-url": "str",
 }
+# Names tripin gives indexes itself: a [[tool.tripin.index]] may not take one, or a pin to it
+# could mean an index the user never named (an extra index serving an impostor torch).
+_RESERVED_INDEX = re.compile(r"default|extra-\d+|pytorch-.*")
 _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     requirements: tuple[Requirement, ...]
+    constraints: tuple[Requirement, ...] = ()  # `-c FILE`: limits, not requirements
     targets: tuple[str, ...]
     indexes: tuple[Index, ...]
     pins: Mapping[NormalizedName, str]
@@ -69,6 +73,10 @@ class Settings:
     pyproject_digest: str | None = None  # set when the requirements came from pyproject.toml
     exclude_newer: datetime | None = None  # files uploaded after this are not considered
     overlays: tuple[Path, ...] = ()  # project rule files over the shipped ones
+    # pyproject groups locked beside the main requirements (whose requirements are also in
+    # `requirements`): name -> ("extra" | "group", its requirements). The lock marks what only
+    # a group needs, so installers keep the group optional (PEP 751 extras, dependency-groups).
+    groups: Mapping[str, tuple[str, tuple[Requirement, ...]]] = field(default_factory=dict)
     pytorch_index: str = PYTORCH_INDEX  # <this>/<variant> serves a variant target's torch and Triton
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
 
@@ -114,46 +122,141 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
         raise ConfigError(
             f"{Location(str(path), _line_of(text, 'dependencies'))}: [project].dependencies must be a list of strings"
         )
-    tool = data.get("tool", {}).get("tripin", {})
+    tables = data.get("tool", {})
+    tool = tables.get("tripin", {}) if isinstance(tables, dict) else {}
     if not isinstance(tool, dict):
         raise ConfigError(f"{path}: [tool.tripin] must be a table")
-    for key in tool:
-        if key not in _TOOL_KEYS:
-            raise ConfigError(
-                f"{Location(str(path), _line_of(text, key))}: unknown key {key!r} in [tool.tripin]",
-                hint="known keys: " + ", ".join(sorted(_TOOL_KEYS)),
-            )
-    wanted = [*_str_list(tool, "groups", str(path)), *groups]
-    deps = list(deps) + [d for group in dict.fromkeys(wanted) for d in _group(data, group, path, text)]
+    _check_tool(tool, path, text)
+    from_tool = _str_list(tool, "groups", str(path))
+    for group in dict.fromkeys([*from_tool, *groups]):
+        # blame the source that named the group: the command line, or [tool.tripin] groups
+        blame = None if group in from_tool else f"--group {group}"
+        deps += _group(data, group, path, text, blame=blame)
     return deps, tool, text
 
 
-def _group(data: Mapping[str, Any], name: str, path: Path, text: str, seen: frozenset[str] = frozenset()) -> list[str]:
-    """A requirements group: [project.optional-dependencies] or PEP 735 [dependency-groups]
-    (with its {include-group = ...} entries)."""
+def pyproject_groups(path: Path, names: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+    """Each group's own requirements (include-group entries followed) and its kind: "extra" for
+    [project.optional-dependencies], "group" for PEP 735 [dependency-groups]."""
+    text = read_input_text(path)  # load_pyproject has read and checked it already
+    data = loads_toml(text)
     project = data.get("project", {})
     extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    out: dict[str, tuple[str, list[str]]] = {}
+    for name in dict.fromkeys(names):
+        kind = "extra" if isinstance(extras, dict) and name in extras else "group"
+        main = set(project.get("dependencies", []) if isinstance(project, dict) else [])
+        out[name] = (kind, [r for r in _group(data, name, path, text) if r not in main])
+    return out
+
+
+def _check_tool(tool: Mapping[str, Any], path: Path, text: str) -> None:
+    """[tool.tripin] against its schema, so a wrong type is one line naming the key and where it
+    is, never a crash later (`prerelease = "false"` would otherwise read as true)."""
+    for key, value in tool.items():
+        where = Location(str(path), _line_of(text, key))
+        if key not in _TOOL_KEYS:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} in [tool.tripin]",
+                hint="known keys: " + ", ".join(sorted(_TOOL_KEYS)),
+            )
+        kind = _TOOL_KEYS[key]
+        if kind == "index":
+            _check_index_tables(value, where)
+            continue
+        ok = {
+            "str": isinstance(value, str),
+            "bool": isinstance(value, bool),
+            "strs": isinstance(value, list) and all(isinstance(v, str) for v in value),
+            "str-or-strs": isinstance(value, str)
+            or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+            "date": isinstance(value, str | date),
+        }[kind]
+        if not ok:
+            wanted = {
+                "str": "a string",
+                "bool": "true or false",
+                "strs": "a list of strings",
+                "str-or-strs": "a string or a list of strings",
+                "date": "a date (YYYY-MM-DD) or an RFC 3339 time",
+            }[kind]
+            raise ConfigError(f"{where}: tool.tripin.{key} must be {wanted}, not {_type_name(value)}")
+
+
+def _check_index_tables(value: object, where: Location) -> None:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: tool.tripin.index must be [[tool.tripin.index]] tables")
+    for i, entry in enumerate(value):
+        key = f"tool.tripin.index[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: {key} must be a table with name, url and packages")
+        unknown = sorted(set(entry) - {"name", "url", "packages"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} in {key}")
+        for field_name in ("name", "url"):
+            if not isinstance(entry.get(field_name), str):
+                raise ConfigError(f"{where}: {key}.{field_name} must be a string")
+        packages = entry.get("packages", [])
+        if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+            raise ConfigError(f"{where}: {key}.packages must be a list of strings")
+
+
+def _type_name(value: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _group(
+    data: Mapping[str, Any],
+    name: str,
+    path: Path,
+    text: str,
+    seen: frozenset[str] = frozenset(),
+    *,
+    blame: str | None = None,
+) -> list[str]:
+    """A requirements group: [project.optional-dependencies] or PEP 735 [dependency-groups]
+    (with its {include-group = ...} entries)."""
+    extras = data.get("project", {}).get("optional-dependencies", {})
     groups = data.get("dependency-groups", {})
     if isinstance(extras, dict) and name in extras:
-        entries, table = extras[name], "project.optional-dependencies"
-    elif not isinstance(groups, dict) or name not in groups or name in seen:
+        if not isinstance(extras[name], list) or not all(isinstance(d, str) for d in extras[name]):
+            raise ConfigError(
+                f"{Location(str(path), _line_of(text, name))}: project.optional-dependencies.{name} "
+                "must be a list of strings"
+            )
+        return list(extras[name])
+    if not isinstance(groups, dict) or name not in groups or name in seen:
+        import difflib
+
+        known = [*(extras if isinstance(extras, dict) else {}), *(groups if isinstance(groups, dict) else {})]
+        close = difflib.get_close_matches(name, known, n=1)
+        where = blame or str(Location(str(path), _line_of(text, "groups")))
         raise ConfigError(
-            f"{Location(str(path), _line_of(text, 'groups'))}: no requirements group {name!r} "
-            "in [project.optional-dependencies] or [dependency-groups]"
+            f"{where}: no requirements group {name!r} in {path}'s [project.optional-dependencies] or "
+            "[dependency-groups]" + (f"; did you mean {close[0]!r}?" if close else ""),
+            hint=f"groups there: {', '.join(known)}" if known else None,
         )
-    else:
-        entries, table = groups[name], "dependency-groups"
-    where = Location(str(path), _line_of(text, name))
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: [{table}].{name} must be a list")
     out: list[str] = []
-    for entry in entries:
-        if isinstance(entry, str):
-            out.append(entry)
-        elif table == "dependency-groups" and isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+    entries = groups[name]
+    if not isinstance(entries, list):
+        raise ConfigError(f"{Location(str(path), _line_of(text, name))}: dependency-groups.{name} must be a list")
+    for i, entry in enumerate(entries):
+        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str) and len(entry) == 1:
             out += _group(data, entry["include-group"], path, text, seen | {name})
-        else:  # an int or a table where a requirement belongs
-            raise ConfigError(f"{where}: [{table}].{name} holds {quote(entry, 60)}, not a requirement string")
+        elif isinstance(entry, str):
+            out.append(entry)
+        else:
+            raise ConfigError(
+                f"{Location(str(path), _line_of(text, name))}: dependency-groups.{name}[{i}] must be a "
+                "requirement string or {include-group = NAME}"
+            )
     return out
 
 
@@ -211,9 +314,15 @@ def build_settings(
     groups: Sequence[str] = (),
     pytorch_index_url: str | None = None,
     environ: Mapping[str, str] | None = None,
+    requirement_files: Sequence[str] = (),
+    constraint_files: Sequence[str] = (),
 ) -> Settings:
     """Command line over environment over [tool.tripin] over defaults, value by value."""
     env = os.environ if environ is None else environ
+    # as pip-compile and `uv pip compile`: a positional *.in / *.txt is a requirements file
+    files = [*requirement_files, *(r for r in cli_requirements if _is_requirements_file(r))]
+    cli_requirements = [r for r in cli_requirements if not _is_requirements_file(r)]
+    from_files, limits = _read_requirement_files(files, constraint_files)
     deps: list[str] = []
     tool: dict[str, Any] = {}
     text = ""
@@ -221,7 +330,7 @@ def build_settings(
         deps, tool, text = load_pyproject(pyproject, groups)
     elif groups:
         raise ConfigError("--group needs a pyproject.toml here")
-    elif not cli_requirements:
+    elif not cli_requirements and not files:
         raise ConfigError(
             "no requirements given and no pyproject.toml here",
             hint="tripin lock torch==2.6.0 --target linux-x86_64-cp312",
@@ -230,12 +339,19 @@ def build_settings(
     cfg = f"{pyproject} [tool.tripin]"
     cli = "command line"
     sources: dict[str, str] = {}
-    if cli_requirements:
-        requirements = parse_requirements(cli_requirements, cli)
-        sources["requirements"] = cli
+    group_map: dict[str, tuple[str, tuple[Requirement, ...]]] = {}
+    if cli_requirements or files:
+        requirements = parse_requirements(cli_requirements, cli) + from_files
+        sources["requirements"] = " + ".join(
+            ([cli] if cli_requirements else []) + [f"{f} ({'-r' if f in requirement_files else 'file'})" for f in files]
+        )
     else:
         requirements = parse_requirements(deps, f"{pyproject} [project].dependencies")
         wanted = [*_str_list(tool, "groups", where), *groups]
+        group_map = {
+            name: (kind, parse_requirements(reqs, f"{pyproject} group {name}"))
+            for name, (kind, reqs) in pyproject_groups(pyproject, wanted).items()
+        }
         sources["requirements"] = f"{pyproject} [project].dependencies" + (
             f" + groups {', '.join(dict.fromkeys(wanted))}" if wanted else ""
         )
@@ -257,25 +373,32 @@ def build_settings(
     extras, sources["extra-index-urls"] = _first(
         (list(extra_index_urls), cli), (env_extra, env_extra_src), (_str_list(tool, "extra-index-urls", where), cfg)
     )
-    indexes = [Index(name="default", url=_check_url(str(default), where))]
-    indexes += [Index(name=f"extra-{i + 1}", url=_check_url(u, where)) for i, u in enumerate(extras or [])]
+    indexes = [Index(name="default", url=_check_url(str(default), sources["index-url"]))]
+    indexes += [
+        Index(name=f"extra-{i + 1}", url=_check_url(u, sources["extra-index-urls"])) for i, u in enumerate(extras or [])
+    ]
     pins: dict[NormalizedName, str] = {}
     named = tool.get("index", [])
     if not isinstance(named, list):
         raise ConfigError(f"{Location(where, _line_of(text, 'index'))}: use [[tool.tripin.index]] tables")
+    _check_index_tables(named, Location(where, _line_of(text, "index")))
     for entry in named:
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("name"), str)
-            or not isinstance(entry.get("url"), str)
-        ):
-            raise ConfigError(f"{where}: each [[tool.tripin.index]] needs a name and a url")
-        unknown = set(entry) - {"name", "url", "packages"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} in [[tool.tripin.index]]")
-        indexes.append(Index(name=entry["name"], url=_check_url(entry["url"], where)))
+        name = entry["name"]
+        at = Location(where, _line_of(text, "index"))
+        if _RESERVED_INDEX.fullmatch(name):
+            raise ConfigError(
+                f"{at}: index name {name!r} is reserved (tripin names its own indexes default, extra-N, pytorch-*)"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise ConfigError(f"{at}: index name {name!r} must be letters, digits, '.', '_' or '-'")
+        if any(i.name == name for i in indexes):
+            raise ConfigError(f"{at}: two [[tool.tripin.index]] tables are named {name!r}; a pin must name one index")
+        indexes.append(Index(name=name, url=_check_url(entry["url"], where)))
         for package in _str_list(entry, "packages", where):
-            pins[canonicalize_name(package)] = entry["name"]
+            normalized = canonicalize_name(package)
+            if pins.get(normalized, name) != name:
+                raise ConfigError(f"{at}: {package!r} is pinned to two indexes ({pins[normalized]!r} and {name!r})")
+            pins[normalized] = name
     sources["index"] = cfg if named else "default"
 
     def one(key: str, value: str | None, env_key: str) -> Any:
@@ -285,6 +408,11 @@ def build_settings(
         return picked
 
     lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
+    if not re.fullmatch(r"pylock\.toml|pylock\.[^.]+\.toml", Path(str(lock_path)).name):
+        raise ConfigError(
+            f"{sources['lock']}: lock file {Path(str(lock_path)).name!r} must be named pylock.toml or "
+            "pylock.NAME.toml (PEP 751; pip and uv refuse other names)"
+        )
     pytorch_index = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
     constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
     cutoff_text = one("exclude-newer", exclude_newer, "TRIPIN_EXCLUDE_NEWER")
@@ -293,8 +421,10 @@ def build_settings(
         ([Path(o) for o in cli_overlays], cli),
         ([pyproject.parent / o for o in _str_list(tool, "rules", where)], cfg),
     )
+    sources["constraints-input"] = ", ".join(f"{f} (-c)" for f in constraint_files) or "none"
     return Settings(
         requirements=requirements,
+        constraints=limits,
         targets=tuple(targets),
         indexes=tuple(indexes),
         pins=pins,
@@ -304,12 +434,35 @@ def build_settings(
         musllinux=one("musllinux", musllinux, "TRIPIN_MUSLLINUX"),
         macos=one("macos", macos, "TRIPIN_MACOS"),
         prereleases=bool(pre),
-        pyproject_digest=None if cli_requirements else pyproject_digest(deps, tool),
+        pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
-        pytorch_index=_check_url(str(pytorch_index), where),
+        groups=group_map,
+        pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
         sources=sources,
     )
+
+
+def _is_requirements_file(arg: str) -> bool:
+    return arg.endswith((".in", ".txt")) and " " not in arg.strip() and not any(c in arg for c in "=<>~!;@")
+
+
+def _read_requirement_files(
+    requirement_files: Sequence[str], constraint_files: Sequence[str]
+) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...]]:
+    """pip's syntax, with its -r/-c includes: what a file reached through -c only limits."""
+    from tripin.reqfile import parse_requirements_file
+
+    requirements: list[Requirement] = []
+    constraints: list[Requirement] = []
+    for files, as_constraint in ((requirement_files, False), (constraint_files, True)):
+        for name in files:
+            path = Path(name)
+            if not path.is_file():
+                raise ConfigError(f"{name}: no such requirements file")
+            for line in parse_requirements_file(path, constraint=as_constraint):
+                (constraints if line.constraint else requirements).append(line.requirement)
+    return tuple(requirements), tuple(constraints)
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
@@ -317,6 +470,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
     s = settings.sources
     rows = [
         ("requirements", ", ".join(str(r) for r in settings.requirements), s["requirements"]),
+        ("constraints (input)", ", ".join(str(r) for r in settings.constraints) or "-", s["constraints-input"]),
         ("targets", ", ".join(settings.targets), s["targets"]),
     ]
     for index in settings.indexes:
@@ -345,9 +499,32 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def _check_url(url: str, where: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise ConfigError(f"{where}: index URL must be http(s): {redact_url(url)!r}")
+    """An http(s) URL with a host and a valid port, and no white space or control characters
+    anywhere (a trailing space in an environment variable is a typo, not a path)."""
+    from urllib.parse import urlsplit
+
+    shown = _shown_url(url)
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise ConfigError(f"{where}: index URL has white space or control characters: {shown}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{where}: invalid index URL {shown}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: index URL must be http(s)://HOST/...: {shown}")
+    if port == 0:
+        raise ConfigError(f"{where}: invalid index URL {shown}: port 0")
     return url.rstrip("/")
+
+
+def _shown_url(url: str) -> str:
+    try:
+        text = redact_url(url)
+    except ValueError:
+        text = re.sub(r"//[^/@]*@", "//***@", url)
+    text = repr(text)
+    return text if len(text) <= 120 else text[:115] + "...'"
 
 
 def project_overlays(pyproject: Path) -> list[Path]:
@@ -369,6 +546,7 @@ def inputs_digest(settings: Settings) -> str:
     """What the lock was made from; a lock whose inputs digest differs is stale."""
     payload = {
         "requirements": sorted(str(r) for r in settings.requirements),
+        **({"constraints": sorted(str(r) for r in settings.constraints)} if settings.constraints else {}),
         "targets": list(settings.targets),
         "indexes": [[i.name, i.public_url] for i in settings.indexes],
         "pins": sorted(settings.pins.items()),
@@ -376,6 +554,7 @@ def inputs_digest(settings: Settings) -> str:
         "prereleases": settings.prereleases,
         "exclude-newer": settings.exclude_newer.isoformat() if settings.exclude_newer else None,
         "overlays": [str(p) for p in settings.overlays],
+        **({"groups": sorted(settings.groups)} if settings.groups else {}),
         "pytorch-index": redact_url(settings.pytorch_index),
     }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import Distribution, distributions
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,22 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import TripinError
-from tripin.judge import TRITONS, WARN_NO_NIGHTLY_RULE, Finding, Pair, commit_of_version, fix_for, judge_pair
+from tripin.judge import (
+    TRITONS,
+    WARN_NO_NIGHTLY_RULE,
+    Finding,
+    Pair,
+    commit_of_version,
+    fix_argv_for,
+    fix_for,
+    judge_pair,
+    pair_verdict,
+    variant_of,
+)
 from tripin.reqfile import vcs_commit
 from tripin.rules.model import Ruleset
 
-__all__ = ["DoctorError", "Report", "diagnose", "inspect"]
+__all__ = ["DoctorError", "Report", "absolute_python", "diagnose", "inspect"]
 
 _ASK = r"""
 import json, os, platform, sys
@@ -84,7 +97,9 @@ class Report:
     tritons: list[Installed] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be judged, and why
+    verdict: dict[str, str] | None = None  # on the Triton commit: level (ok, warning, error), reason
     probes: list[dict[str, Any]] = field(default_factory=list)
+    has_pip: bool = False  # whether the fix can run this interpreter's own pip (else uv)
 
     @property
     def healthy(self) -> bool:
@@ -92,6 +107,9 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["has_pip"]
+        for finding in data["findings"]:
+            finding["fix"] = {"text": finding["fix"], "argv": finding.pop("argv") or None}
         data["healthy"] = self.healthy
         data["schema"] = 1
         return data
@@ -203,6 +221,8 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
             continue  # an earlier sys.path entry shadows this one, as at import time
         seen.add(name)
         location = str(dist.locate_file(""))
+        if name == "pip":
+            report.has_pip = True
         if name == "torch":
             report.torch = Installed(name=name, version=dist.version, location=location)
             fields = _version_py(Path(str(dist.locate_file("torch/version.py"))))
@@ -219,8 +239,17 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
     return report, env
 
 
+def absolute_python(python: str) -> str:
+    """The interpreter runs in a temporary directory (a package in the current one must not
+    shadow the installed ones), so a relative path is made absolute first, as the shell meant
+    it; joined, not resolved: a venv's python is a symlink, and resolving it leaves the venv."""
+    if (os.sep in python or (os.altsep and os.altsep in python)) and not Path(python).is_absolute():
+        return str(Path.cwd() / python)
+    return python
+
+
 def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
-    report, env = inspect(python)
+    report, env = inspect(absolute_python(python))
     if report.torch is None:
         return report
     try:
@@ -246,12 +275,17 @@ def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
         commit_from=triton.commit_from if triton else "",
         environment=env,
         target=report.target,
+        gpu=_gpu(report),
     )
+    if (verdict := pair_verdict(ruleset, pair)) is not None:
+        report.verdict = {"level": verdict.level, "reason": verdict.reason}
     for finding in judge_pair(ruleset, pair):
         if finding.code == WARN_NO_NIGHTLY_RULE:
             report.notes.append(finding.message)
+        elif finding.level == "warning":  # another cut, or main before a break: said, still healthy
+            report.notes.append(f"{finding.code} {finding.message}")
         else:
-            report.findings.append(finding)
+            report.findings.append(replace(finding, argv=_for_this_python(finding.argv, report)))
     if probe and triton is not None:
         probes = [p for p in ruleset.probes if p.torch.contains(torch, prereleases=True)]
         groups = [["triton:__version__"], *[list(p.any_of) for p in probes]]
@@ -268,6 +302,31 @@ def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
                         code="TP010",
                         message=f"probe {name} failed: {symptom} ({errors[-1]})",
                         fix=fix_for(ruleset, pair),
+                        argv=_for_this_python(fix_argv_for(ruleset, pair), report),
                     )
                 )
     return report
+
+
+def _gpu(report: Report) -> bool | None:
+    """A GPU build (CUDA, ROCm, XPU) from what torch says of itself: torch/version.py's `cuda`
+    and `hip`, or a variant label. None when torch/version.py could not be read."""
+    assert report.torch is not None
+    try:
+        label = variant_of(Version(report.torch.version))
+    except InvalidVersion:
+        label = None
+    if report.cuda or report.hip or (label is not None and label != "cpu"):
+        return True
+    fields = _version_py(Path(report.torch.location) / "torch" / "version.py")
+    return False if "cuda" in fields else None
+
+
+def _for_this_python(argv: tuple[str, ...], report: Report) -> tuple[str, ...]:
+    """A `pip ...` fix as a command for the inspected interpreter: its own pip, else uv (a uv
+    venv has no pip), else its pip all the same (the error then says pip is missing)."""
+    if not argv or argv[0] != "pip":
+        return argv
+    if not report.has_pip and shutil.which("uv"):
+        return ("uv", "pip", argv[1], "--python", report.python, *argv[2:])
+    return (report.python, "-m", "pip", *argv[1:])

@@ -113,14 +113,15 @@ class IndexFetchError(TripinError):
     exit_code = EXIT_INDEX
 
 
-class ProjectNotFound(IndexFetchError):
-    """No configured index has the project (HTTP 404 everywhere)."""
-
-
 class ResolutionError(TripinError):
     """No set of versions satisfies the requirements and rules for some target."""
 
     exit_code = EXIT_NO_SOLUTION
+
+
+class ProjectNotFound(ResolutionError):
+    """No configured index has the project (HTTP 404 everywhere): the index answered, so this
+    is a fact about the requirements (often a typo), not an index that could not be read."""
 
 
 class LockError(TripinError):

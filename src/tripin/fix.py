@@ -28,7 +28,9 @@ def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
         if v.code in _FIXABLE and v.want_version:
             by_file[v.where.path].append(v)
     for path, items in by_file.items():
-        if path.endswith(".toml"):
+        if path.endswith(".lock"):  # uv.lock: uv rewrites it from pyproject.toml, so that is what to change
+            skipped += [f"{v.where}: uv.lock is uv's to write: change [tool.uv.sources] and run uv lock" for v in items]
+        elif path.endswith(".toml"):
             _fix_pylock(Path(path), items, done, skipped)
         else:
             _fix_lines(Path(path), items, done, skipped)
@@ -53,7 +55,10 @@ def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: lis
         if " @ " in old or "git+" in old:
             new = re.sub(r"@[0-9a-fA-F]{7,40}(?=[#?\s]|$)", f"@{commit}", old, count=1) if commit else old
         else:
-            new = re.sub(r"(===?)\s*[^\s;#,\\]+", f"=={version}", old, count=1)
+            # `===`: `==3.2.0` would still accept an installed 3.2.0+git<other> (PEP 440
+            # local-version matching), for pip and uv alike; `===3.2.0` is that exact string
+            op = "==" if version and "+" in version else "==="  # a +git label is exact with == already
+            new = re.sub(r"(===?)\s*[^\s;#,\\]+", f"{op}{version}", old, count=1)
         if new != old:
             lines[number - 1] = new
             changed = True

@@ -15,11 +15,27 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from tripin.rules.model import Pin, Ruleset
+from tripin.verdict import Verdict, commit_verdict
 
-__all__ = ["TRITONS", "Finding", "Pair", "commit_of_version", "fix_for", "judge_pair", "release_line", "variant_of"]
+__all__ = [
+    "OK_ACCEPTED",
+    "TRITONS",
+    "WARN_OTHER_CUT",
+    "Finding",
+    "Pair",
+    "commit_of_version",
+    "fix_argv_for",
+    "fix_for",
+    "judge_pair",
+    "pair_verdict",
+    "release_line",
+    "variant_of",
+]
 
 TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
 WARN_NO_NIGHTLY_RULE = "TP008"  # a warning: reported, never a failure
+WARN_OTHER_CUT = "TP011"  # a warning: another cut of the right branch, or main before any break
+OK_ACCEPTED = "TP012"  # not a problem: the verdict on an accepted build, for JSON and doctor
 _GIT_LABEL = re.compile(r"git([0-9a-f]{7,40})")
 
 
@@ -35,6 +51,7 @@ class Pair:
     environment: Mapping[str, str]
     target: str  # a target name, for the fix's command line
     variant: str | None = None  # a PyTorch build variant; else read from torch's local label
+    gpu: bool | None = None  # known GPU (True) or CPU (False) build, e.g. from torch/version.py; None: unknown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,9 +59,11 @@ class Finding:
     code: str
     message: str
     fix: str
+    argv: tuple[str, ...] = ()  # the fix as one command, run exactly as given (`pip` is the environment's pip)
     # what --fix would write: the Triton version / commit the rule wants on this target
     want_version: str | None = None
     want_commit: str | None = None
+    level: str = "error"  # "error" fails check; "warning" fails only with --strict; "ok" never
 
 
 def release_line(torch: Version) -> Version:
@@ -63,23 +82,31 @@ def _same_commit(a: str, b: str) -> bool:
     return len(a) >= 7 and len(b) >= 7 and (a.startswith(b) or b.startswith(a))
 
 
-def _fix(pin: Pin, ruleset: Ruleset, pair: Pair) -> tuple[str, str | None, str | None]:
+def _fix(pin: Pin, ruleset: Ruleset, pair: Pair) -> tuple[str, tuple[str, ...], str | None, str | None]:
+    """(text, argv, version, commit): one command that, run as given, leaves the Triton the rule
+    wants. A wheel is installed with `===` and --force-reinstall: `==3.2.0` also accepts an
+    installed 3.2.0+git23753f4f (PEP 440 local-version matching), so pip answers "Requirement
+    already satisfied" and keeps the bad build; `===3.2.0` is that exact string alone."""
     build = ruleset.build_for(pin.package, pin.version)
+    plan = ("tripin", "build-plan", "--torch", str(release_line(pair.torch)), "--target", pair.target)
     if pin.provides == "source-build":
         if build is None:
-            return f"no commit is known for {pin.package} {pin.version}; see rules/triton.toml", None, None
+            return f"no commit is known for {pin.package} {pin.version}; see rules/triton.toml", (), None, None
         version = ruleset.source_version(build)
         return (
-            f"build {pin.package} at {build.commit} ({build.status}) as {version}: "
-            f"tripin build-plan --torch {release_line(pair.torch)} --target {pair.target}",
+            f"build {pin.package} at {build.commit} ({build.status}) as {version}: {' '.join(plan)} "
+            "(then run the script it writes and the install line it prints)",
+            plan,
             str(version),
             build.commit,
         )
+    argv = ("pip", "install", "--force-reinstall", "--no-deps", f"{pin.package}==={pin.version}")
+    text = f"pip install --force-reinstall --no-deps '{pin.package}==={pin.version}'"
     if build is None:
-        return f"pip install '{pin.package}=={pin.version}'", str(pin.version), None
+        return text, argv, str(pin.version), None
     return (
-        f"pip install '{pin.package}=={pin.version}' (the wheel built from {build.commit[:12]}), or build that "
-        f"commit: tripin build-plan --torch {release_line(pair.torch)} --target {pair.target}",
+        f"{text} (the wheel built from {build.commit[:12]}), or build that commit: {' '.join(plan)}",
+        argv,
         str(pin.version),
         build.commit,
     )
@@ -91,6 +118,23 @@ def fix_for(ruleset: Ruleset, pair: Pair) -> str:
     if pin is None:
         return f"no rule names a Triton for torch {pair.torch} on {pair.target}"
     return _fix(pin, ruleset, pair)[0]
+
+
+def fix_argv_for(ruleset: Ruleset, pair: Pair) -> tuple[str, ...]:
+    """`fix_for` as one command line."""
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    return () if pin is None else _fix(pin, ruleset, pair)[1]
+
+
+def _is_gpu(pair: Pair, pin: Pin) -> bool:
+    """Whether this torch can use Triton: a CUDA/ROCm/XPU build. Known from the environment
+    (torch/version.py), else from a variant label (the variant rules already set CPU builds
+    apart), else the rule's record of what PyPI's build is on this platform."""
+    if pair.gpu is not None:
+        return pair.gpu
+    if pair.variant or variant_of(pair.torch):
+        return True
+    return not pin.cpu_on_pypi
 
 
 def variant_of(torch: Version) -> str | None:
@@ -107,9 +151,31 @@ def _release_rules_hold(ruleset: Ruleset, variant: str | None) -> bool:
     return rule is not None and rule.applies == "release"
 
 
-def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> list[Finding]:
+def pair_verdict(ruleset: Ruleset, pair: Pair) -> Verdict | None:
+    """The verdict on the pair's Triton commit, or None when there is no commit to judge (a wheel
+    by version, no rule for this torch on this target, a variant the pins do not speak of)."""
+    if pair.commit is None or pair.triton is None:
+        return None
+    if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
+        return None
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    if pin is None or pair.triton != pin.package:
+        return None
+    verdict = commit_verdict(ruleset, pair.torch, pair.commit, pin, ruleset.build_for(pin.package, pin.version))
+    if pair.torch.is_devrelease and verdict.level == "ok":
+        # no pins of PyTorch's main are recorded: a nightly is judged by its release line
+        return Verdict(
+            level="warning",
+            reason=f"torch {pair.torch} is a nightly, judged against the {release_line(pair.torch)} release "
+            f"(no nightly pins are recorded): {verdict.reason}",
+        )
+    return verdict
+
+
+def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, include_ok: bool = False) -> list[Finding]:
     """Findings for one pair. `require_triton` is false for constraints files, which may leave
-    Triton out; a lock or an environment without the Triton a rule asks for is a finding."""
+    Triton out; a lock or an environment without the Triton a rule asks for is a finding.
+    `include_ok` adds the verdict on an accepted commit (level "ok") for reports that show it."""
     findings: list[Finding] = []
     line = release_line(pair.torch)
     for bad in ruleset.bad:
@@ -142,21 +208,23 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
                 message=f"no nightly rule covers torch {pair.torch} "
                 f"on {pair.target}: its {pair.triton or 'Triton'} cannot be judged (status unknown)",
                 fix="",
+                level="warning",
             )
         )
         return findings
     pin = ruleset.pin_for(line, pair.environment)
     if pin is None:
         return findings
-    fix, want_version, want_commit = _fix(pin, ruleset, pair)
+    fix, argv, want_version, want_commit = _fix(pin, ruleset, pair)
     want = f"{pin.package}{pin.requires}" + (" (source build)" if pin.provides == "source-build" else "")
     if pair.triton is None:
-        if require_triton:
+        if require_triton and _is_gpu(pair, pin):  # a CPU build never uses Triton
             findings.append(
                 Finding(
                     code="TP001",
                     message=f"torch {pair.torch} on {pair.target} needs {want} (rule {pin.id}); no Triton is there",
                     fix=fix,
+                    argv=argv,
                     want_version=want_version,
                     want_commit=want_commit,
                 )
@@ -170,27 +238,25 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True) -> 
                 code="TP001",
                 message=f"torch {pair.torch} on {pair.target} needs {want} (rule {pin.id}); found {found}",
                 fix=fix,
+                argv=argv,
                 want_version=want_version,
                 want_commit=want_commit,
             )
         )
         return findings
-    if pair.commit is not None:
-        build = ruleset.build_for(pin.package, pin.version)
-        good = [g for g in ruleset.good if g.package == pair.triton and g.torch.contains(pair.torch, prereleases=True)]
-        known = ([build.commit] if build else []) + [g.commit for g in good]
-        if not any(_same_commit(pair.commit, c) for c in known):
-            expected = f"{build.commit[:12]} ({build.status})" if build else "unknown"
-            findings.append(
-                Finding(
-                    code="TP002",
-                    message=f"{pair.triton}{f' {pair.triton_version}' if pair.triton_version else ''} on {pair.target} "
-                    f"is built from commit "
-                    f"{pair.commit} ({pair.commit_from}), not the commit torch {line} runs with: {expected}"
-                    + (f" or a known-good one ({', '.join(g.commit[:12] for g in good)})" if good else ""),
-                    fix=fix,
-                    want_version=want_version,
-                    want_commit=want_commit,
-                )
+    verdict = pair_verdict(ruleset, pair)
+    if verdict is not None and (verdict.level != "ok" or include_ok):
+        what = f"{pair.triton}{f' {pair.triton_version}' if pair.triton_version else ''}"
+        findings.append(
+            Finding(
+                code={"ok": OK_ACCEPTED, "warning": WARN_OTHER_CUT}.get(verdict.level, "TP002"),
+                message=f"{what} on {pair.target} is built from commit {pair.commit} ({pair.commit_from}): "
+                f"{verdict.level}: {verdict.reason}",
+                fix="" if verdict.level == "ok" else fix,
+                argv=() if verdict.level == "ok" else argv,
+                want_version=want_version,
+                want_commit=want_commit,
+                level=verdict.level,
             )
+        )
     return findings

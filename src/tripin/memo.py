@@ -1,108 +1,184 @@
 """Remember `tripin check`'s answer for unchanged inputs, so a pre-commit hook that runs on
 every commit pays for Python's start-up and a few file hashes, not for parsing the rules again.
 
-Kept free of heavy imports (no packaging, no tomllib): it runs before anything else loads.
-An entry is keyed by the command's options and holds the sha256 of every file the check read
-(the named files, their -r/-c includes, the pyproject.toml it compared) and of the ruleset;
-it is used only when all of them still hash the same, so it can never answer for other inputs.
+`tripin` (tripin/__main__.py) calls `replay` before it imports the command line, so this
+module imports only what Python has loaded at start-up anyway (os, sys, marshal) plus the
+builtin blake2 hash: no pathlib, json, hashlib, typing or packaging (each costs milliseconds,
+and the whole warm check should cost a few). An entry is keyed by tripin's version, the working
+directory and the exact argument list, and holds the digest of every file the check read (the
+named files, their -r/-c includes, pyproject.toml, overlays, every rules file) and the listing
+of the rules directory; it answers only while all of them are unchanged, so it can never answer
+for other inputs. Entries are written only by a run that parsed its arguments and did not
+`--fix`, so an argument list argparse would reject or abbreviate to `--fix` never has one.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import marshal
 import os
+import stat  # loaded at start-up by os
 import sys
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 
-__all__ = ["cache_root", "default_rules_dir", "lookup", "rule_files", "ruleset_digest", "store"]
+from tripin import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+__all__ = ["cache_root", "default_rules_dir", "lookup", "replay", "rule_files", "store"]
+
+_FORMAT = 2
 
 
 def default_rules_dir() -> Path:
     """The rules shipped in the wheel, or the repository's rules/ in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_rules", here.parent.parent / "rules"):
-        if candidate.is_dir():
-            return candidate
-    return here / "_rules"
+    from pathlib import Path
+
+    return Path(_default_rules_dir())
+
+
+def _default_rules_dir() -> str:
+    here = os.path.dirname(os.path.realpath(__file__))
+    for candidate in (os.path.join(here, "_rules"), os.path.join(here, os.pardir, os.pardir, "rules")):
+        if os.path.isdir(candidate):
+            return os.path.normpath(candidate)
+    return os.path.join(here, "_rules")
 
 
 def rule_files(rules_dir: str | None) -> list[Path]:
-    return sorted((Path(rules_dir) if rules_dir else default_rules_dir()).glob("*.toml"))
+    """The *.toml rules, then Triton's history (rules/triton-history.txt) where the directory has it."""
+    from pathlib import Path
+
+    directory = Path(rules_dir) if rules_dir else default_rules_dir()
+    history = directory / "triton-history.txt"
+    return sorted(directory.glob("*.toml")) + ([history] if history.is_file() else [])
 
 
-def ruleset_digest(files: Iterable[Path]) -> str:
-    """The digest `load_ruleset` records: every file's name and bytes, in order."""
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return f"sha256:{digest.hexdigest()}"
-
-
-def _file_hash(path: Path) -> str | None:
-    from tripin.inputfile import read_input
-
+def _rule_names(directory: str) -> tuple[str, ...]:
+    """What `rule_files` globs, without pathlib."""
     try:
-        return hashlib.sha256(read_input(path)).hexdigest()  # never a FIFO or /dev/zero
+        names = os.listdir(directory)
     except OSError:
-        return None
+        return ()
+    # the rules and Triton's history: a changed history changes verdicts
+    return tuple(sorted(n for n in names if (n.endswith(".toml") or n == "triton-history.txt") and n[0] != "."))
+
+
+def _digest(data: bytes) -> str:
+    try:
+        from _blake2 import blake2b  # CPython's builtin module: hashlib would load OpenSSL first
+    except ImportError:  # pragma: no cover - other interpreters
+        from hashlib import blake2b
+    return blake2b(data, digest_size=32).hexdigest()
+
+
+def _file_digest(path: str) -> str:
+    """'' for a file that is not there: its later appearance must invalidate the entry. '-' for
+    one that is no longer a regular file: a FIFO would block the read and /dev/zero never end
+    it (the check itself refuses both, see tripin.inputfile)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "-"
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return _digest(handle.read())
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 def cache_root() -> Path:
-    """The user cache directory, as platformdirs names it; on Linux computed here, since
-    importing platformdirs costs more than the whole memo lookup."""
+    """The user cache directory, as platformdirs names it."""
+    from pathlib import Path
+
+    return Path(_cache_root())
+
+
+def _cache_root() -> str:
+    """On Linux computed here, since importing platformdirs costs more than the memo lookup."""
     root = os.environ.get("TRIPIN_CACHE_DIR")
     if root:
-        return Path(root)
+        return root
     if sys.platform.startswith("linux"):
-        return Path(os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache") / "tripin"
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "tripin")
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("tripin"))
+    return user_cache_dir("tripin")
 
 
-def _entry_path(options: Sequence[str]) -> Path | None:
+def _entry_path(argv: Sequence[str]) -> str | None:
     try:
-        root = cache_root()
-    except (ImportError, RuntimeError):
+        root = _cache_root()
+        # not marshal: its bytes for equal values depend on reference counts
+        key = _digest("\0".join((str(_FORMAT), __version__, os.getcwd(), *argv)).encode("utf-8", "surrogateescape"))
+    except (ImportError, RuntimeError, OSError, ValueError):
         return None
-    key = hashlib.sha256(json.dumps([str(Path.cwd()), *options]).encode()).hexdigest()
-    return root / "v1" / "check" / key
+    return os.path.join(root, f"v{_FORMAT}", "check", key)
 
 
-def lookup(options: Sequence[str], rules: Sequence[Path]) -> tuple[str, int, str] | None:
+def lookup(argv: Sequence[str]) -> tuple[str, int, str] | None:
     """(output, exit code, warnings) of an earlier identical check, or None."""
-    path = _entry_path(options)
+    path = _entry_path(argv)
     if path is None:
         return None
     try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        if entry["ruleset"] != ruleset_digest(rules):
-            return None
-        for name, digest in entry["files"].items():
-            if _file_hash(Path(name)) != digest:
+        with open(path, "rb") as handle:
+            # the cache is the user's own directory, as trusted as the __pycache__ Python loads
+            entry = marshal.loads(handle.read())  # noqa: S302
+        output, code, errors, files, dirs = entry
+        for directory, names in dirs.items():
+            if _rule_names(directory) != names:
                 return None
-        return str(entry["output"]), int(entry["code"]), str(entry.get("errors", ""))
-    except (OSError, ValueError, KeyError, TypeError):
+        for name, digest in files.items():
+            if _file_digest(name) != digest:
+                return None
+        if not (isinstance(output, str) and isinstance(code, int) and isinstance(errors, str)):
+            return None
+        return output, code, errors
+    except (OSError, ValueError, EOFError, TypeError, AttributeError):
         return None
+
+
+def replay(argv: Sequence[str]) -> int | None:
+    """Print a remembered answer and return its exit code; None when there is none."""
+    hit = lookup(argv)
+    if hit is None:
+        return None
+    sys.stdout.write(hit[0])
+    sys.stderr.write(hit[2])
+    return hit[1]
 
 
 def store(
-    options: Sequence[str], rules: Sequence[Path], read: Iterable[Path], output: str, code: int, errors: str = ""
+    argv: Sequence[str], rules_dir: str | None, read: Iterable[Path], output: str, code: int, errors: str = ""
 ) -> None:
-    path = _entry_path(options)
+    path = _entry_path(argv)
     if path is None:
         return
-    files = {str(p.resolve()): _file_hash(p) for p in read}
-    entry = {"ruleset": ruleset_digest(rules), "files": files, "output": output, "code": code, "errors": errors}
-    import tempfile
+    directory = os.path.abspath(rules_dir) if rules_dir else _default_rules_dir()
+    names = _rule_names(directory)
+    files = {os.path.abspath(p): _file_digest(os.fspath(p)) for p in read}
+    files.update((os.path.join(directory, n), _file_digest(os.path.join(directory, n))) for n in names)
+    from tripin.redact import redact_text  # replayed before the redacting streams exist
 
+    entry = (redact_text(output), code, redact_text(errors), files, {directory: names})
+    # a name of this process's own, renamed into place: readers see a whole entry or none
+    # (tempfile would import shutil and random, a few milliseconds on every cold check)
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle)
-        Path(tmp).replace(path)
-    except OSError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "wb") as handle:
+            handle.write(marshal.dumps(entry))
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         return  # a memo that cannot be written only costs speed

@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tripin.errors import LockError
 from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockTarget, SourceBuild
+from tripin.scriptvalues import (
+    UnsafeValue,
+    checked_commit,
+    checked_env_name,
+    checked_env_value,
+    checked_index_url,
+    checked_local_url,
+    checked_note,
+    checked_package,
+    checked_requirement,
+    checked_status,
+    checked_subdirectory,
+    checked_target,
+    checked_url,
+    checked_version,
+    shown,
+)
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -20,26 +38,77 @@ if TYPE_CHECKING:
     from tripin.rules.model import Build, Ruleset
     from tripin.targets import Target
 
-__all__ = ["build_script", "install_line", "lock_for_torch", "locked_source_build", "source_builds"]
+__all__ = [
+    "build_script",
+    "index_options",
+    "install_argv",
+    "install_line",
+    "local_repositories",
+    "lock_for_torch",
+    "locked_source_build",
+    "source_builds",
+]
 
-_HEX40 = re.compile(r"[0-9a-f]{40}")
-_URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%/-]*)?")
-_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-_VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
-_SUBDIR = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
-_ENV = re.compile(r"[A-Z_][A-Z0-9_]*")
+_PYPI = "https://pypi.org/simple"
 
 
 def source_builds(lock: Lock, target: str) -> list[LockedPackage]:
     if target not in {t.name for t in lock.targets}:
         known = ", ".join(t.name for t in lock.targets)
-        raise LockError(f"target {target!r} is not in the lock (it has: {known})")
+        raise LockError(f"target {shown(target)} is not in the lock (it has: {shown(known, 200)})")
     return [p for p in lock.for_target(target) if p.vcs is not None]
 
 
-def _check(pattern: re.Pattern[str], value: str, what: str, package: str) -> str:
-    if not pattern.fullmatch(value) or (pattern is _SUBDIR and ".." in value.split("/")):
-        raise LockError(f"{package}: refusing to build from an unsafe {what}: {value!r}")
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One source build with every value checked for what it is: only these reach the script."""
+
+    name: str
+    version: str
+    url: str
+    commit: str
+    subdirectory: str
+    status: str
+    source: str
+    system: tuple[str, ...]
+    requires: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+
+
+def _step(p: LockedPackage, local_repositories: frozenset[str] = frozenset()) -> _Step:
+    vcs, build = p.vcs, p.build
+    try:
+        name = checked_package(p.name)
+        if vcs is None or build is None:
+            raise UnsafeValue("source build (no [packages.vcs] or no build directives)", p.name)
+        commit = checked_commit(vcs.commit)
+        env: list[tuple[str, str]] = []
+        if not isinstance(build.env, Mapping):
+            raise UnsafeValue("environment table", build.env)
+        for key, value in sorted(build.env.items(), key=lambda kv: str(kv[0])):
+            # str.replace, not str.format: a lock's `{`/`}` must not reach a format string
+            text = checked_env_value(value).replace("{short}", commit[:8])
+            env.append((checked_env_name(key), checked_env_value(text)))
+        return _Step(
+            name=name,
+            version=checked_version(build.version),
+            # a local clone only where the project's own overlay names it (checked by the loader too)
+            url=checked_local_url(vcs.url) if vcs.url in local_repositories else checked_url(vcs.url),
+            commit=commit,
+            subdirectory=checked_subdirectory(vcs.subdirectory),
+            status=checked_status(build.status),
+            source=checked_url(build.source),
+            system=tuple(checked_note(s) for s in _seq(build.system)),
+            requires=tuple(checked_requirement(r) for r in _seq(build.build_requires)),
+            env=tuple(env),
+        )
+    except UnsafeValue as exc:
+        raise LockError(f"{shown(p.name)}: {exc}") from None
+
+
+def _seq(value: object) -> Sequence[object]:
+    if not isinstance(value, (list, tuple)):
+        raise UnsafeValue("list", value)
     return value
 
 
@@ -52,22 +121,38 @@ def _arch_of(target: str) -> str:
     return target.split("-")[1] if target.count("-") >= 2 else ""
 
 
-def build_script(lock: Lock, target: str, *, constraints: str = "constraints.txt") -> str:
-    packages = source_builds(lock, target)
+def build_script(
+    lock: Lock,
+    target: str,
+    *,
+    constraints: str | None = None,
+    only_builds: bool = False,
+    local_repositories: frozenset[str] = frozenset(),
+) -> str:
+    try:
+        target = checked_target(target)
+        tool_version = checked_version(lock.tool_version)
+        _seq(lock.requirements)
+    except UnsafeValue as exc:
+        raise LockError(f"lock: {exc}") from None
+    steps = [_step(p, local_repositories) for p in source_builds(lock, target)]
+    try:
+        argv = _checked_argv(
+            install_argv(lock, target, wheelhouse=None, constraints=constraints, only_builds=only_builds)
+        )
+    except UnsafeValue as exc:
+        raise LockError(f"lock: {exc}") from None
     q = shlex.quote
     out = [
         "#!/bin/sh",
-        f"# Generated by tripin {lock.tool_version} for target {target}.",
+        f"# Generated by tripin {tool_version} for target {target}.",
         "# Builds the lock's source-built packages into a wheelhouse, each at its exact commit.",
         "# Usage: sh build.sh [WHEELHOUSE]   (PYTHON=python3.X to choose the interpreter)",
     ]
-    for p in packages:
-        assert p.vcs is not None and p.build is not None
-        out.append(
-            f"#   {p.name} {p.build.version} from {p.vcs.url} at {p.vcs.commit} [{p.build.status}: {p.build.source}]"
-        )
-        if p.build.system:
-            out.append("#   needs on this machine: " + "; ".join(p.build.system))
+    for s in steps:
+        out.append(f"#   {s.name} {s.version} from {s.url} at {s.commit} [{s.status}: {s.source}]")
+        if s.system:
+            out.append("#   needs on this machine: " + "; ".join(s.system))
     python, arch = _python_of(target), _arch_of(target)
     out += [
         "set -eu",
@@ -90,54 +175,114 @@ def build_script(lock: Lock, target: str, *, constraints: str = "constraints.txt
         "  exit 1",
         "fi",
     ]
-    for p in packages:
-        out += ["", *_build_steps(p)]
-    rest = install_line(lock, target, wheelhouse="", constraints=constraints).split(" -c ", 1)[1]
+    for s in steps:
+        out += ["", *_build_steps(s)]
     out += [
         "",
         'echo "built into $WHEELHOUSE; install with:"',
-        f"printf '  pip install --find-links %s -c %s\\n' \"$WHEELHOUSE\" {q(rest)}",
+        f"printf '  pip install --find-links %s %s\\n' \"$WHEELHOUSE\" {q(shlex.join(argv[2:]))}",
     ]
     return "\n".join(out) + "\n"
 
 
-def _build_steps(p: LockedPackage) -> list[str]:
-    assert p.vcs is not None and p.build is not None
+def _build_steps(s: _Step) -> list[str]:
     q = shlex.quote
-    name = _check(_NAME, p.name, "package name", p.name)
-    url = _check(_URL, p.vcs.url, "repository URL (https only)", p.name)
-    commit = _check(_HEX40, p.vcs.commit, "commit id (40 hex digits)", p.name)
-    version = _check(_VERSION, p.build.version, "version", p.name)
-    subdir = _check(_SUBDIR, p.vcs.subdirectory, "subdirectory", p.name) if p.vcs.subdirectory != "." else "."
-    short = commit[:8]
-    env = []
-    for key, value in sorted(p.build.env.items()):
-        env.append(f"{_check(_ENV, key, 'environment variable name', p.name)}={q(value.format(short=short))}")
-    wheel_name = name.replace("-", "_")
+    env = " ".join(f"{key}={q(value)}" for key, value in s.env)
+    wheel_name = re.sub(r"[-.]+", "_", s.name)
+    requires = " ".join(q(r) for r in s.requires)
     return [
-        f"# --- {name} {version}",
-        f'src="$WORK"/{q(name)}',
+        f"# --- {s.name} {s.version}",
+        f'src="$WORK"/{q(s.name)}',
         'git init -q "$src"',
-        f'git -C "$src" fetch --depth 1 {q(url)} {q(commit)}',
+        f'git -C "$src" fetch --depth 1 {q(s.url)} {q(s.commit)}',
         'git -C "$src" checkout -q --detach FETCH_HEAD',
-        f'if [ "$(git -C "$src" rev-parse HEAD)" != {q(commit)} ]; then',
-        f"  echo {q(f'tripin: {name}: checkout is not commit {commit}')} >&2",
+        f'if [ "$(git -C "$src" rev-parse HEAD)" != {q(s.commit)} ]; then',
+        f"  echo {q(f'tripin: {s.name}: checkout is not commit {s.commit}')} >&2",
         "  exit 1",
         "fi",
-        '"$PYTHON" -m pip install ' + " ".join(q(r) for r in p.build.build_requires),
-        f'(cd "$src"/{q(subdir)} && {" ".join(env)} "$PYTHON" -m pip wheel --no-deps --no-build-isolation '
-        '-w "$WHEELHOUSE" .)',
-        f'if ! ls "$WHEELHOUSE"/{q(wheel_name + "-" + version + "-")}*.whl >/dev/null 2>&1; then',
-        f"  echo {q(f'tripin: {name}: the build did not produce version {version}')} >&2",
+        *([f'"$PYTHON" -m pip install -- {requires}'] if requires else []),
+        f'(cd "$src"/{q(s.subdirectory)} && {env + " " if env else ""}"$PYTHON" -m pip wheel --no-deps '
+        '--no-build-isolation -w "$WHEELHOUSE" .)',
+        f'if ! ls "$WHEELHOUSE"/{q(wheel_name + "-" + s.version + "-")}*.whl >/dev/null 2>&1; then',
+        f"  echo {q(f'tripin: {s.name}: the build did not produce version {s.version}')} >&2",
         "  exit 1",
         "fi",
     ]
 
 
-def install_line(lock: Lock, target: str, *, wheelhouse: str, constraints: str) -> str:
-    roots: Sequence[str] = lock.requirements
-    reqs = " ".join(shlex.quote(r) for r in roots)
-    return f"pip install --find-links {shlex.quote(wheelhouse)} -c {shlex.quote(constraints)} {reqs}".rstrip()
+_VALUE_OPTIONS = {"--index-url": checked_index_url, "--extra-index-url": checked_index_url}
+_FLAGS = frozenset({"--no-deps"})
+
+
+def _checked_argv(argv: list[str]) -> list[str]:
+    """The install line the script prints: fixed options, index URLs, requirements by name."""
+    out = argv[:2]
+    values = iter(argv[2:])
+    for arg in values:
+        if arg in _VALUE_OPTIONS:
+            out += [arg, _VALUE_OPTIONS[arg](next(values, None))]
+        elif arg == "-c":
+            path = next(values, "")
+            if not path or path.startswith("-") or not path.isprintable():
+                raise UnsafeValue("constraints file name", path)
+            out += [arg, path]
+        elif arg in _FLAGS:
+            out.append(arg)
+        else:
+            out.append(checked_requirement(arg))
+    return out
+
+
+def install_argv(
+    lock: Lock,
+    target: str,
+    *,
+    wheelhouse: str | None,
+    constraints: str | None = None,
+    only_builds: bool = False,
+) -> list[str]:
+    """`pip install ...` that installs the target with its source builds: each built package is
+    named by its exact version as a requirement (a constraints file never adds a package, and
+    torch's aarch64 metadata names no Triton), from the indexes the lock read (`index_options`).
+    With `only_builds` (`build-plan --torch`, no lock), just the built packages, without
+    dependencies, into the environment that has torch already."""
+    built = [f"{p.name}=={p.build.version}" for p in source_builds(lock, target) if p.build is not None]
+    argv = ["pip", "install"]
+    if only_builds:
+        argv.append("--no-deps")
+    else:
+        argv += index_options(lock.for_target(target))
+    if wheelhouse is not None:
+        argv += ["--find-links", wheelhouse]
+    if constraints and not only_builds:
+        argv += ["-c", constraints]
+    roots: Sequence[str] = () if only_builds else lock.requirements
+    return [*argv, *roots, *built]
+
+
+def index_options(packages: Sequence[LockedPackage]) -> list[str]:
+    """--index-url/--extra-index-url for the indexes a target's packages came from. torch's own
+    index (a CUDA build's, download.pytorch.org/whl/cu126) goes last, as an extra index: pip takes
+    the best version from all of them (2.6.0+cu126 over PyPI's 2.6.0), and uv searches extra
+    indexes first, so both install the locked build. PyPI alone needs no option."""
+    torch = next((p.index for p in packages if p.name == "torch" and p.index), None)
+    others = list(dict.fromkeys(p.index for p in packages if p.index and p.index != torch))
+    out: list[str] = []
+    if others and others != [_PYPI]:
+        out += ["--index-url", others[0]]
+        for extra in others[1:]:
+            out += ["--extra-index-url", extra]
+    if torch and torch != _PYPI:
+        out += ["--extra-index-url" if others else "--index-url", torch]
+    return out
+
+
+def install_line(
+    lock: Lock, target: str, *, wheelhouse: str, constraints: str | None = None, only_builds: bool = False
+) -> str:
+    return shlex.join(
+        install_argv(lock, target, wheelhouse=wheelhouse, constraints=constraints, only_builds=only_builds)
+    )
 
 
 def locked_source_build(
@@ -198,3 +343,9 @@ def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
         inputs_digest="",
         tool_version=__version__,
     )
+
+
+def local_repositories(ruleset: Ruleset) -> frozenset[str]:
+    """The file:// repositories a project's overlay names (the loader admits them in overlays
+    only): the build script may clone these, and no other non-https URL."""
+    return frozenset(b.repository for b in ruleset.builds if b.repository.startswith("file:///"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -87,6 +88,7 @@ class Cache:
             "stored_at": entry.stored_at or time.time(),
             "max_age": entry.max_age,
         }
+        tmp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -94,7 +96,25 @@ class Cache:
                 handle.write(json.dumps(header).encode() + b"\n" + entry.body)
             Path(tmp).replace(path)
         except OSError:
-            return  # a cache that cannot be written only costs speed
+            # a cache that cannot be written only costs speed; a full disk must not also
+            # collect a temp file per entry
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    def project_names(self, limit: int = 20000) -> list[str]:
+        """Project names of the cached pages (their keys end in /NAME/), read from each entry's
+        header line only; for suggestions after a typo, so it is cheap and never fails."""
+        if self.root is None:
+            return []
+        names: list[str] = []
+        for path in itertools.islice((self.root / f"v{_FORMAT}" / "pages").glob("*/*"), limit):
+            try:
+                with path.open("rb") as handle:
+                    key = json.loads(handle.readline(4096)).get("key", "")
+            except (OSError, ValueError, AttributeError):
+                continue
+            names.append(str(key).rstrip("/").rpartition("/")[2])
+        return names
 
     def touch(self, bucket: str, key: str, entry: Entry, max_age: float) -> None:
         """Record a successful revalidation (304) without rewriting what did not change."""

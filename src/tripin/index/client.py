@@ -156,7 +156,21 @@ class IndexClient:
             if pinned
             else ("any index (" + ", ".join(i.public_url for i in candidates) + ")")
         )
-        raise ProjectNotFound(f"package {name!r} not found on {where}")
+        close = self._close_names(name)
+        raise ProjectNotFound(
+            f"package {name!r} not found on {where}"
+            + (f"; did you mean {' or '.join(map(repr, close))}?" if close else "")
+        )
+
+    def _close_names(self, name: str) -> list[str]:
+        """Names this run has fetched, or the cache holds, that look like a typo of `name`."""
+        import difflib
+
+        with self._lock:
+            seen = {key.partition("@")[0] for kind, key in self._futures if kind == "project"}
+        seen |= set(self.cache.project_names())
+        seen.discard(name)
+        return difflib.get_close_matches(name, sorted(seen), n=2, cutoff=0.8)
 
     def _load_unpinned_torch_family(self, name: NormalizedName, indexes: Sequence[Index]) -> Project:
         """A torch-family name must come from exactly one index: in December 2022 a package

@@ -6,9 +6,11 @@ from collections import deque
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from tripin.errors import TargetError
 from tripin.lock.model import Lock, LockedPackage
+from tripin.targets import parse_target
 
 __all__ = ["diff_locks", "explain"]
 
@@ -50,6 +52,25 @@ def _source(package: LockedPackage) -> str:
     return f"index {package.index}"
 
 
+def _wheels_for(package: LockedPackage, target: str) -> list[str]:
+    """The wheels an installer on the target could take: one entry serves every target that
+    shares its version, so it lists the other platforms' wheels too."""
+    try:
+        tags = parse_target(target).tags
+    except TargetError:  # a target this tripin does not know: show every wheel rather than none
+        return [w.filename for w in package.wheels]
+    supported = set(tags)
+    out = []
+    for wheel in package.wheels:
+        try:
+            wheel_tags = parse_wheel_filename(wheel.filename)[3]
+        except InvalidWheelFilename:
+            continue
+        if wheel_tags & supported:
+            out.append(wheel.filename)
+    return out
+
+
 def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, Any]]:
     """One record per target that has the package (or the one asked for)."""
     name = canonicalize_name(name)
@@ -60,6 +81,7 @@ def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, 
         for package in lock.for_target(t.name):
             if package.name != name:
                 continue
+            added = t.name in package.added_by_rule
             out.append(
                 {
                     "target": t.name,
@@ -68,6 +90,8 @@ def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, 
                     "source": _source(package),
                     "chain": _chain(lock, t.name, name),
                     "rules": [{"id": rule_id, "source": src} for rule_id, src in package.rules],
+                    # torch's metadata names no such package on this target: a rule put it there
+                    "added_by_rule": added,
                     "build": None
                     if package.build is None
                     else {
@@ -76,7 +100,7 @@ def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, 
                         "evidence": package.build.source,
                         "recipe": package.build.recipe,
                     },
-                    "wheels": [w.filename for w in package.wheels],
+                    "wheels": _wheels_for(package, t.name),
                 }
             )
     return out

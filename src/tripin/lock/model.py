@@ -70,6 +70,7 @@ class LockedPackage:
     build: SourceBuild | None = None
     rules: tuple[tuple[str, str], ...] = ()  # (rule id, its source URL)
     dependencies: tuple[str, ...] = ()  # names it pulls in, on any of its targets
+    added_by_rule: tuple[str, ...] = ()  # targets where a rule, not torch's metadata, asked for it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,11 +82,23 @@ class Lock:
     inputs_digest: str
     tool_version: str
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # pyproject groups in the lock: (name, "extra" | "group"); what only they need is marked
+    groups: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def variants(self) -> list[str]:
+        """The PyTorch variants a user picks with `--extra`, where targets share a platform."""
+        return sorted({t.variant for t in self.targets if t.variant and t.marker != t.platform})
 
     @property
     def extras(self) -> list[str]:
-        """The PyTorch variants a user picks with `--extra` (PEP 751 `extras`), if any."""
-        return sorted({t.variant for t in self.targets if t.variant and t.marker != t.platform})
+        """PEP 751 `extras`: the variants and the optional-dependencies groups."""
+        return sorted({*self.variants, *(name for name, kind in self.groups if kind == "extra")})
+
+    @property
+    def dependency_groups(self) -> list[str]:
+        """PEP 751 `dependency-groups`: the PEP 735 groups in the lock."""
+        return sorted(name for name, kind in self.groups if kind == "group")
 
     def for_target(self, name: str) -> list[LockedPackage]:
         return [p for p in self.packages if name in p.targets]

@@ -64,6 +64,8 @@ def _package(p: LockedPackage, ambiguous: set[str], by_name: dict[str, list[Lock
     tool: dict[str, Any] = {"targets": list(p.targets)}
     if p.rules:
         tool["rules"] = [{"id": rule_id, "source": source} for rule_id, source in p.rules]
+    if p.added_by_rule:
+        tool["added-by-rule"] = list(p.added_by_rule)
     if p.build is not None:
         b = p.build
         tool["build"] = {
@@ -89,6 +91,7 @@ def lock_to_dict(lock: Lock) -> dict[str, Any]:
         "lock-version": "1.0",
         "environments": list(dict.fromkeys(t.platform for t in lock.targets)),
         **({"extras": lock.extras} if lock.extras else {}),
+        **({"dependency-groups": lock.dependency_groups} if lock.dependency_groups else {}),
         "created-by": "tripin",
         "packages": [_package(p, ambiguous, by_name) for p in lock.packages],
         "tool": {
@@ -154,9 +157,63 @@ def read_pylock(path: Path) -> Lock:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LockError(f"{path}: not a valid TOML file: {exc}") from None
     try:
-        return _from_dict(data)
+        lock = _from_dict(data)
+        _check_types(lock)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise LockError(f"{path}: not a tripin pylock.toml ({exc.__class__.__name__}: {exc})") from None
+        detail = str(exc).encode("unicode_escape").decode("ascii")[:200]  # one line, however hostile
+        raise LockError(f"{path}: not a tripin pylock.toml ({exc.__class__.__name__}: {detail})") from None
+    return lock
+
+
+def _list(value: object, key: str) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"{key!r} must be a list")
+    return tuple(value)
+
+
+def _strs(value: object, where: str) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{where} must be a list of strings")
+
+
+def _check_types(lock: Lock) -> None:
+    """A lock may come from a hostile pull request: every value that later code formats, hashes
+    or writes into a script must be of the type the model says, or reading fails here."""
+    for key in ("tool_version", "ruleset_digest", "inputs_digest"):
+        if not isinstance(getattr(lock, key), str):
+            raise TypeError(f"[tool.tripin] {key.replace('_', '-')} must be a string")
+    _strs(lock.requirements, "[tool.tripin] requirements")
+    _strs(tuple(name for name, _ in lock.groups), "extras and dependency-groups")
+    for t in lock.targets:
+        if not all(isinstance(v, str) for v in (t.name, t.marker, t.environment)) or not isinstance(
+            t.variant, str | None
+        ):
+            raise TypeError("[tool.tripin] targets: name, marker, environment and variant must be strings")
+    for i, p in enumerate(lock.packages):
+        where = f"packages[{i}]"
+        if not isinstance(p.name, str) or not isinstance(p.version, str):
+            raise TypeError(f"{where}: name and version must be strings")
+        if not all(isinstance(v, str | None) for v in (p.marker, p.requires_python, p.index)):
+            raise TypeError(f"{where}: marker, requires-python and index must be strings")
+        _strs(p.targets, f"{where}.tool.tripin.targets")
+        _strs(p.added_by_rule, f"{where}.tool.tripin.added-by-rule")
+        for w in p.wheels:
+            if not isinstance(w.url, str) or not isinstance(w.size, int | None):
+                raise TypeError(f"{where}.wheels: url must be a string and size an integer")
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in w.hashes):
+                raise TypeError(f"{where}.wheels: hashes must map names to strings")
+        if p.vcs is not None and not all(isinstance(v, str) for v in (p.vcs.url, p.vcs.commit, p.vcs.subdirectory)):
+            raise TypeError(f"{where}.vcs: url, commit-id and subdirectory must be strings")
+        b = p.build
+        if b is not None:
+            if not all(isinstance(v, str) for v in (b.version, b.status, b.source, b.recipe)):
+                raise TypeError(f"{where}.tool.tripin.build: version, status, source and recipe must be strings")
+            _strs(b.build_requires, f"{where}.tool.tripin.build.requires")
+            _strs(b.system, f"{where}.tool.tripin.build.system")
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in b.env.items()):
+                raise TypeError(f"{where}.tool.tripin.build.env must map names to strings")
+        if not all(isinstance(a, str) and isinstance(b_, str) for a, b_ in p.rules):
+            raise TypeError(f"{where}.tool.tripin.rules: id and source must be strings")
 
 
 def _from_dict(data: Mapping[str, Any]) -> Lock:
@@ -171,7 +228,7 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                 name=p["name"],
                 version=p.get("version") or (build or {}).get("version", ""),
                 marker=p.get("marker"),
-                targets=tuple(ptool.get("targets", [])),
+                targets=_list(ptool.get("targets", []), "targets"),
                 requires_python=p.get("requires-python"),
                 index=p.get("index"),
                 wheels=tuple(
@@ -190,19 +247,24 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                     version=build["version"],
                     status=build["status"],
                     source=build["source"],
-                    build_requires=tuple(build.get("requires", [])),
+                    build_requires=_list(build.get("requires", []), "requires"),
                     env=dict(build.get("env", {})),
-                    system=tuple(build.get("system", [])),
+                    system=_list(build.get("system", []), "system"),
                     recipe=build.get("recipe", ""),
                 )
                 if build
                 else None,
                 rules=tuple((r["id"], r["source"]) for r in ptool.get("rules", [])),
                 dependencies=tuple(dict.fromkeys(str(d["name"]) for d in p.get("dependencies", []))),
+                added_by_rule=_list(ptool.get("added-by-rule", []), "added-by-rule"),
             )
         )
     known = {"version", "ruleset-digest", "inputs-digest", "requirements", "targets"}
+    variants = {t.get("variant") for t in tool["targets"]}
+    groups = tuple((e, "extra") for e in _list(data.get("extras", []), "extras") if e not in variants)
+    groups += tuple((g, "group") for g in _list(data.get("dependency-groups", []), "dependency-groups"))
     return Lock(
+        groups=groups,
         targets=tuple(
             LockTarget(
                 name=t["name"],
@@ -212,7 +274,7 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
             )
             for t in tool["targets"]
         ),
-        requirements=tuple(tool.get("requirements", [])),
+        requirements=_list(tool.get("requirements", []), "requirements"),
         packages=tuple(packages),
         ruleset_digest=tool["ruleset-digest"],
         inputs_digest=tool["inputs-digest"],

@@ -12,6 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from tripin.builds import cpu_note, is_gpu_build
 from tripin.errors import ProjectNotFound, ResolutionError
 from tripin.index import DistFile, IndexClient, Metadata, Project
 from tripin.index.client import TORCH_FAMILY
@@ -63,8 +64,19 @@ class Factory:
         *,
         prereleases: bool = False,
         exclude_newer: datetime | None = None,
+        preferred: Mapping[NormalizedName, Version] | None = None,
+        constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+        user_constraints: Sequence[Requirement] = (),
     ) -> None:
+        """`preferred`: versions tried first (the previous lock's); `constraints`: versions a
+        name may take wherever something requires it (`--upgrade-package NAME==VERSION`)."""
         self.target = target
+        self.preferred = preferred or {}
+        self.constraints = constraints or {}
+        # `-c FILE`: limits on versions, applied wherever the name is wanted; they add nothing
+        self.limits: dict[NormalizedName, SpecifierSet] = {}
+        for req in to_reqs(user_constraints, target.environment(), "the constraints"):
+            self.limits[req.name] = self.limits.get(req.name, SpecifierSet()) & req.specifier
         self.client = client
         # a variant target takes the torch and Triton families from its PyTorch index alone
         self.routes: dict[NormalizedName, str] = (
@@ -76,6 +88,7 @@ class Factory:
         self.env = target.environment()
         self.python = Version(self.env["python_full_version"])
         self.warnings: list[str] = []
+        self.notes: list[str] = []  # why a target gets no Triton (a CPU build), for the summary and explain
         self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
         self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
@@ -111,6 +124,10 @@ class Factory:
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], excluded: Iterable[Candidate]
     ) -> list[Candidate]:
         bad = {(c.version, c.build) for c in excluded}
+        user_limit = self.limits.get(name)
+        if user_limit is not None:
+            reqs = [*reqs, Req(name=name, specifier=user_limit, origin="the constraints")]
+        limit = self.constraints.get(name)
         builds = {r.build for r in reqs if r.build is not None}
         if len(builds) > 1:
             return []  # two rules ask for two different commits: no candidate satisfies both
@@ -125,6 +142,7 @@ class Factory:
                 metadata_from=self._any_wheel(name, build.version),
             )
             ok = all(r.specifier.contains(version, prereleases=True) for r in reqs) and (version, build) not in bad
+            ok = ok and (limit is None or limit.contains(version, prereleases=True))
             return [cand] if ok else []
         if name in _PLACEHOLDERS and name not in self.routes:
             raise ResolutionError(
@@ -133,12 +151,14 @@ class Factory:
                 hint="take it from PyTorch's index: a target with a variant, e.g. linux-x86_64-cp312-cu126 or -xpu",
             )
         project = self._project(name)
-        pre = self.prereleases or any(r.specifier.prereleases for r in reqs)
+        pre = self.prereleases or any(r.specifier.prereleases for r in reqs) or bool(limit and limit.prereleases)
         out: list[Candidate] = []
         for version, wheels in self._by_version(name).items():
             if (version, None) in bad or (version.is_prerelease and not pre):
                 continue
             if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
+                continue
+            if limit is not None and not limit.contains(version, prereleases=True):
                 continue
             if all(w.yanked for w in wheels):
                 # PEP 592 would allow a yanked release pinned with ==; a lock that is meant to be
@@ -147,6 +167,13 @@ class Factory:
                 continue
             out.append(Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index))
         out.sort(key=lambda c: c.version, reverse=True)
+        preferred = self.preferred.get(name)
+        if preferred is not None:
+            # the previous lock's version first, if it is still a candidate at all: a preference
+            # only reorders what the index, the filters and the rules allow (uv's preferences)
+            at = next((i for i, c in enumerate(out) if c.version == preferred), None)
+            if at:
+                out.insert(0, out.pop(at))
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug(
                 "%s: %s: %d candidate(s) for %s%s",
@@ -239,6 +266,9 @@ class Factory:
                     f"{self.target}: no rule covers torch {torch.version}; its own metadata alone decides Triton"
                 )
             return
+        if variant is None and not self._gpu_build(torch, pin):
+            self.notes.append(cpu_note(self.target.name, str(torch.version), self.env["platform_machine"]))
+            return
         origin = f"rule {pin.id}"
         _log.info(
             "%s: torch %s: %s %s (%s) by rule %s",
@@ -263,6 +293,14 @@ class Factory:
                 "but the rules name no commit for it"
             )
         yield Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), build=build, pin=pin, origin=origin)
+
+    def _gpu_build(self, torch: Candidate, pin: Pin) -> bool:
+        """A PyPI torch (no variant label) is a GPU build where its metadata requires nvidia-*
+        libraries on this target; without metadata, the rule's record of PyPI's build decides."""
+        metadata = self.metadata(torch)
+        if metadata is None:
+            return not pin.cpu_on_pypi
+        return is_gpu_build(metadata.requires_dist, [self.env])
 
     def _has_wheel(self, name: NormalizedName, version: Version) -> bool:
         try:

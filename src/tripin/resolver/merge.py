@@ -7,10 +7,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName
+
 from tripin import __version__
 from tripin.errors import LockError
 from tripin.index.models import redact_url
 from tripin.lock.model import Lock, LockedPackage, LockedWheel, LockTarget
+from tripin.resolver.factory import to_reqs
 from tripin.resolver.resolve import TargetResolution
 from tripin.resolver.types import Resolved
 from tripin.rules.model import Ruleset
@@ -43,7 +47,13 @@ def merge(
     requirements: Sequence[str],
     inputs_digest: str,
     extra: Mapping[str, Any] | None = None,
+    groups: Mapping[str, tuple[str, Sequence[Requirement]]] | None = None,
+    main: Sequence[Requirement] = (),
 ) -> Lock:
+    """`groups` (name -> kind, requirements) and `main` are the roots: a package only groups
+    reach is marked `'NAME' in extras` / `'NAME' in dependency_groups` (PEP 751), so a plain
+    install leaves it out and `--extra NAME` / `--group NAME` brings it in."""
+    groups = groups or {}
     shared = _shared_platforms([r.target for r in resolutions])
     targets = tuple(
         LockTarget(
@@ -57,24 +67,25 @@ def merge(
         for r in resolutions
     )
     all_names = [t.name for t in targets]
-    groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, Resolved]]] = defaultdict(list)
+    entries: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, Resolved]]] = defaultdict(list)
     for resolution in resolutions:
         for name, resolved in resolution.packages.items():
-            groups[(name, str(resolved.candidate.version), _source_key(resolved))].append(
+            entries[(name, str(resolved.candidate.version), _source_key(resolved))].append(
                 (resolution.target.name, resolved)
             )
     packages: list[LockedPackage] = []
     markers = {t.name: t.marker for t in targets}
-    for (pkg_name, version, _), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+    only = {r.target.name: _group_only(r, main, groups) for r in resolutions} if groups else {}
+    for (pkg_name, version, _), members in sorted(entries.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         names = tuple(t for t in all_names if t in {m[0] for m in members})
-        marker = (
-            None
-            if len(names) == len(all_names)
-            else " or ".join(f"({markers[n]})" if len(names) > 1 else markers[n] for n in names)
-        )
+        conditions = {n: _condition(only.get(n, {}).get(NormalizedName(pkg_name)), groups) for n in names}
         first = members[0][1]
-        packages.append(_package(pkg_name, version, marker, names, [m[1] for m in members], first, ruleset))
+        marker = _marker(names, all_names, markers, conditions)
+        entry = _package(pkg_name, version, marker, names, [m[1] for m in members], first, ruleset)
+        added = tuple(t for t in names if any(m[0] == t and m[1].added_by_rule for m in members))
+        packages.append(dataclasses.replace(entry, added_by_rule=added) if added else entry)
     return Lock(
+        groups=tuple((name, kind) for name, (kind, _) in sorted(groups.items())),
         targets=targets,
         requirements=tuple(requirements),
         packages=tuple(packages),
@@ -83,6 +94,54 @@ def merge(
         tool_version=__version__,
         extra=dict(extra or {}),
     )
+
+
+def _reach(resolution: TargetResolution, roots: Sequence[Requirement]) -> set[NormalizedName]:
+    """The packages `roots` pull in on this target, through the resolved dependency graph."""
+    env = resolution.target.environment()
+    todo = [r.name for r in to_reqs(roots, env, "the requirements") if r.name in resolution.packages]
+    seen: set[NormalizedName] = set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [d for d in resolution.packages[name].dependencies if d in resolution.packages]
+    return seen
+
+
+def _group_only(
+    resolution: TargetResolution, main: Sequence[Requirement], groups: Mapping[str, tuple[str, Sequence[Requirement]]]
+) -> dict[NormalizedName, frozenset[str]]:
+    """Per package the main requirements do not reach: the groups that do."""
+    always = _reach(resolution, main)
+    reached = {name: _reach(resolution, reqs) - always for name, (_, reqs) in groups.items()}
+    out: dict[NormalizedName, set[str]] = defaultdict(set)
+    for group, names in reached.items():
+        for name in names:
+            out[name].add(group)
+    return {name: frozenset(gs) for name, gs in out.items()}
+
+
+def _condition(only: frozenset[str] | None, groups: Mapping[str, tuple[str, Sequence[Requirement]]]) -> str | None:
+    """PEP 751 markers: an optional-dependencies group is an extra, a PEP 735 group a dependency group."""
+    if not only:
+        return None
+    return " or ".join(
+        f"'{g}' in extras" if groups[g][0] == "extra" else f"'{g}' in dependency_groups" for g in sorted(only)
+    )
+
+
+def _marker(
+    names: tuple[str, ...], all_names: Sequence[str], markers: Mapping[str, str], conditions: Mapping[str, str | None]
+) -> str | None:
+    every = len(names) == len(all_names)
+    distinct = set(conditions.values())
+    if every and len(distinct) == 1:
+        return distinct.pop()  # None: in every target and every install
+    parts = [markers[n] if conditions[n] is None else f"({markers[n]}) and ({conditions[n]})" for n in names]
+    if len(parts) == 1:
+        return parts[0]
+    return " or ".join(f"({p})" for p in parts)
 
 
 def _package(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
@@ -15,6 +16,7 @@ from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, R
 from tripin.errors import ResolutionError
 from tripin.index import IndexClient
 from tripin.resolver.factory import Factory, to_reqs
+from tripin.resolver.preferences import Preferences
 from tripin.resolver.prefetch import Prefetcher
 from tripin.resolver.provider import Provider
 from tripin.resolver.types import Candidate, Req, Resolved
@@ -31,6 +33,7 @@ class TargetResolution:
     target: Target
     packages: dict[NormalizedName, Resolved]
     warnings: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # why no Triton (a CPU build): shown in the summary, kept in the lock
 
 
 def resolve_target(
@@ -41,8 +44,20 @@ def resolve_target(
     *,
     prereleases: bool = False,
     exclude_newer: datetime | None = None,
+    preferences: Preferences | None = None,
+    constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+    user_constraints: Sequence[Requirement] = (),
 ) -> TargetResolution:
-    factory = Factory(target, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer)
+    factory = Factory(
+        target,
+        client,
+        ruleset,
+        prereleases=prereleases,
+        exclude_newer=exclude_newer,
+        preferred=preferences.for_target(target.name) if preferences else None,
+        constraints=constraints,
+        user_constraints=user_constraints,
+    )
     roots = to_reqs(requirements, factory.env, "the requirements")
     for root in roots:  # start every root's page download at once
         client.prefetch_project(root.name, factory.routes.get(root.name))
@@ -62,6 +77,16 @@ def resolve_target(
             )
             if newer:
                 message += f" ({', '.join(newer)}: uploaded after --exclude-newer {factory.exclude_newer.date()})"
+        limited = sorted(
+            f"{n}{factory.limits[n]}" for n in {c.requirement.name for c in exc.causes} & factory.limits.keys()
+        )
+        if limited:
+            message += f" (limited by the constraints: {', '.join(limited)})"
+        upgraded = sorted(
+            f"{n}{factory.constraints[n]}" for n in {c.requirement.name for c in exc.causes} & set(factory.constraints)
+        )
+        if upgraded:
+            message += f" (--upgrade-package {', '.join(upgraded)})"
         missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
         if missing:
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
@@ -83,8 +108,12 @@ def resolve_target(
             pin=None,
             dependencies=tuple(sorted(children.get(candidate.name, ()))),
         )
-    _attach_pins(packages, factory)
-    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings))
+    torch = packages.get(NormalizedName("torch"))
+    chosen = f"torch {torch.candidate.version} from" if torch else "\0"  # notes of torch versions tried and left
+    notes = tuple(dict.fromkeys(n for n in factory.notes if chosen in n))
+    if not notes:  # a CPU build: no rule decided a Triton for it
+        _attach_pins(packages, factory)
+    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings), notes=notes)
 
 
 def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> None:
@@ -95,11 +124,17 @@ def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> 
     pin = factory.pin_of(torch.candidate.version)
     if pin is None:
         return
+    # on aarch64, PyPI's torch 2.6 names no Triton at all: the rule's Triton is then the rule's doing
+    named = {r.name for r in to_reqs(torch.metadata.requires_dist, factory.env, "torch")} if torch.metadata else set()
     for name in (NormalizedName("torch"), pin.package):
         if name in packages:
             old = packages[name]
             packages[name] = Resolved(
-                candidate=old.candidate, metadata=old.metadata, pin=pin, dependencies=old.dependencies
+                candidate=old.candidate,
+                metadata=old.metadata,
+                pin=pin,
+                dependencies=old.dependencies,
+                added_by_rule=name == pin.package and torch.metadata is not None and name not in named,
             )
 
 
@@ -132,6 +167,9 @@ def resolve_all(
     prereleases: bool = False,
     exclude_newer: datetime | None = None,
     on_done: Callable[[str], None] | None = None,
+    preferences: Preferences | None = None,
+    constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+    user_constraints: Sequence[Requirement] = (),
 ) -> list[TargetResolution]:
     """Targets resolve in parallel threads over one client, so each page and metadata file is
     fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
@@ -139,7 +177,16 @@ def resolve_all(
     with ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target") as pool:
         futures = [
             pool.submit(
-                resolve_target, t, requirements, client, ruleset, prereleases=prereleases, exclude_newer=exclude_newer
+                resolve_target,
+                t,
+                requirements,
+                client,
+                ruleset,
+                prereleases=prereleases,
+                exclude_newer=exclude_newer,
+                preferences=preferences,
+                constraints=constraints,
+                user_constraints=user_constraints,
             )
             for t in targets
         ]

@@ -75,3 +75,4 @@ class Resolved:
     metadata: Metadata | None
     pin: Pin | None
     dependencies: tuple[NormalizedName, ...] = ()  # what it pulled in on this target
+    added_by_rule: bool = False  # a rule asked for it where torch's metadata names no such package

@@ -11,16 +11,20 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from tripin.errors import Location
+from tripin.rules.history import History
 
 __all__ = [
     "PROVIDES",
+    "PYPI_BUILDS",
     "STATUSES",
     "Bad",
+    "Break",
     "Build",
     "Companion",
     "Good",
     "Pin",
     "Probe",
+    "PytorchPin",
     "Recipe",
     "Ruleset",
     "VariantRule",
@@ -31,6 +35,9 @@ PROVIDES = ("metadata", "wheel", "source-build")
 # how sure we are of a commit: read from PyTorch's pin file / the PyPI wheel's files match the
 # branch tip / best public evidence
 STATUSES = ("verified", "matched", "candidate")
+# what PyPI's torch wheels for a pin's platform are: "cuda" (an nvidia-* requirement applies
+# there, or torch's metadata names Triton) or "cpu" (none does: inductor generates C++, no Triton)
+PYPI_BUILDS = ("cuda", "cpu")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +54,14 @@ class Pin:
     provides: str
     source: str
     where: Location
+    # PyPI's torch build for this release and platform, and the metadata that shows it; the pin
+    # then speaks for the CUDA builds of PyTorch's index (cu126 on aarch64) when PyPI's is "cpu"
+    pypi_build: str = "cuda"
+    pypi_build_source: str = ""
+
+    @property
+    def cpu_on_pypi(self) -> bool:
+        return self.pypi_build == "cpu"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +81,40 @@ class Build:
     @property
     def short(self) -> str:
         return self.commit[:8]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PytorchPin:
+    """The commit PyTorch's own build pins for a torch range (.ci/docker/ci_commit_pins/triton.txt):
+    an accepted build even where it is another cut than the PyPI wheel's."""
+
+    id: str
+    torch: SpecifierSet
+    package: NormalizedName
+    version: Version
+    commit: str
+    status: str  # verified: read in the pin file; candidate: claimed by the public source
+    source: str
+    evidence: tuple[str, ...]
+    where: Location
+
+    @property
+    def short(self) -> str:
+        return self.commit[:8]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Break:
+    """A commit on Triton's `main` after which the torch range no longer works: a build of that
+    commit or of any later `main` commit is an error for it."""
+
+    id: str
+    torch: SpecifierSet
+    package: NormalizedName
+    commit: str
+    symptom: str
+    source: str
+    where: Location
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +207,9 @@ class Ruleset:
     good: tuple[Good, ...]
     probes: tuple[Probe, ...]
     variants: tuple[VariantRule, ...] = ()
+    pytorch_pins: tuple[PytorchPin, ...] = ()
+    breaks: tuple[Break, ...] = ()
+    history: History | None = None  # rules/triton-history.txt, when the rules directory has one
     digest: str
     paths: tuple[str, ...]
 

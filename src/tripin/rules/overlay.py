@@ -20,7 +20,7 @@ def load_with_overlays(overlays: Sequence[Path], *, base: Ruleset | None = None,
     shipped = base or load_ruleset(validate=validate)
     if not overlays:
         return shipped
-    extra = load_ruleset(list(overlays))  # validated on its own, with its file and line
+    extra = load_ruleset(list(overlays), local=True)  # validated on its own, with its file and line
     replaced = _replaced(shipped.pins, extra.pins)
     pins = [p for p in shipped.pins if p not in replaced] + list(extra.pins)
     builds = [
@@ -49,6 +49,12 @@ def load_with_overlays(overlays: Sequence[Path], *, base: Ruleset | None = None,
         variants=tuple(
             [v for v in shipped.variants if v.id not in {x.id for x in extra.variants}] + list(extra.variants)
         ),
+        pytorch_pins=tuple(
+            [p for p in shipped.pytorch_pins if p.id not in {x.id for x in extra.pytorch_pins}]
+            + list(extra.pytorch_pins)
+        ),
+        breaks=tuple([b for b in shipped.breaks if b.id not in {x.id for x in extra.breaks}] + list(extra.breaks)),
+        history=extra.history or shipped.history,
         digest=f"sha256:{digest}",
         paths=(*shipped.paths, *extra.paths),
     )

@@ -14,6 +14,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tripin.builds import is_gpu_build
 from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index import DistFile, IndexClient
 from tripin.targets import parse_target
@@ -42,6 +43,8 @@ class ExpectedPin:
     requires: str
     provides: str
     source: str
+    pypi_build: str = ""  # "cpu" / "cuda" for a platform torch's metadata names no Triton for
+    pypi_build_source: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +88,7 @@ def expected_pins(client: IndexClient, minimum: Version = FIRST_TORCH) -> list[E
 
 
 def _applies(marker: Marker | None, arch: str) -> bool:
-    envs = [parse_target(f"{PLATFORMS[arch]}-cp3{m}").environment() for m in range(9, 16)]
-    return marker is None or any(marker.evaluate(env) for env in envs)
+    return marker is None or any(marker.evaluate(env) for env in _envs(arch))
 
 
 def _pins_for(
@@ -136,6 +138,8 @@ def _pins_for(
             provides, source = "wheel", (_best_wheel(has_wheel, arch) or has_wheel[0]).url
         else:
             provides, source = "source-build", wheel.url + ".metadata"
+        own = picks[arch]  # this platform's torch wheel: a CUDA build, or a CPU build that needs no Triton
+        build = ("cuda" if is_gpu_build(client.metadata(own).requires_dist, _envs(arch)) else "cpu") if own else ""
         out.append(
             ExpectedPin(
                 id=f"torch-{version}/linux-{arch}",
@@ -146,9 +150,15 @@ def _pins_for(
                 requires="",
                 provides=provides,
                 source=source,
+                pypi_build=build,
+                pypi_build_source=own.url + ".metadata" if own else "",
             )
         )
     return out
+
+
+def _envs(arch: str) -> list[dict[str, str]]:
+    return [dict(parse_target(f"{PLATFORMS[arch]}-cp3{m}").environment()) for m in range(9, 16)]
 
 
 def _exact(req: Requirement, triton_files: tuple[DistFile, ...]) -> str:
@@ -203,6 +213,9 @@ def render_pins(pins: Sequence[ExpectedPin], index: str) -> str:
         "# omits it but PyPI has that Triton's wheel for the platform (source: the wheel);\n"
         "# 'source-build' = no wheel exists: build the commit from triton.toml (source: the\n"
         "# x86_64 metadata that names the version). Other platforms get no Triton.\n"
+        "# pypi-build: what PyPI's torch wheel for that platform is (source: its metadata): 'cuda'\n"
+        "# when an nvidia-* requirement applies there, 'cpu' when none does. A CPU build runs no\n"
+        "# Triton; the pin then holds for the CUDA builds of PyTorch's index (-cu126 targets).\n"
         "schema = 1\n"
     )
     body = []
@@ -218,6 +231,8 @@ def render_pins(pins: Sequence[ExpectedPin], index: str) -> str:
         if p.requires:
             lines.append(f"requires = {_q(p.requires)}")
         lines += [f"provides = {_q(p.provides)}", f"source = {_q(p.source)}"]
+        if p.pypi_build:
+            lines += [f"pypi-build = {_q(p.pypi_build)}", f"pypi-build-source = {_q(p.pypi_build_source)}"]
         body.append("\n".join(lines) + "\n")
     return head + "\n" + "\n".join(body)
 

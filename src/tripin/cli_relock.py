@@ -1,0 +1,124 @@
+"""`tripin lock` when nothing changed: the command line's side of tripin/relock.py (what to
+remember after writing a lock, and what to say when a run finds nothing to resolve)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tripin import __version__
+from tripin.errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from tripin.config import Settings
+    from tripin.lock.model import Lock
+    from tripin.resolver import TargetResolution
+
+__all__ = ["print_unchanged", "remember_lock", "unchanged_lock"]
+
+
+def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
+    import os
+
+    from tripin import relock
+    from tripin.memo import cache_root
+
+    root = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
+    # options that change how a run talks or where it reads from, not what it locks
+    options = {k: v for k, v in vars(args).items() if k not in ("quiet", "verbose", "format", "offline")}
+    return root, relock.inputs_key(__version__, options, os.environ)
+
+
+def unchanged_lock(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The remembered summary of a lock this machine wrote from the same inputs, if nothing
+    changed since (tripin/relock.py); None when there is something to resolve."""
+    if args.upgrade or args.upgrade_package or args.refresh or args.print_config:
+        return None
+    from tripin import relock
+    from tripin.memo import rule_files
+
+    root, key = _relock_key(args)
+    return relock.lookup(root, key, rule_files(args.rules))
+
+
+def remember_lock(
+    args: argparse.Namespace,
+    settings: Settings,
+    lock: Lock,
+    resolutions: Sequence[TargetResolution],
+    constraints: Iterable[Path],
+) -> None:
+    if args.upgrade or args.upgrade_package or args.refresh or any(t.endswith("-auto") for t in settings.targets):
+        return  # such runs never look up; an -auto target depends on the host, not on the inputs
+    from tripin import relock
+    from tripin.memo import rule_files
+
+    root, key = _relock_key(args)
+    outputs = [settings.lock_path, *constraints]
+    summary = _relock_summary(lock, resolutions, constraints)
+    summary["lock"] = str(settings.lock_path)
+    inputs = [Path("pyproject.toml"), *settings.overlays]
+    relock.remember(root, key, rules=rule_files(args.rules), inputs=inputs, outputs=outputs, summary=summary)
+
+
+def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path]) -> dict[str, object]:
+    """What `tripin lock` says about this lock, for the run that finds nothing changed."""
+    from tripin.cli import _summary, _target_json  # the words of a run that resolved
+
+    lines = [f"  {r.target}: {_summary(r)}" for r in resolutions]
+    lines += [
+        f"  source build needed on {target}: {p.name} {p.version} [{p.build.status}]; "
+        f"run: tripin build-plan --target {target}"
+        for p in lock.packages
+        if p.build is not None
+        for target in p.targets
+    ]
+    return {
+        "packages": len(lock.packages),
+        "constraints": [str(p) for p in outputs],
+        "targets": {r.target.name: _target_json(r) for r in resolutions},
+        "lines": lines,
+        "warnings": [w for r in resolutions for w in r.warnings],
+    }
+
+
+def print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: float) -> int:
+    """Nothing to resolve or write: the lock and its constraints files are the ones this machine
+    wrote from the same inputs (tripin/relock.py)."""
+    lock_path, outputs = summary["lock"], summary["constraints"]
+    if args.verbose:
+        print(f"tripin: {lock_path}: inputs, rules and outputs as when written: nothing to resolve", file=sys.stderr)
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.format == "json":
+        import json
+
+        print(
+            json.dumps(
+                {
+                    "schema": 1,
+                    "lock": str(lock_path),
+                    "constraints": ", ".join(outputs),
+                    "packages": summary["packages"],
+                    "seconds": round(elapsed, 3),
+                    "requests": 0,
+                    "bytes": 0,
+                    "targets": summary["targets"],
+                    "warnings": summary["warnings"],
+                    "changes": [],
+                },
+                indent=2,
+            )
+        )
+    elif not args.quiet:
+        print(
+            f"Locked {summary['packages']} packages for {len(summary['targets'])} target(s) in {elapsed:.2f}s "
+            f"(nothing to resolve: inputs, rules and outputs as when tripin wrote them; -U, -P or --refresh "
+            f"resolve again) -> {lock_path}, " + ", ".join(outputs)
+        )
+        print("\n".join(summary["lines"]))
+        print(f"  no change against the previous {lock_path}")
+    return EXIT_OK

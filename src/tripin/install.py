@@ -1,0 +1,87 @@
+"""`tripin install`: put a lock's packages for this machine's target into an environment, in one
+pip or uv command that tripin prints and runs.
+
+Every package is named by its exact locked version with `===`, so an installed build with
+another local label (`3.2.0+git23753f4f` under a lock of `3.2.0`) is replaced rather than kept
+as "already satisfied" (PEP 440 local-version matching). Source builds come from the wheelhouse
+the build script filled, named by their exact `+git<commit>` version. `--no-deps`: the lock
+already lists every package the target needs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tripin.errors import ConfigError, LockError
+from tripin.lock.model import Lock, LockedPackage
+from tripin.sourcebuild import index_options, source_builds
+
+__all__ = ["Plan", "choose_target", "install_plan"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    target: str
+    argv: tuple[str, ...]
+    packages: tuple[LockedPackage, ...]
+    wheels: tuple[Path, ...]  # the built wheels taken from the wheelhouse
+
+
+def choose_target(lock: Lock, platform: str, variant: str | None) -> str:
+    """The lock's target for this machine: `platform` is `linux-x86_64-cp312` as the interpreter
+    reports it; where the lock has several builds for it (-cu126 and -cpu), `variant` picks one."""
+    mine = [t.name for t in lock.targets if t.name == platform or t.name.startswith(platform + "-")]
+    if not mine:
+        known = ", ".join(t.name for t in lock.targets)
+        raise LockError(f"the lock has no target for this machine ({platform}); it has: {known}")
+    if len(mine) > 1:
+        picked = [n for n in mine if variant and n == f"{platform}-{variant}"]
+        if len(picked) != 1:
+            raise ConfigError(f"the lock has {', '.join(mine)} for this machine: choose one with --target")
+        return picked[0]
+    return mine[0]
+
+
+def _built_wheel(package: LockedPackage, wheelhouse: Path, target: str) -> Path:
+    assert package.build is not None
+    stem = f"{package.name.replace('-', '_')}-{package.build.version}-"
+    found = sorted(wheelhouse.glob(f"{stem}*.whl")) if wheelhouse.is_dir() else []
+    if not found:
+        raise LockError(
+            f"{package.name} {package.build.version} is a source build and {wheelhouse} has no wheel of it",
+            hint=f"build it first: tripin build-plan --target {target} && sh build-{target}.sh {wheelhouse}",
+        )
+    return found[0]
+
+
+def install_plan(
+    lock: Lock,
+    target: str,
+    *,
+    python: str,
+    installer: str,
+    wheelhouse: Path,
+    replace_triton: str | None = None,
+) -> Plan:
+    """The one command that installs `target`'s packages into `python`'s environment.
+    `replace_triton` names an installed Triton whose version string equals the locked one but
+    whose build is another (a git install at another commit): only a forced reinstall replaces it."""
+    packages = tuple(lock.for_target(target))
+    builds = source_builds(lock, target)
+    wheels = tuple(_built_wheel(p, wheelhouse, target) for p in builds)
+    reqs = [f"{p.name}=={p.build.version}" if p.build else f"{p.name}==={p.version}" for p in packages]
+    options = ["--no-deps", *index_options(packages)]
+    if wheels:
+        options += ["--find-links", str(wheelhouse)]
+    if installer == "uv":
+        uv = shutil.which("uv")
+        if uv is None:
+            raise ConfigError("--installer uv: uv is not on PATH")
+        force = ["--reinstall-package", replace_triton] if replace_triton else []
+        argv = ("uv", "pip", "install", "--python", python, *force, *options, *reqs)
+    else:
+        force = ["--force-reinstall"] if replace_triton else []
+        argv = (python, "-m", "pip", "install", *force, *options, *reqs)
+    return Plan(target=target, argv=argv, packages=packages, wheels=wheels)

@@ -1,0 +1,105 @@
+"""Skip resolving when nothing changed since this machine's tripin wrote the lock.
+
+Re-resolving with the previous lock's versions preferred gives back the same lock when the
+inputs, the rules and the lock itself are what they were (tests/test_preferences.py), so
+that work can be skipped. This is safe only for a lock this machine wrote: a lock that came
+with a pull request may carry any URL or hash, and tripin reads only versions from it (see
+resolver/preferences.py). So the cache directory, which a pull request cannot write,
+remembers, per set of raw inputs (tripin's version, the working directory, the parsed
+command line and the TRIPIN_/UV_/PIP_ environment), the digest of every file the lock was
+made from (pyproject.toml, rules, overlays) and of every output file it wrote. The lock is
+reused only while all of them match byte for byte, which is checked before the settings,
+packaging or the resolver are imported. What the index did since (a new release, a yanked
+file) is not looked at: pins are kept anyway, and `--refresh`, `-U` or `-P` resolve again,
+as does any change to an input or an output file.
+
+Entries use the index cache's layout (a JSON header line with the body's sha256, then the
+body; written to a temporary file and renamed), so a torn entry is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["inputs_key", "lookup", "remember"]
+
+_FORMAT = 1
+_ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can give (config.py)
+
+
+def _file_digest(path: Path) -> str:
+    """'' for a file that is not there: its later appearance must invalidate the entry."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def inputs_key(version: str, options: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+    """Everything a run starts from besides files: a run with another key never reuses a lock."""
+    env = sorted((k, v) for k, v in environ.items() if k.startswith(_ENV_PREFIXES))
+    payload = [_FORMAT, version, str(Path.cwd()), sorted(options.items()), env]
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
+
+
+def _entry_path(root: Path, key: str) -> Path:
+    return root / f"v{_FORMAT}" / "relock" / key[:2] / key
+
+
+def lookup(root: Path | None, key: str, rules: Iterable[Path]) -> dict[str, Any] | None:
+    """The summary remembered when this machine wrote the lock from these inputs, while every
+    input file (rules listed as now) and every output file is exactly what it was; else None."""
+    if root is None:
+        return None
+    try:
+        head, sep, body = _entry_path(root, key).read_bytes().partition(b"\n")
+        if not sep or json.loads(head).get("sha256") != hashlib.sha256(body).hexdigest():
+            return None
+        entry = json.loads(body)
+        if entry["rules"] != [str(p) for p in rules] or not entry["outputs"]:
+            return None
+        for name, digest in [*entry["inputs"].items(), *entry["outputs"].items()]:
+            if _file_digest(Path(name)) != digest:
+                return None
+        summary = entry["summary"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def remember(
+    root: Path | None,
+    key: str,
+    *,
+    rules: Iterable[Path],
+    inputs: Iterable[Path],
+    outputs: Iterable[Path],
+    summary: Mapping[str, Any],
+) -> None:
+    """After the outputs were written: the digests of the inputs and of the outputs as on disk."""
+    if root is None:
+        return
+    rule_list = list(rules)
+    entry = {
+        "rules": [str(p) for p in rule_list],
+        "inputs": {str(p.resolve()): _file_digest(p) for p in [*rule_list, *inputs]},
+        "outputs": {str(p.resolve()): _file_digest(p) for p in outputs},
+        "summary": dict(summary),
+    }
+    body = json.dumps(entry).encode()
+    path = _entry_path(root, key)
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps({"key": key, "sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n" + body)
+        Path(tmp).replace(path)
+    except OSError:
+        return  # a memo that cannot be written only costs speed

@@ -1,0 +1,104 @@
+"""What `tripin lock` takes in, the way pip-compile and `uv pip compile` users write it:
+requirements files as positional arguments or with -r, constraints with -c (pip syntax, with
+includes), and a constraint that never adds a package. The lock is then read by real pip."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import pip_constrained_install, read_toml, tripin
+from indexserver import IndexServer
+
+X86 = "linux-x86_64-cp312"
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
+            monkeypatch.delenv(key)
+    return tmp_path
+
+
+def _versions(path: Path) -> dict[str, str]:
+    return {p["name"]: p.get("version", "") for p in read_toml(path)["packages"]}
+
+
+def _lock(index: IndexServer, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    run = tripin(capsys, "lock", *args, "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 0, run.err
+    return run.out
+
+
+def test_a_positional_requirements_in_is_read_as_a_file(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "requirements.in").write_text("# the project\ntorch==2.6.0  # for torch.compile\n")
+    _lock(index, capsys, "requirements.in")
+    assert _versions(work / "pylock.toml")["torch"] == "2.6.0"
+    assert read_toml(work / "pylock.toml")["tool"]["tripin"]["requirements"] == ["torch==2.6.0"]
+
+
+def test_dash_r_and_dash_c_with_includes(work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "base.txt").write_text("torch==2.6.0\n")
+    (work / "requirements.txt").write_text("-r base.txt\n")
+    (work / "limits.txt").write_text("-c more-limits.txt\nnumpy==2.3.3\n")  # numpy: wanted by nothing here
+    (work / "more-limits.txt").write_text("fsspec<2025.10\nfilelock==3.19.1 ; sys_platform == 'linux'\n")
+    _lock(index, capsys, "-r", "requirements.txt", "-c", "limits.txt")
+    versions = _versions(work / "pylock.toml")
+    assert versions["fsspec"] == "2025.9.0" and versions["filelock"] == "3.19.1"
+    assert "numpy" not in versions  # a constraint limits, it adds nothing
+    # without the constraints the pins stay (the previous lock is preferred); -U takes the newest
+    _lock(index, capsys, "-r", "requirements.txt")
+    assert _versions(work / "pylock.toml")["fsspec"] == "2025.9.0"
+    _lock(index, capsys, "-r", "requirements.txt", "-U")
+    versions = _versions(work / "pylock.toml")
+    assert versions["fsspec"] == "2025.10.0" and versions["filelock"] == "3.20.0"
+    # and real pip installs what the constraints file of the constrained lock says
+    _lock(index, capsys, "-r", "requirements.txt", "--constraint", "limits.txt")
+    assert pip_constrained_install(index.simple_url, work, "constraints.txt") == ["3.19.1"]  # filelock
+
+
+def test_a_constraint_no_release_meets_is_a_resolution_error(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "c.txt").write_text("fsspec>2030\n")
+    run = tripin(capsys, "lock", "torch==2.6.0", "-c", "c.txt", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 1 and "fsspec" in run.err and "the constraints" in run.err
+
+
+def test_a_missing_requirements_file_is_one_line(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for args in (["requirements.in"], ["-r", "nope.txt"], ["torch", "-c", "nope.txt"]):
+        run = tripin(capsys, "lock", *args, "-t", X86)
+        assert run.code == 2 and "no such requirements file" in run.err and len(run.err.splitlines()) == 1
+
+
+def test_print_config_names_the_files(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "requirements.in").write_text("torch==2.6.0\n")
+    (work / "c.txt").write_text("fsspec<2025.10\n")
+    run = tripin(capsys, "lock", "requirements.in", "-c", "c.txt", "-t", X86, "--print-config")
+    assert run.code == 0
+    assert "requirements.in (file)" in run.out and "fsspec<2025.10" in run.out and "c.txt (-c)" in run.out
+
+
+def test_a_group_from_the_command_line_is_blamed_on_it(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n'
+        '[project.optional-dependencies]\naudio = ["torchaudio"]\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\n'
+    )
+    run = tripin(capsys, "lock", "--group", "audoi")
+    assert run.code == 2 and run.err.startswith("tripin: error: --group audoi: no requirements group 'audoi'")
+    assert "did you mean 'audio'?" in run.err
+
+
+def test_a_misspelled_name_is_a_resolution_error_with_a_suggestion(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _lock(index, capsys, "torch==2.6.0")  # the cache now holds the pages of torch's dependencies
+    run = tripin(capsys, "lock", "fileock", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 1, run.err
+    assert "package 'fileock' not found" in run.err and "did you mean 'filelock'?" in run.err

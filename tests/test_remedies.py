@@ -1,0 +1,218 @@
+"""Remedies that remedy: every fix tripin prints, run exactly as printed with real pip and real uv
+in venvs made here, leaves an environment `doctor` passes.
+
+The x86_64 incident: torch 2.6 with `triton 3.2.0+git23753f4f` (a main-branch build without
+`AttrsDescriptor`). `pip install 'triton==3.2.0'` answers "Requirement already satisfied" there
+(PEP 440 local-version matching), so the fix must replace the build. The stand-in wheels are
+small real wheels built here; the wheelhouse holds a stand-in `triton 3.2.0` that has the API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import tripin
+from indexserver import IndexServer, build_wheel
+from test_doctor import _target, _torch, _triton
+
+BAD = "3.2.0+git23753f4f"
+UV = shutil.which("uv")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="venv layout and rules are Linux's")
+
+
+def _env(wheelhouse: Path, bin_dir: Path) -> dict[str, str]:
+    """pip and uv offline, against the wheelhouse only, with this machine's configuration ignored."""
+    (wheelhouse.parent / "empty-index").mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "PATH": f"{bin_dir}:{Path(UV).parent if UV else ''}:/usr/bin:/bin",
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        # uv has no environment variable for --no-index: offline, with an empty default index
+        "UV_OFFLINE": "1",
+        "UV_DEFAULT_INDEX": (wheelhouse.parent / "empty-index").as_uri(),
+        "UV_FIND_LINKS": str(wheelhouse),
+        "UV_NO_CONFIG": "1",
+        "UV_CACHE_DIR": str(wheelhouse.parent / "uv-cache"),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+
+
+def _venv(tmp_path: Path, *, with_pip: bool) -> Path:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", *([] if with_pip else ["--without-pip"]), str(venv)], check=True)
+    return venv / "bin" / "python"
+
+
+def _install(python: Path, *wheels: Path) -> None:
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--isolated", "--no-index"]
+    subprocess.run(
+        [*pip, "--no-deps", *map(str, wheels)],
+        check=True,
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+    )
+
+
+def _installed(python: Path, name: str) -> str:
+    return subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def incident(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, Path]:
+    """(python, wheelhouse): a venv holding torch 2.6 and the bad Triton; a wheelhouse with triton 3.2.0."""
+    with_pip = request.param == "pip"
+    if not with_pip and UV is None:
+        pytest.skip("uv is not installed")
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("the x86_64 incident: PyPI's triton 3.2.0 wheel is x86_64's")
+    python = _venv(tmp_path, with_pip=with_pip)
+    _install(python, _torch(tmp_path / "t", "2.6.0"), _triton(tmp_path / "bad", BAD, attrs=False))
+    wheelhouse = tmp_path / "wheelhouse"
+    _triton(wheelhouse, "3.2.0", attrs=True)
+    return python, wheelhouse
+
+
+@pytest.mark.parametrize("incident", ["pip", "uv"], indirect=True)
+def test_the_doctor_fix_run_as_printed_heals(incident: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    python, wheelhouse = incident
+    sick = json.loads(tripin(capsys, "doctor", "--python", str(python), "--format", "json").out)
+    assert sick["healthy"] is False
+    argvs = {tuple(f["fix"]["argv"]) for f in sick["findings"] if f["fix"]["argv"]}
+    assert len(argvs) == 1, argvs  # one command, whatever the finding
+    argv = list(argvs.pop())
+    if argv[0] == "uv":  # a venv without pip: uv, told which interpreter
+        assert argv[:5] == ["uv", "pip", "install", "--python", str(python)]
+    else:
+        assert argv[:3] == [str(python), "-m", "pip"]
+    assert argv[-3:] == ["--force-reinstall", "--no-deps", "triton===3.2.0"]
+    # the naive fix keeps the bad build: pip says "already satisfied", uv changes nothing
+    naive = [*argv[: argv.index("--force-reinstall")], "triton==3.2.0"]
+    subprocess.run(naive, check=True, capture_output=True, env=_env(wheelhouse, python.parent))
+    assert _installed(python, "triton") == BAD
+    subprocess.run(argv, check=True, capture_output=True, env=_env(wheelhouse, python.parent))
+    assert _installed(python, "triton") == "3.2.0"
+    healed = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    assert healed.code == 0, healed.out
+    assert "probe torch-2.6-attrsdescriptor: ok" in healed.out
+
+
+@pytest.mark.parametrize("incident", ["pip"], indirect=True)
+def test_the_check_fix_runs_in_the_activated_venv(
+    incident: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check`'s argv starts with `pip`: the environment's, as in an activated venv."""
+    python, wheelhouse = incident
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text(f"torch==2.6.0\ntriton=={BAD}\n")
+    data = json.loads(tripin(capsys, "check", "c.txt", "--target", _target(), "--format", "json").out)
+    argv = next(v["fix"]["argv"] for v in data["violations"] if v["code"] == "TP002")
+    assert argv == ["pip", "install", "--force-reinstall", "--no-deps", "triton===3.2.0"]
+    subprocess.run(argv, check=True, capture_output=True, env=_env(wheelhouse, python.parent))
+    assert tripin(capsys, "doctor", "--python", str(python)).code == 0
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_check_fix_pins_exclude_other_local_versions(
+    installer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check --fix` writes `===3.2.0`: with `==3.2.0`, `install -c` keeps 3.2.0+git23753f4f."""
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("x86_64 rules")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "constraints.txt").write_text(f"torch==2.6.0\ntriton=={BAD}\n")
+    run = tripin(capsys, "check", "--fix", "constraints.txt", "--target", _target())
+    assert run.code == 0, run.out + run.err
+    assert (tmp_path / "constraints.txt").read_text() == "torch==2.6.0\ntriton===3.2.0\n"
+    python = _venv(tmp_path, with_pip=installer == "pip")
+    _install(python, _torch(tmp_path / "t", "2.6.0"), _triton(tmp_path / "bad", BAD, attrs=False))
+    wheelhouse = tmp_path / "wheelhouse"
+    _triton(wheelhouse, "3.2.0", attrs=True)
+    head = (
+        [str(python), "-m", "pip", "install"]
+        if installer == "pip"
+        else ["uv", "pip", "install", "--python", str(python)]
+    )
+    subprocess.run([*head, "-c", "constraints.txt", "triton"], check=True, env=_env(wheelhouse, python.parent))
+    assert _installed(python, "triton") == "3.2.0"
+    assert tripin(capsys, "doctor", "--python", str(python)).code == 0
+
+
+@pytest.fixture
+def standin_index(make_index: object, tmp_path: Path) -> IndexServer:
+    """An index serving stand-in torch 2.6.0 (its metadata names triton, as PyPI's x86_64 one),
+    triton 3.2.0 and filelock as real files, so pip and uv can install from it."""
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "standin"
+    torch = build_wheel(
+        wheels,
+        "torch",
+        "2.6.0",
+        requires_dist=["filelock", 'triton==3.2.0; platform_system == "Linux" and platform_machine == "x86_64"'],
+        files={"torch/version.py": "cuda = '12.6'\nhip = None\n", "torch/__init__.py": ""},
+    )
+    server.publish(torch)
+    server.publish(_triton(wheels / "good", "3.2.0", attrs=True))
+    server.publish(build_wheel(wheels, "filelock", "3.19.1"))
+    return server
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_install_replaces_the_wrong_triton(
+    installer: str,
+    standin_index: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("x86_64 rules")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)  # this machine's own wheel directory
+    if UV:
+        monkeypatch.setenv("PATH", f"{Path(UV).parent}:/usr/bin:/bin")
+    locked = tripin(capsys, "lock", "torch==2.6.0", "-t", _target(), "-i", standin_index.simple_url)
+    assert locked.code == 0, locked.err
+    python = _venv(tmp_path, with_pip=installer == "pip")
+    _install(python, _triton(tmp_path / "bad", BAD, attrs=False))
+    plan = tripin(capsys, "install", "--python", str(python), "--dry-run")
+    assert plan.code == 0, plan.err
+    assert f"target {_target()} into {python} with {installer}" in plan.out
+    command = plan.out.splitlines()[-1].removeprefix("would run: ")
+    assert "triton===3.2.0" in command and "torch===2.6.0" in command and "--no-deps" in command
+    assert _installed(python, "triton") == BAD  # a dry run changes nothing
+    run = tripin(capsys, "install", "--python", str(python))
+    assert run.code == 0, run.err
+    assert f"tripin: running: {command}" in run.err
+    assert _installed(python, "triton") == "3.2.0" and _installed(python, "filelock") == "3.19.1"
+    assert tripin(capsys, "doctor", "--python", str(python)).code == 0
+
+
+def test_doctor_takes_a_relative_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    python = _venv(tmp_path, with_pip=False)
+    monkeypatch.chdir(tmp_path)
+    run = tripin(capsys, "doctor", "--python", os.path.relpath(python, tmp_path))
+    assert run.code == 0, run.err
+    assert f"python: {python} " in run.out
