@@ -346,3 +346,15 @@ def test_a_lock_entry_whose_name_is_no_name(work: Path, capsys: pytest.CaptureFi
     run = tripin(capsys, "check", "pylock.toml")
     assert run.code == 2
     _one_line_error(run.err, "pylock.toml:2: malformed package entry", "'torch\\ntriton'")
+
+
+def test_a_checked_file_replaced_by_a_fifo(tmp_path: Path) -> None:
+    """The check memo hashes the files an earlier answer depended on before anything else runs:
+    a FIFO there must not block it."""
+    (tmp_path / "r.txt").write_text("torch==2.6.0\n")
+    assert run_tripin(["check", "r.txt"], tmp_path).code == 0  # remembered
+    (tmp_path / "r.txt").unlink()
+    os.mkfifo(tmp_path / "r.txt")
+    run = run_tripin(["check", "r.txt"], tmp_path)
+    assert run.code == 2, run
+    _one_line_error(run.err, "r.txt: cannot read: not a regular file (a FIFO)")
