@@ -19,7 +19,7 @@ Figures from the hostile-input campaign (issue 10):
   long, a NUL in a file name, a 5,000-digit number in a marker or a rules value, a 5,000-digit
   TOML integer, and markers packaging parses but cannot evaluate (`sys_platform === 'linux'`).
 - Regressions for the issue's crashes, hangs and wrong answers: tests/test_hostile_input.py,
-  44 tests; 43 fail on main before the fixes (9bbf5bd; 45e95ec for the memo's FIFO), the 44th
+  46 tests; 45 fail on main before the fixes (9bbf5bd; 45e95ec for the memo and uv.lock), the 46th
   guards a case that already failed cleanly (a 100,000-digit version in a pylock).
 """
 

@@ -358,3 +358,14 @@ def test_a_checked_file_replaced_by_a_fifo(tmp_path: Path) -> None:
     run = run_tripin(["check", "r.txt"], tmp_path)
     assert run.code == 2, run
     _one_line_error(run.err, "r.txt: cannot read: not a regular file (a FIFO)")
+
+
+@pytest.mark.parametrize("what", ["fifo", "deep"])
+def test_a_hostile_uv_lock(tmp_path: Path, what: str) -> None:
+    if what == "fifo":
+        os.mkfifo(tmp_path / "uv.lock")
+    else:
+        (tmp_path / "uv.lock").write_text("version = 1\n" + DEEP)
+    run = run_tripin(["check", "uv.lock"], tmp_path)
+    assert run.code == 2, run
+    _one_line_error(run.err, "uv.lock", "not a regular file (a FIFO)" if what == "fifo" else "nested too deeply")

@@ -34,9 +34,11 @@ _ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can 
 
 def _file_digest(path: Path) -> str:
     """'' for a file that is not there: its later appearance must invalidate the entry."""
+    from tripin.inputfile import read_input
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_input(path)).hexdigest()  # never blocks on a FIFO or reads /dev/zero
+    except (OSError, ValueError):
         return ""
 
 

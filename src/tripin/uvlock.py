@@ -33,6 +33,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import Location, LockError, toml_error
+from tripin.inputfile import loads_toml, read_input_text
 from tripin.targets import Target
 
 __all__ = ["Selection", "UvLock", "UvPackage", "read_uv_lock"]
@@ -218,11 +219,11 @@ def read_uv_lock(path: Path) -> UvLock:
     """The lock with its edges resolved to packages; a LockError with the line for anything
     that is not a uv.lock uv could read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input_text(path)  # a regular file, at most 16 MiB
     except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         where, message = toml_error(str(path), exc, text)
         raise LockError(f"{where}: invalid TOML: {message}") from None
