@@ -7,9 +7,9 @@ Figures from the hostile-input campaign (issue 10):
   session that filed issue 10, on main before it; this file keeps one kill as a regression
   (test_killed_run_leaves_old_outputs_and_a_working_rerun).
 - A server that accepts and never answers: 124.5 s to give up with the defaults before (four
-  30 s read waits); a read timeout is now retried once: `tripin lock` against a silent socket gave
-  up after 60.9 s with the defaults (test_hostile_input.py measures the same at a 1 s timeout:
-  two requests, under 3 s). TRIPIN_HTTP_TIMEOUT still sets each wait, for slow mirrors.
+  30 s read waits); a read timeout is now retried once: `tripin lock` against a silent socket
+  gave up after 60.9 s with the defaults. test_hostile_input.py measures it at a 1 s timeout:
+  two requests, under 4.5 s where four took 5.75 s. TRIPIN_HTTP_TIMEOUT still sets each wait.
 - Parser fuzzing (tests/test_fuzz_cli.py): 240 generated hostile variants of a real pylock.toml,
   constraints file, pyproject.toml and overlay per suite run, 20 of them as real processes
   (10 s limit, peak RSS under 500 MB). Run by hand on the final code: 9,000 cases
