@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import marshal
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -17,7 +19,7 @@ from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher
 from tripin.index.metadata import parse_metadata
-from tripin.index.models import DistFile, Index, Metadata, Project, redact_url
+from tripin.index.models import DistFile, Index, Metadata, Project, Row, redact_url
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
@@ -30,6 +32,7 @@ _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
+_ROWS = "tripin-rows-1"  # the form of a cached page: a changed form is a cache miss, never misread
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
 TORCH_FAMILY = frozenset(
@@ -126,11 +129,11 @@ class IndexClient:
         index = self.routed.get(index_name) or next((i for i in self.indexes if i.name == index_name), None)
         if index is None:
             raise IndexFetchError(f"no index named {index_name!r}")
-        files = self._page(index, name)
-        if files is None:
+        rows = self._page(index, name)
+        if rows is None:
             raise ProjectNotFound(f"package {name!r} not found on index {index.public_url!r}")
-        _log.info("%s: from %s (%d files, routed)", name, index.public_url, len(files))
-        return Project(name=name, index=index, files=tuple(files))
+        _log.info("%s: from %s (%d files, routed)", name, index.public_url, len(rows))
+        return Project(name=name, index=index, rows=rows)
 
     def metadata(self, file: DistFile) -> Metadata:
         return self.prefetch_metadata([file])[0].result()
@@ -147,10 +150,10 @@ class IndexClient:
         if not pinned and name in TORCH_FAMILY and len(candidates) > 1:
             return self._load_unpinned_torch_family(name, candidates)
         for index in candidates:
-            files = self._page(index, name)
-            if files is not None:
-                _log.info("%s: from %s (%d files)", name, index.public_url, len(files))
-                return Project(name=name, index=index, files=tuple(files))
+            rows = self._page(index, name)
+            if rows is not None:
+                _log.info("%s: from %s (%d files)", name, index.public_url, len(rows))
+                return Project(name=name, index=index, rows=rows)
         where = (
             f"index {candidates[0].public_url!r}"
             if pinned
@@ -174,16 +177,22 @@ class IndexClient:
             raise IndexFetchError(
                 f"package {name!r} not found on any index (" + ", ".join(i.public_url for i in indexes) + ")"
             )
-        index, files = found[0]
-        return Project(name=name, index=index, files=tuple(files))
+        index, rows = found[0]
+        return Project(name=name, index=index, rows=rows)
 
-    def _page(self, index: Index, name: NormalizedName) -> list[DistFile] | None:
+    def _page(self, index: Index, name: NormalizedName) -> tuple[Row, ...] | None:
+        """The page's rows: from the cache while fresh, else fetched (revalidated when cached).
+        The cache keeps the parsed rows, not the page: a warm run never parses a page again,
+        and the rows take a fraction of the page's bytes."""
         url = f"{index.url.rstrip('/')}/{name}/"
         key = redact_url(url)
-        cached = self.cache.get("pages", key)
-        if cached is not None and (self.offline or (cached.fresh() and not self.refresh)):
+        cached = self.cache.get("projects", key)
+        rows = _decode_rows(cached.body) if cached is not None else None
+        if rows is None:
+            cached = None
+        if cached is not None and rows is not None and (self.offline or (cached.fresh() and not self.refresh)):
             _log.debug("%s: from the cache", key)
-            return self._parse_cached(cached, url, index)
+            return rows
         if self.offline:
             raise IndexFetchError(
                 f"offline: no cached project page for {name!r} ({key})",
@@ -197,19 +206,19 @@ class IndexClient:
                 headers["If-Modified-Since"] = cached.last_modified
         response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
         max_age = _max_age(response.headers)
-        if response.status == 304 and cached is not None:
+        if response.status == 304 and cached is not None and rows is not None:
             _log.debug("%s: unchanged (304)", key)
-            self.cache.touch("pages", key, cached, max_age)
-            return self._parse_cached(cached, url, index)
+            self.cache.touch("projects", key, cached, max_age)
+            return rows
         if response.status == 404:
             return None
         content_type = response.headers.get("content-type", "")
-        files = parse_page(response.body, content_type, url, index)  # parse before caching
+        rows = tuple(parse_page(response.body, content_type, url))  # parse before caching
         self.cache.put(
-            "pages",
+            "projects",
             key,
             Entry(
-                body=response.body,
+                body=_encode_rows(rows),
                 content_type=content_type,
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
@@ -217,11 +226,7 @@ class IndexClient:
                 max_age=max_age,
             ),
         )
-        return files
-
-    @staticmethod
-    def _parse_cached(entry: Entry, url: str, index: Index) -> list[DistFile]:
-        return parse_page(entry.body, entry.content_type, url, index)
+        return rows
 
     # -- metadata ------------------------------------------------------------------------
 
@@ -301,6 +306,26 @@ class IndexClient:
                 f"the file name says {file.name} {file.version}"
             )
         return metadata
+
+
+def _encode_rows(rows: tuple[Row, ...]) -> bytes:
+    """marshal, the fastest serializer for tuples of strings, then zlib: hashes and URLs
+    dominate and compress about 2:1. The cache checksums the bytes, so what is read back is
+    what was written."""
+    return zlib.compress(marshal.dumps((_ROWS, rows)), 1)
+
+
+def _decode_rows(body: bytes) -> tuple[Row, ...] | None:
+    """None for anything but rows in this form (another version's marshal, another layout).
+    marshal builds values and runs no code (unlike pickle); the bytes come from the user's own
+    cache and passed its checksum."""
+    try:
+        form, rows = marshal.loads(zlib.decompress(body))  # noqa: S302
+    except (ValueError, EOFError, TypeError, zlib.error):
+        return None
+    if form != _ROWS or not isinstance(rows, tuple):
+        return None
+    return rows
 
 
 def _max_age(headers: Mapping[str, str]) -> float:

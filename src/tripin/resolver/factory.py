@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from packaging.requirements import Requirement
@@ -15,8 +16,9 @@ from packaging.version import Version
 from tripin.errors import ProjectNotFound, ResolutionError
 from tripin.index import DistFile, IndexClient, Metadata, Project
 from tripin.index.client import TORCH_FAMILY
+from tripin.index.models import requires_python
 from tripin.resolver.types import Candidate, Req
-from tripin.rules.model import Pin, Ruleset
+from tripin.rules.model import Build, Pin, Ruleset
 from tripin.targets import Target
 
 __all__ = ["Factory", "to_reqs"]
@@ -76,44 +78,52 @@ class Factory:
         self.env = target.environment()
         self.python = Version(self.env["python_full_version"])
         self.warnings: list[str] = []
-        self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+        self._wheels_memo: dict[tuple[NormalizedName, Version], list[DistFile]] = {}
+        self._python_memo: dict[str, bool] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
         self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
 
     # -- candidates -----------------------------------------------------------------------
 
-    def _by_version(self, name: NormalizedName) -> dict[Version, list[DistFile]]:
-        """Usable wheels per version, best tag first; computed once per name and target."""
-        cached = self._versions.get(name)
-        if cached is None:
-            ranked: dict[Version, list[tuple[int, DistFile]]] = defaultdict(list)
-            python_ok: dict[int, bool] = {}  # the page parser shares one SpecifierSet per distinct text
-            for file in self._project(name).files:
-                if self.exclude_newer is not None and _uploaded_after(file, self.exclude_newer):
-                    self.too_new[name].add(file.version)
-                    continue
-                spec = file.requires_python
-                if spec is not None:
-                    ok = python_ok.get(id(spec))
-                    if ok is None:
-                        ok = python_ok[id(spec)] = spec.contains(self.python, prereleases=True)
-                    if not ok:
-                        continue
-                rank = self.target.tag_rank(file.tags) if file.is_wheel else None
-                if rank is not None:
-                    ranked[file.version].append((rank, file))
-            cached = {v: [f for _, f in sorted(fs, key=lambda x: (x[0], x[1].filename))] for v, fs in ranked.items()}
-            self._versions[name] = cached
+    def _wheels(self, project: Project, version: Version, rows: tuple[int, ...]) -> list[DistFile]:
+        """Usable wheels of one release for this target, best tag first; computed once per
+        release and target, on the rows' strings: only what survives becomes a DistFile."""
+        key = (project.name, version)
+        cached = self._wheels_memo.get(key)
+        if cached is not None:
+            return cached
+        ranked: list[tuple[int, str, int]] = []
+        for i in rows:
+            row = project.rows[i]
+            if self.exclude_newer is not None and _uploaded_after(row[6], self.exclude_newer):
+                self.too_new[project.name].add(version)
+                continue
+            if row[3] is not None and not self._python_ok(row[3]):
+                continue
+            rank = self.target.rank_of(row[10]) if row[10] else None
+            if rank is not None:
+                ranked.append((rank, row[0], i))
+        ranked.sort()
+        cached = self._wheels_memo[key] = [project.file(i) for _, _, i in ranked]
         return cached
+
+    def _python_ok(self, text: str) -> bool:
+        ok = self._python_memo.get(text)
+        if ok is None:
+            spec = requires_python(text)  # unparsable: ignored, as pip does
+            ok = self._python_memo[text] = spec is None or spec.contains(self.python, prereleases=True)
+        return ok
 
     def find(
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], excluded: Iterable[Candidate]
-    ) -> list[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]]:
+        """Candidates newest first, made lazily: resolvelib takes the first that fits and
+        looks further only when it backtracks, so most releases are never ranked at all."""
         bad = {(c.version, c.build) for c in excluded}
         builds = {r.build for r in reqs if r.build is not None}
         if len(builds) > 1:
-            return []  # two rules ask for two different commits: no candidate satisfies both
+            return lambda: iter(())  # two rules ask for two different commits: no candidate satisfies both
         if builds:
             build = builds.pop()
             version = self.ruleset.source_version(build)
@@ -125,7 +135,7 @@ class Factory:
                 metadata_from=self._any_wheel(name, build.version),
             )
             ok = all(r.specifier.contains(version, prereleases=True) for r in reqs) and (version, build) not in bad
-            return [cand] if ok else []
+            return lambda: iter([cand] if ok else [])
         if name in _PLACEHOLDERS and name not in self.routes:
             raise ResolutionError(
                 f"{self.target}: {name} is wanted from PyPI, where it is a placeholder (pytorch-triton 0.0.1 was "
@@ -134,46 +144,63 @@ class Factory:
             )
         project = self._project(name)
         pre = self.prereleases or any(r.specifier.prereleases for r in reqs)
-        out: list[Candidate] = []
-        for version, wheels in self._by_version(name).items():
+        return functools.partial(self._candidates, project, extras, reqs, bad, pre)
+
+    def _candidates(
+        self,
+        project: Project,
+        extras: frozenset[str],
+        reqs: Sequence[Req],
+        bad: set[tuple[Version, Build | None]],
+        pre: bool,
+    ) -> Iterator[Candidate]:
+        name = project.name
+        unusable: list[Version] = []  # matched, but no file fits the target: for the error message
+        found = 0
+        for version, rows in project.releases:
             if (version, None) in bad or (version.is_prerelease and not pre):
                 continue
             if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
+                continue
+            wheels = self._wheels(project, version, rows)
+            if not wheels:
+                if version not in self.too_new[name]:
+                    unusable.append(version)
                 continue
             if all(w.yanked for w in wheels):
                 # PEP 592 would allow a yanked release pinned with ==; a lock that is meant to be
                 # installed on many machines should not carry one, so it is refused and named.
                 self.yanked[name].add(version)
                 continue
-            out.append(Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index))
-        out.sort(key=lambda c: c.version, reverse=True)
+            if found < _PREFETCH:  # the resolver asks for it next: start its metadata now
+                self.client.prefetch_metadata(wheels[:1])
+            if not found:
+                self._debug(name, reqs, f"newest {version}")
+            found += 1
+            yield Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index)
+        if not found:
+            self._debug(name, reqs, "none")
+        if not found:  # say why, for the error message: a release that exists but has no usable file
+            self.no_wheel[name].update(unusable)
+
+    def _debug(self, name: NormalizedName, reqs: Sequence[Req], found: str) -> None:
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug(
-                "%s: %s: %d candidate(s) for %s%s",
+                "%s: %s: candidate(s) for %s: %s%s",
                 self.target,
                 name,
-                len(out),
                 ", ".join(str(r) for r in reqs) or name,
+                found,
                 f"; yanked: {sorted(map(str, self.yanked[name]))}" if self.yanked.get(name) else "",
             )
-        if not out:  # say why, for the error message: a release that exists but has no usable file
-            usable = self._by_version(name)
-            self.no_wheel[name].update(
-                f.version
-                for f in project.files
-                if f.version not in usable
-                and f.version not in self.too_new[name]
-                and all(r.specifier.contains(f.version, prereleases=True) for r in reqs)
-            )
-        self.client.prefetch_metadata(c.wheels[0] for c in out[:_PREFETCH])
-        return out
 
     def _any_wheel(self, name: NormalizedName, version: Version) -> DistFile | None:
         """A wheel of the same release on another platform: a source build of the same commit
         has the same dependencies."""
-        for file in self._project(name).files:
-            if file.is_wheel and file.version == version:
-                return file
+        project = self._project(name)
+        for release, rows in project.releases:
+            if release == version:
+                return next((project.file(i) for i in rows if project.rows[i][10]), None)
         return None
 
     # -- dependencies -----------------------------------------------------------------------
@@ -266,21 +293,21 @@ class Factory:
 
     def _has_wheel(self, name: NormalizedName, version: Version) -> bool:
         try:
-            wheels = self._by_version(name)
+            project = self._project(name)
         except ProjectNotFound:
             return False
-        return any(v.public == version.public for v in wheels)
+        return any(v.public == version.public and self._wheels(project, v, rows) for v, rows in project.releases)
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)
 
 
-def _uploaded_after(file: DistFile, cutoff: datetime) -> bool:
+def _uploaded_after(upload_time: str | None, cutoff: datetime) -> bool:
     """A file without an upload time (PEP 503 HTML pages have none) cannot be judged and stays."""
-    if not file.upload_time:
+    if not upload_time:
         return False
     try:
-        uploaded = datetime.fromisoformat(file.upload_time.replace("Z", "+00:00"))
+        uploaded = datetime.fromisoformat(upload_time.replace("Z", "+00:00"))
     except ValueError:
         return False
     return uploaded > cutoff

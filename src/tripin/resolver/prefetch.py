@@ -15,9 +15,10 @@ from concurrent.futures import Future
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from tripin.index import IndexClient, Metadata, Project
-from tripin.index.models import DistFile
+from tripin.index.models import DistFile, requires_python
 from tripin.targets import Target
 
 __all__ = ["Prefetcher"]
@@ -28,6 +29,7 @@ class Prefetcher:
         self.client = client
         self.targets = list(targets)
         self._envs = [t.environment() for t in targets]
+        self._pythons = [Version(env["python_full_version"]) for env in self._envs]
         self._seen: set[tuple[NormalizedName, str]] = set()
         from tripin.resolver.factory import VARIANT_FAMILY
 
@@ -58,27 +60,26 @@ class Prefetcher:
     def _on_project(self, future: Future[Project], requirement: Requirement) -> None:
         if future.exception() is not None:
             return
-        files = future.result().files
-        versions = sorted(
-            {
-                f.version
-                for f in files
-                if f.is_wheel
-                and not f.yanked
-                and not f.version.is_prerelease
-                and requirement.specifier.contains(f.version)
-            },
-            reverse=True,
-        )
-        if not versions:
+        project = future.result()
+        rows = project.rows
+        for version, indexes in project.releases:  # newest first: the first that matches is the one
+            if version.is_prerelease or not requirement.specifier.contains(version):
+                continue
+            wheels = [i for i in indexes if rows[i][10]]
+            if any(not rows[i][4] for i in wheels):  # some wheel not yanked
+                break
+        else:
             return
-        wheels = [f for f in files if f.is_wheel and f.version == versions[0]]
-        picks: dict[str, DistFile] = {}
-        for target in self.targets:
-            ranked = [(rank, f) for f in wheels if (rank := target.tag_rank(f.tags)) is not None]
+        picks: dict[int, DistFile] = {}
+        for target, python in zip(self.targets, self._pythons, strict=True):
+            ranked = [
+                (rank, rows[i][0], i)
+                for i in wheels
+                if (rank := target.rank_of(rows[i][10])) is not None and _python_ok(rows[i][3], python)
+            ]
             if ranked:
-                best = min(ranked, key=lambda pair: (pair[0], pair[1].filename))[1]
-                picks[best.url] = best
+                best = min(ranked)[2]
+                picks[best] = project.file(best)
         for metadata in self.client.prefetch_metadata(picks.values()):
             metadata.add_done_callback(self._on_metadata)
 
@@ -86,3 +87,8 @@ class Prefetcher:
         if future.exception() is None:
             for requirement in future.result().requires_dist:
                 self._follow(requirement)
+
+
+def _python_ok(text: str | None, python: Version) -> bool:
+    spec = requires_python(text)
+    return spec is None or spec.contains(python, prereleases=True)

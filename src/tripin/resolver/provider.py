@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
@@ -47,7 +47,7 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> Iterable[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         name, _, rest = identifier.partition("[")
         extras = frozenset(rest.rstrip("]").split(",")) if rest else frozenset()
