@@ -8,7 +8,6 @@ import marshal
 import re
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -19,7 +18,7 @@ from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher
 from tripin.index.metadata import parse_metadata
-from tripin.index.models import DistFile, Index, Metadata, Project, Row, redact_url
+from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
@@ -32,7 +31,7 @@ _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
-_ROWS = "tripin-rows-1"  # the form of a cached page: a changed form is a cache miss, never misread
+_ROWS = "tripin-releases-1"  # the form of a cached page: a changed form is a cache miss, never misread
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
 TORCH_FAMILY = frozenset(
@@ -83,6 +82,8 @@ class IndexClient:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tripin-index")
         self._futures: dict[tuple[str, str], Future[object]] = {}
         self._lock = threading.Lock()
+        self._inline = threading.local()
+        self._parsing = threading.Lock()
         self._closed = False
         # per index: speculative `.metadata` requests that worked / 404ed. An index that has
         # never served one after a few tries gets range reads straight away.
@@ -104,16 +105,41 @@ class IndexClient:
     # -- memoized, concurrent entry points ---------------------------------------------
 
     def _once(self, kind: str, key: str, fn: Callable[[], _T]) -> Future[_T]:
+        """The one future for (kind, key). Its work starts in the calling thread and moves to
+        the pool only when it needs the network: a cache hit costs no thread hand-off (under
+        the GIL, hand-offs were most of a warm run), and a fetch never blocks the caller."""
         with self._lock:
             fut = self._futures.get((kind, key))
-            if fut is None:
-                if self._closed:  # a late prefetch callback after the run: nothing to do
-                    closed: Future[Any] = Future()
-                    closed.set_exception(IndexFetchError("the index client is closed"))
-                    return closed
-                fut = self._pool.submit(fn)
-                self._futures[(kind, key)] = fut
+            if fut is not None:
+                return fut  # type: ignore[return-value]
+            fut = Future()
+            if self._closed:  # a late prefetch callback after the run: nothing to do
+                fut.set_exception(IndexFetchError("the index client is closed"))
+                return fut  # type: ignore[return-value]
+            self._futures[(kind, key)] = fut
+        outer = getattr(self._inline, "on", False)
+        self._inline.on = True
+        try:
+            result = fn()
+        except _NeedsNetwork:
+            try:
+                self._pool.submit(_settle, fut, fn)
+            except RuntimeError:  # the pool is shut down: the run is over
+                fut.set_exception(IndexFetchError("the index client is closed"))
+            return fut  # type: ignore[return-value]
+        except Exception as exc:  # kept for whoever asks, as the pool would
+            fut.set_exception(exc)
+            return fut  # type: ignore[return-value]
+        finally:
+            self._inline.on = outer
+        fut.set_result(result)
         return fut  # type: ignore[return-value]
+
+    def _network(self) -> None:
+        """Called before every request: inside _once's first, inline attempt it hands the
+        work over to the pool."""
+        if getattr(self._inline, "on", False):
+            raise _NeedsNetwork
 
     def project(self, name: str, index: str | None = None) -> Project:
         """The project page from the usual indexes, or from the one named `index` alone."""
@@ -132,8 +158,8 @@ class IndexClient:
         rows = self._page(index, name)
         if rows is None:
             raise ProjectNotFound(f"package {name!r} not found on index {index.public_url!r}")
-        _log.info("%s: from %s (%d files, routed)", name, index.public_url, len(rows))
-        return Project(name=name, index=index, rows=rows)
+        _log.info("%s: from %s (%d releases, routed)", name, index.public_url, len(rows))
+        return Project(name=name, index=index, releases=rows)
 
     def metadata(self, file: DistFile) -> Metadata:
         return self.prefetch_metadata([file])[0].result()
@@ -152,8 +178,8 @@ class IndexClient:
         for index in candidates:
             rows = self._page(index, name)
             if rows is not None:
-                _log.info("%s: from %s (%d files)", name, index.public_url, len(rows))
-                return Project(name=name, index=index, rows=rows)
+                _log.info("%s: from %s (%d releases)", name, index.public_url, len(rows))
+                return Project(name=name, index=index, releases=rows)
         where = (
             f"index {candidates[0].public_url!r}"
             if pinned
@@ -178,12 +204,12 @@ class IndexClient:
                 f"package {name!r} not found on any index (" + ", ".join(i.public_url for i in indexes) + ")"
             )
         index, rows = found[0]
-        return Project(name=name, index=index, rows=rows)
+        return Project(name=name, index=index, releases=rows)
 
-    def _page(self, index: Index, name: NormalizedName) -> tuple[Row, ...] | None:
-        """The page's rows: from the cache while fresh, else fetched (revalidated when cached).
-        The cache keeps the parsed rows, not the page: a warm run never parses a page again,
-        and the rows take a fraction of the page's bytes."""
+    def _page(self, index: Index, name: NormalizedName) -> tuple[Release, ...] | None:
+        """The page's releases: from the cache while fresh, else fetched (revalidated when
+        cached). The cache keeps the parsed form, not the page: a warm run never parses a page
+        again, and that form takes a third of the page's bytes."""
         url = f"{index.url.rstrip('/')}/{name}/"
         key = redact_url(url)
         cached = self.cache.get("projects", key)
@@ -198,6 +224,7 @@ class IndexClient:
                 f"offline: no cached project page for {name!r} ({key})",
                 hint="run once without --offline to fill the cache",
             )
+        self._network()
         headers = {"Accept": _ACCEPT}
         if cached is not None:
             if cached.etag:
@@ -213,7 +240,8 @@ class IndexClient:
         if response.status == 404:
             return None
         content_type = response.headers.get("content-type", "")
-        rows = tuple(parse_page(response.body, content_type, url))  # parse before caching
+        with self._parsing:  # one page at a time: a big page parsed takes ten times its bytes
+            rows = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
         self.cache.put(
             "projects",
             key,
@@ -243,6 +271,7 @@ class IndexClient:
             raise IndexFetchError(
                 f"offline: no cached metadata for {file.filename}", hint="run once without --offline to fill the cache"
             )
+        self._network()
         body = self._fetch_metadata(file, where)
         metadata = self._checked(parse_metadata(body, where), file, where)
         self.cache.put("metadata", key, Entry(body=body, stored_at=time.time()))
@@ -308,20 +337,34 @@ class IndexClient:
         return metadata
 
 
-def _encode_rows(rows: tuple[Row, ...]) -> bytes:
-    """marshal, the fastest serializer for tuples of strings, then zlib: hashes and URLs
-    dominate and compress about 2:1. The cache checksums the bytes, so what is read back is
-    what was written."""
-    return zlib.compress(marshal.dumps((_ROWS, rows)), 1)
+class _NeedsNetwork(Exception):
+    """Raised by _network() during an inline attempt; never leaves the client."""
 
 
-def _decode_rows(body: bytes) -> tuple[Row, ...] | None:
+def _settle(fut: Future[Any], fn: Callable[[], Any]) -> None:
+    """Run fn in the calling thread (the pool's) and put its outcome in fut."""
+    try:
+        result = fn()
+    except BaseException as exc:  # kept for whoever asks, as the pool would
+        fut.set_exception(exc)
+        return
+    fut.set_result(result)
+
+
+def _encode_rows(releases: tuple[Release, ...]) -> bytes:
+    """marshal, the fastest serializer for tuples of strings and bytes (each release is
+    compressed on its own, see pack_releases). The cache checksums the bytes, so what is read
+    back is what was written."""
+    return marshal.dumps((_ROWS, releases))
+
+
+def _decode_rows(body: bytes) -> tuple[Release, ...] | None:
     """None for anything but rows in this form (another version's marshal, another layout).
     marshal builds values and runs no code (unlike pickle); the bytes come from the user's own
     cache and passed its checksum."""
     try:
-        form, rows = marshal.loads(zlib.decompress(body))  # noqa: S302
-    except (ValueError, EOFError, TypeError, zlib.error):
+        form, rows = marshal.loads(body)  # noqa: S302
+    except (ValueError, EOFError, TypeError):
         return None
     if form != _ROWS or not isinstance(rows, tuple):
         return None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import marshal
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,9 +26,7 @@ __all__ = ["DistFile", "Index", "Metadata", "Project", "Row", "redact_url"]
 # One file of a page, as plain values (cheap to store with marshal, cheap to filter):
 # filename, url, hashes, requires-python, yanked, size, upload-time, core-metadata,
 # then from the file name: the normalized name, the version and the tags ("" for an sdist).
-Row = tuple[
-    str, str, tuple[tuple[str, str], ...], str | None, bool, int | None, str | None, str | None, str, str, str
-]
+Row = tuple[str, str, tuple[tuple[str, str], ...], str | None, bool, int | None, str | None, str | None, str, str, str]
 
 
 def redact_url(url: str) -> str:
@@ -78,34 +79,57 @@ class DistFile:
         return dict(self.hashes).get("sha256")
 
 
+# A release as a page lists it: the version's text and its rows, marshalled and compressed.
+# A page is kept (in memory and in the cache) as its releases, newest first; a release's rows
+# are unpacked only when someone looks at that version, which most runs do for one or two.
+Release = tuple[str, bytes]
+
+
+def pack_releases(rows: Iterable[Row]) -> tuple[Release, ...]:
+    """Group rows by version (spellings of one version are one release), newest first."""
+    by: dict[Version, list[Row]] = {}
+    for row in rows:
+        by.setdefault(_version(row[9]), []).append(row)
+    ordered = sorted(by.items(), key=lambda item: item[0], reverse=True)
+    return tuple((group[0][9], zlib.compress(marshal.dumps(tuple(group)), 1)) for _, group in ordered)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Project:
-    """A project page, as served by the one index that answers for that name. It holds rows;
-    a DistFile is made (once, shared by every target) only for a file someone asks about."""
+    """A project page, as served by the one index that answers for that name. Versions, rows
+    and DistFiles are made on demand, once, and shared by every target; two threads may make
+    the same one at once, harmlessly (equal values)."""
 
     name: NormalizedName
     index: Index
-    rows: tuple[Row, ...]
-    _dists: dict[int, DistFile] = field(default_factory=dict, compare=False, repr=False)
+    releases: tuple[Release, ...]
+    _versions: dict[int, Version] = field(default_factory=dict, compare=False, repr=False)
+    _rows: dict[int, tuple[Row, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _dists: dict[tuple[int, int], DistFile] = field(default_factory=dict, compare=False, repr=False)
 
-    def file(self, i: int) -> DistFile:
-        """The DistFile of rows[i]; two threads may build it at once, harmlessly (equal values)."""
-        made = self._dists.get(i)
+    def version(self, k: int) -> Version:
+        made = self._versions.get(k)
         if made is None:
-            made = self._dists[i] = to_distfile(self.rows[i], self.index.name)
+            made = self._versions[k] = _version(self.releases[k][0])
+        return made
+
+    def rows(self, k: int) -> tuple[Row, ...]:
+        made = self._rows.get(k)
+        if made is None:
+            made = self._rows[k] = marshal.loads(zlib.decompress(self.releases[k][1]))  # noqa: S302
+        return made
+
+    def file(self, k: int, j: int) -> DistFile:
+        """The DistFile of row j of release k."""
+        made = self._dists.get((k, j))
+        if made is None:
+            made = self._dists[(k, j)] = to_distfile(self.rows(k)[j], self.index.name)
         return made
 
     @functools.cached_property
     def files(self) -> tuple[DistFile, ...]:
-        return tuple(self.file(i) for i in range(len(self.rows)))
-
-    @functools.cached_property
-    def releases(self) -> tuple[tuple[Version, tuple[int, ...]], ...]:
-        """(version, indexes of its rows), newest first; versions spelled two ways are one."""
-        by: dict[Version, list[int]] = {}
-        for i, row in enumerate(self.rows):
-            by.setdefault(_version(row[9]), []).append(i)
-        return tuple(sorted(((v, tuple(rows)) for v, rows in by.items()), key=lambda p: p[0], reverse=True))
+        """Every file, oldest release first (page order within a release)."""
+        return tuple(self.file(k, j) for k in reversed(range(len(self.releases))) for j in range(len(self.rows(k))))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

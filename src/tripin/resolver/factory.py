@@ -86,16 +86,16 @@ class Factory:
 
     # -- candidates -----------------------------------------------------------------------
 
-    def _wheels(self, project: Project, version: Version, rows: tuple[int, ...]) -> list[DistFile]:
+    def _wheels(self, project: Project, k: int) -> list[DistFile]:
         """Usable wheels of one release for this target, best tag first; computed once per
         release and target, on the rows' strings: only what survives becomes a DistFile."""
+        version = project.version(k)
         key = (project.name, version)
         cached = self._wheels_memo.get(key)
         if cached is not None:
             return cached
         ranked: list[tuple[int, str, int]] = []
-        for i in rows:
-            row = project.rows[i]
+        for i, row in enumerate(project.rows(k)):
             if self.exclude_newer is not None and _uploaded_after(row[6], self.exclude_newer):
                 self.too_new[project.name].add(version)
                 continue
@@ -105,7 +105,7 @@ class Factory:
             if rank is not None:
                 ranked.append((rank, row[0], i))
         ranked.sort()
-        cached = self._wheels_memo[key] = [project.file(i) for _, _, i in ranked]
+        cached = self._wheels_memo[key] = [project.file(k, i) for _, _, i in ranked]
         return cached
 
     def _python_ok(self, text: str) -> bool:
@@ -157,12 +157,13 @@ class Factory:
         name = project.name
         unusable: list[Version] = []  # matched, but no file fits the target: for the error message
         found = 0
-        for version, rows in project.releases:
+        for k in range(len(project.releases)):
+            version = project.version(k)
             if (version, None) in bad or (version.is_prerelease and not pre):
                 continue
             if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
                 continue
-            wheels = self._wheels(project, version, rows)
+            wheels = self._wheels(project, k)
             if not wheels:
                 if version not in self.too_new[name]:
                     unusable.append(version)
@@ -198,9 +199,9 @@ class Factory:
         """A wheel of the same release on another platform: a source build of the same commit
         has the same dependencies."""
         project = self._project(name)
-        for release, rows in project.releases:
-            if release == version:
-                return next((project.file(i) for i in rows if project.rows[i][10]), None)
+        for k in range(len(project.releases)):
+            if project.version(k) == version:
+                return next((project.file(k, j) for j, row in enumerate(project.rows(k)) if row[10]), None)
         return None
 
     # -- dependencies -----------------------------------------------------------------------
@@ -296,7 +297,10 @@ class Factory:
             project = self._project(name)
         except ProjectNotFound:
             return False
-        return any(v.public == version.public and self._wheels(project, v, rows) for v, rows in project.releases)
+        return any(
+            project.version(k).public == version.public and self._wheels(project, k)
+            for k in range(len(project.releases))
+        )
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)

@@ -61,11 +61,12 @@ class Prefetcher:
         if future.exception() is not None:
             return
         project = future.result()
-        rows = project.rows
-        for version, indexes in project.releases:  # newest first: the first that matches is the one
+        for k in range(len(project.releases)):  # newest first: the first that matches is the one
+            version = project.version(k)
             if version.is_prerelease or not requirement.specifier.contains(version):
                 continue
-            wheels = [i for i in indexes if rows[i][10]]
+            rows = project.rows(k)
+            wheels = [i for i, row in enumerate(rows) if row[10]]
             if any(not rows[i][4] for i in wheels):  # some wheel not yanked
                 break
         else:
@@ -79,7 +80,7 @@ class Prefetcher:
             ]
             if ranked:
                 best = min(ranked)[2]
-                picks[best] = project.file(best)
+                picks[best] = project.file(k, best)
         for metadata in self.client.prefetch_metadata(picks.values()):
             metadata.add_done_callback(self._on_metadata)
 
