@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from email.parser import BytesParser
 from email.policy import compat32
 
@@ -16,14 +18,62 @@ from tripin.index.models import Metadata
 __all__ = ["parse_metadata"]
 
 
-def parse_metadata(data: bytes, where: str) -> Metadata:
-    """Parse leniently where installers are lenient (an odd Requires-Dist line is an error only
-    if it cannot be read at all), strictly where a wrong value would corrupt a lock."""
+_WANTED = ("name", "version", "requires-dist", "requires-python")
+_FIELD = re.compile(r"([A-Za-z0-9-]+):[ \t]*(.*)")
+
+
+def _headers(data: bytes) -> dict[str, list[str]] | None:
+    """The four fields resolution needs, from the header block, for the plain layout every
+    wheel builder writes (one `Key: value` per line, folded lines indented). None sends
+    anything else to the email parser, which knows every corner of RFC 822."""
+    raw = data.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    head = raw.decode("ascii", "surrogateescape")  # as the email parser reads bytes
+    out: dict[str, list[str]] = {}
+    last: list[str] | None = None
+    for line in head.split("\n"):
+        if not line:
+            continue
+        if line[:1] in (" ", "\t"):
+            if last is None:
+                return None
+            if last:
+                last[-1] += "\n" + line
+            continue
+        match = _FIELD.fullmatch(line)
+        if match is None:
+            return None
+        key = match[1].lower()
+        if key in _WANTED:
+            last = out.setdefault(key, [])
+            last.append(match[2])
+        else:
+            last = []  # a field we skip: its folded lines go nowhere
+    return out
+
+
+def _email_headers(data: bytes, where: str) -> dict[str, list[str]]:
     try:
         msg = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
     except Exception as exc:  # the email parser has no single error type
         raise IndexFetchError(f"{where}: unreadable core metadata ({exc})") from None
-    name, version = msg.get("Name"), msg.get("Version")
+    return {key: [str(v) for v in msg.get_all(key) or []] for key in _WANTED}
+
+
+@functools.lru_cache(maxsize=8192)
+def _requirement(line: str) -> Requirement:
+    """One parsed object per distinct line: a release's wheels repeat their Requires-Dist, and
+    the prefetcher and every target read the same objects (never changed after parsing)."""
+    return Requirement(line)
+
+
+def parse_metadata(data: bytes, where: str) -> Metadata:
+    """Parse leniently where installers are lenient (an odd Requires-Dist line is an error only
+    if it cannot be read at all), strictly where a wrong value would corrupt a lock."""
+    headers = _headers(data)
+    if headers is None:
+        headers = _email_headers(data, where)
+    name = next(iter(headers.get("name") or []), None)
+    version = next(iter(headers.get("version") or []), None)
     if not name or not version:
         raise IndexFetchError(f"{where}: core metadata lacks Name or Version")
     try:
@@ -31,12 +81,12 @@ def parse_metadata(data: bytes, where: str) -> Metadata:
     except InvalidVersion:
         raise IndexFetchError(f"{where}: invalid Version {version!r} in core metadata") from None
     requires: list[Requirement] = []
-    for line in msg.get_all("Requires-Dist") or []:
+    for line in headers.get("requires-dist") or []:
         try:
-            requires.append(Requirement(str(line).strip()))
+            requires.append(_requirement(str(line).strip()))
         except InvalidRequirement as exc:
             raise IndexFetchError(f"{where}: invalid Requires-Dist {line!r}: {exc}") from None
-    rp = msg.get("Requires-Python")
+    rp = next(iter(headers.get("requires-python") or []), None)
     try:
         requires_python = SpecifierSet(str(rp).strip()) if rp else None
     except InvalidSpecifier:

@@ -188,6 +188,8 @@ def to_distfile(row: Row, index: str) -> DistFile:
 def _wheel_stem(stem: str) -> tuple[NormalizedName, str] | None:
     """Name and version from `name-version[-build]`, checked by packaging's own parser
     (with a stand-in tag) once per distinct stem: a page repeats each stem per platform."""
+    if stem.count("-") not in (1, 2):
+        return None
     try:
         name, version, _build, _tags = parse_wheel_filename(f"{stem}-py3-none-any.whl")
     except (InvalidWheelFilename, InvalidVersion):
@@ -199,20 +201,25 @@ def identify_strings(filename: str) -> tuple[NormalizedName, str, str] | None:
     """Name, version and tag text from a file name, as identify_file accepts them, without
     building Tag objects: most files of a page are never looked at."""
     if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        if len(parts) not in (5, 6):
+        parts = filename[:-4].rsplit("-", 3)
+        if len(parts) != 4:
             return None
-        stem = _wheel_stem("-".join(parts[:-3]))
+        stem = _wheel_stem(parts[0])
         if stem is None:
             return None
-        tags = "-".join(parts[-3:])
-        try:
-            tag_set(tags)
-        except ValueError:
-            return None
+        tags = f"{parts[1]}-{parts[2]}-{parts[3]}"
+        if tags not in _GOOD_TAGS:
+            try:
+                tag_set(tags)
+            except ValueError:
+                return None
+            _GOOD_TAGS.add(tags)
         return stem[0], stem[1], tags
     ident = identify_file(filename)
     return None if ident is None else (ident[0], str(ident[1]), "")
+
+
+_GOOD_TAGS: set[str] = set()  # tag texts packaging accepted (sets are safe to share between threads)
 
 
 def identify_file(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:

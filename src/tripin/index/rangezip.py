@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import bisect
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 
 from tripin.errors import IndexFetchError
@@ -57,6 +59,21 @@ class _RemoteFile(io.RawIOBase):
                 return chunk[start - chunk_start : start - chunk_start + length]
         return None
 
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read_at(self, start: int, length: int) -> bytes:
+        self.seek(start)
+        out = bytearray()
+        while len(out) < length:
+            view = memoryview(bytearray(length - len(out)))
+            got = self.readinto(view)
+            if not got:
+                break
+            out += view[:got]
+        return bytes(out)
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         length = min(len(buffer), self._size - self._pos)
         if length <= 0:
@@ -79,7 +96,10 @@ class _RemoteFile(io.RawIOBase):
 
 def read_members(fetch: RangeFetch, where: str, select: Callable[[list[str]], list[str]]) -> dict[str, bytes]:
     """The members `select` picks from the archive's names, each read with its own ranges."""
-    remote = _RemoteFile(fetch)
+    return _read_members(_RemoteFile(fetch), where, select)
+
+
+def _read_members(remote: _RemoteFile, where: str, select: Callable[[list[str]], list[str]]) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(io.BufferedReader(remote, buffer_size=_MIN_CHUNK)) as archive:
             return {name: archive.read(name) for name in select(archive.namelist())}
@@ -91,9 +111,78 @@ def read_wheel_metadata(fetch: RangeFetch, where: str) -> bytes:
     """The bytes of `<name>.dist-info/METADATA` at the top level of the wheel."""
 
     def metadata(names: list[str]) -> list[str]:
-        found = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        found = [n for n in names if _is_metadata(n)]
         if len(found) != 1:
             raise IndexFetchError(f"{where}: wheel has {len(found)} top-level METADATA files")
         return found
 
-    return next(iter(read_members(fetch, where, metadata).values()))
+    remote = _RemoteFile(fetch)
+    try:
+        fast = _scan_for_metadata(remote, where)
+    except (struct.error, zlib.error) as exc:
+        raise IndexFetchError(f"{where}: corrupt wheel zip directory ({exc})") from None
+    if fast is not None:
+        return fast
+    return next(iter(_read_members(remote, where, metadata).values()))
+
+
+def _is_metadata(name: str) -> bool:
+    return name.count("/") == 1 and name.endswith(".dist-info/METADATA")
+
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
+_CDH = struct.Struct("<4s6H3L5H2L")  # central directory file header
+_LFH = struct.Struct("<4s5H3L2H")  # local file header
+
+
+def _scan_for_metadata(remote: _RemoteFile, where: str) -> bytes | None:
+    """METADATA from a plain zip (no zip64, no prefix, stored or deflated), reading only its
+    entry of the central directory: zipfile builds an object per member, and a torch wheel's
+    directory has tens of thousands. None hands anything unusual over to zipfile."""
+    size = remote.size
+    tail_start = max(0, size - _TAIL)
+    tail = remote.read_at(tail_start, size - tail_start)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return None
+    _sig, disk, _cd_disk, _n_here, _count, cd_size, cd_offset, _comment = _EOCD.unpack_from(tail, at)
+    if disk != 0 or cd_offset == 0xFFFFFFFF or cd_size == 0xFFFFFFFF:
+        return None  # zip64 or multi-disk: zipfile knows those
+    if tail_start + at != cd_offset + cd_size or (at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07"):
+        return None  # data before the archive, or a zip64 locator
+    directory = remote.read_at(cd_offset, cd_size)
+    found: list[tuple[int, int, int, int, int]] = []
+    pos = 0
+    while pos + _CDH.size <= len(directory):
+        fields = _CDH.unpack_from(directory, pos)
+        if fields[0] != b"PK\x01\x02":
+            return None
+        flags, method, crc, csize, usize, nlen, elen, clen, offset = (
+            fields[3],
+            fields[4],
+            fields[7],
+            fields[8],
+            fields[9],
+            fields[10],
+            fields[11],
+            fields[12],
+            fields[16],
+        )
+        name = directory[pos + _CDH.size : pos + _CDH.size + nlen]
+        if name.endswith(b".dist-info/METADATA") and name.count(b"/") == 1:
+            if flags & 0x1 or method not in (0, 8) or 0xFFFFFFFF in (csize, usize, offset):
+                return None  # encrypted, another compression, or zip64 sizes
+            found.append((offset, csize, usize, crc, method))
+        pos += _CDH.size + nlen + elen + clen
+    if len(found) != 1:
+        raise IndexFetchError(f"{where}: wheel has {len(found)} top-level METADATA files")
+    offset, csize, usize, crc, method = found[0]
+    header = remote.read_at(offset, _LFH.size)
+    fields = _LFH.unpack_from(header)
+    if fields[0] != b"PK\x03\x04":
+        raise IndexFetchError(f"{where}: corrupt wheel zip directory (bad local header)")
+    raw = remote.read_at(offset + _LFH.size + fields[9] + fields[10], csize)
+    data = zlib.decompress(raw, -15) if method == 8 else raw
+    if len(data) != usize or zlib.crc32(data) != crc:
+        raise IndexFetchError(f"{where}: corrupt wheel zip directory (METADATA fails its CRC)")
+    return data

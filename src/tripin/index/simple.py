@@ -43,10 +43,9 @@ def _metadata_hash(value: object) -> str | None:
 
 
 def _row(
-    *,
     filename: str,
     url: str,
-    hashes: Mapping[str, str],
+    hashes: Mapping[Any, Any],
     requires_python: str | None,
     yanked: bool,
     size: int | None,
@@ -56,19 +55,21 @@ def _row(
     ident = identify_strings(filename)
     if ident is None:
         return None
-    name, version, tags = ident
+    if len(hashes) == 1:  # the usual case: one sha256
+        ((k, v),) = hashes.items()
+        pairs: tuple[tuple[str, str], ...] = ((str(k).lower(), str(v).lower()),)
+    else:
+        pairs = tuple(sorted((str(k).lower(), str(v).lower()) for k, v in hashes.items()))
     return (
         filename,
         url,
-        tuple(sorted((k.lower(), v.lower()) for k, v in hashes.items())),
+        pairs,
         requires_python or None,
         yanked,
         size,
         upload_time,
         core_metadata,
-        name,
-        version,
-        tags,
+        *ident,
     )
 
 
@@ -111,23 +112,25 @@ class _Joiner:
 def _json_file(entry: Any, join: _Joiner, where: str) -> Row | None:
     if not isinstance(entry, dict):
         raise IndexFetchError(f"{where}: malformed file entry in project page")
-    filename, url = entry.get("filename"), entry.get("url")
-    hashes = entry.get("hashes") or {}
+    get = entry.get
+    filename, url, hashes = get("filename"), get("url"), get("hashes") or {}
     if not isinstance(filename, str) or not isinstance(url, str) or not isinstance(hashes, dict):
         raise IndexFetchError(f"{where}: malformed file entry in project page")
-    size = entry.get("size")
-    meta = entry.get("core-metadata", entry.get("dist-info-metadata"))
-    requires_python = entry.get("requires-python")
-    upload_time = entry.get("upload-time")
+    size = get("size")
+    meta = get("core-metadata")
+    if meta is None:
+        meta = get("dist-info-metadata")
+    requires_python = get("requires-python")
+    upload_time = get("upload-time")
     return _row(
-        filename=filename,
-        url=join(url),
-        hashes={str(k): str(v) for k, v in hashes.items()},
-        requires_python=requires_python if isinstance(requires_python, str) else None,
-        yanked=bool(entry.get("yanked")),
-        size=size if isinstance(size, int) else None,
-        upload_time=upload_time if isinstance(upload_time, str) else None,
-        core_metadata=_metadata_hash(meta),
+        filename,
+        join(url),
+        hashes,
+        requires_python if isinstance(requires_python, str) else None,
+        bool(get("yanked")),
+        size if isinstance(size, int) else None,
+        upload_time if isinstance(upload_time, str) else None,
+        None if meta is None or meta is False else _metadata_hash(meta),
     )
 
 
@@ -173,14 +176,14 @@ def html_rows(body: bytes, page_url: str) -> list[Row]:
         algo, _, digest = fragment.partition("=")
         filename = url.rsplit("/", 1)[-1]
         parsed = _row(
-            filename=unquote(filename),
-            url=url,
-            hashes={algo: digest} if algo and digest else {},
-            requires_python=attrs.get("data-requires-python"),
-            yanked="data-yanked" in attrs,
-            size=None,
-            upload_time=None,
-            core_metadata=_html_metadata(attrs),
+            unquote(filename),
+            url,
+            {algo: digest} if algo and digest else {},
+            attrs.get("data-requires-python"),
+            "data-yanked" in attrs,
+            None,
+            None,
+            _html_metadata(attrs),
         )
         if parsed is not None:
             out.append(parsed)

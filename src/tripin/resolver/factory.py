@@ -33,13 +33,20 @@ _TORCH = canonicalize_name("torch")
 
 
 def to_reqs(
-    requirements: Iterable[Requirement], env: Mapping[str, str], origin: str, extras: Iterable[str] = ("",)
+    requirements: Iterable[Requirement],
+    env: Mapping[str, str],
+    origin: str,
+    extras: Iterable[str] = ("",),
+    applies: Callable[[Requirement, str], bool] | None = None,
 ) -> list[Req]:
-    """The requirements that apply on the target; `extras` are the ones being installed."""
+    """The requirements that apply on the target; `extras` are the ones being installed.
+    `applies(requirement, extra)` may stand in for evaluating the marker in `env`."""
     out: list[Req] = []
     extra_list = list(extras)
     for req in requirements:
-        if req.marker is not None and not any(req.marker.evaluate({**env, "extra": e}) for e in extra_list):
+        if req.marker is not None and not any(
+            applies(req, e) if applies is not None else req.marker.evaluate({**env, "extra": e}) for e in extra_list
+        ):
             continue
         if req.url:
             raise ResolutionError(f"{origin} requires {req.name} from a direct URL; tripin locks index packages only")
@@ -79,6 +86,9 @@ class Factory:
         self.python = Version(self.env["python_full_version"])
         self.warnings: list[str] = []
         self._wheels_memo: dict[tuple[NormalizedName, Version], list[DistFile]] = {}
+        # keyed by id(): each entry keeps its object alive, so an id is never reused meanwhile
+        self._marker_memo: dict[tuple[int, str], tuple[Requirement, bool]] = {}
+        self._deps_memo: dict[tuple[int, frozenset[str]], tuple[Metadata, list[Req]]] = {}
         self._python_memo: dict[str, bool] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
         self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
@@ -221,14 +231,35 @@ class Factory:
             )
         metadata = self.metadata(candidate)
         if metadata is not None:
-            extras = sorted(candidate.extras) if candidate.extras else [""]
-            reqs = to_reqs(metadata.requires_dist, self.env, origin, extras)
-            if candidate.extras:  # the bare requirements already come with the base candidate
-                base = {str(r) for r in to_reqs(metadata.requires_dist, self.env, origin)}
-                reqs = [r for r in reqs if str(r) not in base]
-            yield from reqs
+            yield from self._metadata_reqs(metadata, candidate.extras, origin)
         if candidate.name == _TORCH and not candidate.extras:
             yield from self._rule_reqs(candidate)
+
+    def _metadata_reqs(self, metadata: Metadata, extras: frozenset[str], origin: str) -> list[Req]:
+        """Requires-Dist that apply here, once per metadata and extras: resolvelib asks again
+        for every candidate it pins, and backtracking pins the same ones again."""
+        key = (id(metadata), extras)
+        hit = self._deps_memo.get(key)
+        if hit is not None and hit[0] is metadata:
+            return hit[1]
+        reqs = to_reqs(metadata.requires_dist, self.env, origin, sorted(extras) if extras else [""], self._applies)
+        if extras:  # the bare requirements already come with the base candidate
+            base = {str(r) for r in to_reqs(metadata.requires_dist, self.env, origin, applies=self._applies)}
+            reqs = [r for r in reqs if str(r) not in base]
+        self._deps_memo[key] = (metadata, reqs)
+        return reqs
+
+    def _applies(self, requirement: Requirement, extra: str) -> bool:
+        """Marker evaluation, once per requirement object and extra: metadata parsing shares
+        one object per distinct Requires-Dist line, and most lines recur across wheels."""
+        key = (id(requirement), extra)
+        hit = self._marker_memo.get(key)
+        if hit is not None and hit[0] is requirement:
+            return hit[1]
+        assert requirement.marker is not None
+        result = requirement.marker.evaluate({**self.env, "extra": extra})
+        self._marker_memo[key] = (requirement, result)
+        return result
 
     def _project(self, name: NormalizedName) -> Project:
         return self.client.project(name, self.routes.get(name))

@@ -35,13 +35,21 @@ class Prefetcher:
 
         self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
+        self._marker_memo: dict[int, tuple[Requirement, bool]] = {}
 
     def start(self, requirements: Iterable[Requirement]) -> None:
         for requirement in requirements:
             self._follow(requirement)
 
     def _applies(self, requirement: Requirement) -> bool:
-        return requirement.marker is None or any(requirement.marker.evaluate(env) for env in self._envs)
+        if requirement.marker is None:
+            return True
+        hit = self._marker_memo.get(id(requirement))  # the entry keeps the object, so ids stay unique
+        if hit is not None and hit[0] is requirement:
+            return hit[1]
+        result = any(requirement.marker.evaluate(env) for env in self._envs)
+        self._marker_memo[id(requirement)] = (requirement, result)
+        return result
 
     def _follow(self, requirement: Requirement) -> None:
         if requirement.url or not self._applies(requirement):
