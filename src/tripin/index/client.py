@@ -17,7 +17,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher
-from tripin.index.metadata import parse_metadata
+from tripin.index.metadata import essential, parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
@@ -274,7 +274,7 @@ class IndexClient:
         self._network()
         body = self._fetch_metadata(file, where)
         metadata = self._checked(parse_metadata(body, where), file, where)
-        self.cache.put("metadata", key, Entry(body=body, stored_at=time.time()))
+        self.cache.put("metadata", key, Entry(body=essential(body), stored_at=time.time()))
         return metadata
 
     def _fetch_metadata(self, file: DistFile, where: str) -> bytes:

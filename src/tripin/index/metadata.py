@@ -15,7 +15,7 @@ from packaging.version import InvalidVersion, Version
 from tripin.errors import IndexFetchError
 from tripin.index.models import Metadata
 
-__all__ = ["parse_metadata"]
+__all__ = ["essential", "parse_metadata"]
 
 
 _WANTED = ("name", "version", "requires-dist", "requires-python")
@@ -57,6 +57,24 @@ def _email_headers(data: bytes, where: str) -> dict[str, list[str]]:
     except Exception as exc:  # the email parser has no single error type
         raise IndexFetchError(f"{where}: unreadable core metadata ({exc})") from None
     return {key: [str(v) for v in msg.get_all(key) or []] for key in _WANTED}
+
+
+def essential(data: bytes) -> bytes:
+    """The header lines resolution reads, without the description: what the cache keeps (a
+    METADATA file is mostly its README; pandas' is 91 kB, its needed lines 3 kB). Data that
+    the plain reader cannot take is kept whole."""
+    headers = _headers(data)
+    if headers is None:
+        return data
+    lines = ["Metadata-Version: 2.1"]
+    for key, title in (
+        ("name", "Name"),
+        ("version", "Version"),
+        ("requires-python", "Requires-Python"),
+        ("requires-dist", "Requires-Dist"),
+    ):
+        lines += [f"{title}: {value}" for value in headers.get(key, ())]
+    return ("\n".join(lines) + "\n").encode("ascii", "surrogateescape")
 
 
 @functools.lru_cache(maxsize=8192)

@@ -135,6 +135,33 @@ _CDH = struct.Struct("<4s6H3L5H2L")  # central directory file header
 _LFH = struct.Struct("<4s5H3L2H")  # local file header
 
 
+_SUFFIX = b".dist-info/METADATA"
+
+
+def _find_entries(directory: bytes) -> list[tuple[int, int, int, int, int]] | None:
+    """(offset, compressed size, size, crc, method) of each top-level METADATA entry. The name
+    is searched for in C (bytes.find) and its header found by walking back to the signature
+    and checking the lengths line up; None when anything is unusual."""
+    found: list[tuple[int, int, int, int, int]] = []
+    at = directory.find(_SUFFIX)
+    while at >= 0:
+        end = at + len(_SUFFIX)
+        pos = directory.rfind(b"PK\x01\x02", 0, at)
+        if pos < 0 or pos + _CDH.size > at:
+            return None
+        fields = _CDH.unpack_from(directory, pos)
+        if pos + _CDH.size + fields[10] != end:
+            return None  # the match is not the end of the name that header gives
+        name = directory[pos + _CDH.size : end]
+        if name.count(b"/") == 1:
+            flags, method, crc, csize, usize, offset = fields[3], fields[4], fields[7], fields[8], fields[9], fields[16]
+            if flags & 0x1 or method not in (0, 8) or 0xFFFFFFFF in (csize, usize, offset):
+                return None  # encrypted, another compression, or zip64 sizes
+            found.append((offset, csize, usize, crc, method))
+        at = directory.find(_SUFFIX, end)
+    return found
+
+
 def _scan_for_metadata(remote: _RemoteFile, where: str) -> bytes | None:
     """METADATA from a plain zip (no zip64, no prefix, stored or deflated), reading only its
     entry of the central directory: zipfile builds an object per member, and a torch wheel's
@@ -151,29 +178,9 @@ def _scan_for_metadata(remote: _RemoteFile, where: str) -> bytes | None:
     if tail_start + at != cd_offset + cd_size or (at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07"):
         return None  # data before the archive, or a zip64 locator
     directory = remote.read_at(cd_offset, cd_size)
-    found: list[tuple[int, int, int, int, int]] = []
-    pos = 0
-    while pos + _CDH.size <= len(directory):
-        fields = _CDH.unpack_from(directory, pos)
-        if fields[0] != b"PK\x01\x02":
-            return None
-        flags, method, crc, csize, usize, nlen, elen, clen, offset = (
-            fields[3],
-            fields[4],
-            fields[7],
-            fields[8],
-            fields[9],
-            fields[10],
-            fields[11],
-            fields[12],
-            fields[16],
-        )
-        name = directory[pos + _CDH.size : pos + _CDH.size + nlen]
-        if name.endswith(b".dist-info/METADATA") and name.count(b"/") == 1:
-            if flags & 0x1 or method not in (0, 8) or 0xFFFFFFFF in (csize, usize, offset):
-                return None  # encrypted, another compression, or zip64 sizes
-            found.append((offset, csize, usize, crc, method))
-        pos += _CDH.size + nlen + elen + clen
+    found = _find_entries(directory)
+    if found is None:
+        return None
     if len(found) != 1:
         raise IndexFetchError(f"{where}: wheel has {len(found)} top-level METADATA files")
     offset, csize, usize, crc, method = found[0]
