@@ -14,64 +14,84 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tripin.index import IndexClient, Metadata, Project
-from tripin.index.models import DistFile, requires_python
+from tripin.index.models import requires_python
 from tripin.targets import Target
 
 __all__ = ["Prefetcher"]
 
 
 class Prefetcher:
+    """Follows each requirement only on the targets where it applies (its marker holds and its
+    parent was picked for them), within the roots' own bounds for that name (a root's
+    `torch==2.6.0` holds everywhere, so `torch>=2.0` from accelerate does not pull in the
+    newest torch's dependencies), so that what it fetches is what the resolver will ask for."""
+
     def __init__(self, client: IndexClient, targets: Sequence[Target]) -> None:
         self.client = client
         self.targets = list(targets)
         self._envs = [t.environment() for t in targets]
         self._pythons = [Version(env["python_full_version"]) for env in self._envs]
-        self._seen: set[tuple[NormalizedName, str]] = set()
+        self._all = frozenset(range(len(self.targets)))
+        self._seen: set[tuple[NormalizedName, str, int]] = set()
+        self._bounds: dict[NormalizedName, SpecifierSet] = {}
         from tripin.resolver.factory import VARIANT_FAMILY
 
         self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
-        self._marker_memo: dict[int, tuple[Requirement, bool]] = {}
+        self._marker_memo: dict[int, tuple[Requirement, frozenset[int]]] = {}
 
     def start(self, requirements: Iterable[Requirement]) -> None:
-        for requirement in requirements:
-            self._follow(requirement)
+        roots = list(requirements)
+        for root in roots:
+            if root.marker is None and not root.url:
+                name = canonicalize_name(root.name)
+                self._bounds[name] = self._bounds.get(name, SpecifierSet()) & root.specifier
+        for requirement in roots:
+            self._follow(requirement, self._all)
 
-    def _applies(self, requirement: Requirement) -> bool:
+    def _applies(self, requirement: Requirement) -> frozenset[int]:
+        """The targets whose environment the requirement's marker holds in."""
         if requirement.marker is None:
-            return True
+            return self._all
         hit = self._marker_memo.get(id(requirement))  # the entry keeps the object, so ids stay unique
         if hit is not None and hit[0] is requirement:
             return hit[1]
-        result = any(requirement.marker.evaluate(env) for env in self._envs)
+        marker = requirement.marker
+        result = frozenset(i for i, env in enumerate(self._envs) if marker.evaluate(env))
         self._marker_memo[id(requirement)] = (requirement, result)
         return result
 
-    def _follow(self, requirement: Requirement) -> None:
-        if requirement.url or not self._applies(requirement):
+    def _follow(self, requirement: Requirement, targets: frozenset[int]) -> None:
+        if requirement.url:
             return
         name = canonicalize_name(requirement.name)
         if name in self._routed_only:
             return  # variant targets read these from their PyTorch index alone: the resolver asks there
-        key = (name, str(requirement.specifier))
+        wanted = targets & self._applies(requirement)
+        spec = str(requirement.specifier)
         with self._lock:
-            if key in self._seen:
-                return
-            self._seen.add(key)
+            new = frozenset(i for i in wanted if (name, spec, i) not in self._seen)
+            self._seen.update((name, spec, i) for i in new)
+        if not new:
+            return
         future = self.client.prefetch_project(name)
-        future.add_done_callback(lambda f: self._on_project(f, requirement))
+        future.add_done_callback(lambda f: self._on_project(f, requirement, new))
 
-    def _on_project(self, future: Future[Project], requirement: Requirement) -> None:
+    def _on_project(self, future: Future[Project], requirement: Requirement, targets: frozenset[int]) -> None:
         if future.exception() is not None:
             return
         project = future.result()
+        bound = self._bounds.get(project.name)
         for k in range(len(project.releases)):  # newest first: the first that matches is the one
             version = project.version(k)
             if version.is_prerelease or not requirement.specifier.contains(version):
+                continue
+            if bound is not None and not bound.contains(version, prereleases=True):
                 continue
             rows = project.rows(k)
             wheels = [i for i, row in enumerate(rows) if row[10]]
@@ -79,23 +99,26 @@ class Prefetcher:
                 break
         else:
             return
-        picks: dict[int, DistFile] = {}
-        for target, python in zip(self.targets, self._pythons, strict=True):
+        picks: dict[int, set[int]] = {}
+        for t in sorted(targets):
+            target, python = self.targets[t], self._pythons[t]
             ranked = [
                 (rank, rows[i][0], i)
                 for i in wheels
                 if (rank := target.rank_of(rows[i][10])) is not None and _python_ok(rows[i][3], python)
             ]
             if ranked:
-                best = min(ranked)[2]
-                picks[best] = project.file(k, best)
-        for metadata in self.client.prefetch_metadata(picks.values()):
-            metadata.add_done_callback(self._on_metadata)
+                picks.setdefault(min(ranked)[2], set()).add(t)
+        chosen = list(picks)
+        futures = self.client.prefetch_metadata(project.file(k, i) for i in chosen)
+        for i, metadata in zip(chosen, futures, strict=True):
+            on = frozenset(picks[i])
+            metadata.add_done_callback(lambda f, on=on: self._on_metadata(f, on))  # type: ignore[misc]
 
-    def _on_metadata(self, future: Future[Metadata]) -> None:
+    def _on_metadata(self, future: Future[Metadata], targets: frozenset[int]) -> None:
         if future.exception() is None:
             for requirement in future.result().requires_dist:
-                self._follow(requirement)
+                self._follow(requirement, targets)
 
 
 def _python_ok(text: str | None, python: Version) -> bool:
