@@ -85,8 +85,7 @@ class IndexClient:
         self._inline = threading.local()
         self._parsing = threading.Lock()
         self._closed = False
-        # per index: speculative `.metadata` requests that worked / 404ed. An index that has
-        # never served one after a few tries gets range reads straight away.
+        # per index: speculative `.metadata` requests that worked / 404ed (see _fetch_metadata)
         self._spec_ok: dict[str, int] = {}
         self._spec_miss: dict[str, int] = {}
 
@@ -279,7 +278,10 @@ class IndexClient:
 
     def _fetch_metadata(self, file: DistFile, where: str) -> bytes:
         speculative = file.core_metadata is None
-        hopeless = self._spec_miss.get(file.index, 0) >= 3 and not self._spec_ok.get(file.index)
+        # an index that answers most unadvertised `.metadata` requests with 404 (a partial
+        # mirror) costs a round trip per wheel for nothing: go to range reads straight away
+        misses, hits = self._spec_miss.get(file.index, 0), self._spec_ok.get(file.index, 0)
+        hopeless = misses >= 3 and misses > 2 * hits
         if not (speculative and hopeless):
             response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
             if response.status == 200:
