@@ -177,7 +177,10 @@ def _scan_for_metadata(remote: _RemoteFile, where: str) -> bytes | None:
         return None  # zip64 or multi-disk: zipfile knows those
     if tail_start + at != cd_offset + cd_size or (at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07"):
         return None  # data before the archive, or a zip64 locator
-    directory = remote.read_at(cd_offset, cd_size)
+    # the .dist-info files are written last, just before the directory: reading a little more
+    # in the same request usually brings METADATA along and saves a round trip
+    start = cd_offset if cd_offset >= tail_start else max(0, cd_offset - _TAIL)
+    directory = remote.read_at(start, cd_offset + cd_size - start)[cd_offset - start :]
     found = _find_entries(directory)
     if found is None:
         return None
