@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -30,6 +31,26 @@ _PLACEHOLDERS = frozenset({"pytorch-triton", "pytorch-triton-xpu"})
 # what a variant target takes from its PyTorch index alone
 VARIANT_FAMILY = TORCH_FAMILY | {"pytorch-triton-rocm", "pytorch-triton-xpu"}
 _TORCH = canonicalize_name("torch")
+
+
+_EXTRAS_ONLY = re.compile(r'\(?extra == "[^"]+"(?: or extra == "[^"]+")*\)?')
+_EXTRA = re.compile(r'extra == "([^"]+)"')
+# id(requirement) -> (requirement, its extras when its marker only names extras); the entry
+# keeps the object alive, so an id is never reused while it is here
+_extras_only: dict[int, tuple[Requirement, frozenset[str] | None]] = {}
+
+
+def extras_only(requirement: Requirement) -> frozenset[str] | None:
+    """The extras a marker like `extra == "docs"` (or several joined by `or`) names, or None
+    for any other marker. Most Requires-Dist lines are such: their answer needs no marker
+    evaluation (packaging writes extra names normalized, as resolution compares them)."""
+    hit = _extras_only.get(id(requirement))
+    if hit is not None and hit[0] is requirement:
+        return hit[1]
+    text = str(requirement.marker) if requirement.marker is not None else ""
+    found = frozenset(_EXTRA.findall(text)) if _EXTRAS_ONLY.fullmatch(text) else None
+    _extras_only[id(requirement)] = (requirement, found)
+    return found
 
 
 def to_reqs(
@@ -257,7 +278,8 @@ class Factory:
         if hit is not None and hit[0] is requirement:
             return hit[1]
         assert requirement.marker is not None
-        result = requirement.marker.evaluate({**self.env, "extra": extra})
+        only = extras_only(requirement)
+        result = extra in only if only is not None else requirement.marker.evaluate({**self.env, "extra": extra})
         self._marker_memo[key] = (requirement, result)
         return result
 

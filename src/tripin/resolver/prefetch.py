@@ -20,6 +20,7 @@ from packaging.version import Version
 
 from tripin.index import IndexClient, Metadata, Project
 from tripin.index.models import requires_python
+from tripin.resolver.factory import extras_only
 from tripin.targets import Target
 
 __all__ = ["Prefetcher"]
@@ -43,7 +44,7 @@ class Prefetcher:
 
         self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
-        self._marker_memo: dict[int, tuple[Requirement, frozenset[int]]] = {}
+        self._marker_memo: dict[int, tuple[Requirement, dict[int, bool]]] = {}
 
     def start(self, requirements: Iterable[Requirement]) -> None:
         roots = list(requirements)
@@ -54,17 +55,25 @@ class Prefetcher:
         for requirement in roots:
             self._follow(requirement, self._all)
 
-    def _applies(self, requirement: Requirement) -> frozenset[int]:
-        """The targets whose environment the requirement's marker holds in."""
-        if requirement.marker is None:
-            return self._all
-        hit = self._marker_memo.get(id(requirement))  # the entry keeps the object, so ids stay unique
-        if hit is not None and hit[0] is requirement:
-            return hit[1]
+    def _applies(self, requirement: Requirement, targets: frozenset[int]) -> frozenset[int]:
+        """Those of `targets` whose environment the requirement's marker holds in."""
         marker = requirement.marker
-        result = frozenset(i for i, env in enumerate(self._envs) if marker.evaluate(env))
-        self._marker_memo[id(requirement)] = (requirement, result)
-        return result
+        if marker is None:
+            return targets
+        if extras_only(requirement) is not None:
+            return frozenset()  # only for extras, and the walk follows none
+        hit = self._marker_memo.get(id(requirement))  # the entry keeps the object, so ids stay unique
+        if hit is None or hit[0] is not requirement:
+            hit = self._marker_memo[id(requirement)] = (requirement, {})
+        known = hit[1]
+        out = []
+        for t in targets:
+            holds = known.get(t)
+            if holds is None:
+                holds = known[t] = marker.evaluate(self._envs[t])
+            if holds:
+                out.append(t)
+        return frozenset(out)
 
     def _follow(self, requirement: Requirement, targets: frozenset[int]) -> None:
         if requirement.url:
@@ -72,7 +81,7 @@ class Prefetcher:
         name = canonicalize_name(requirement.name)
         if name in self._routed_only:
             return  # variant targets read these from their PyTorch index alone: the resolver asks there
-        wanted = targets & self._applies(requirement)
+        wanted = self._applies(requirement, targets)
         spec = str(requirement.specifier)
         with self._lock:
             new = frozenset(i for i in wanted if (name, spec, i) not in self._seen)
