@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
-import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -15,7 +13,9 @@ from typing import TYPE_CHECKING
 from tripin.errors import IndexFetchError
 from tripin.index.models import redact_url
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported on the first request: a run that the cache answers needs neither
+    import ssl
+
     import httpx
 
 __all__ = ["Fetcher", "Response", "Stats"]
@@ -58,6 +58,8 @@ _CERT_ENV = ("TRIPIN_CERT", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 def _ssl_context() -> ssl.SSLContext:
     """A CA bundle named by the variables users already set (tripin's, pip's, OpenSSL's,
     requests'), else the system trust store as pip uses it (truststore). Always verified."""
+    import ssl
+
     for key in _CERT_ENV:
         bundle = os.environ.get(key, "").strip()
         if bundle:
@@ -76,6 +78,8 @@ def _retry_after(value: str | None, attempt: int) -> float:
             return min(float(value), _MAX_RETRY_AFTER)
         except ValueError:
             try:
+                import email.utils
+
                 when: float = email.utils.parsedate_to_datetime(value).timestamp()
             except (TypeError, ValueError):
                 return 1.0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import re
-from email.parser import BytesParser
-from email.policy import compat32
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -52,6 +50,9 @@ def _headers(data: bytes) -> dict[str, list[str]] | None:
 
 
 def _email_headers(data: bytes, where: str) -> dict[str, list[str]]:
+    from email.parser import BytesParser  # the fallback only: most metadata never needs it
+    from email.policy import compat32
+
     try:
         msg = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
     except Exception as exc:  # the email parser has no single error type
