@@ -87,6 +87,9 @@ class Cache:
             "stored_at": entry.stored_at or time.time(),
             "max_age": entry.max_age,
         }
+        # fields at their defaults are left out (get() reads them back as such): most entries
+        # are small metadata, where the header was a third of the bytes
+        header = {k: v for k, v in header.items() if v or k in ("key", "sha256", "stored_at")}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

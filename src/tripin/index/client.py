@@ -8,6 +8,7 @@ import marshal
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -268,7 +269,13 @@ class IndexClient:
         cached = self.cache.get("metadata", key)
         if cached is not None:
             _log.debug("%s: metadata from the cache", file.filename)
-            return self._checked(parse_metadata(cached.body, where), file, where)
+            body = cached.body
+            if body[:1] == b"x":  # zlib's header: no METADATA starts so (they start "Metadata-")
+                try:
+                    body = zlib.decompress(body)
+                except zlib.error:
+                    body = b""  # unreadable: parse_metadata says so
+            return self._checked(parse_metadata(body, where), file, where)
         if self.offline:
             raise IndexFetchError(
                 f"offline: no cached metadata for {file.filename}", hint="run once without --offline to fill the cache"
@@ -276,7 +283,7 @@ class IndexClient:
         self._network()
         body = self._fetch_metadata(file, where)
         metadata = self._checked(parse_metadata(body, where), file, where)
-        self.cache.put("metadata", key, Entry(body=essential(body), stored_at=time.time()))
+        self.cache.put("metadata", key, Entry(body=zlib.compress(essential(body)), stored_at=time.time()))
         return metadata
 
     def _fetch_metadata(self, file: DistFile, where: str) -> bytes:
