@@ -44,7 +44,7 @@ class Prefetcher:
 
         self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
-        self._marker_memo: dict[int, tuple[Requirement, dict[int, bool]]] = {}
+        self._marker_memo: dict[int, tuple[Requirement, dict[tuple[int, str], bool]]] = {}
 
     def start(self, requirements: Iterable[Requirement]) -> None:
         roots = list(requirements)
@@ -55,43 +55,50 @@ class Prefetcher:
         for requirement in roots:
             self._follow(requirement, self._all)
 
-    def _applies(self, requirement: Requirement, targets: frozenset[int]) -> frozenset[int]:
-        """Those of `targets` whose environment the requirement's marker holds in."""
+    def _applies(self, requirement: Requirement, targets: frozenset[int], extras: frozenset[str]) -> frozenset[int]:
+        """Those of `targets` whose environment the requirement's marker holds in, for the
+        base package or one of the `extras` its parent was asked for with."""
         marker = requirement.marker
         if marker is None:
             return targets
-        if extras_only(requirement) is not None:
-            return frozenset()  # only for extras, and the walk follows none
+        only = extras_only(requirement)
+        if only is not None:
+            return targets if only & extras else frozenset()
         hit = self._marker_memo.get(id(requirement))  # the entry keeps the object, so ids stay unique
         if hit is None or hit[0] is not requirement:
             hit = self._marker_memo[id(requirement)] = (requirement, {})
         known = hit[1]
         out = []
         for t in targets:
-            holds = known.get(t)
-            if holds is None:
-                holds = known[t] = marker.evaluate(self._envs[t])
-            if holds:
-                out.append(t)
+            for extra in ("", *extras):
+                holds = known.get((t, extra))
+                if holds is None:
+                    holds = known[(t, extra)] = marker.evaluate({**self._envs[t], "extra": extra})
+                if holds:
+                    out.append(t)
+                    break
         return frozenset(out)
 
-    def _follow(self, requirement: Requirement, targets: frozenset[int]) -> None:
+    def _follow(self, requirement: Requirement, targets: frozenset[int], extras: frozenset[str] = frozenset()) -> None:
         if requirement.url:
             return
         name = canonicalize_name(requirement.name)
         if name in self._routed_only:
             return  # variant targets read these from their PyTorch index alone: the resolver asks there
-        wanted = self._applies(requirement, targets)
-        spec = str(requirement.specifier)
+        wanted = self._applies(requirement, targets, extras)
+        asked = frozenset(canonicalize_name(e) for e in requirement.extras)
+        key = f"{requirement.specifier}[{','.join(sorted(asked))}]"
         with self._lock:
-            new = frozenset(i for i in wanted if (name, spec, i) not in self._seen)
-            self._seen.update((name, spec, i) for i in new)
+            new = frozenset(i for i in wanted if (name, key, i) not in self._seen)
+            self._seen.update((name, key, i) for i in new)
         if not new:
             return
         future = self.client.prefetch_project(name)
-        future.add_done_callback(lambda f: self._on_project(f, requirement, new))
+        future.add_done_callback(lambda f: self._on_project(f, requirement, new, asked))
 
-    def _on_project(self, future: Future[Project], requirement: Requirement, targets: frozenset[int]) -> None:
+    def _on_project(
+        self, future: Future[Project], requirement: Requirement, targets: frozenset[int], extras: frozenset[str]
+    ) -> None:
         if future.exception() is not None:
             return
         project = future.result()
@@ -122,12 +129,12 @@ class Prefetcher:
         futures = self.client.prefetch_metadata(project.file(k, i) for i in chosen)
         for i, metadata in zip(chosen, futures, strict=True):
             on = frozenset(picks[i])
-            metadata.add_done_callback(lambda f, on=on: self._on_metadata(f, on))  # type: ignore[misc]
+            metadata.add_done_callback(lambda f, on=on: self._on_metadata(f, on, extras))  # type: ignore[misc]
 
-    def _on_metadata(self, future: Future[Metadata], targets: frozenset[int]) -> None:
+    def _on_metadata(self, future: Future[Metadata], targets: frozenset[int], extras: frozenset[str]) -> None:
         if future.exception() is None:
             for requirement in future.result().requires_dist:
-                self._follow(requirement, targets)
+                self._follow(requirement, targets, extras)
 
 
 def _python_ok(text: str | None, python: Version) -> bool:
