@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import marshal
@@ -10,14 +11,14 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index.cache import Cache, Entry
-from tripin.index.http import Fetcher, Response
+from tripin.index.http import Fetcher
 from tripin.index.metadata import essential, parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
@@ -32,8 +33,8 @@ _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
+_BIG_PAGE = 1024 * 1024
 _ROWS = "tripin-releases-1"  # the form of a cached page: a changed form is a cache miss, never misread
-_STAGGER = 0.05  # seconds a speculative `.metadata` request has before the zip is read too
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
 TORCH_FAMILY = frozenset(
@@ -82,21 +83,16 @@ class IndexClient:
         self.refresh = refresh  # revalidate every cached page, however fresh
         self.fetcher = fetcher or Fetcher()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tripin-index")
-        self._race_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tripin-race")
         self._futures: dict[tuple[str, str], Future[object]] = {}
         self._lock = threading.Lock()
         self._inline = threading.local()
         self._parsing = threading.Lock()
         self._closed = False
-        # per index: speculative `.metadata` requests that worked / 404ed (see _fetch_metadata)
-        self._spec_ok: dict[str, int] = {}
-        self._spec_miss: dict[str, int] = {}
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._race_pool.shutdown(wait=True, cancel_futures=True)
         self.fetcher.close()
 
     def __enter__(self) -> IndexClient:
@@ -243,7 +239,9 @@ class IndexClient:
         if response.status == 404:
             return None
         content_type = response.headers.get("content-type", "")
-        with self._parsing:  # one page at a time: a big page parsed takes ten times its bytes
+        # one big page at a time: parsed, it takes ten times its bytes; small pages go past, as
+        # most of them are on the way to the next dependency and a big one takes 0.2 s
+        with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
             rows = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
         self.cache.put(
             "projects",
@@ -294,44 +292,17 @@ class IndexClient:
             if file.core_metadata and hashlib.sha256(response.body).hexdigest() != file.core_metadata:
                 raise IndexFetchError(f"{where}.metadata: sha256 does not match the index's core-metadata hash")
             return response.body
-        # not advertised: a `.metadata` file may still answer. An index that answers most such
-        # requests with 404 (a partial mirror) costs a round trip per wheel for nothing: then
-        # go to range reads straight away
-        misses, hits = self._spec_miss.get(file.index, 0), self._spec_ok.get(file.index, 0)
-        if misses >= 3 and misses > 2 * hits:
-            return self._read_zip(file, where)
-        return self._race(file, where)
-
-    def _read_zip(self, file: DistFile, where: str) -> bytes:
-        return read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
-
-    def _race(self, file: DistFile, where: str) -> bytes:
-        """Ask for `.metadata`; when no answer comes within _STAGGER (a found file comes at
-        once, a mirror that looks upstream before its 404 takes a tenth of a second or more),
-        read the zip as well and take whichever succeeds first. The helpers run in a pool of
-        their own, which never waits on the main one, so waiting here cannot deadlock."""
-        speculative = self._race_pool.submit(self.fetcher.get, file.url + ".metadata", max_bytes=_METADATA_CAP)
-        wait([speculative], timeout=_STAGGER)
-        if speculative.done():
-            if self._count(speculative, file):
-                return speculative.result().body
-            return self._read_zip(file, where)
-        reading = self._race_pool.submit(self._read_zip, file, where)
-        both: list[Future[Any]] = [speculative, reading]
-        done, _ = wait(both, return_when=FIRST_COMPLETED)
-        if reading in done and reading.exception() is None:
-            return reading.result()
-        wait([speculative])
-        if self._count(speculative, file):
-            return speculative.result().body
-        return reading.result()  # its answer, or its error
-
-    def _count(self, speculative: Future[Response], file: DistFile) -> bool:
-        """Whether the finished speculative request found the file; kept per index."""
-        found = speculative.exception() is None and speculative.result().status == 200
-        counts = self._spec_ok if found else self._spec_miss
-        counts[file.index] = counts.get(file.index, 0) + 1
-        return found
+        # not advertised: read the zip's directory and METADATA with range requests, as uv
+        # does. A `.metadata` file may still answer where that fails (a static mirror that
+        # stores no wheels, or ignores Range on a large one); asking for it first costs a round
+        # trip per wheel, and on a partial mirror its 404 takes 0.1 to 1.7 s
+        try:
+            return read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
+        except IndexFetchError as exc:
+            response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
+            if response.status == 200:
+                return response.body
+            raise exc from None
 
     def range_fetcher(self, url: str, *, sha256: str | None = None) -> RangeFetch:
         """Range reads of one remote file, for zipfile; falls back to one whole download only
