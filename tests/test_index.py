@@ -228,3 +228,23 @@ def test_wheel_with_two_metadata_files_is_refused() -> None:
         archive.writestr("b-1.0.dist-info/METADATA", "Name: b\n")
     with pytest.raises(IndexFetchError, match="2 top-level METADATA"):
         read_wheel_metadata(_zip_fetch(buffer.getvalue()), "w")
+
+
+def test_unadvertised_metadata_from_the_zip_then_from_metadata_files(index: IndexServer, tmp_path: Path) -> None:
+    """Unadvertised metadata is read from the wheel first (range requests, as uv does); an index
+    that stores no wheels but serves `.metadata` files (this recorded one) is asked for those
+    first once they have rescued two reads, so it costs one request a wheel again."""
+    with _client(index, tmp_path) as client:
+        wheels = [
+            next(f for f in client.project(name).files if f.is_wheel)
+            for name in ("mpmath", "sympy", "networkx", "jinja2")
+        ]
+        assert all(f.core_metadata is None for f in wheels)
+        for wheel in wheels:
+            index.reset()
+            assert client.metadata(wheel).name == wheel.name
+            expected = [f"/files/{wheel.filename}.metadata"]
+            if wheel in wheels[:2]:  # the wheel is not there (404), its .metadata is
+                expected.insert(0, f"/files/{wheel.filename}")
+            # the server logs a request once its answer is sent: the last one may be settling
+            assert wait_for(lambda expected=expected: [r.route for r in index.requests] == expected)

@@ -88,6 +88,9 @@ class IndexClient:
         self._inline = threading.local()
         self._parsing = threading.Lock()
         self._closed = False
+        # per index: metadata read from the zip / only found as a `.metadata` file (see below)
+        self._zip_ok: dict[str, int] = {}
+        self._rescued: dict[str, int] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -294,15 +297,27 @@ class IndexClient:
             return response.body
         # not advertised: read the zip's directory and METADATA with range requests, as uv
         # does. A `.metadata` file may still answer where that fails (a static mirror that
-        # stores no wheels, or ignores Range on a large one); asking for it first costs a round
-        # trip per wheel, and on a partial mirror its 404 takes 0.1 to 1.7 s
-        try:
-            return read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
-        except IndexFetchError as exc:
+        # stores no wheels, or ignores Range on a large one). Asking for it first would cost a
+        # round trip per wheel elsewhere, and on a partial mirror its 404 takes 0.1 to 1.7 s;
+        # so it is asked for first only on an index where it has rescued more reads than
+        # range requests have served.
+        index = file.index
+        rescued = self._rescued.get(index, 0)
+        if rescued >= 2 and rescued > self._zip_ok.get(index, 0):
             response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
             if response.status == 200:
                 return response.body
-            raise exc from None
+            return read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
+        try:
+            body = read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
+        except IndexFetchError as exc:
+            response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
+            if response.status != 200:
+                raise exc from None
+            self._rescued[index] = self._rescued.get(index, 0) + 1
+            return response.body
+        self._zip_ok[index] = self._zip_ok.get(index, 0) + 1
+        return body
 
     def range_fetcher(self, url: str, *, sha256: str | None = None) -> RangeFetch:
         """Range reads of one remote file, for zipfile; falls back to one whole download only
