@@ -248,3 +248,32 @@ def test_unadvertised_metadata_from_the_zip_then_from_metadata_files(index: Inde
                 expected.insert(0, f"/files/{wheel.filename}")
             # the server logs a request once its answer is sent: the last one may be settling
             assert wait_for(lambda expected=expected: [r.route for r in index.requests] == expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "py3-none-any",
+        "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "py2.py3-none-any",
+        "cp39-abi3-win_amd64",
+        "3py-none-any",  # interpreter not an identifier
+        "py3--any",
+        "py3-none",
+        "py3..x-none-any",
+        "a-b-c-d",
+        "py3-none-any.",
+        "",
+    ],
+)
+def test_tag_texts_are_judged_as_packaging_judges_them(text: str) -> None:
+    from packaging.tags import parse_tag
+
+    from tripin.index.models import _tags_ok
+
+    try:
+        parse_tag(text)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert _tags_ok(text) is accepted

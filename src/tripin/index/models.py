@@ -209,9 +209,7 @@ def identify_strings(filename: str) -> tuple[NormalizedName, str, str] | None:
             return None
         tags = f"{parts[1]}-{parts[2]}-{parts[3]}"
         if tags not in _GOOD_TAGS:
-            try:
-                tag_set(tags)
-            except ValueError:
+            if not _tags_ok(tags):
                 return None
             _GOOD_TAGS.add(tags)
         return stem[0], stem[1], tags
@@ -219,7 +217,17 @@ def identify_strings(filename: str) -> tuple[NormalizedName, str, str] | None:
     return None if ident is None else (ident[0], str(ident[1]), "")
 
 
-_GOOD_TAGS: set[str] = set()  # tag texts packaging accepted (sets are safe to share between threads)
+_GOOD_TAGS: set[str] = set()  # tag texts found good (sets are safe to share between threads)
+
+
+def _tags_ok(text: str) -> bool:
+    """What packaging's parse_tag accepts (three parts, no empty member, interpreters that are
+    identifiers), without building the Tag objects: a big page has thousands of tag texts."""
+    parts = text.split("-")
+    if len(parts) != 3:
+        return False
+    members = [part.split(".") for part in parts]
+    return all(all(members_) for members_ in members) and all(i.isidentifier() for i in members[0])
 
 
 def identify_file(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:

@@ -64,15 +64,16 @@ class _RemoteFile(io.RawIOBase):
         return self._size
 
     def read_at(self, start: int, length: int) -> bytes:
-        self.seek(start)
-        out = bytearray()
-        while len(out) < length:
-            view = memoryview(bytearray(length - len(out)))
-            got = self.readinto(view)
-            if not got:
-                break
-            out += view[:got]
-        return bytes(out)
+        """`length` bytes from `start` (fewer at the end of the file), from the chunks already
+        fetched when they hold them, else in one request."""
+        length = max(0, min(length, self._size - start))
+        data = self._cached(start, length)
+        if data is None:
+            self.seek(start)
+            buffer = bytearray(length)
+            got = self.readinto(memoryview(buffer))
+            data = bytes(buffer[:got])
+        return data
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         length = min(len(buffer), self._size - self._pos)
