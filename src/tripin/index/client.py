@@ -271,11 +271,9 @@ class IndexClient:
         if cached is not None:
             _log.debug("%s: metadata from the cache", file.filename)
             body = cached.body
-            if body[:1] == b"x":  # zlib's header: no METADATA starts so (they start "Metadata-")
-                try:
+            if body[:1] == b"x":  # zlib's header; METADATA starts "Metadata-Version"
+                with contextlib.suppress(zlib.error):  # else it is kept as read
                     body = zlib.decompress(body)
-                except zlib.error:
-                    body = b""  # unreadable: parse_metadata says so
             return self._checked(parse_metadata(body, where), file, where)
         if self.offline:
             raise IndexFetchError(
