@@ -87,9 +87,16 @@ Release = tuple[str, bytes]
 
 def pack_releases(rows: Iterable[Row]) -> tuple[Release, ...]:
     """Group rows by version (spellings of one version are one release), newest first."""
+    spelled: dict[str, list[Row]] = {}
+    for row in rows:  # by text first: a Version is parsed once per spelling, not once per file
+        spelled.setdefault(row[9], []).append(row)
     by: dict[Version, list[Row]] = {}
-    for row in rows:
-        by.setdefault(_version(row[9]), []).append(row)
+    for text, group in spelled.items():
+        version = Version(text)
+        if version in by:
+            by[version].extend(group)
+        else:
+            by[version] = group
     ordered = sorted(by.items(), key=lambda item: item[0], reverse=True)
     return tuple((group[0][9], zlib.compress(marshal.dumps(tuple(group)), 1)) for _, group in ordered)
 
@@ -166,11 +173,14 @@ def requires_python(text: str | None) -> SpecifierSet | None:
         return None
 
 
+SAME_NAME = "\x00"  # starts a row's URL that ends in a "/" the file name follows (never in a URL)
+
+
 def to_distfile(row: Row, index: str) -> DistFile:
     filename, url, hashes, rp, yanked, size, uploaded, core_metadata, name, version, tags = row
     return DistFile(
         filename=filename,
-        url=url,
+        url=url[1:] + filename if url.startswith(SAME_NAME) else url,
         hashes=hashes,
         requires_python=requires_python(rp),
         yanked=yanked,

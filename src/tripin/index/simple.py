@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from html.parser import HTMLParser
+from sys import intern
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
 from tripin.errors import IndexFetchError
-from tripin.index.models import DistFile, Index, Row, identify_strings, redact_url, to_distfile
+from tripin.index.models import SAME_NAME, DistFile, Index, Row, identify_strings, redact_url, to_distfile
 
 __all__ = ["JSON_TYPE", "html_rows", "json_rows", "parse_html_page", "parse_json_page", "parse_page"]
 
@@ -57,19 +58,25 @@ def _row(
         return None
     if len(hashes) == 1:  # the usual case: one sha256
         ((k, v),) = hashes.items()
-        pairs: tuple[tuple[str, str], ...] = ((str(k).lower(), str(v).lower()),)
+        pairs: tuple[tuple[str, str], ...] = ((intern(str(k).lower()), str(v).lower()),)
     else:
-        pairs = tuple(sorted((str(k).lower(), str(v).lower()) for k, v in hashes.items()))
+        pairs = tuple(sorted((intern(str(k).lower()), str(v).lower()) for k, v in hashes.items()))
+    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
+        url = SAME_NAME + url[: -len(filename)]  # the name is in the row already
+    name, version, tags = ident
+    # interned: marshal writes a repeated object once, so a page's rows take less to store
     return (
         filename,
         url,
         pairs,
-        requires_python or None,
+        intern(requires_python) if requires_python else None,
         yanked,
         size,
         upload_time,
         core_metadata,
-        *ident,
+        intern(name),
+        intern(version),
+        intern(tags),
     )
 
 
