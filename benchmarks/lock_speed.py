@@ -1,18 +1,32 @@
-"""tripin lock against uv on the same index, in one run: wall time, requests and bytes.
+"""tripin lock against uv on the same index, in one run: wall time, peak memory, cache size.
 
-    python benchmarks/lock_speed.py [--latency 0.03] [--runs 3] [--pypi]
+    python benchmarks/lock_speed.py [--latency 0.03] [--runs 3] [--pypi] [--only real|torch|scale]
 
-By default the index is tests/index (real PyPI pages and metadata, recorded) served on
-127.0.0.1 with `--latency` seconds added to every request, to look like a real index; the
-server counts every request and byte, for every tool alike. It advertises PEP 658 metadata,
-as PyPI's own API does, since uv reads metadata only where advertised. `--pypi` runs against
-the real PyPI instead (bytes are then tripin's own count only).
+Two workloads, each locked by tripin and by `uv pip compile --universal` in the same run,
+alternating (tripin cold, tripin warm, uv cold, uv warm, then again), medians of `--runs`:
+
+* torch only: `torch==2.6.0` on two Linux targets (x86_64, aarch64; cp312);
+* a real project: `torch==2.6.0 transformers accelerate datasets` on eight targets
+  (linux x86_64 and aarch64 for cp311, cp312, cp313; macos-arm64-cp312; windows-x86_64-cp312);
+  and the scale rows: tripin on 1, 2, 4 and 8 of those targets.
 
 Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin
-revalidates its pages with conditional requests; uv runs with --offline, its fastest warm mode).
+revalidates stale pages with conditional requests; uv runs with --offline, its fastest warm
+mode). Every row gives the median wall time, the median peak RSS of the process (the largest
+one where a row runs several) and the size of the cache that the cold run left.
+
+By default the indexes are the recorded ones served on 127.0.0.1 with `--latency` seconds added
+to every request: tests/index (torch only) and tests/index-project (the real project), both
+real PyPI pages and metadata recorded by scripts/record_index.py. The server counts requests
+and bytes for every tool alike. It advertises PEP 658 metadata, as PyPI's own API does, since
+uv reads metadata only where advertised, and marks pages fresh for 600 s, as PyPI does.
+`--pypi` runs against the real PyPI instead (then requests and bytes are not counted, and
+the pip-compile row is left out).
+
+uv runs with UV_PYTHON_DOWNLOADS=never: otherwise `--python-version 3.12` makes it try to
+download a Python first, for about ten seconds here, which would make uv look slow.
 pip-compile resolves for the running interpreter only, so it is compared on one target, this
-machine's (`linux-x86_64-cp311`: the recorded index holds cp311 x86_64 wheels for that), against
-tripin and uv on the same single target; its warm run reuses pip's HTTP cache.
+machine's (`linux-x86_64-cp311`: the recorded index holds cp311 x86_64 wheels for that).
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +48,53 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from indexserver import IndexServer  # noqa: E402
 
-TARGETS = {
-    "linux-x86_64-cp312": "x86_64-manylinux_2_28",
-    "linux-aarch64-cp312": "aarch64-manylinux_2_28",
-    "macos-arm64-cp312": "aarch64-apple-darwin",
-    "windows-x86_64-cp312": "x86_64-pc-windows-msvc",
-}
+TORCH = ["torch==2.6.0"]
+PROJECT = ["torch==2.6.0", "transformers", "accelerate", "datasets"]
+TWO = ["linux-x86_64-cp312", "linux-aarch64-cp312"]
+EIGHT = [
+    "linux-x86_64-cp311",
+    "linux-x86_64-cp312",
+    "linux-x86_64-cp313",
+    "linux-aarch64-cp311",
+    "linux-aarch64-cp312",
+    "linux-aarch64-cp313",
+    "macos-arm64-cp312",
+    "windows-x86_64-cp312",
+]
+SCALE = {1: EIGHT[1:2], 2: TWO, 4: [*TWO, "macos-arm64-cp312", "windows-x86_64-cp312"], 8: EIGHT}
+UV_PLATFORM = {"linux-x86_64": "x86_64-manylinux_2_28", "linux-aarch64": "aarch64-manylinux_2_28"}
+
+# a command list and its environment, for a working directory and a phase (warm or cold)
+Make = Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]
+
+
+@dataclass
+class Tool:
+    label: str
+    make: Make
+    cache: str  # the cache directory's name inside the working directory
+
+
+@dataclass
+class Row:
+    label: str
+    walls: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)  # kilobytes
+    cache: list[int] = field(default_factory=list)  # bytes
+    requests: int = -1
+    nbytes: int = -1
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def rss_mb(self) -> float:
+        return statistics.median(self.rss) / 1024
+
+    @property
+    def cache_mb(self) -> float:
+        return statistics.median(self.cache) / 1e6 if self.cache else 0.0
 
 
 def _bin(name: str) -> str:
@@ -52,75 +108,88 @@ def _uv() -> str:
     return find_uv_bin()
 
 
-def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:3])} failed:\n{result.stderr[-2000:]}")
-    return elapsed
+def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall time and peak RSS (kB) of one command, from the kernel's own account (wait4)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(argv[:3])} failed:\n{err.read().decode(errors='replace')[-2000:]}")
+    return elapsed, usage.ru_maxrss
 
 
-def measure(
-    label: str,
-    make: Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]],
-    server: IndexServer | None,
-    runs: int,
-) -> list[tuple[str, float, int, int]]:
-    """(label, median wall, requests, bytes) for the cold and the warm run."""
-    rows = []
-    cold_times, warm_times = [], []
-    counts: dict[str, tuple[int, int]] = {}
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def compare(name: str, tools: list[Tool], server: IndexServer | None, runs: int) -> list[Row]:
+    """Cold then warm for each tool in turn, `runs` times over: alternating, so that a slow
+    moment on a shared machine falls on both tools alike."""
+    rows = {(t.label, phase): Row(f"{t.label}, {phase}") for t in tools for phase in ("cold", "warm")}
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            for phase, times in (("cold", cold_times), ("warm", warm_times)):
-                commands, env = make(work, phase == "warm")
-                if server is not None:
-                    server.reset()
-                elapsed = sum(_run(cmd, work, env) for cmd in commands)
-                times.append(elapsed)
-                if server is not None:
-                    counts[phase] = (len(server.requests), sum(r.bytes_sent for r in server.requests))
-    for phase, times in (("cold", cold_times), ("warm", warm_times)):
-        req, nbytes = counts.get(phase, (-1, -1))
-        rows.append((f"{label}, {phase}", statistics.median(times), req, nbytes))
-    return rows
+        for tool in tools:
+            with tempfile.TemporaryDirectory() as tmp:
+                work = Path(tmp)
+                for phase in ("cold", "warm"):
+                    commands, env = tool.make(work, phase == "warm")
+                    if server is not None:
+                        server.reset()
+                    row = rows[(tool.label, phase)]
+                    total, peak = 0.0, 0
+                    for cmd in commands:
+                        elapsed, rss = _run(cmd, work, env)
+                        total, peak = total + elapsed, max(peak, rss)
+                    row.walls.append(total)
+                    row.rss.append(peak)
+                    row.cache.append(_size(work / tool.cache))
+                    if server is not None:
+                        row.requests = len(server.requests)
+                        row.nbytes = sum(r.bytes_sent for r in server.requests)
+    print(f"  {name}: done", file=sys.stderr)
+    return list(rows.values())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--pypi", action="store_true", help="the real PyPI instead of the local index")
-    parser.add_argument("--requirement", default="torch==2.6.0")
+    parser.add_argument("--pypi", action="store_true", help="the real PyPI instead of the recorded indexes")
+    parser.add_argument("--only", choices=("torch", "real", "scale"), action="append")
     args = parser.parse_args()
-    server = None
-    if args.pypi:
-        url = "https://pypi.org/simple"
-    else:
-        server = IndexServer(ROOT / "tests" / "index").start()
-        server.advertise_metadata = True
-        if args.latency:
-            server.fault("*", "delay", seconds=args.latency)
-        url = server.simple_url
-    base_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    only = set(args.only or ("torch", "real", "scale"))
+    servers: dict[str, IndexServer] = {}
+
+    def index_url(which: str) -> tuple[str, IndexServer | None]:
+        if args.pypi:
+            return "https://pypi.org/simple", None
+        if which not in servers:
+            server = IndexServer(ROOT / "tests" / which).start()
+            server.advertise_metadata = True
+            server.cache_control = "max-age=600, public"  # what PyPI says of its pages
+            if args.latency:
+                server.fault("*", "delay", seconds=args.latency)
+            servers[which] = server
+        return servers[which].simple_url, servers[which]
+
+    base_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE")}
     tripin, uv = _bin("tripin"), _uv()
 
-    def tripin_lock(targets: list[str]) -> Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]:
+    def tripin_lock(url: str, reqs: list[str], targets: list[str]) -> Tool:
         def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
-            argv = [tripin, "lock", args.requirement, "--index-url", url, "--cache-dir", str(work / "tc"), "-q"]
+            argv = [tripin, "lock", *reqs, "--index-url", url, "--cache-dir", str(work / "tc"), "-q"]
             for t in targets:
                 argv += ["--target", t]
-            return [argv], base_env  # warm: pages revalidated (ETag) or fresh, metadata from the cache
+            return [argv], base_env  # warm: pages fresh or revalidated (ETag), metadata from the cache
 
-        return make
+        return Tool(f"tripin lock, {len(targets)} target{'s' if len(targets) > 1 else ''}", make, "tc")
 
-    def uv_compile(
-        targets: list[str], universal: bool
-    ) -> Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]:
+    def uv_compile(url: str, reqs: list[str], python: str = "3.12", platform: str | None = None) -> Tool:
         def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
-            (work / "in.txt").write_text(args.requirement + "\n")
+            (work / "in.txt").write_text("\n".join(reqs) + "\n")
             env = {
                 **base_env,
                 "UV_NO_CONFIG": "1",
@@ -130,98 +199,83 @@ def main() -> int:
                 "UV_NATIVE_TLS": "1",
                 "UV_SYSTEM_CERTS": "1",
             }
-            common = [
-                uv,
-                "pip",
-                "compile",
-                "in.txt",
-                "--index-url",
-                url,
-                "--python-version",
-                "3.12",
-                "--quiet",
-                "-o",
-                os.devnull,
-                *(["--offline"] if warm else []),
-            ]
-            if universal:
-                return [[*common, "--universal"]], env
-            return [[*common, "--python-platform", TARGETS[t]] for t in targets], env
-
-        return make
-
-    def uv_compile_py(targets: list[str]) -> Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]:
-        inner = uv_compile(targets, False)
-
-        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
-            commands, env = inner(work, warm)
-            return [
-                [a if a != "3.12" else f"{sys.version_info[0]}.{sys.version_info[1]}" for a in c] for c in commands
-            ], env
-
-        return make
-
-    def pip_compile(work_target: str) -> Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]:
-        del work_target  # pip-compile only resolves for the interpreter running it
-
-        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
-            (work / "in.txt").write_text(args.requirement + "\n")
-            env = {**base_env, "PIP_CONFIG_FILE": os.devnull, "HOME": str(work)}
-            argv = [
-                _bin("pip-compile"),
-                "in.txt",
-                "--index-url",
-                url,
-                "--quiet",
-                "--no-header",
-                "-o",
-                str(work / "out.txt"),
-                "--cache-dir",
-                str(work / "pipc"),
-                "--pip-args",
-                "--isolated",
-            ]
+            argv = [uv, "pip", "compile", "in.txt", "--index-url", url, "--python-version", python, "--quiet"]
+            argv += ["-o", os.devnull, *(["--offline"] if warm else [])]
+            argv += ["--python-platform", platform] if platform else ["--universal"]
             return [argv], env
 
-        return make
+        return Tool(f"uv pip compile {'--python-platform ' + platform if platform else '--universal'}", make, "uvc")
 
-    host = f"linux-x86_64-cp{sys.version_info[0]}{sys.version_info[1]}"
-    two = ["linux-x86_64-cp312", "linux-aarch64-cp312"]
-    rows: list[tuple[str, float, int, int]] = []
-    rows += measure("tripin lock, 2 targets", tripin_lock(two), server, args.runs)
-    rows += measure("uv pip compile --universal", uv_compile(two, True), server, args.runs)
-    rows += measure("uv pip compile, one run per target (2)", uv_compile(two, False), server, args.runs)
-    if not args.pypi and shutil.which(_bin("pip-compile")) and host == "linux-x86_64-cp311":
-        TARGETS[host] = "x86_64-manylinux_2_28"
-        one = [host]
-        rows += measure(f"tripin lock, 1 target ({host})", tripin_lock(one), server, args.runs)
-        rows += measure(f"uv pip compile, 1 target ({host})", uv_compile_py(one), server, args.runs)
-        rows += measure(f"pip-compile, this interpreter ({host})", pip_compile(host), server, args.runs)
-    for n in (1, 2, 4):
-        targets = list(TARGETS)[:n]
-        rows += measure(f"tripin lock, {n} target(s)", tripin_lock(targets), server, 1)
-    if server is not None:
+    def pip_compile(url: str, reqs: list[str]) -> Tool:
+        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
+            (work / "in.txt").write_text("\n".join(reqs) + "\n")
+            env = {**base_env, "PIP_CONFIG_FILE": os.devnull, "HOME": str(work)}
+            argv = [_bin("pip-compile"), "in.txt", "--index-url", url, "--quiet", "--no-header"]
+            argv += ["-o", str(work / "out.txt"), "--cache-dir", str(work / "pipc"), "--pip-args", "--isolated"]
+            return [argv], env
+
+        return Tool("pip-compile, this interpreter", make, "pipc")
+
+    sections: list[tuple[str, list[Row]]] = []
+    ratios: list[tuple[str, float, float]] = []  # (what, measured ratio, bar)
+
+    def pair(rows: list[Row], a: str, b: str) -> tuple[Row, Row]:
+        by = {r.label: r for r in rows}
+        return by[a], by[b]
+
+    if "torch" in only:
+        url, server = index_url("index")
+        tools = [tripin_lock(url, TORCH, TWO), uv_compile(url, TORCH)]
+        rows = compare("torch only", tools, server, args.runs)
+        host = f"linux-x86_64-cp{sys.version_info[0]}{sys.version_info[1]}"
+        if not args.pypi and shutil.which(_bin("pip-compile")) and host == "linux-x86_64-cp311":
+            py = f"{sys.version_info[0]}.{sys.version_info[1]}"
+            one = [
+                tripin_lock(url, TORCH, [host]),
+                uv_compile(url, TORCH, py, UV_PLATFORM["linux-x86_64"]),
+                pip_compile(url, TORCH),
+            ]
+            rows += compare(f"one target ({host})", one, server, args.runs)
+        sections.append(("`torch==2.6.0`, 2 Linux targets (x86_64, aarch64; cp312)", rows))
+        t_cold, u_cold = pair(rows, "tripin lock, 2 targets, cold", "uv pip compile --universal, cold")
+        ratios.append(("torch only, 2 targets, cold: tripin / uv --universal", t_cold.wall / u_cold.wall, 1.0))
+
+    if "real" in only:
+        url, server = index_url("index-project")
+        rows = compare("real project", [tripin_lock(url, PROJECT, EIGHT), uv_compile(url, PROJECT)], server, args.runs)
+        sections.append((f"`{' '.join(PROJECT)}`, 8 targets", rows))
+        t_cold, u_cold = pair(rows, "tripin lock, 8 targets, cold", "uv pip compile --universal, cold")
+        t_warm, u_warm = pair(rows, "tripin lock, 8 targets, warm", "uv pip compile --universal, warm")
+        ratios.append(("real project, 8 targets, cold: tripin / uv --universal", t_cold.wall / u_cold.wall, 1.0))
+        ratios.append(("real project, 8 targets, warm: tripin / uv --offline", t_warm.wall / u_warm.wall, 1.5))
+        peak = max(t_cold.rss_mb, t_warm.rss_mb)
+        ratios.append(("real project, 8 targets, peak RSS of tripin (MB; bar 150)", peak / 150, 1.0))
+        ratios.append(("real project, cache after a cold lock: tripin / uv", t_cold.cache_mb / u_cold.cache_mb, 1.0))
+
+    if "scale" in only:
+        url, server = index_url("index-project")
+        rows = []
+        for n, targets in SCALE.items():
+            rows += compare(f"scale, {n}", [tripin_lock(url, PROJECT, targets)], server, args.runs)
+        sections.append(("scale: the same project on 1, 2, 4 and 8 targets", rows))
+
+    for server in servers.values():
         server.stop()
-    where = "real PyPI" if args.pypi else f"recorded index on 127.0.0.1, +{args.latency * 1000:.0f} ms per request"
-    print(f"{args.requirement}: {where}; median of {args.runs} runs (scale rows: 1 run)")
-    print(f"{'run':<62}{'wall':>9}{'requests':>10}{'MB':>8}")
-    for label, wall, req, nbytes in rows:
-        mb = f"{nbytes / 1e6:.2f}" if nbytes >= 0 else "-"
-        print(f"{label:<62}{wall:>8.2f}s{req if req >= 0 else '-':>10}{mb:>8}")
-    cold = {label: wall for label, wall, _, _ in rows}
-    t_cold, t_warm = cold["tripin lock, 2 targets, cold"], cold["tripin lock, 2 targets, warm"]
-    for peer in ("uv pip compile --universal", "uv pip compile, one run per target (2)"):
-        print(
-            f"ratio tripin/{peer}: cold {t_cold / cold[peer + ', cold']:.2f}x, "
-            f"warm {t_warm / cold[peer + ', warm']:.2f}x"
-        )
-    single = f"tripin lock, 1 target ({host})"
-    for peer in (f"uv pip compile, 1 target ({host})", f"pip-compile, this interpreter ({host})"):
-        if peer + ", cold" in cold:
-            print(
-                f"ratio {single}/{peer}: cold {cold[single + ', cold'] / cold[peer + ', cold']:.2f}x, "
-                f"warm {cold[single + ', warm'] / cold[peer + ', warm']:.2f}x"
-            )
+    where = "the real PyPI" if args.pypi else f"recorded indexes on 127.0.0.1, +{args.latency * 1000:.0f} ms a request"
+    print(f"{where}; medians of {args.runs} runs, alternating")
+    for title, rows in sections:
+        print(f"\n{title}")
+        print(f"{'run':<52}{'wall':>8}{'peak RSS':>10}{'cache':>9}{'requests':>10}{'MB':>8}")
+        for row in rows:
+            mb = f"{row.nbytes / 1e6:.2f}" if row.nbytes >= 0 else "-"
+            req = str(row.requests) if row.requests >= 0 else "-"
+            cache = f"{row.cache_mb:.1f}MB" if "cold" in row.label else ""
+            print(f"{row.label:<52}{row.wall:>7.2f}s{row.rss_mb:>8.0f}MB{cache:>9}{req:>10}{mb:>8}")
+    if ratios:
+        print()
+        for what, ratio, bar in ratios:
+            verdict = "within the bar" if ratio <= bar else "OVER the bar"
+            print(f"{what}: {ratio:.2f} (bar {bar:.1f}: {verdict})")
     return 0
 
 

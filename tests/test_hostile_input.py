@@ -139,8 +139,10 @@ def test_overlay_local_version_with_stray_braces(
 def test_prefetch_cancelled_by_shutdown_logs_nothing(
     index: IndexServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A run that ends with queued prefetches (the two-index refusal, say) cancels them; their
-    callbacks used to call exception() on a cancelled future and log a CancelledError traceback."""
+    """A run that ends with queued prefetches (the two-index refusal, say): their callbacks called
+    exception() on futures the shutdown had cancelled and logged a CancelledError traceback (on
+    9bbf5bd). The client now settles its own futures and leaves queued ones pending, and the
+    callbacks check cancelled() first: either keeps this quiet."""
     from packaging.requirements import Requirement
 
     index.fault("/simple/*", "delay", seconds=0.5)

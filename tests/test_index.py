@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
-from indexserver import IndexServer, build_wheel
+from indexserver import IndexServer, build_wheel, wait_for
 
 from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index import Index, IndexClient
 from tripin.index.cache import Cache
+from tripin.index.rangezip import RangeFetch
 from tripin.index.simple import parse_html_page, parse_json_page
 
 
 def _client(server: IndexServer, tmp_path: Path, **kw: object) -> IndexClient:
-    return IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(tmp_path / "cache"), **kw)  # type: ignore[arg-type]
+    return IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(tmp_path / "cache"), **kw)
 
 
 def test_json_and_html_pages_say_the_same(index: IndexServer) -> None:
@@ -74,7 +77,9 @@ def test_range_reads_metadata_without_downloading_the_wheel(index: IndexServer, 
         file = client.project("bigpkg").files[0]
         metadata = client.metadata(file)
     assert [str(r) for r in metadata.requires_dist] == ["numpy>=1.26", 'jinja2; extra == "docs"']
-    wheel_requests = [r for r in index.requests if r.route == f"/files/{wheel.name}"]
+    # the server logs a request once its answer is sent: one range read may still be settling
+    assert wait_for(lambda: index.requests_for(f"/files/{wheel.name}"))
+    wheel_requests = index.requests_for(f"/files/{wheel.name}")
     assert wheel_requests and all(r.range for r in wheel_requests)
     assert sum(r.bytes_sent for r in wheel_requests) < 200_000 < wheel.stat().st_size
 
@@ -162,3 +167,113 @@ def test_page_freshness(headers: dict[str, str], seconds: float) -> None:
     from tripin.index.client import _max_age
 
     assert _max_age(headers) == seconds
+
+
+RECORDED_METADATA = sorted(
+    p for root in ("index", "index-project") for p in (Path(__file__).parent / root / "files").glob("*.metadata")
+)
+
+
+@pytest.mark.parametrize("path", RECORDED_METADATA[::7], ids=lambda p: p.name[:60])
+def test_cached_metadata_reads_as_the_real_file(path: Path) -> None:
+    """The cache keeps only the header lines resolution reads; the real METADATA files of the
+    recorded indexes must parse the same from that form, and the same as the email parser."""
+    from tripin.index.metadata import _email_headers, _headers, essential, parse_metadata
+
+    data = path.read_bytes()
+    full, short = parse_metadata(data, "x"), parse_metadata(essential(data), "x")
+    assert (short.name, short.version, short.requires_dist, str(short.requires_python)) == (
+        full.name,
+        full.version,
+        full.requires_dist,
+        str(full.requires_python),
+    )
+    assert len(essential(data)) <= len(data)
+    fast = _headers(data)
+    assert fast is not None
+    slow = _email_headers(data, "x")
+    assert {k: [v.strip() for v in vs] for k, vs in fast.items()} == {
+        k: [v.strip() for v in vs] for k, vs in slow.items() if vs
+    }
+
+
+def _zip_fetch(blob: bytes) -> RangeFetch:
+    def fetch(start: int | None, end: int) -> tuple[bytes, int]:
+        return (blob[-end:] if start is None else blob[start : end + 1]), len(blob)
+
+    return fetch
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("prefix", [b"", b"#!/bin/sh\n"])  # data before the archive: zipfile's path
+def test_wheel_metadata_from_the_zip_directory(compression: int, prefix: bytes) -> None:
+    from tripin.index.rangezip import read_wheel_metadata
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for i in range(300):
+            archive.writestr(f"demo/m{i}.py", "x = 1\n")
+        archive.writestr("demo/sub.dist-info/METADATA", "Name: other\n")  # not top level
+        archive.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    blob = prefix + buffer.getvalue()
+    assert read_wheel_metadata(_zip_fetch(blob), "w") == b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
+
+
+def test_wheel_with_two_metadata_files_is_refused() -> None:
+    from tripin.index.rangezip import read_wheel_metadata
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a-1.0.dist-info/METADATA", "Name: a\n")
+        archive.writestr("b-1.0.dist-info/METADATA", "Name: b\n")
+    with pytest.raises(IndexFetchError, match="2 top-level METADATA"):
+        read_wheel_metadata(_zip_fetch(buffer.getvalue()), "w")
+
+
+def test_unadvertised_metadata_from_the_zip_then_from_metadata_files(index: IndexServer, tmp_path: Path) -> None:
+    """Unadvertised metadata is read from the wheel first (range requests, as uv does); an index
+    that stores no wheels but serves `.metadata` files (this recorded one) is asked for those
+    first once they have rescued two reads, so it costs one request a wheel again."""
+    with _client(index, tmp_path) as client:
+        wheels = [
+            next(f for f in client.project(name).files if f.is_wheel)
+            for name in ("mpmath", "sympy", "networkx", "jinja2")
+        ]
+        assert all(f.core_metadata is None for f in wheels)
+        for wheel in wheels:
+            index.reset()
+            assert client.metadata(wheel).name == wheel.name
+            expected = [f"/files/{wheel.filename}.metadata"]
+            if wheel in wheels[:2]:  # the wheel is not there (404), its .metadata is
+                expected.insert(0, f"/files/{wheel.filename}")
+            # the server logs a request once its answer is sent: the last one may be settling
+            assert wait_for(lambda expected=expected: [r.route for r in index.requests] == expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "py3-none-any",
+        "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "py2.py3-none-any",
+        "cp39-abi3-win_amd64",
+        "3py-none-any",  # interpreter not an identifier
+        "py3--any",
+        "py3-none",
+        "py3..x-none-any",
+        "a-b-c-d",
+        "py3-none-any.",
+        "",
+    ],
+)
+def test_tag_texts_are_judged_as_packaging_judges_them(text: str) -> None:
+    from packaging.tags import parse_tag
+
+    from tripin.index.models import _tags_ok
+
+    try:
+        parse_tag(text)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert _tags_ok(text) is accepted

@@ -63,7 +63,7 @@ def test_torch_26_x86_wheel_and_aarch64_cuda_source_build(
     constraints = (work / "constraints.txt").read_text().splitlines()
     arm_line = next(line for line in constraints if line.startswith("triton==3.2.0+git9641643d ; "))
     assert 'platform_machine == "aarch64"' in arm_line and f"tripin build-plan --target {ARM_CU}" in arm_line
-    x86_line = next(line for line in constraints if line.startswith("triton==3.2.0 ; "))
+    x86_line = next(line for line in constraints if line.startswith("triton===3.2.0 ; "))
     assert 'platform_machine == "x86_64"' in x86_line
     assert f"source build needed on {ARM_CU}" in run.out
     # the summary judges the source build as `check` would: the wheel's own commit

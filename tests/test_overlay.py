@@ -69,3 +69,43 @@ def test_doctor_and_build_plan_read_the_projects_overlay(
     assert healthy.code == 0, healthy.out
     plan = tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", "linux-aarch64-cp312-cu126", "-o", "-")
     assert plan.code == 0 and f"https://git.example.org/ml/triton {FORK}" in plan.out
+
+
+def test_one_overlay_changes_every_commands_answer(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """[tool.tripin] rules = ["internal.toml"] (a fork at 1111...): lock, check, doctor, explain and
+    build-plan --torch all read it from the one settings model, and all change their answer with it."""
+    from test_doctor import _torch, _triton, _venv
+
+    pyproject = (
+        f'[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n[tool.tripin]\n'
+        f'targets = ["{ARM_CU}"]\nindex-url = "{index.simple_url}"\npytorch-index-url = "{pytorch.url}"\n'
+    )
+    (work / "pyproject.toml").write_text(pyproject + 'rules = ["internal.toml"]\n')
+    (work / "c.txt").write_text("torch==2.6.0\ntriton==3.2.0+git11111111\n")
+    python = _venv(work, _torch(work, "2.6.0+cu126"), _triton(work, "3.2.0+git11111111", attrs=True))
+
+    def answers() -> dict[str, object]:
+        lock = tripin(capsys, "lock", "-U")
+        assert lock.code == 0, lock.err
+        triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
+        return {
+            "lock": triton["vcs"]["commit-id"],
+            "check": tripin(capsys, "check", "c.txt", "--target", ARM_CU).code,
+            "doctor": tripin(capsys, "doctor", "--python", str(python)).code,
+            "explain": FORK in tripin(capsys, "explain", "triton", "--target", ARM_CU).out,
+            "build-plan": FORK in tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", ARM_CU, "-o", "-").out,
+            "config": "internal.toml" in tripin(capsys, "config").out,
+        }
+
+    assert answers() == {"lock": FORK, "check": 0, "doctor": 0, "explain": True, "build-plan": True, "config": True}
+    (work / "pyproject.toml").write_text(pyproject)  # the same project without its overlay
+    assert answers() == {
+        "lock": "9641643da6c52000c807b5eeed05edaec4402a67",
+        "check": 1,
+        "doctor": 1,
+        "explain": False,
+        "build-plan": False,
+        "config": False,
+    }

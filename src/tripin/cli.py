@@ -12,6 +12,7 @@ from tripin import __version__
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, TripinError
 
 if TYPE_CHECKING:
+    from tripin.config import Project
     from tripin.lock.model import Lock
     from tripin.resolver import TargetResolution
     from tripin.rules.model import Ruleset
@@ -208,6 +209,17 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("-t", "--target", metavar="NAME")
     explain.add_argument("--lock", metavar="PATH", help="lock to read (default: [tool.tripin] lock, else pylock.toml)")
     explain.add_argument("--format", choices=("text", "json"), default="text")
+    config = sub.add_parser(
+        "config",
+        help="print the settings every command shares and where each comes from",
+        description="The lock and constraints paths, rules overlays, indexes and cache directory that "
+        "check, doctor, explain, build-plan, install and rules use (lock adds its own: lock --print-config), "
+        "each with its source: command line, environment, [tool.tripin], or default.",
+    )
+    config.add_argument("--lock", metavar="PATH", help="lock path (default: [tool.tripin] lock, else pylock.toml)")
+    config.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: the user cache dir)")
+    config.add_argument("--format", choices=("text", "json"), default="text")
+    _add_rules_options(config)
     install = sub.add_parser(
         "install",
         help="install the lock for this machine's target into an environment (pip or uv, one command)",
@@ -293,6 +305,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "rules": run_rules,
         "explain": _explain,
         "install": _install,
+        "config": _config,
     }
     try:
         if args.command == "check":  # its memo is keyed by the exact arguments
@@ -518,7 +531,7 @@ def _explain(args: argparse.Namespace) -> int:
     from tripin.lock.explain import explain
     from tripin.lock.pylock import read_pylock
 
-    args.lock = str(_project_lock(args.lock))
+    args.lock = str(_project_lock(args))
     lock = read_pylock(Path(args.lock))
     records = explain(lock, args.package, args.target)
     notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records})
@@ -681,7 +694,7 @@ def _build_plan(args: argparse.Namespace) -> int:
 
         raise ConfigError(f"--constraints {shown(args.constraints)}: not a file name the script can print")
     ruleset = _project_ruleset(args)
-    lock = _lock_for_torch(args, ruleset) if args.torch else read_pylock(_project_lock(args.lock))
+    lock = _lock_for_torch(args, ruleset) if args.torch else read_pylock(_project_lock(args))
     target = args.target
     if target is None:
         needing = [t.name for t in lock.targets if source_builds(lock, t.name)]
@@ -725,26 +738,33 @@ def _constraints_for(lock: Lock, target: str, given: str | None) -> str | None:
     return next((n for n in [*names, "constraints.txt"] if Path(n).is_file()), None)
 
 
-def _project_lock(given: str | None) -> Path:
-    """--lock, else [tool.tripin] lock of ./pyproject.toml, else pylock.toml: as `tripin lock` wrote it."""
-    if given is not None:
-        return Path(given)
-    from tripin.config import load_pyproject
+def _project(args: argparse.Namespace) -> Project:
+    """The settings every command shares, from this command's options (where it has them)."""
+    from tripin.config import project_settings
 
-    if Path("pyproject.toml").is_file():
-        _, tool, _ = load_pyproject(Path("pyproject.toml"))
-        if isinstance(tool.get("lock"), str):
-            return Path(str(tool["lock"]))
-    return Path("pylock.toml")
+    return project_settings(
+        lock=getattr(args, "lock", None),
+        overlays=getattr(args, "overlay", None) or (),
+        rules=getattr(args, "rules", None),
+        cache_dir=getattr(args, "cache_dir", None),
+        no_cache=getattr(args, "no_cache", False),
+        index_url=getattr(args, "index_url", None),
+        pytorch_index_url=getattr(args, "pytorch_index_url", None),
+    )
+
+
+def _project_lock(args: argparse.Namespace) -> Path:
+    """--lock, else [tool.tripin] lock of ./pyproject.toml, else pylock.toml: as `tripin lock` wrote it."""
+    return _project(args).lock_path
 
 
 def _project_ruleset(args: argparse.Namespace, *, validate: bool = True) -> Ruleset:
     """The shipped rules under the project's overlays (--overlay, else [tool.tripin] rules of
     ./pyproject.toml): what lock, check, doctor, explain and build-plan all judge by."""
-    from tripin.config import project_overlays
+    from tripin.config import load_rules
 
-    overlays = [Path(o) for o in getattr(args, "overlay", [])] or project_overlays(Path("pyproject.toml"))
-    return _ruleset(argparse.Namespace(rules=getattr(args, "rules", None)), validate=validate, overlays=overlays)
+    ruleset: Ruleset = load_rules(_project(args), validate=validate)
+    return ruleset
 
 
 def _lock_for_torch(args: argparse.Namespace, ruleset: Ruleset) -> Lock:
@@ -802,14 +822,14 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     from tripin.judge import OK_ACCEPTED, WARN_OTHER_CUT
     from tripin.targets import parse_target
 
-    files = [Path(f) for f in args.files] or _default_check_files(read)
+    project = _project(args)
+    files = [Path(f) for f in args.files] or _default_check_files(project, read)
     if not files:
         raise ConfigError("nothing to check: no pylock.toml or constraints.txt here; name the files")
-    from tripin.config import project_overlays
+    read += project.overlays
+    from tripin.config import load_rules
 
-    overlays = [Path(o) for o in args.overlay] or project_overlays(Path("pyproject.toml"))
-    read += overlays
-    ruleset = _ruleset(args, validate=False, overlays=overlays)
+    ruleset = load_rules(project, validate=False)
     targets = [parse_target(t) for t in args.targets]
     found = check_files(files, ruleset, targets, read)
     warnings = [v for v in found if v.level == "warning"]
@@ -850,14 +870,28 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     return output, EXIT_NO_SOLUTION if failed else EXIT_OK, errors
 
 
-def _default_check_files(read: list[Path]) -> list[Path]:
-    from tripin.config import load_pyproject
+def _config(args: argparse.Namespace) -> int:
+    from tripin.config import describe_project
+
+    rows = describe_project(_project(args))
+    if args.format == "json":
+        import json
+
+        settings = [{"name": n, "value": v, "source": src} for n, v, src in rows]
+        print(json.dumps({"schema": 1, "settings": settings}, indent=2))
+        return EXIT_OK
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {value}  [{source}]")
+    return EXIT_OK
+
+
+def _default_check_files(project: Project, read: list[Path]) -> list[Path]:
     from tripin.errors import ConfigError
 
-    tool: dict[str, object] = {}
-    if Path("pyproject.toml").is_file():
-        _, tool, _ = load_pyproject(Path("pyproject.toml"))
-    names = [Path(str(tool.get("lock") or "pylock.toml")), Path(str(tool.get("constraints") or "constraints.txt"))]
+    names = [project.lock_path, project.constraints_path]
+    if Path("uv.lock").is_file() and not project.lock_path.is_file():
+        names.append(Path("uv.lock"))  # a uv project: its lock is what the hook guards
     read += names  # a default file that appears later must invalidate the memo
     if any("\0" in str(n) for n in names):  # Path.is_file() raises ValueError on a NUL
         raise ConfigError("pyproject.toml: [tool.tripin] names a file with a NUL character")
@@ -874,7 +908,7 @@ def _install(args: argparse.Namespace) -> int:
     from tripin.install import choose_target, install_plan
     from tripin.lock.pylock import read_pylock
 
-    lock = read_pylock(_project_lock(args.lock))
+    lock = read_pylock(_project_lock(args))
     python = absolute_python(args.python)
     report, _ = inspect(python)
     target = args.target

@@ -42,7 +42,12 @@ def add_rules_parser(sub: Any) -> None:
             required=p is sync,
             help="rules directory (default: the shipped rules); sync needs the repository's rules/",
         )
-        p.add_argument("--index-url", default="https://pypi.org/simple", metavar="URL")
+        p.add_argument(
+            "--index-url",
+            metavar="URL",
+            help="index to read torch's metadata from (default: as lock: TRIPIN_/UV_/PIP_INDEX_URL, "
+            "[tool.tripin] index-url, else PyPI)",
+        )
         p.add_argument("--min-torch", default="2.0.0", metavar="VERSION")
     verify.add_argument("--online", action="store_true", help="re-read the index's metadata for every rule")
 
@@ -139,11 +144,14 @@ def _show(ruleset: Ruleset, rows: list[dict[str, str]], line: str) -> None:
 def _expected(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     from packaging.version import Version
 
+    from tripin.config import project_settings
     from tripin.index import Index, IndexClient
-    from tripin.index.cache import Cache, default_cache_dir
+    from tripin.index.cache import Cache
     from tripin.rules.sync import expected_companions, expected_pins
 
-    with IndexClient([Index(name="default", url=args.index_url)], cache=Cache(default_cache_dir())) as client:
+    project = project_settings(index_url=args.index_url)  # the same index and cache as every command
+    args.index_url = project.index_url
+    with IndexClient([Index(name="default", url=project.index_url)], cache=Cache(project.cache_dir)) as client:
         minimum = Version(args.min_torch)
         return expected_pins(client, minimum), expected_companions(client, minimum)
 

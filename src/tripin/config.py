@@ -23,13 +23,17 @@ from tripin.reqfile import marker_problem
 
 __all__ = [
     "DEFAULT_INDEX",
+    "Project",
     "Settings",
     "build_settings",
     "describe",
+    "describe_project",
     "inputs_digest",
     "load_pyproject",
+    "load_rules",
     "parse_date",
     "parse_requirements",
+    "project_settings",
     "pyproject_digest",
 ]
 
@@ -525,6 +529,109 @@ def _shown_url(url: str) -> str:
         text = re.sub(r"//[^/@]*@", "//***@", url)
     text = repr(text)
     return text if len(text) <= 120 else text[:115] + "...'"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
+    """What every command takes from the project, settled once and the same way: the command
+    line over the environment over [tool.tripin] over defaults. `lock` adds its resolution
+    settings on top (`Settings`); check, doctor, explain, build-plan, install and rules read
+    only this, so an overlay or a lock path means the same thing to all of them."""
+
+    lock_path: Path
+    constraints_path: Path
+    overlays: tuple[Path, ...]
+    rules_dir: Path | None  # --rules: a rules directory instead of the shipped one
+    cache_dir: Path | None  # None: --no-cache
+    index_url: str
+    pytorch_index: str
+    sources: Mapping[str, str]
+
+
+def project_settings(
+    *,
+    lock: str | None = None,
+    constraints: str | None = None,
+    overlays: Sequence[str] = (),
+    rules: str | None = None,
+    cache_dir: str | None = None,
+    no_cache: bool = False,
+    index_url: str | None = None,
+    pytorch_index_url: str | None = None,
+    pyproject: Path = Path("pyproject.toml"),
+    environ: Mapping[str, str] | None = None,
+) -> Project:
+    env = os.environ if environ is None else environ
+    tool: dict[str, Any] = load_pyproject(pyproject)[1] if pyproject.is_file() else {}
+    cli, cfg, where = "command line", f"{pyproject} [tool.tripin]", str(pyproject)
+    sources: dict[str, str] = {}
+
+    def one(key: str, value: str | None, env_key: str | None) -> Any:
+        layers = [
+            (value, cli),
+            (env.get(env_key) if env_key else None, f"environment ({env_key})"),
+            (tool.get(key), cfg),
+        ]
+        picked, sources[key] = _first(*layers)
+        return picked
+
+    lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
+    constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
+    env_index = next(((env[k], f"environment ({k})") for k in _INDEX_ENV if env.get(k, "").strip()), (None, ""))
+    index, sources["index-url"] = _first((index_url, cli), env_index, (tool.get("index-url"), cfg))
+    pytorch = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
+    overlay_paths, sources["rules"] = _first(
+        ([Path(o) for o in overlays], cli),
+        ([pyproject.parent / o for o in _str_list(tool, "rules", where)], cfg),
+    )
+    from tripin.memo import cache_root
+
+    cache, sources["cache-dir"] = _first(
+        (cache_dir, cli), (env.get("TRIPIN_CACHE_DIR"), "environment (TRIPIN_CACHE_DIR)")
+    )
+    if no_cache:
+        sources["cache-dir"] = "command line (--no-cache)"
+    sources["rules-dir"] = cli if rules else "default"
+    return Project(
+        lock_path=Path(str(lock_path)),
+        constraints_path=Path(str(constraints_path)),
+        overlays=tuple(overlay_paths or ()),
+        rules_dir=Path(rules) if rules else None,
+        cache_dir=None if no_cache else Path(cache) if cache else cache_root(),
+        index_url=_check_url(str(index or DEFAULT_INDEX), sources["index-url"]),
+        pytorch_index=_check_url(str(pytorch), sources["pytorch-index-url"]),
+        sources=sources,
+    )
+
+
+def describe_project(project: Project) -> list[tuple[str, str, str]]:
+    """(setting, value, where it came from): what `tripin config` shows for every command."""
+    s = project.sources
+    return [
+        ("lock", str(project.lock_path), s["lock"]),
+        ("constraints", str(project.constraints_path), s["constraints"]),
+        ("rules overlays", ", ".join(str(p) for p in project.overlays) or "-", s["rules"]),
+        ("rules", str(project.rules_dir) if project.rules_dir else "shipped", s["rules-dir"]),
+        ("index-url", redact_url(project.index_url), s["index-url"]),
+        ("pytorch-index-url", redact_url(project.pytorch_index), s["pytorch-index-url"]),
+        ("cache-dir", str(project.cache_dir) if project.cache_dir else "- (no cache)", s["cache-dir"]),
+    ]
+
+
+def load_rules(project: Project, *, validate: bool = True) -> Any:
+    """The shipped rules (or --rules DIR) under the project's overlays: what every command judges by."""
+    from tripin.errors import ConfigError
+    from tripin.memo import rule_files
+    from tripin.rules import load_ruleset
+    from tripin.rules.overlay import load_with_overlays
+
+    if project.rules_dir is None:
+        base = load_ruleset(validate=validate)
+    elif not project.rules_dir.is_dir() or not rule_files(str(project.rules_dir)):
+        raise ConfigError(f"--rules {project.rules_dir}: not a directory with *.toml rules files")
+    else:
+        base = load_ruleset(rule_files(str(project.rules_dir)))
+    return load_with_overlays(project.overlays, base=base)
 
 
 def project_overlays(pyproject: Path) -> list[Path]:

@@ -132,6 +132,31 @@ class Target:
         ranks = [index[t] for t in tags if t in index]
         return min(ranks) if ranks else None
 
+    def rank_of(self, tag_text: str) -> int | None:
+        """tag_rank for the tag part of a wheel's name (`cp312-cp312-manylinux_2_17_x86_64`,
+        compressed sets too), on strings, memoized: every target ranks thousands of files
+        whose tag texts repeat, and building Tag objects for each dominated a lock."""
+        memo = self._cache.get("rank_of")
+        if memo is None:
+            memo = self._cache["rank_of"] = {}
+        assert isinstance(memo, dict)
+        if tag_text in memo:
+            return memo[tag_text]  # type: ignore[no-any-return]
+        index = self._cache.get("rank_text")
+        if index is None:
+            index = self._cache["rank_text"] = {str(tag): i for i, tag in enumerate(self.tags)}
+        assert isinstance(index, dict)
+        rank: int | None = None
+        interpreters, abis, platforms = tag_text.lower().split("-")
+        for i in interpreters.split("."):
+            for a in abis.split("."):
+                for p in platforms.split("."):
+                    found = index.get(f"{i}-{a}-{p}")
+                    if found is not None and (rank is None or found < rank):
+                        rank = found
+        memo[tag_text] = rank
+        return rank
+
     def __str__(self) -> str:
         return self.name
 

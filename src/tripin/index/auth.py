@@ -27,23 +27,34 @@ class IndexAuth(httpx.Auth):
         self._lock = threading.Lock()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if "Authorization" not in request.headers:
-            url = request.url
-            user, password = unquote(url.username), unquote(url.password)
-            if user and password:
-                request.headers["Authorization"] = _basic(user, password)
-            else:  # a user without a password asks netrc or keyring for that user's password
-                origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
-                found = self._lookup(url.host, origin, user or None)
-                if found is not None:
-                    request.headers["Authorization"] = _basic(*found)
-        yield request
+        if "Authorization" in request.headers:
+            yield request
+            return
+        url = request.url
+        user, password = unquote(url.username), unquote(url.password)
+        if user and password:
+            request.headers["Authorization"] = _basic(user, password)
+            yield request
+            return
+        origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
+        # a user without a password asks netrc, then keyring, for that user's password; with no
+        # user at all, keyring is asked only once the index answers 401, as pip does: loading
+        # it and asking a backend cost half a second a host, on every index
+        found = self._lookup(url.host, origin, user or None, keyring=bool(user))
+        if found is not None:
+            request.headers["Authorization"] = _basic(*found)
+        response = yield request
+        if response.status_code == 401 and found is None and not user:
+            found = self._lookup(url.host, origin, None, keyring=True)
+            if found is not None:
+                request.headers["Authorization"] = _basic(*found)
+                yield request
 
-    def _lookup(self, host: str, origin: str, user: str | None) -> tuple[str, str] | None:
+    def _lookup(self, host: str, origin: str, user: str | None, *, keyring: bool) -> tuple[str, str] | None:
         with self._lock:
-            key = f"{user or ''}@{host}"
+            key = f"{user or ''}@{host}{'+keyring' if keyring else ''}"
             if key not in self._found:
-                self._found[key] = _from_netrc(host, user) or _from_keyring(origin, host, user)
+                self._found[key] = _from_netrc(host, user) or (_from_keyring(origin, host, user) if keyring else None)
             return self._found[key]
 
 

@@ -88,6 +88,9 @@ class Cache:
             "stored_at": entry.stored_at or time.time(),
             "max_age": entry.max_age,
         }
+        # fields at their defaults are left out (get() reads them back as such): most entries
+        # are small metadata, where the header was a third of the bytes
+        header = {k: v for k, v in header.items() if v or k in ("key", "sha256", "stored_at")}
         tmp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +110,7 @@ class Cache:
         if self.root is None:
             return []
         names: list[str] = []
-        for path in itertools.islice((self.root / f"v{_FORMAT}" / "pages").glob("*/*"), limit):
+        for path in itertools.islice((self.root / f"v{_FORMAT}" / "projects").glob("*/*"), limit):
             try:
                 with path.open("rb") as handle:
                     key = json.loads(handle.readline(4096)).get("key", "")

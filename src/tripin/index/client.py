@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import marshal
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -16,8 +19,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher
-from tripin.index.metadata import parse_metadata
-from tripin.index.models import DistFile, Index, Metadata, Project, redact_url
+from tripin.index.metadata import essential, parse_metadata
+from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
@@ -30,6 +33,8 @@ _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
+_BIG_PAGE = 1024 * 1024
+_ROWS = "tripin-releases-2"  # the form of a cached page: a changed form is a cache miss, never misread
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
 TORCH_FAMILY = frozenset(
@@ -80,11 +85,12 @@ class IndexClient:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tripin-index")
         self._futures: dict[tuple[str, str], Future[object]] = {}
         self._lock = threading.Lock()
+        self._inline = threading.local()
+        self._parsing = threading.Lock()
         self._closed = False
-        # per index: speculative `.metadata` requests that worked / 404ed. An index that has
-        # never served one after a few tries gets range reads straight away.
-        self._spec_ok: dict[str, int] = {}
-        self._spec_miss: dict[str, int] = {}
+        # per index: metadata read from the zip / only found as a `.metadata` file (see below)
+        self._zip_ok: dict[str, int] = {}
+        self._rescued: dict[str, int] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -101,16 +107,41 @@ class IndexClient:
     # -- memoized, concurrent entry points ---------------------------------------------
 
     def _once(self, kind: str, key: str, fn: Callable[[], _T]) -> Future[_T]:
+        """The one future for (kind, key). Its work starts in the calling thread and moves to
+        the pool only when it needs the network: a cache hit costs no thread hand-off (under
+        the GIL, hand-offs were most of a warm run), and a fetch never blocks the caller."""
         with self._lock:
             fut = self._futures.get((kind, key))
-            if fut is None:
-                if self._closed:  # a late prefetch callback after the run: nothing to do
-                    closed: Future[Any] = Future()
-                    closed.set_exception(IndexFetchError("the index client is closed"))
-                    return closed
-                fut = self._pool.submit(fn)
-                self._futures[(kind, key)] = fut
+            if fut is not None:
+                return fut  # type: ignore[return-value]
+            fut = Future()
+            if self._closed:  # a late prefetch callback after the run: nothing to do
+                fut.set_exception(IndexFetchError("the index client is closed"))
+                return fut  # type: ignore[return-value]
+            self._futures[(kind, key)] = fut
+        outer = getattr(self._inline, "on", False)
+        self._inline.on = True
+        try:
+            result = fn()
+        except _NeedsNetwork:
+            try:
+                self._pool.submit(_settle, fut, fn)
+            except RuntimeError:  # the pool is shut down: the run is over
+                fut.set_exception(IndexFetchError("the index client is closed"))
+            return fut  # type: ignore[return-value]
+        except Exception as exc:  # kept for whoever asks, as the pool would
+            fut.set_exception(exc)
+            return fut  # type: ignore[return-value]
+        finally:
+            self._inline.on = outer
+        fut.set_result(result)
         return fut  # type: ignore[return-value]
+
+    def _network(self) -> None:
+        """Called before every request: inside _once's first, inline attempt it hands the
+        work over to the pool."""
+        if getattr(self._inline, "on", False):
+            raise _NeedsNetwork
 
     def project(self, name: str, index: str | None = None) -> Project:
         """The project page from the usual indexes, or from the one named `index` alone."""
@@ -126,11 +157,11 @@ class IndexClient:
         index = self.routed.get(index_name) or next((i for i in self.indexes if i.name == index_name), None)
         if index is None:
             raise IndexFetchError(f"no index named {index_name!r}")
-        files = self._page(index, name)
-        if files is None:
+        rows = self._page(index, name)
+        if rows is None:
             raise ProjectNotFound(f"package {name!r} not found on index {index.public_url!r}")
-        _log.info("%s: from %s (%d files, routed)", name, index.public_url, len(files))
-        return Project(name=name, index=index, files=tuple(files))
+        _log.info("%s: from %s (%d releases, routed)", name, index.public_url, len(rows))
+        return Project(name=name, index=index, releases=rows)
 
     def metadata(self, file: DistFile) -> Metadata:
         return self.prefetch_metadata([file])[0].result()
@@ -147,10 +178,10 @@ class IndexClient:
         if not pinned and name in TORCH_FAMILY and len(candidates) > 1:
             return self._load_unpinned_torch_family(name, candidates)
         for index in candidates:
-            files = self._page(index, name)
-            if files is not None:
-                _log.info("%s: from %s (%d files)", name, index.public_url, len(files))
-                return Project(name=name, index=index, files=tuple(files))
+            rows = self._page(index, name)
+            if rows is not None:
+                _log.info("%s: from %s (%d releases)", name, index.public_url, len(rows))
+                return Project(name=name, index=index, releases=rows)
         where = (
             f"index {candidates[0].public_url!r}"
             if pinned
@@ -188,21 +219,28 @@ class IndexClient:
             raise IndexFetchError(
                 f"package {name!r} not found on any index (" + ", ".join(i.public_url for i in indexes) + ")"
             )
-        index, files = found[0]
-        return Project(name=name, index=index, files=tuple(files))
+        index, rows = found[0]
+        return Project(name=name, index=index, releases=rows)
 
-    def _page(self, index: Index, name: NormalizedName) -> list[DistFile] | None:
+    def _page(self, index: Index, name: NormalizedName) -> tuple[Release, ...] | None:
+        """The page's releases: from the cache while fresh, else fetched (revalidated when
+        cached). The cache keeps the parsed form, not the page: a warm run never parses a page
+        again, and that form takes a third of the page's bytes."""
         url = f"{index.url.rstrip('/')}/{name}/"
         key = redact_url(url)
-        cached = self.cache.get("pages", key)
-        if cached is not None and (self.offline or (cached.fresh() and not self.refresh)):
+        cached = self.cache.get("projects", key)
+        rows = _decode_rows(cached.body) if cached is not None else None
+        if rows is None:
+            cached = None
+        if cached is not None and rows is not None and (self.offline or (cached.fresh() and not self.refresh)):
             _log.debug("%s: from the cache", key)
-            return self._parse_cached(cached, url, index)
+            return rows
         if self.offline:
             raise IndexFetchError(
                 f"offline: no cached project page for {name!r} ({key})",
                 hint="run once without --offline to fill the cache",
             )
+        self._network()
         headers = {"Accept": _ACCEPT}
         if cached is not None:
             if cached.etag:
@@ -211,19 +249,22 @@ class IndexClient:
                 headers["If-Modified-Since"] = cached.last_modified
         response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
         max_age = _max_age(response.headers)
-        if response.status == 304 and cached is not None:
+        if response.status == 304 and cached is not None and rows is not None:
             _log.debug("%s: unchanged (304)", key)
-            self.cache.touch("pages", key, cached, max_age)
-            return self._parse_cached(cached, url, index)
+            self.cache.touch("projects", key, cached, max_age)
+            return rows
         if response.status == 404:
             return None
         content_type = response.headers.get("content-type", "")
-        files = parse_page(response.body, content_type, url, index)  # parse before caching
+        # one big page at a time: parsed, it takes ten times its bytes; small pages go past, as
+        # most of them are on the way to the next dependency and a big one takes 0.2 s
+        with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
+            rows = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
         self.cache.put(
-            "pages",
+            "projects",
             key,
             Entry(
-                body=response.body,
+                body=_encode_rows(rows),
                 content_type=content_type,
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
@@ -231,11 +272,7 @@ class IndexClient:
                 max_age=max_age,
             ),
         )
-        return files
-
-    @staticmethod
-    def _parse_cached(entry: Entry, url: str, index: Index) -> list[DistFile]:
-        return parse_page(entry.body, entry.content_type, url, index)
+        return rows
 
     # -- metadata ------------------------------------------------------------------------
 
@@ -247,32 +284,52 @@ class IndexClient:
         cached = self.cache.get("metadata", key)
         if cached is not None:
             _log.debug("%s: metadata from the cache", file.filename)
-            return self._checked(parse_metadata(cached.body, where), file, where)
+            body = cached.body
+            if body[:1] == b"x":  # zlib's header; METADATA starts "Metadata-Version"
+                with contextlib.suppress(zlib.error):  # else it is kept as read
+                    body = zlib.decompress(body)
+            return self._checked(parse_metadata(body, where), file, where)
         if self.offline:
             raise IndexFetchError(
                 f"offline: no cached metadata for {file.filename}", hint="run once without --offline to fill the cache"
             )
+        self._network()
         body = self._fetch_metadata(file, where)
         metadata = self._checked(parse_metadata(body, where), file, where)
-        self.cache.put("metadata", key, Entry(body=body, stored_at=time.time()))
+        self.cache.put("metadata", key, Entry(body=zlib.compress(essential(body)), stored_at=time.time()))
         return metadata
 
     def _fetch_metadata(self, file: DistFile, where: str) -> bytes:
-        speculative = file.core_metadata is None
-        hopeless = self._spec_miss.get(file.index, 0) >= 3 and not self._spec_ok.get(file.index)
-        if not (speculative and hopeless):
+        if file.core_metadata is not None:  # advertised (PEP 658/714): it must be there
+            response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
+            if response.status == 404:
+                raise IndexFetchError(f"{where}.metadata: advertised by the index but not found (HTTP 404)")
+            if file.core_metadata and hashlib.sha256(response.body).hexdigest() != file.core_metadata:
+                raise IndexFetchError(f"{where}.metadata: sha256 does not match the index's core-metadata hash")
+            return response.body
+        # not advertised: read the zip's directory and METADATA with range requests, as uv
+        # does. A `.metadata` file may still answer where that fails (a static mirror that
+        # stores no wheels, or ignores Range on a large one). Asking for it first would cost a
+        # round trip per wheel elsewhere, and on a partial mirror its 404 takes 0.1 to 1.7 s;
+        # so it is asked for first only on an index where it has rescued more reads than
+        # range requests have served.
+        index = file.index
+        rescued = self._rescued.get(index, 0)
+        if rescued >= 2 and rescued > self._zip_ok.get(index, 0):
             response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
             if response.status == 200:
-                if file.core_metadata and hashlib.sha256(response.body).hexdigest() != file.core_metadata:
-                    raise IndexFetchError(f"{where}.metadata: sha256 does not match the index's core-metadata hash")
-                if speculative:
-                    self._spec_ok[file.index] = self._spec_ok.get(file.index, 0) + 1
                 return response.body
-            if speculative:
-                self._spec_miss[file.index] = self._spec_miss.get(file.index, 0) + 1
-            elif response.status == 404:
-                raise IndexFetchError(f"{where}.metadata: advertised by the index but not found (HTTP 404)")
-        return read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
+            return read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
+        try:
+            body = read_wheel_metadata(self.range_fetcher(file.url, sha256=file.sha256), where)
+        except IndexFetchError as exc:
+            response = self.fetcher.get(file.url + ".metadata", max_bytes=_METADATA_CAP)
+            if response.status != 200:
+                raise exc from None
+            self._rescued[index] = self._rescued.get(index, 0) + 1
+            return response.body
+        self._zip_ok[index] = self._zip_ok.get(index, 0) + 1
+        return body
 
     def range_fetcher(self, url: str, *, sha256: str | None = None) -> RangeFetch:
         """Range reads of one remote file, for zipfile; falls back to one whole download only
@@ -315,6 +372,40 @@ class IndexClient:
                 f"the file name says {file.name} {file.version}"
             )
         return metadata
+
+
+class _NeedsNetwork(Exception):
+    """Raised by _network() during an inline attempt; never leaves the client."""
+
+
+def _settle(fut: Future[Any], fn: Callable[[], Any]) -> None:
+    """Run fn in the calling thread (the pool's) and put its outcome in fut."""
+    try:
+        result = fn()
+    except BaseException as exc:  # kept for whoever asks, as the pool would
+        fut.set_exception(exc)
+        return
+    fut.set_result(result)
+
+
+def _encode_rows(releases: tuple[Release, ...]) -> bytes:
+    """marshal, the fastest serializer for tuples of strings and bytes (each release is
+    compressed on its own, see pack_releases). The cache checksums the bytes, so what is read
+    back is what was written."""
+    return marshal.dumps((_ROWS, releases))
+
+
+def _decode_rows(body: bytes) -> tuple[Release, ...] | None:
+    """None for anything but rows in this form (another version's marshal, another layout).
+    marshal builds values and runs no code (unlike pickle); the bytes come from the user's own
+    cache and passed its checksum."""
+    try:
+        form, rows = marshal.loads(body)  # noqa: S302
+    except (ValueError, EOFError, TypeError):
+        return None
+    if form != _ROWS or not isinstance(rows, tuple):
+        return None
+    return rows
 
 
 def _max_age(headers: Mapping[str, str]) -> float:

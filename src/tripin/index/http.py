@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
-import ssl
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from tripin.errors import IndexFetchError
 from tripin.index.models import redact_url
+
+if TYPE_CHECKING:  # imported on the first request: a run that the cache answers needs neither
+    import ssl
+
+    import httpx
 
 __all__ = ["Fetcher", "Response", "Stats"]
 
@@ -59,6 +61,8 @@ _CERT_ENV = ("TRIPIN_CERT", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 def _ssl_context() -> ssl.SSLContext:
     """A CA bundle named by the variables users already set (tripin's, pip's, OpenSSL's,
     requests'), else the system trust store as pip uses it (truststore). Always verified."""
+    import ssl
+
     for key in _CERT_ENV:
         bundle = os.environ.get(key, "").strip()
         if bundle:
@@ -77,6 +81,8 @@ def _retry_after(value: str | None, attempt: int) -> float:
             return min(float(value), _MAX_RETRY_AFTER)
         except ValueError:
             try:
+                import email.utils
+
                 when: float = email.utils.parsedate_to_datetime(value).timestamp()
             except (TypeError, ValueError):
                 return 1.0
@@ -91,7 +97,8 @@ class Fetcher:
     def __init__(self, *, timeout: float | None = None, max_connections: int = 16, http2: bool | None = None) -> None:
         """`timeout` (default TRIPIN_HTTP_TIMEOUT, else 30 s) bounds connecting and each read;
         a whole response must arrive within four times that, so a server that drips one byte
-        at a time cannot hold a run forever."""
+        at a time cannot hold a run forever. httpx, TLS and the trust store are set up on the
+        first request: a run that the cache answers never pays for them."""
         if timeout is None:
             try:
                 timeout = float(os.environ.get("TRIPIN_HTTP_TIMEOUT", "") or 30.0)
@@ -99,22 +106,48 @@ class Fetcher:
                 raise IndexFetchError("TRIPIN_HTTP_TIMEOUT must be a number of seconds") from None
         self.deadline = 4 * timeout
         self.stats = Stats()
-        if http2 is None:
-            http2 = os.environ.get("TRIPIN_HTTP2", "1") != "0" and _have_h2()
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._http2 = http2
+        self._made: httpx.Client | None = None
+        self._making = threading.Lock()
+
+    @property
+    def _client(self) -> httpx.Client:
+        client = self._made
+        if client is None:
+            with self._making:
+                if self._made is None:
+                    self._made = self._new_client()
+                client = self._made
+        return client
+
+    def _new_client(self) -> httpx.Client:
+        import httpx
+
         from tripin.index.auth import IndexAuth
 
-        self._client = httpx.Client(
+        http2 = self._http2
+        if http2 is None:
+            # HTTP/1.1 unless asked: httpcore's HTTP/2 connection shares one HPACK state between
+            # threads and breaks under concurrent requests ("deque mutated during iteration",
+            # encode/httpx#3566, open), and 16 pooled HTTP/1.1 connections measured as fast
+            http2 = os.environ.get("TRIPIN_HTTP2", "0") == "1" and _have_h2()
+        timeout = self._timeout
+        return httpx.Client(
             http2=http2,
             auth=IndexAuth(),
             verify=_ssl_context(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=self._max_connections),
             headers={"User-Agent": "tripin"},
         )
 
     def close(self) -> None:
-        self._client.close()
+        with self._making:
+            if self._made is not None:
+                self._made.close()
 
     def get(
         self,
@@ -127,6 +160,8 @@ class Fetcher:
     ) -> Response:
         """GET with bounded retries on 429/5xx and transport faults. Statuses outside `ok`
         and 404 raise; 404 is returned so callers can try the next index."""
+        import httpx
+
         where = redact_url(url)
         last = ""
         for attempt in range(_RETRIES + 1):
@@ -194,6 +229,8 @@ def _have_h2() -> bool:
 
 
 def _describe(exc: httpx.TransportError) -> str:
+    import httpx
+
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect timed out"
     if isinstance(exc, httpx.TimeoutException):

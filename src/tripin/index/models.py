@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import marshal
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -15,9 +19,14 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
-__all__ = ["DistFile", "Index", "Metadata", "Project", "redact_url"]
+__all__ = ["DistFile", "Index", "Metadata", "Project", "Row", "redact_url"]
+
+# One file of a page, as plain values (cheap to store with marshal, cheap to filter):
+# filename, url, hashes, requires-python, yanked, size, upload-time, core-metadata,
+# then from the file name: the normalized name, the version and the tags ("" for an sdist).
+Row = tuple[str, str, tuple[tuple[str, str], ...], str | None, bool, int | None, str | None, str | None, str, str, str]
 
 
 def redact_url(url: str) -> str:
@@ -70,13 +79,64 @@ class DistFile:
         return dict(self.hashes).get("sha256")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# A release as a page lists it: the version's text and its rows, marshalled and compressed.
+# A page is kept (in memory and in the cache) as its releases, newest first; a release's rows
+# are unpacked only when someone looks at that version, which most runs do for one or two.
+Release = tuple[str, bytes]
+
+
+def pack_releases(rows: Iterable[Row]) -> tuple[Release, ...]:
+    """Group rows by version (spellings of one version are one release), newest first."""
+    spelled: dict[str, list[Row]] = {}
+    for row in rows:  # by text first: a Version is parsed once per spelling, not once per file
+        spelled.setdefault(row[9], []).append(row)
+    by: dict[Version, list[Row]] = {}
+    for text, group in spelled.items():
+        version = Version(text)
+        if version in by:
+            by[version].extend(group)
+        else:
+            by[version] = group
+    ordered = sorted(by.items(), key=lambda item: item[0], reverse=True)
+    return tuple((group[0][9], zlib.compress(marshal.dumps(tuple(group)), 1)) for _, group in ordered)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Project:
-    """A project page, as served by the one index that answers for that name."""
+    """A project page, as served by the one index that answers for that name. Versions, rows
+    and DistFiles are made on demand, once, and shared by every target; two threads may make
+    the same one at once, harmlessly (equal values)."""
 
     name: NormalizedName
     index: Index
-    files: tuple[DistFile, ...]
+    releases: tuple[Release, ...]
+    _versions: dict[int, Version] = field(default_factory=dict, compare=False, repr=False)
+    _rows: dict[int, tuple[Row, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _dists: dict[tuple[int, int], DistFile] = field(default_factory=dict, compare=False, repr=False)
+
+    def version(self, k: int) -> Version:
+        made = self._versions.get(k)
+        if made is None:
+            made = self._versions[k] = _version(self.releases[k][0])
+        return made
+
+    def rows(self, k: int) -> tuple[Row, ...]:
+        made = self._rows.get(k)
+        if made is None:
+            made = self._rows[k] = marshal.loads(zlib.decompress(self.releases[k][1]))  # noqa: S302
+        return made
+
+    def file(self, k: int, j: int) -> DistFile:
+        """The DistFile of row j of release k."""
+        made = self._dists.get((k, j))
+        if made is None:
+            made = self._dists[(k, j)] = to_distfile(self.rows(k)[j], self.index.name)
+        return made
+
+    @functools.cached_property
+    def files(self) -> tuple[DistFile, ...]:
+        """Every file, oldest release first (page order within a release)."""
+        return tuple(self.file(k, j) for k in reversed(range(len(self.releases))) for j in range(len(self.rows(k))))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +147,97 @@ class Metadata:
     version: Version
     requires_dist: tuple[Requirement, ...]
     requires_python: SpecifierSet | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _version(text: str) -> Version:
+    return Version(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def tag_set(text: str) -> frozenset[Tag]:
+    """The tags of a wheel from the last three parts of its name, parsed once per spelling."""
+    return parse_tag(text) if text else frozenset()
+
+
+@functools.lru_cache(maxsize=1024)
+def requires_python(text: str | None) -> SpecifierSet | None:
+    """Parsed once per distinct string: a torch page repeats a handful of them a thousand times,
+    and sharing the object lets the resolver check each one once per target."""
+    if not text:
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        # pip ignores unparsable data-requires-python too; such files are rare and old
+        return None
+
+
+SAME_NAME = "\x00"  # starts a row's URL that ends in a "/" the file name follows (never in a URL)
+
+
+def to_distfile(row: Row, index: str) -> DistFile:
+    filename, url, hashes, rp, yanked, size, uploaded, core_metadata, name, version, tags = row
+    return DistFile(
+        filename=filename,
+        url=url[1:] + filename if url.startswith(SAME_NAME) else url,
+        hashes=hashes,
+        requires_python=requires_python(rp),
+        yanked=yanked,
+        size=size,
+        upload_time=uploaded,
+        core_metadata=core_metadata,
+        index=index,
+        name=NormalizedName(name),
+        version=_version(version),
+        tags=tag_set(tags),
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _wheel_stem(stem: str) -> tuple[NormalizedName, str] | None:
+    """Name and version from `name-version[-build]`, checked by packaging's own parser
+    (with a stand-in tag) once per distinct stem: a page repeats each stem per platform."""
+    if stem.count("-") not in (1, 2):
+        return None
+    try:
+        name, version, _build, _tags = parse_wheel_filename(f"{stem}-py3-none-any.whl")
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+    return name, str(version)
+
+
+def identify_strings(filename: str) -> tuple[NormalizedName, str, str] | None:
+    """Name, version and tag text from a file name, as identify_file accepts them, without
+    building Tag objects: most files of a page are never looked at."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].rsplit("-", 3)
+        if len(parts) != 4:
+            return None
+        stem = _wheel_stem(parts[0])
+        if stem is None:
+            return None
+        tags = f"{parts[1]}-{parts[2]}-{parts[3]}"
+        if tags not in _GOOD_TAGS:
+            if not _tags_ok(tags):
+                return None
+            _GOOD_TAGS.add(tags)
+        return stem[0], stem[1], tags
+    ident = identify_file(filename)
+    return None if ident is None else (ident[0], str(ident[1]), "")
+
+
+_GOOD_TAGS: set[str] = set()  # tag texts found good (sets are safe to share between threads)
+
+
+def _tags_ok(text: str) -> bool:
+    """What packaging's parse_tag accepts (three parts, no empty member, interpreters that are
+    identifiers), without building the Tag objects: a big page has thousands of tag texts."""
+    parts = text.split("-")
+    if len(parts) != 3:
+        return False
+    members = [part.split(".") for part in parts]
+    return all(all(members_) for members_ in members) and all(i.isidentifier() for i in members[0])
 
 
 def identify_file(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:

@@ -1,29 +1,39 @@
-"""Parse PEP 691 JSON and PEP 503 HTML project pages into DistFiles; no I/O here."""
+"""Parse PEP 691 JSON and PEP 503 HTML project pages into compact rows; no I/O here.
+
+A row keeps a file's fields as plain strings (its tags too): a page is parsed once, stored in
+the cache in this form, and only the files the resolver looks at become DistFile objects.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from html.parser import HTMLParser
+from sys import intern
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
 from tripin.errors import IndexFetchError
-from tripin.index.models import DistFile, Index, identify_file, redact_url
+from tripin.index.models import SAME_NAME, DistFile, Index, Row, identify_strings, redact_url, to_distfile
 
-__all__ = ["JSON_TYPE", "parse_html_page", "parse_json_page", "parse_page"]
+__all__ = ["JSON_TYPE", "html_rows", "json_rows", "parse_html_page", "parse_json_page", "parse_page"]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 
-def parse_page(body: bytes, content_type: str, page_url: str, index: Index) -> list[DistFile]:
+def parse_page(body: bytes, content_type: str, page_url: str) -> list[Row]:
     """Dispatch on the response's content type, as PEP 691 content negotiation allows either."""
     if content_type.split(";")[0].strip() == JSON_TYPE:
-        return parse_json_page(body, page_url, index)
-    return parse_html_page(body, page_url, index)
+        return json_rows(body, page_url)
+    return html_rows(body, page_url)
+
+
+def parse_json_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
+    return [to_distfile(row, index.name) for row in json_rows(body, page_url)]
+
+
+def parse_html_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
+    return [to_distfile(row, index.name) for row in html_rows(body, page_url)]
 
 
 def _metadata_hash(value: object) -> str | None:
@@ -33,52 +43,44 @@ def _metadata_hash(value: object) -> str | None:
     return "" if value is True else None
 
 
-@functools.lru_cache(maxsize=1024)
-def _requires_python(text: str | None) -> SpecifierSet | None:
-    """Parsed once per distinct string: a torch page repeats a handful of them a thousand times,
-    and sharing the object lets the resolver check each one once per target."""
-    if not text:
-        return None
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
-        # pip ignores unparsable data-requires-python too; such files are rare and old
-        return None
-
-
-def _make(
-    *,
+def _row(
     filename: str,
     url: str,
-    hashes: Mapping[str, str],
+    hashes: Mapping[Any, Any],
     requires_python: str | None,
     yanked: bool,
     size: int | None,
     upload_time: str | None,
     core_metadata: str | None,
-    index: Index,
-) -> DistFile | None:
-    ident = identify_file(filename)
+) -> Row | None:
+    ident = identify_strings(filename)
     if ident is None:
         return None
+    if len(hashes) == 1:  # the usual case: one sha256
+        ((k, v),) = hashes.items()
+        pairs: tuple[tuple[str, str], ...] = ((intern(str(k).lower()), str(v).lower()),)
+    else:
+        pairs = tuple(sorted((intern(str(k).lower()), str(v).lower()) for k, v in hashes.items()))
+    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
+        url = SAME_NAME + url[: -len(filename)]  # the name is in the row already
     name, version, tags = ident
-    return DistFile(
-        filename=filename,
-        url=url,
-        hashes=tuple(sorted((k.lower(), v.lower()) for k, v in hashes.items())),
-        requires_python=_requires_python(requires_python),
-        yanked=yanked,
-        size=size,
-        upload_time=upload_time,
-        core_metadata=core_metadata,
-        index=index.name,
-        name=name,
-        version=version,
-        tags=tags,
+    # interned: marshal writes a repeated object once, so a page's rows take less to store
+    return (
+        filename,
+        url,
+        pairs,
+        intern(requires_python) if requires_python else None,
+        yanked,
+        size,
+        upload_time,
+        core_metadata,
+        intern(name),
+        intern(version),
+        intern(tags),
     )
 
 
-def parse_json_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
+def json_rows(body: bytes, page_url: str) -> list[Row]:
     where = redact_url(page_url)
     try:
         data = json.loads(body)
@@ -89,33 +91,53 @@ def parse_json_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
     api = str((data.get("meta") or {}).get("api-version", ""))
     if not api.startswith("1."):
         raise IndexFetchError(f"{where}: unsupported simple API version {api!r} (need 1.x)")
-    out: list[DistFile] = []
+    out: list[Row] = []
+    join = _Joiner(page_url)
     for entry in data["files"]:
-        parsed = _json_file(entry, page_url, index)
+        parsed = _json_file(entry, join, where)
         if parsed is not None:
             out.append(parsed)
     return out
 
 
-def _json_file(entry: Any, page_url: str, index: Index) -> DistFile | None:
+class _Joiner:
+    """urljoin, short-cut for the two shapes real indexes use: absolute URLs (PyPI) and names
+    relative to the page (a static mirror); anything else goes through urljoin."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.dir = base if base.endswith("/") else base.rsplit("/", 1)[0] + "/"
+
+    def __call__(self, url: str) -> str:
+        if url.startswith(("https://", "http://")) and "/." not in url:
+            return url
+        if url and url[0] not in "/.?#" and ":" not in url and "/." not in url:
+            return self.dir + url
+        return urljoin(self.base, url)
+
+
+def _json_file(entry: Any, join: _Joiner, where: str) -> Row | None:
     if not isinstance(entry, dict):
-        raise IndexFetchError(f"{redact_url(page_url)}: malformed file entry in project page")
-    filename, url = entry.get("filename"), entry.get("url")
-    hashes = entry.get("hashes") or {}
+        raise IndexFetchError(f"{where}: malformed file entry in project page")
+    get = entry.get
+    filename, url, hashes = get("filename"), get("url"), get("hashes") or {}
     if not isinstance(filename, str) or not isinstance(url, str) or not isinstance(hashes, dict):
-        raise IndexFetchError(f"{redact_url(page_url)}: malformed file entry in project page")
-    size = entry.get("size")
-    meta = entry.get("core-metadata", entry.get("dist-info-metadata"))
-    return _make(
-        filename=filename,
-        url=urljoin(page_url, url),
-        hashes={str(k): str(v) for k, v in hashes.items()},
-        requires_python=entry.get("requires-python") if isinstance(entry.get("requires-python"), str) else None,
-        yanked=bool(entry.get("yanked")),
-        size=size if isinstance(size, int) else None,
-        upload_time=entry.get("upload-time") if isinstance(entry.get("upload-time"), str) else None,
-        core_metadata=_metadata_hash(meta),
-        index=index,
+        raise IndexFetchError(f"{where}: malformed file entry in project page")
+    size = get("size")
+    meta = get("core-metadata")
+    if meta is None:
+        meta = get("dist-info-metadata")
+    requires_python = get("requires-python")
+    upload_time = get("upload-time")
+    return _row(
+        filename,
+        join(url),
+        hashes,
+        requires_python if isinstance(requires_python, str) else None,
+        bool(get("yanked")),
+        size if isinstance(size, int) else None,
+        upload_time if isinstance(upload_time, str) else None,
+        None if meta is None or meta is False else _metadata_hash(meta),
     )
 
 
@@ -143,7 +165,7 @@ def _html_metadata(attrs: Mapping[str, str | None]) -> str | None:
     return None
 
 
-def parse_html_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
+def html_rows(body: bytes, page_url: str) -> list[Row]:
     """PEP 503 page; hashes come from the URL fragment, the only place that format keeps them."""
     parser = _Anchors()
     try:
@@ -152,7 +174,7 @@ def parse_html_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
     except (AssertionError, ValueError) as exc:  # html.parser raises these on broken markup
         raise IndexFetchError(f"{redact_url(page_url)}: invalid HTML project page ({exc})") from None
     base = urljoin(page_url, parser.base) if parser.base else page_url
-    out: list[DistFile] = []
+    out: list[Row] = []
     for attrs in parser.anchors:
         href = attrs.get("href")
         if not href:
@@ -160,16 +182,15 @@ def parse_html_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
         url, fragment = urldefrag(urljoin(base, href))
         algo, _, digest = fragment.partition("=")
         filename = url.rsplit("/", 1)[-1]
-        parsed = _make(
-            filename=unquote(filename),
-            url=url,
-            hashes={algo: digest} if algo and digest else {},
-            requires_python=attrs.get("data-requires-python"),
-            yanked="data-yanked" in attrs,
-            size=None,
-            upload_time=None,
-            core_metadata=_html_metadata(attrs),
-            index=index,
+        parsed = _row(
+            unquote(filename),
+            url,
+            {algo: digest} if algo and digest else {},
+            attrs.get("data-requires-python"),
+            "data-yanked" in attrs,
+            None,
+            None,
+            _html_metadata(attrs),
         )
         if parsed is not None:
             out.append(parsed)

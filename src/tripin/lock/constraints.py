@@ -10,6 +10,8 @@ from tripin.lock.model import Lock
 
 __all__ = ["constraints_files", "dump_constraints"]
 
+_TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
+
 
 def dump_constraints(lock: Lock, *, only: Sequence[str] | None = None) -> str:
     """All targets, or `only` those (one PyTorch build's): pip's markers cannot tell a CUDA
@@ -28,7 +30,10 @@ def dump_constraints(lock: Lock, *, only: Sequence[str] | None = None) -> str:
         mine = [n for n in p.targets if n in names]
         if not mine:
             continue
-        line = f"{p.name}=={p.version}"
+        # A Triton pinned `==3.2.0` still accepts an installed `3.2.0+git<other>` build (PEP 440
+        # local versions): `===` is that exact string, so `pip install -c` replaces a wrong build.
+        exact = "===" if p.name in _TRITONS and "+" not in p.version else "=="
+        line = f"{p.name}{exact}{p.version}"
         if len(mine) < len(names):
             markers = list(dict.fromkeys(platform[n] for n in mine))
             line += " ; " + (markers[0] if len(markers) == 1 else " or ".join(f"({m})" for m in markers))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from packaging.requirements import Requirement
@@ -16,8 +18,9 @@ from tripin.builds import cpu_note, is_gpu_build
 from tripin.errors import ProjectNotFound, ResolutionError
 from tripin.index import DistFile, IndexClient, Metadata, Project
 from tripin.index.client import TORCH_FAMILY
+from tripin.index.models import requires_python
 from tripin.resolver.types import Candidate, Req
-from tripin.rules.model import Pin, Ruleset
+from tripin.rules.model import Build, Pin, Ruleset
 from tripin.targets import Target
 
 __all__ = ["Factory", "to_reqs"]
@@ -31,14 +34,41 @@ VARIANT_FAMILY = TORCH_FAMILY | {"pytorch-triton-rocm", "pytorch-triton-xpu"}
 _TORCH = canonicalize_name("torch")
 
 
+_EXTRAS_ONLY = re.compile(r'\(?extra == "[^"]+"(?: or extra == "[^"]+")*\)?')
+_EXTRA = re.compile(r'extra == "([^"]+)"')
+# id(requirement) -> (requirement, its extras when its marker only names extras); the entry
+# keeps the object alive, so an id is never reused while it is here
+_extras_only: dict[int, tuple[Requirement, frozenset[str] | None]] = {}
+
+
+def extras_only(requirement: Requirement) -> frozenset[str] | None:
+    """The extras a marker like `extra == "docs"` (or several joined by `or`) names, or None
+    for any other marker. Most Requires-Dist lines are such: their answer needs no marker
+    evaluation (packaging writes extra names normalized, as resolution compares them)."""
+    hit = _extras_only.get(id(requirement))
+    if hit is not None and hit[0] is requirement:
+        return hit[1]
+    text = str(requirement.marker) if requirement.marker is not None else ""
+    found = frozenset(_EXTRA.findall(text)) if _EXTRAS_ONLY.fullmatch(text) else None
+    _extras_only[id(requirement)] = (requirement, found)
+    return found
+
+
 def to_reqs(
-    requirements: Iterable[Requirement], env: Mapping[str, str], origin: str, extras: Iterable[str] = ("",)
+    requirements: Iterable[Requirement],
+    env: Mapping[str, str],
+    origin: str,
+    extras: Iterable[str] = ("",),
+    applies: Callable[[Requirement, str], bool] | None = None,
 ) -> list[Req]:
-    """The requirements that apply on the target; `extras` are the ones being installed."""
+    """The requirements that apply on the target; `extras` are the ones being installed.
+    `applies(requirement, extra)` may stand in for evaluating the marker in `env`."""
     out: list[Req] = []
     extra_list = list(extras)
     for req in requirements:
-        if req.marker is not None and not any(req.marker.evaluate({**env, "extra": e}) for e in extra_list):
+        if req.marker is not None and not any(
+            applies(req, e) if applies is not None else req.marker.evaluate({**env, "extra": e}) for e in extra_list
+        ):
             continue
         if req.url:
             raise ResolutionError(f"{origin} requires {req.name} from a direct URL; tripin locks index packages only")
@@ -90,47 +120,61 @@ class Factory:
         self.warnings: list[str] = []
         self.notes: list[str] = []  # why a target gets no Triton (a CPU build), for the summary and explain
         self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
+        self._wheels_memo: dict[tuple[NormalizedName, Version], list[DistFile]] = {}
+        # keyed by id(): each entry keeps its object alive, so an id is never reused meanwhile
+        self._marker_memo: dict[tuple[int, str], tuple[Requirement, bool]] = {}
+        self._deps_memo: dict[tuple[int, frozenset[str]], tuple[Metadata, list[Req]]] = {}
+        self._python_memo: dict[str, bool] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
         self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
 
     # -- candidates -----------------------------------------------------------------------
 
-    def _by_version(self, name: NormalizedName) -> dict[Version, list[DistFile]]:
-        """Usable wheels per version, best tag first; computed once per name and target."""
-        cached = self._versions.get(name)
-        if cached is None:
-            ranked: dict[Version, list[tuple[int, DistFile]]] = defaultdict(list)
-            python_ok: dict[int, bool] = {}  # the page parser shares one SpecifierSet per distinct text
-            for file in self._project(name).files:
-                if self.exclude_newer is not None and _uploaded_after(file, self.exclude_newer):
-                    self.too_new[name].add(file.version)
-                    continue
-                spec = file.requires_python
-                if spec is not None:
-                    ok = python_ok.get(id(spec))
-                    if ok is None:
-                        ok = python_ok[id(spec)] = spec.contains(self.python, prereleases=True)
-                    if not ok:
-                        continue
-                rank = self.target.tag_rank(file.tags) if file.is_wheel else None
-                if rank is not None:
-                    ranked[file.version].append((rank, file))
-            cached = {v: [f for _, f in sorted(fs, key=lambda x: (x[0], x[1].filename))] for v, fs in ranked.items()}
-            self._versions[name] = cached
+    def _wheels(self, project: Project, k: int) -> list[DistFile]:
+        """Usable wheels of one release for this target, best tag first; computed once per
+        release and target, on the rows' strings: only what survives becomes a DistFile."""
+        version = project.version(k)
+        key = (project.name, version)
+        cached = self._wheels_memo.get(key)
+        if cached is not None:
+            return cached
+        ranked: list[tuple[int, str, int]] = []
+        for i, row in enumerate(project.rows(k)):
+            if self.exclude_newer is not None and _uploaded_after(row[6], self.exclude_newer):
+                self.too_new[project.name].add(version)
+                continue
+            if row[3] is not None and not self._python_ok(row[3]):
+                continue
+            rank = self.target.rank_of(row[10]) if row[10] else None
+            if rank is not None:
+                ranked.append((rank, row[0], i))
+        ranked.sort()
+        cached = self._wheels_memo[key] = [project.file(k, i) for _, _, i in ranked]
         return cached
+
+    def _python_ok(self, text: str) -> bool:
+        ok = self._python_memo.get(text)
+        if ok is None:
+            spec = requires_python(text)  # unparsable: ignored, as pip does
+            ok = self._python_memo[text] = spec is None or spec.contains(self.python, prereleases=True)
+        return ok
 
     def find(
         self, name: NormalizedName, extras: frozenset[str], reqs: Sequence[Req], excluded: Iterable[Candidate]
-    ) -> list[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]]:
+        """Candidates newest first, made lazily: resolvelib takes the first that fits and
+        looks further only when it backtracks, so most releases are never ranked at all."""
         bad = {(c.version, c.build) for c in excluded}
         user_limit = self.limits.get(name)
         if user_limit is not None:
             reqs = [*reqs, Req(name=name, specifier=user_limit, origin="the constraints")]
-        limit = self.constraints.get(name)
+        limit = self.constraints.get(name)  # --upgrade-package NAME==VERSION: a hard limit
+        if limit is not None:
+            reqs = [*reqs, Req(name=name, specifier=limit, origin="--upgrade-package")]
         builds = {r.build for r in reqs if r.build is not None}
         if len(builds) > 1:
-            return []  # two rules ask for two different commits: no candidate satisfies both
+            return lambda: iter(())  # two rules ask for two different commits: no candidate satisfies both
         if builds:
             build = builds.pop()
             version = self.ruleset.source_version(build)
@@ -142,8 +186,7 @@ class Factory:
                 metadata_from=self._any_wheel(name, build.version),
             )
             ok = all(r.specifier.contains(version, prereleases=True) for r in reqs) and (version, build) not in bad
-            ok = ok and (limit is None or limit.contains(version, prereleases=True))
-            return [cand] if ok else []
+            return lambda: iter([cand] if ok else [])
         if name in _PLACEHOLDERS and name not in self.routes:
             raise ResolutionError(
                 f"{self.target}: {name} is wanted from PyPI, where it is a placeholder (pytorch-triton 0.0.1 was "
@@ -151,56 +194,73 @@ class Factory:
                 hint="take it from PyTorch's index: a target with a variant, e.g. linux-x86_64-cp312-cu126 or -xpu",
             )
         project = self._project(name)
-        pre = self.prereleases or any(r.specifier.prereleases for r in reqs) or bool(limit and limit.prereleases)
-        out: list[Candidate] = []
-        for version, wheels in self._by_version(name).items():
+        pre = self.prereleases or any(r.specifier.prereleases for r in reqs)
+        return functools.partial(self._candidates, project, extras, reqs, bad, pre)
+
+    def _candidates(
+        self,
+        project: Project,
+        extras: frozenset[str],
+        reqs: Sequence[Req],
+        bad: set[tuple[Version, Build | None]],
+        pre: bool,
+    ) -> Iterator[Candidate]:
+        name = project.name
+        unusable: list[Version] = []  # matched, but no file fits the target: for the error message
+        found = 0
+        order = list(range(len(project.releases)))
+        preferred = self.preferred.get(name)
+        if preferred is not None:
+            # the previous lock's version first, if it is still a candidate at all: a preference
+            # only reorders what the index, the filters and the rules allow (uv's preferences)
+            at = next((k for k in order if project.version(k) == preferred), None)
+            if at is not None:
+                order.insert(0, order.pop(at))
+        for k in order:
+            version = project.version(k)
             if (version, None) in bad or (version.is_prerelease and not pre):
                 continue
             if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
                 continue
-            if limit is not None and not limit.contains(version, prereleases=True):
+            wheels = self._wheels(project, k)
+            if not wheels:
+                if version not in self.too_new[name]:
+                    unusable.append(version)
                 continue
             if all(w.yanked for w in wheels):
                 # PEP 592 would allow a yanked release pinned with ==; a lock that is meant to be
                 # installed on many machines should not carry one, so it is refused and named.
                 self.yanked[name].add(version)
                 continue
-            out.append(Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index))
-        out.sort(key=lambda c: c.version, reverse=True)
-        preferred = self.preferred.get(name)
-        if preferred is not None:
-            # the previous lock's version first, if it is still a candidate at all: a preference
-            # only reorders what the index, the filters and the rules allow (uv's preferences)
-            at = next((i for i, c in enumerate(out) if c.version == preferred), None)
-            if at:
-                out.insert(0, out.pop(at))
+            if found < _PREFETCH:  # the resolver asks for it next: start its metadata now
+                self.client.prefetch_metadata(wheels[:1])
+            if not found:
+                self._debug(name, reqs, f"newest {version}")
+            found += 1
+            yield Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index)
+        if not found:
+            self._debug(name, reqs, "none")
+        if not found:  # say why, for the error message: a release that exists but has no usable file
+            self.no_wheel[name].update(unusable)
+
+    def _debug(self, name: NormalizedName, reqs: Sequence[Req], found: str) -> None:
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug(
-                "%s: %s: %d candidate(s) for %s%s",
+                "%s: %s: candidate(s) for %s: %s%s",
                 self.target,
                 name,
-                len(out),
                 ", ".join(str(r) for r in reqs) or name,
+                found,
                 f"; yanked: {sorted(map(str, self.yanked[name]))}" if self.yanked.get(name) else "",
             )
-        if not out:  # say why, for the error message: a release that exists but has no usable file
-            usable = self._by_version(name)
-            self.no_wheel[name].update(
-                f.version
-                for f in project.files
-                if f.version not in usable
-                and f.version not in self.too_new[name]
-                and all(r.specifier.contains(f.version, prereleases=True) for r in reqs)
-            )
-        self.client.prefetch_metadata(c.wheels[0] for c in out[:_PREFETCH])
-        return out
 
     def _any_wheel(self, name: NormalizedName, version: Version) -> DistFile | None:
         """A wheel of the same release on another platform: a source build of the same commit
         has the same dependencies."""
-        for file in self._project(name).files:
-            if file.is_wheel and file.version == version:
-                return file
+        project = self._project(name)
+        for k in range(len(project.releases)):
+            if project.version(k) == version:
+                return next((project.file(k, j) for j, row in enumerate(project.rows(k)) if row[10]), None)
         return None
 
     # -- dependencies -----------------------------------------------------------------------
@@ -220,14 +280,36 @@ class Factory:
             )
         metadata = self.metadata(candidate)
         if metadata is not None:
-            extras = sorted(candidate.extras) if candidate.extras else [""]
-            reqs = to_reqs(metadata.requires_dist, self.env, origin, extras)
-            if candidate.extras:  # the bare requirements already come with the base candidate
-                base = {str(r) for r in to_reqs(metadata.requires_dist, self.env, origin)}
-                reqs = [r for r in reqs if str(r) not in base]
-            yield from reqs
+            yield from self._metadata_reqs(metadata, candidate.extras, origin)
         if candidate.name == _TORCH and not candidate.extras:
             yield from self._rule_reqs(candidate)
+
+    def _metadata_reqs(self, metadata: Metadata, extras: frozenset[str], origin: str) -> list[Req]:
+        """Requires-Dist that apply here, once per metadata and extras: resolvelib asks again
+        for every candidate it pins, and backtracking pins the same ones again."""
+        key = (id(metadata), extras)
+        hit = self._deps_memo.get(key)
+        if hit is not None and hit[0] is metadata:
+            return hit[1]
+        reqs = to_reqs(metadata.requires_dist, self.env, origin, sorted(extras) if extras else [""], self._applies)
+        if extras:  # the bare requirements already come with the base candidate
+            base = {str(r) for r in to_reqs(metadata.requires_dist, self.env, origin, applies=self._applies)}
+            reqs = [r for r in reqs if str(r) not in base]
+        self._deps_memo[key] = (metadata, reqs)
+        return reqs
+
+    def _applies(self, requirement: Requirement, extra: str) -> bool:
+        """Marker evaluation, once per requirement object and extra: metadata parsing shares
+        one object per distinct Requires-Dist line, and most lines recur across wheels."""
+        key = (id(requirement), extra)
+        hit = self._marker_memo.get(key)
+        if hit is not None and hit[0] is requirement:
+            return hit[1]
+        assert requirement.marker is not None
+        only = extras_only(requirement)
+        result = extra in only if only is not None else requirement.marker.evaluate({**self.env, "extra": extra})
+        self._marker_memo[key] = (requirement, result)
+        return result
 
     def _project(self, name: NormalizedName) -> Project:
         return self.client.project(name, self.routes.get(name))
@@ -304,21 +386,24 @@ class Factory:
 
     def _has_wheel(self, name: NormalizedName, version: Version) -> bool:
         try:
-            wheels = self._by_version(name)
+            project = self._project(name)
         except ProjectNotFound:
             return False
-        return any(v.public == version.public for v in wheels)
+        return any(
+            project.version(k).public == version.public and self._wheels(project, k)
+            for k in range(len(project.releases))
+        )
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)
 
 
-def _uploaded_after(file: DistFile, cutoff: datetime) -> bool:
+def _uploaded_after(upload_time: str | None, cutoff: datetime) -> bool:
     """A file without an upload time (PEP 503 HTML pages have none) cannot be judged and stays."""
-    if not file.upload_time:
+    if not upload_time:
         return False
     try:
-        uploaded = datetime.fromisoformat(file.upload_time.replace("Z", "+00:00"))
+        uploaded = datetime.fromisoformat(upload_time.replace("Z", "+00:00"))
     except ValueError:
         return False
     return uploaded > cutoff

@@ -14,77 +14,131 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from tripin.index import IndexClient, Metadata, Project
-from tripin.index.models import DistFile
+from tripin.index.models import requires_python
+from tripin.resolver.factory import extras_only
 from tripin.targets import Target
 
 __all__ = ["Prefetcher"]
 
 
 class Prefetcher:
+    """Follows each requirement only on the targets where it applies (its marker holds and its
+    parent was picked for them), within the roots' own bounds for that name (a root's
+    `torch==2.6.0` holds everywhere, so `torch>=2.0` from accelerate does not pull in the
+    newest torch's dependencies), so that what it fetches is what the resolver will ask for."""
+
     def __init__(self, client: IndexClient, targets: Sequence[Target]) -> None:
         self.client = client
         self.targets = list(targets)
         self._envs = [t.environment() for t in targets]
-        self._seen: set[tuple[NormalizedName, str]] = set()
+        self._pythons = [Version(env["python_full_version"]) for env in self._envs]
+        self._all = frozenset(range(len(self.targets)))
+        self._seen: set[tuple[NormalizedName, str, int]] = set()
+        self._bounds: dict[NormalizedName, SpecifierSet] = {}
         from tripin.resolver.factory import VARIANT_FAMILY
 
         self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
+        self._marker_memo: dict[int, tuple[Requirement, dict[tuple[int, str], bool]]] = {}
 
     def start(self, requirements: Iterable[Requirement]) -> None:
-        for requirement in requirements:
-            self._follow(requirement)
+        roots = list(requirements)
+        for root in roots:
+            if root.marker is None and not root.url:
+                name = canonicalize_name(root.name)
+                self._bounds[name] = self._bounds.get(name, SpecifierSet()) & root.specifier
+        for requirement in roots:
+            self._follow(requirement, self._all)
 
-    def _applies(self, requirement: Requirement) -> bool:
-        return requirement.marker is None or any(requirement.marker.evaluate(env) for env in self._envs)
+    def _applies(self, requirement: Requirement, targets: frozenset[int], extras: frozenset[str]) -> frozenset[int]:
+        """Those of `targets` whose environment the requirement's marker holds in, for the
+        base package or one of the `extras` its parent was asked for with."""
+        marker = requirement.marker
+        if marker is None:
+            return targets
+        only = extras_only(requirement)
+        if only is not None:
+            return targets if only & extras else frozenset()
+        hit = self._marker_memo.get(id(requirement))  # the entry keeps the object, so ids stay unique
+        if hit is None or hit[0] is not requirement:
+            hit = self._marker_memo[id(requirement)] = (requirement, {})
+        known = hit[1]
+        out = []
+        for t in targets:
+            for extra in ("", *extras):
+                holds = known.get((t, extra))
+                if holds is None:
+                    holds = known[(t, extra)] = marker.evaluate({**self._envs[t], "extra": extra})
+                if holds:
+                    out.append(t)
+                    break
+        return frozenset(out)
 
-    def _follow(self, requirement: Requirement) -> None:
-        if requirement.url or not self._applies(requirement):
+    def _follow(self, requirement: Requirement, targets: frozenset[int], extras: frozenset[str] = frozenset()) -> None:
+        if requirement.url:
             return
         name = canonicalize_name(requirement.name)
         if name in self._routed_only:
             return  # variant targets read these from their PyTorch index alone: the resolver asks there
-        key = (name, str(requirement.specifier))
+        wanted = self._applies(requirement, targets, extras)
+        asked = frozenset(canonicalize_name(e) for e in requirement.extras)
+        key = f"{requirement.specifier}[{','.join(sorted(asked))}]"
         with self._lock:
-            if key in self._seen:
-                return
-            self._seen.add(key)
+            new = frozenset(i for i in wanted if (name, key, i) not in self._seen)
+            self._seen.update((name, key, i) for i in new)
+        if not new:
+            return
         future = self.client.prefetch_project(name)
-        future.add_done_callback(lambda f: self._on_project(f, requirement))
+        future.add_done_callback(lambda f: self._on_project(f, requirement, new, asked))
 
-    def _on_project(self, future: Future[Project], requirement: Requirement) -> None:
-        # cancelled: the run ended (an error, say) and the client's shutdown dropped the queued
-        # fetches; exception() would raise CancelledError, logged as a traceback on stderr
+    def _on_project(
+        self, future: Future[Project], requirement: Requirement, targets: frozenset[int], extras: frozenset[str]
+    ) -> None:
+        # a cancelled future's exception() raises CancelledError, which concurrent.futures logs
+        # as a traceback on stderr (the client's shutdown cancelled queued fetches, issue 10)
         if future.cancelled() or future.exception() is not None:
             return
-        files = future.result().files
-        versions = sorted(
-            {
-                f.version
-                for f in files
-                if f.is_wheel
-                and not f.yanked
-                and not f.version.is_prerelease
-                and requirement.specifier.contains(f.version)
-            },
-            reverse=True,
-        )
-        if not versions:
+        project = future.result()
+        bound = self._bounds.get(project.name)
+        for k in range(len(project.releases)):  # newest first: the first that matches is the one
+            version = project.version(k)
+            if version.is_prerelease or not requirement.specifier.contains(version):
+                continue
+            if bound is not None and not bound.contains(version, prereleases=True):
+                continue
+            rows = project.rows(k)
+            wheels = [i for i, row in enumerate(rows) if row[10]]
+            if any(not rows[i][4] for i in wheels):  # some wheel not yanked
+                break
+        else:
             return
-        wheels = [f for f in files if f.is_wheel and f.version == versions[0]]
-        picks: dict[str, DistFile] = {}
-        for target in self.targets:
-            ranked = [(rank, f) for f in wheels if (rank := target.tag_rank(f.tags)) is not None]
+        picks: dict[int, set[int]] = {}
+        for t in sorted(targets):
+            target, python = self.targets[t], self._pythons[t]
+            ranked = [
+                (rank, rows[i][0], i)
+                for i in wheels
+                if (rank := target.rank_of(rows[i][10])) is not None and _python_ok(rows[i][3], python)
+            ]
             if ranked:
-                best = min(ranked, key=lambda pair: (pair[0], pair[1].filename))[1]
-                picks[best.url] = best
-        for metadata in self.client.prefetch_metadata(picks.values()):
-            metadata.add_done_callback(self._on_metadata)
+                picks.setdefault(min(ranked)[2], set()).add(t)
+        chosen = list(picks)
+        futures = self.client.prefetch_metadata(project.file(k, i) for i in chosen)
+        for i, metadata in zip(chosen, futures, strict=True):
+            on = frozenset(picks[i])
+            metadata.add_done_callback(lambda f, on=on: self._on_metadata(f, on, extras))  # type: ignore[misc]
 
-    def _on_metadata(self, future: Future[Metadata]) -> None:
+    def _on_metadata(self, future: Future[Metadata], targets: frozenset[int], extras: frozenset[str]) -> None:
         if not future.cancelled() and future.exception() is None:
             for requirement in future.result().requires_dist:
-                self._follow(requirement)
+                self._follow(requirement, targets, extras)
+
+
+def _python_ok(text: str | None, python: Version) -> bool:
+    spec = requires_python(text)
+    return spec is None or spec.contains(python, prereleases=True)

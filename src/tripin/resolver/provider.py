@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 from resolvelib import AbstractProvider
 
 from tripin.resolver.factory import Factory
@@ -20,6 +22,17 @@ __all__ = ["Provider"]
 class Provider(AbstractProvider[Req, Candidate, str]):
     def __init__(self, factory: Factory) -> None:
         self.factory = factory
+        # keyed by id(): each entry keeps its objects alive, so an id is never reused meanwhile
+        self._pinned: dict[int, tuple[SpecifierSet, bool]] = {}
+        self._contains: dict[tuple[int, int], tuple[SpecifierSet, Version, bool]] = {}
+
+    def _is_pinned(self, specifier: SpecifierSet) -> bool:
+        hit = self._pinned.get(id(specifier))
+        if hit is not None and hit[0] is specifier:
+            return hit[1]
+        pinned = any(s.operator == "==" for s in specifier)
+        self._pinned[id(specifier)] = (specifier, pinned)
+        return pinned
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.identifier
@@ -37,9 +50,7 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         alphabetically so that runs are reproducible."""
         infos = list(information[identifier])
         causes = {self.identify(c.requirement) for c in backtrack_causes}
-        pinned = any(
-            i.requirement.build is not None or any(s.operator == "==" for s in i.requirement.specifier) for i in infos
-        )
+        pinned = any(i.requirement.build is not None or self._is_pinned(i.requirement.specifier) for i in infos)
         return (identifier not in causes, not pinned, identifier != "torch", identifier)
 
     def find_matches(
@@ -47,7 +58,7 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> Iterable[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         name, _, rest = identifier.partition("[")
         extras = frozenset(rest.rstrip("]").split(",")) if rest else frozenset()
@@ -56,7 +67,16 @@ class Provider(AbstractProvider[Req, Candidate, str]):
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.build is not None and requirement.build != candidate.build:
             return False
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        # resolvelib asks this for every pin on every round; specifiers and versions are
+        # shared objects (one per Requires-Dist line, one per release), so remember answers
+        specifier, version = requirement.specifier, candidate.version
+        key = (id(specifier), id(version))
+        hit = self._contains.get(key)
+        if hit is not None and hit[0] is specifier and hit[1] is version:
+            return hit[2]
+        result = specifier.contains(version, prereleases=True)
+        self._contains[key] = (specifier, version, result)
+        return result
 
     def get_dependencies(self, candidate: Candidate) -> Iterable[Req]:
         return list(self.factory.dependencies(candidate))
