@@ -110,3 +110,15 @@ def wheel_factory(tmp_path: Path) -> Callable[..., Path]:
         return build_wheel(out, name, version, *args, **kw)
 
     return factory
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory with no PIP_*, UV_* or TRIPIN_* variable of this machine's."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
+            monkeypatch.delenv(key)
+    return tmp_path

@@ -14,7 +14,7 @@ import pytest
 from helpers import read_toml, tripin
 from indexserver import IndexServer, build_wheel
 from packaging.pylock import Pylock
-from test_e2e_tools import _env, _uv
+from test_e2e_tools import _env, uv_dry_install
 
 from tripin.targets import parse_target
 
@@ -71,44 +71,12 @@ def test_packaging_pylock_selects_by_group(
     assert has <= names and not (lacks & names), names
 
 
-def _uv_install(locked: Path, *extra: str) -> str:
-    env = _env(locked)
-    if not (locked / "venv").exists():
-        subprocess.run([_uv(), "venv", "-q", str(locked / "venv"), "--python", sys.executable], check=True, env=env)
-    result = subprocess.run(
-        [
-            _uv(),
-            "pip",
-            "install",
-            "--dry-run",
-            "--preview-features",
-            "pylock",
-            "-r",
-            "pylock.toml",
-            *extra,
-            "--python",
-            str(locked / "venv"),
-            "--python-platform",
-            "x86_64-manylinux_2_28",
-            "--python-version",
-            "3.12",
-            "--offline",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=locked,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stderr
-
-
 def test_uv_installs_a_group_only_when_asked(locked: Path) -> None:
-    plain = _uv_install(locked)
+    plain = uv_dry_install(locked)
     assert " + torch==2.6.0" in plain and "torchvision" not in plain and "numpy" not in plain
-    vision = _uv_install(locked, "--extra", "vision")
+    vision = uv_dry_install(locked, "--extra", "vision")
     assert " + torchvision==0.21.0" in vision and " + numpy==" in vision
-    dev = _uv_install(locked, "--group", "dev")
+    dev = uv_dry_install(locked, "--group", "dev")
     assert " + numpy==" in dev and "torchvision" not in dev
 
 

@@ -4,7 +4,6 @@ includes), and a constraint that never adds a package. The lock is then read by 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,6 @@ from helpers import pip_constrained_install, read_toml, tripin
 from indexserver import IndexServer
 
 X86 = "linux-x86_64-cp312"
-
-
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
-            monkeypatch.delenv(key)
-    return tmp_path
 
 
 def _versions(path: Path) -> dict[str, str]:

@@ -22,15 +22,6 @@ ARM = "linux-aarch64-cp312"
 SECRET = "pl4nted-s3cret"
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
-            monkeypatch.delenv(key)
-    return tmp_path
-
-
 # ---- credentials ---------------------------------------------------------------------------
 
 
