@@ -11,8 +11,9 @@ alternating (tripin cold, tripin warm, uv cold, uv warm, then again), medians of
   and the scale rows: tripin on 1, 2, 4 and 8 of those targets.
 
 Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin
-revalidates stale pages with conditional requests; uv runs with --offline, its fastest warm
-mode). Every row gives the median wall time, the median peak RSS of the process (the largest
+resolves again with -U, revalidating stale pages with conditional requests; without -U an
+unchanged re-lock resolves nothing at all: benchmarks/relock_speed.py; uv runs with --offline,
+its fastest warm mode). Every row gives the median wall time, the median peak RSS of the process (the largest
 one where a row runs several) and the size of the cache that the cold run left.
 
 By default the indexes are the recorded ones served on 127.0.0.1 with `--latency` seconds added
@@ -183,7 +184,10 @@ def main() -> int:
             argv = [tripin, "lock", *reqs, "--index-url", url, "--cache-dir", str(work / "tc"), "-q"]
             for t in targets:
                 argv += ["--target", t]
-            return [argv], base_env  # warm: pages fresh or revalidated (ETag), metadata from the cache
+            # warm: pages fresh or revalidated (ETag), metadata from the cache, and a real resolution:
+            # -U, or the unchanged inputs would be answered from the re-lock memo without resolving
+            # (that case, the nothing-changed re-lock, is benchmarks/relock_speed.py's)
+            return [[*argv, "-U"] if warm else argv], base_env
 
         return Tool(f"tripin lock, {len(targets)} target{'s' if len(targets) > 1 else ''}", make, "tc")
 

@@ -272,3 +272,19 @@ def test_torch_211_aarch64_is_a_cuda_build_with_the_triton_its_metadata_names(
     assert f"{ARM}: torch 2.11.0 (wheel), triton 3.6.0 (wheel)" in run.out and "CPU build" not in run.out
     triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
     assert [r["id"] for r in triton["tool"]["tripin"]["rules"]] == ["torch-2.11.0/metadata"]
+
+
+def test_one_metadata_read_per_release_except_torchs_family(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """numpy's wheels for x86_64 and aarch64 declare the same requirements: one METADATA read
+    serves both targets (as uv assumes). torch's differ per platform (CUDA wheels on x86_64, a
+    CPU build on aarch64), so each target reads its own wheel's."""
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, extra=["torch==2.6.0", "numpy"]))
+    assert run.code == 0, run.err
+    numpy = {r.route.rsplit("/", 1)[1].split(".whl")[0] for r in index.requests_for("/files/numpy-*")}
+    torch = {r.route.rsplit("/", 1)[1].split(".whl")[0] for r in index.requests_for("/files/torch-*")}
+    assert len(numpy) == 1, numpy
+    assert len(torch) == 2 and any("aarch64" in t for t in torch) and any("x86_64" in t for t in torch), torch
+    lock = Pylock.from_dict(read_toml(work / "pylock.toml"))
+    assert "numpy" in _select(lock, X86) and "numpy" in _select(lock, ARM)

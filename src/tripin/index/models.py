@@ -133,6 +133,14 @@ class Project:
             made = self._dists[(k, j)] = to_distfile(self.rows(k)[j], self.index.name)
         return made
 
+    def shared_wheel(self, k: int) -> int | None:
+        """The row whose METADATA stands for every wheel of release k: the first wheel by file
+        name, the same for every target. Wheels of one release declare one set of requirements
+        (their markers tell platforms apart), as uv also assumes in a universal resolution; so
+        one METADATA read serves all targets instead of one read per target's own wheel."""
+        wheels = [(row[0], j) for j, row in enumerate(self.rows(k)) if row[10]]
+        return min(wheels)[1] if wheels else None
+
     @functools.cached_property
     def files(self) -> tuple[DistFile, ...]:
         """Every file, oldest release first (page order within a release)."""

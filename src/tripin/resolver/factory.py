@@ -232,12 +232,23 @@ class Factory:
                 # installed on many machines should not carry one, so it is refused and named.
                 self.yanked[name].add(version)
                 continue
+            # torch's family differs per platform (a CUDA x86_64 wheel, a CPU aarch64 one): each
+            # target reads its own wheel's METADATA; every other project shares one read
+            shared = None if name in TORCH_FAMILY else project.shared_wheel(k)
+            source = project.file(k, shared) if shared is not None else None
             if found < _PREFETCH:  # the resolver asks for it next: start its metadata now
-                self.client.prefetch_metadata(wheels[:1])
+                self.client.prefetch_metadata([source or wheels[0]])
             if not found:
                 self._debug(name, reqs, f"newest {version}")
             found += 1
-            yield Candidate(name=name, version=version, extras=extras, wheels=tuple(wheels), index=project.index)
+            yield Candidate(
+                name=name,
+                version=version,
+                extras=extras,
+                wheels=tuple(wheels),
+                index=project.index,
+                metadata_from=source,
+            )
         if not found:
             self._debug(name, reqs, "none")
         if not found:  # say why, for the error message: a release that exists but has no usable file

@@ -19,6 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tripin.index import IndexClient, Metadata, Project
+from tripin.index.client import TORCH_FAMILY
 from tripin.index.models import requires_python
 from tripin.resolver.factory import extras_only
 from tripin.targets import Target
@@ -118,7 +119,10 @@ class Prefetcher:
         else:
             return
         picks: dict[int, set[int]] = {}
-        for t in sorted(targets):
+        shared = None if project.name in TORCH_FAMILY else project.shared_wheel(k)
+        if shared is not None:  # one METADATA for every target, as the factory reads it
+            picks[shared] = set(targets)
+        for t in sorted(targets) if shared is None else ():
             target, python = self.targets[t], self._pythons[t]
             ranked = [
                 (rank, rows[i][0], i)

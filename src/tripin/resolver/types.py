@@ -52,7 +52,8 @@ class Candidate:
     wheels: tuple[DistFile, ...] = ()
     index: Index | None = None
     build: Build | None = None
-    # the metadata of a PyPI wheel of the same release, for a source build's dependencies
+    # whose METADATA gives the dependencies: another wheel of the same release (the one all
+    # targets share; for a source build, a PyPI wheel of that release); else the first wheel
     metadata_from: DistFile | None = None
 
     @property
@@ -61,7 +62,7 @@ class Candidate:
 
     @property
     def metadata_file(self) -> DistFile | None:
-        return self.wheels[0] if self.wheels else self.metadata_from
+        return self.metadata_from or (self.wheels[0] if self.wheels else None)
 
     def __str__(self) -> str:
         return f"{self.identifier} {self.version}"
