@@ -66,7 +66,7 @@ def remember_lock(
 
 def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path]) -> dict[str, object]:
     """What `tripin lock` says about this lock, for the run that finds nothing changed."""
-    from tripin.cli import _summary, _target_json  # the words of a run that resolved
+    from tripin.cli_lock import _summary, _target_json  # the words of a run that resolved
 
     lines = [f"  {r.target}: {_summary(r)}" for r in resolutions]
     lines += [

@@ -35,6 +35,7 @@ __all__ = [
     "parse_requirements",
     "project_settings",
     "pyproject_digest",
+    "rules_with_overlays",
 ]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -620,18 +621,22 @@ def describe_project(project: Project) -> list[tuple[str, str, str]]:
 
 def load_rules(project: Project, *, validate: bool = True) -> Any:
     """The shipped rules (or --rules DIR) under the project's overlays: what every command judges by."""
+    return rules_with_overlays(project.rules_dir, project.overlays, validate=validate)
+
+
+def rules_with_overlays(rules_dir: Path | None, overlays: Sequence[Path], *, validate: bool = True) -> Any:
     from tripin.errors import ConfigError
     from tripin.memo import rule_files
     from tripin.rules import load_ruleset
     from tripin.rules.overlay import load_with_overlays
 
-    if project.rules_dir is None:
+    if rules_dir is None:
         base = load_ruleset(validate=validate)
-    elif not project.rules_dir.is_dir() or not rule_files(str(project.rules_dir)):
-        raise ConfigError(f"--rules {project.rules_dir}: not a directory with *.toml rules files")
+    elif not rules_dir.is_dir() or not rule_files(str(rules_dir)):
+        raise ConfigError(f"--rules {rules_dir}: not a directory with *.toml rules files")
     else:
-        base = load_ruleset(rule_files(str(project.rules_dir)))
-    return load_with_overlays(project.overlays, base=base)
+        base = load_ruleset(rule_files(str(rules_dir)))
+    return load_with_overlays(overlays, base=base)
 
 
 def project_overlays(pyproject: Path) -> list[Path]:

@@ -1,0 +1,142 @@
+"""`tripin build-plan` and `tripin install`: from a lock to a built and installed environment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tripin.cli_shared import lock_path_of, ruleset_of
+from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, TripinError
+
+if TYPE_CHECKING:
+    from tripin.lock.model import Lock
+    from tripin.rules.model import Ruleset
+
+
+def run_build_plan(args: argparse.Namespace) -> int:
+    from tripin.errors import LockError
+    from tripin.lock.atomic import write_atomic
+    from tripin.lock.pylock import read_pylock
+    from tripin.redact import redact_text
+    from tripin.sourcebuild import build_script, install_line, local_repositories, source_builds
+
+    if args.constraints is not None and (
+        not args.constraints or args.constraints.startswith("-") or not args.constraints.isprintable()
+    ):
+        from tripin.errors import ConfigError
+        from tripin.scriptvalues import shown
+
+        raise ConfigError(f"--constraints {shown(args.constraints)}: not a file name the script can print")
+    ruleset = ruleset_of(args)
+    lock = _lock_for_torch(args, ruleset) if args.torch else read_pylock(lock_path_of(args))
+    target = args.target
+    if target is None:
+        needing = [t.name for t in lock.targets if source_builds(lock, t.name)]
+        if len(needing) != 1:
+            listed = ", ".join(needing) or "none"
+            raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
+        target = needing[0]
+    builds = source_builds(lock, target)
+    constraints = None if args.torch else _constraints_for(lock, target, args.constraints)
+    script = build_script(
+        lock,
+        target,
+        constraints=constraints,
+        only_builds=bool(args.torch),
+        local_repositories=local_repositories(ruleset),
+    )
+    output = args.output or f"build-{target}.sh"
+    if output == "-":
+        sys.stdout.write(script)  # redacted by the stream
+        return EXIT_OK
+    write_atomic(Path(output), redact_text(script), executable=True)
+    if not builds:
+        print(f"{target} needs no source build; {output} only checks the machine", file=sys.stderr)
+    print(f"wrote {output}: builds {', '.join(f'{p.name} {p.version}' for p in builds) or 'nothing'}")
+    line = install_line(lock, target, wheelhouse="wheelhouse", constraints=constraints, only_builds=bool(args.torch))
+    print(f"then: sh {output} wheelhouse && {line}")
+    return EXIT_OK
+
+
+def _constraints_for(lock: Lock, target: str, given: str | None) -> str | None:
+    """The constraints file `tripin lock` wrote for this target, if it is there: constraints.txt,
+    or constraints-<variant>.txt where the lock tells builds apart. Never a file that is missing."""
+    if given is not None:
+        if not Path(given).is_file():
+            from tripin.errors import ConfigError
+
+            raise ConfigError(f"--constraints {given}: no such file")
+        return given
+    variant = next((t.variant for t in lock.targets if t.name == target), None)
+    names = [f"constraints-{variant or 'pypi'}.txt"] if lock.extras else []
+    return next((n for n in [*names, "constraints.txt"] if Path(n).is_file()), None)
+
+
+def _lock_for_torch(args: argparse.Namespace, ruleset: Ruleset) -> Lock:
+    from packaging.version import InvalidVersion, Version
+
+    from tripin.errors import ConfigError
+    from tripin.sourcebuild import lock_for_torch
+    from tripin.targets import parse_target
+
+    if not args.target:
+        raise ConfigError("--torch needs --target, e.g. --target linux-aarch64-cp312-cu126")
+    try:
+        torch = Version(args.torch)
+    except InvalidVersion:
+        raise ConfigError(f"--torch {args.torch!r} is not a version") from None
+    return lock_for_torch(ruleset, torch, parse_target(args.target))
+
+
+def run_install(args: argparse.Namespace) -> int:
+    import shlex
+    import shutil
+    import subprocess
+
+    from tripin.doctor import absolute_python, inspect
+    from tripin.install import choose_target, install_plan
+    from tripin.lock.pylock import read_pylock
+
+    lock = read_pylock(lock_path_of(args))
+    python = absolute_python(args.python)
+    report, _ = inspect(python)
+    target = args.target
+    if target is None:
+        variant = None
+        if sum(t.name.startswith(report.target) for t in lock.targets) > 1:
+            from tripin.host import detect_variant
+
+            variant = detect_variant()[0]
+        target = choose_target(lock, report.target, variant)
+    elif target not in {t.name for t in lock.targets}:
+        raise TripinError(f"target {target!r} is not in the lock (it has: {', '.join(t.name for t in lock.targets)})")
+    installer = args.installer or ("pip" if report.has_pip or not shutil.which("uv") else "uv")
+    locked = {p.name: p for p in lock.for_target(target)}
+    replace = next(
+        (
+            t.name
+            for t in report.tritons
+            if t.name in locked and t.version == locked[t.name].version and t.commit_from == "direct_url.json"
+        ),
+        None,
+    )
+    plan = install_plan(
+        lock, target, python=python, installer=installer, wheelhouse=Path(args.wheelhouse), replace_triton=replace
+    )
+    command = shlex.join(plan.argv)
+    if args.dry_run:
+        print(f"target {plan.target} into {python} with {installer}: {len(plan.packages)} packages")
+        for p in plan.packages:
+            how = f"source build {p.build.version} from {args.wheelhouse}" if p.build else f"{p.version} ({p.index})"
+            print(f"  {p.name} {how}")
+        print(f"would run: {command}")
+        return EXIT_OK
+    print(f"tripin: running: {command}", file=sys.stderr)
+    sys.stderr.flush()
+    result = subprocess.run(plan.argv, check=False)
+    if result.returncode != 0:
+        print(f"tripin: error: {installer} exited with {result.returncode}", file=sys.stderr)
+        return EXIT_NO_SOLUTION
+    return EXIT_OK

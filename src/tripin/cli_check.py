@@ -1,0 +1,208 @@
+"""`tripin check`, `doctor`, `explain` and `config`: judge and describe what is there."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tripin.cli_shared import lock_path_of, project_of, ruleset_of
+from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK
+
+if TYPE_CHECKING:
+    from tripin.config import Project
+    from tripin.lock.model import Lock
+
+
+def run_check(args: argparse.Namespace, argv: list[str]) -> int:
+    """`tripin` replays a remembered answer before importing this module (tripin/__main__.py);
+    this lookup serves in-process callers."""
+    from tripin import memo
+
+    if not args.fix and (code := memo.replay(argv)) is not None:
+        return code
+    read: list[Path] = [Path("pyproject.toml")]  # its [tool.tripin] names files and overlays
+    output, code, errors = _run_check(args, read)
+    sys.stdout.write(output)
+    sys.stderr.write(errors)
+    if not args.fix:
+        memo.store(argv, args.rules, read, output, code, errors)
+    return code
+
+
+def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, str]:
+    import json
+
+    from tripin.check import check_files
+    from tripin.errors import ConfigError
+    from tripin.judge import OK_ACCEPTED, WARN_OTHER_CUT
+    from tripin.targets import parse_target
+
+    project = project_of(args)
+    files = [Path(f) for f in args.files] or _default_check_files(project, read)
+    if not files:
+        raise ConfigError("nothing to check: no pylock.toml or constraints.txt here; name the files")
+    read += project.overlays
+    from tripin.config import load_rules
+
+    ruleset = load_rules(project, validate=False)
+    targets = [parse_target(t) for t in args.targets]
+    found = check_files(files, ruleset, targets, read)
+    warnings = [v for v in found if v.level == "warning"]
+    violations = [v for v in found if v.level == "error"]
+    if args.fix and violations:
+        from tripin.fix import apply_fixes
+
+        done, skipped = apply_fixes(violations)
+        for line in done:
+            print(f"fixed {line}", file=sys.stderr)
+        for line in skipped:
+            print(f"not fixed {line}", file=sys.stderr)
+        found = check_files(files, ruleset, targets)
+        violations = [v for v in found if v.level == "error"]
+    if args.format == "json":
+        rows = [
+            {
+                "path": v.where.path,
+                "line": v.where.line,
+                "code": v.code,
+                "message": v.message,
+                "fix": {"text": v.fix, "argv": list(v.argv) or None},
+            }
+            for v in violations
+        ]
+        notes = [{"path": v.where.path, "line": v.where.line, "code": v.code, "message": v.message} for v in warnings]
+        verdicts = [
+            {"path": v.where.path, "line": v.where.line, "level": v.level, "code": v.code, "message": v.message}
+            for v in found
+            if v.code in (OK_ACCEPTED, WARN_OTHER_CUT, "TP002")
+        ]
+        output = json.dumps({"schema": 1, "violations": rows, "warnings": notes, "verdicts": verdicts}, indent=2) + "\n"
+    else:
+        output = "".join(f"{v}\n" for v in violations)
+    # on stderr: a hook shows them without failing (--strict: they fail it too)
+    errors = "".join(f"warning: {v.where}: {v.code} {v.message}\n" for v in warnings) if args.format == "text" else ""
+    failed = violations or (getattr(args, "strict", False) and warnings)
+    return output, EXIT_NO_SOLUTION if failed else EXIT_OK, errors
+
+
+def _default_check_files(project: Project, read: list[Path]) -> list[Path]:
+    from tripin.errors import ConfigError
+
+    names = [project.lock_path, project.constraints_path]
+    if Path("uv.lock").is_file() and not project.lock_path.is_file():
+        names.append(Path("uv.lock"))  # a uv project: its lock is what the hook guards
+    read += names  # a default file that appears later must invalidate the memo
+    if any("\0" in str(n) for n in names):  # Path.is_file() raises ValueError on a NUL
+        raise ConfigError("pyproject.toml: [tool.tripin] names a file with a NUL character")
+    return [n for n in names if n.is_file()]
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from tripin.doctor import diagnose
+
+    report = diagnose(args.python, ruleset_of(args, validate=False), probe=args.probe)
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+        return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
+    print(f"python: {report.python} ({report.python_version}, {report.platform}; target {report.target})")
+    if report.torch is None:
+        print("torch: not installed")
+    else:
+        extra = ", ".join(
+            x
+            for x in (
+                f"git {report.torch_git_version[:12]}" if report.torch_git_version else "",
+                f"CUDA {report.cuda}" if report.cuda else "",
+                f"HIP {report.hip}" if report.hip else "",
+            )
+            if x
+        )
+        print(f"torch: {report.torch.version}" + (f" ({extra})" if extra else "") + f" in {report.torch.location}")
+    for t in report.tritons:
+        built = f", built from {t.commit} ({t.commit_from})" if t.commit else ""
+        print(f"{t.name}: {t.version}{built} in {t.location}")
+    if report.verdict is not None:
+        print(f"verdict: {report.verdict['level']}: {report.verdict['reason']}")
+    if report.torch is not None and not report.tritons:
+        print("triton: not installed")
+    for probe in report.probes:
+        print(f"probe {probe['probe']}: {'ok' if probe['ok'] else 'FAILED'}")
+    for note in report.notes:
+        print(f"note: {note}")
+    for finding in report.findings:
+        print(f"problem {finding.code}: {finding.message}")
+        print(f"  fix: {finding.fix}")
+        if finding.argv:
+            import shlex
+
+            print(f"  run: {shlex.join(finding.argv)}")
+    if report.healthy:
+        print("healthy" if report.torch is not None else "nothing to judge: torch is not installed")
+    return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from tripin.errors import LockError
+    from tripin.lock.explain import explain
+    from tripin.lock.pylock import read_pylock
+
+    args.lock = str(lock_path_of(args))
+    lock = read_pylock(Path(args.lock))
+    records = explain(lock, args.package, args.target)
+    notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records})
+    if not records and not notes:
+        where = f" for {args.target}" if args.target else ""
+        raise LockError(f"{args.lock} holds no {args.package}{where}")
+    if args.format == "json":
+        print(json.dumps({"schema": 1, "explain": records, "notes": notes}, indent=2))
+        return EXIT_OK
+    for note in notes:
+        print(note)
+    for r in records:
+        print(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
+        print(
+            f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
+            f"  [requirements: {', '.join(lock.requirements)}]"
+        )
+        if r["added_by_rule"]:
+            print(f"  added by a rule: torch's metadata names no {r['package']} on {r['target']}")
+        for rule in r["rules"]:
+            print(f"  rule {rule['id']}: {rule['source']}")
+        if r["build"]:
+            b = r["build"]
+            print(f"  source build: {b['version']} [{b['status']}] recipe {b['recipe']}; evidence {b['evidence']}")
+        elif r["wheels"]:
+            print(f"  wheels: {', '.join(r['wheels'])}")
+    return EXIT_OK
+
+
+def _no_triton_notes(lock: Lock, package: str, target: str | None, found: set[str]) -> list[str]:
+    """Why a target's lock has no Triton (its torch is a CPU build), as the lock recorded it."""
+    from tripin.judge import TRITONS
+
+    if package.lower().replace("_", "-") not in TRITONS:
+        return []
+    notes = [str(n) for n in lock.extra.get("notes", []) if isinstance(n, str)]
+    return [n for n in notes if n.split(":", 1)[0] not in found and (target is None or n.startswith(f"{target}:"))]
+
+
+def run_config(args: argparse.Namespace) -> int:
+    from tripin.config import describe_project
+
+    rows = describe_project(project_of(args))
+    if args.format == "json":
+        import json
+
+        settings = [{"name": n, "value": v, "source": src} for n, v, src in rows]
+        print(json.dumps({"schema": 1, "settings": settings}, indent=2))
+        return EXIT_OK
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {value}  [{source}]")
+    return EXIT_OK

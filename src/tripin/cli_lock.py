@@ -1,0 +1,299 @@
+"""`tripin lock`: settle the settings, resolve every target, write the outputs, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tripin.cli_shared import ruleset_from, setup_logging
+from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK
+
+if TYPE_CHECKING:
+    from tripin.lock.model import Lock
+    from tripin.resolver import TargetResolution
+    from tripin.rules.model import Ruleset
+    from tripin.targets import Target
+    from tripin.verdict import Verdict
+
+
+def run_lock(args: argparse.Namespace) -> int:
+    setup_logging(args.verbose)
+    import time
+
+    started = time.monotonic()
+    from tripin.cli_relock import print_unchanged, remember_lock, unchanged_lock
+
+    unchanged = unchanged_lock(args)  # checked before the settings, packaging and the resolver load
+    if unchanged is not None:
+        return print_unchanged(args, unchanged, time.monotonic() - started)
+    from tripin.config import build_settings, inputs_digest
+    from tripin.index import IndexClient
+    from tripin.index.cache import Cache, default_cache_dir
+    from tripin.lock.atomic import check_writable, write_files
+    from tripin.lock.constraints import constraints_files
+    from tripin.lock.pylock import dump_pylock
+    from tripin.redact import redact_text
+    from tripin.resolver import resolve_all
+    from tripin.resolver.merge import merge
+    from tripin.targets import parse_target
+
+    settings = build_settings(
+        cli_requirements=args.requirements,
+        cli_targets=args.targets,
+        index_url=args.index_url,
+        extra_index_urls=args.extra_index_url,
+        lock=args.lock,
+        constraints=args.constraints,
+        manylinux=args.manylinux,
+        musllinux=args.musllinux,
+        macos=args.macos,
+        prereleases=args.pre or args.nightly,
+        exclude_newer=args.exclude_newer,
+        cli_overlays=args.overlay,
+        groups=args.group,
+        pytorch_index_url=args.pytorch_index_url,
+        pyproject=Path("pyproject.toml"),
+        requirement_files=args.requirement_files,
+        constraint_files=args.constraint_files,
+    )
+    names = list(dict.fromkeys(settings.targets))
+    if any(n.endswith("-auto") for n in names):
+        from tripin.host import detect_variant
+
+        variant, why = detect_variant()
+        print(f"tripin: -auto is -{variant}: {why}", file=sys.stderr)
+        names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
+    targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
+    _check_distinct_markers(targets)
+    from tripin.resolver.preferences import parse_upgrade_packages, preferences_from_lock
+
+    upgrades = parse_upgrade_packages(args.upgrade_package)
+    previous = _previous_lock(settings.lock_path)  # its versions are preferred, nothing else of it is used
+    preferences = preferences_from_lock(None if args.upgrade else previous, release=upgrades)
+    ruleset = ruleset_from(args, overlays=settings.overlays)
+    if args.print_config:  # after every check `lock` makes before resolving: what it shows, lock would use
+        from tripin.config import describe
+
+        rows = describe(settings)
+        width = max(len(name) for name, _, _ in rows)
+        for name, value, source in rows:
+            print(f"{name:<{width}}  {value}  [{source}]")
+        return EXIT_OK
+    check_writable([settings.lock_path, settings.constraints_path])  # fail before the work, not after
+    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+    from tripin.index.models import Index
+
+    base = f"{settings.pytorch_index}/nightly" if args.nightly else settings.pytorch_index
+    routed = [Index(name=f"pytorch-{v}", url=f"{base}/{v}") for v in sorted({t.variant for t in targets if t.variant})]
+    client = IndexClient(
+        settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh, routed=routed
+    )
+    from tripin.progress import Progress
+
+    progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")
+    with client, progress:
+        resolutions = resolve_all(
+            targets,
+            settings.requirements,
+            client,
+            ruleset,
+            prereleases=settings.prereleases,
+            exclude_newer=settings.exclude_newer,
+            on_done=progress.target_done,
+            constraints={n: spec for n, spec in upgrades.items() if spec},
+            user_constraints=settings.constraints,
+            preferences=preferences,
+        )
+        stats = client.fetcher.stats
+    for name in sorted(set(upgrades) - {n for r in resolutions for n in r.packages}):
+        print(f"warning: --upgrade-package {name}: no target needs {name}", file=sys.stderr)
+    lock = merge(
+        resolutions,
+        ruleset,
+        requirements=[str(r) for r in settings.requirements],
+        inputs_digest=inputs_digest(settings),
+        groups=settings.groups,
+        main=[r for r in settings.requirements if not any(r in reqs for _, reqs in settings.groups.values())],
+        extra={
+            **({"pyproject-digest": settings.pyproject_digest} if settings.pyproject_digest else {}),
+            **({"exclude-newer": settings.exclude_newer.isoformat()} if settings.exclude_newer else {}),
+            **(
+                {"warnings": [w for r in resolutions for w in r.warnings]}
+                if any(r.warnings for r in resolutions)
+                else {}
+            ),
+            **({"notes": [n for r in resolutions for n in r.notes]} if any(r.notes for r in resolutions) else {}),
+        },
+    )
+    pylock_text = redact_text(dump_pylock(lock))  # render every output before writing any
+    constraints = {path: redact_text(text) for path, text in constraints_files(lock, settings.constraints_path).items()}
+    if args.check:
+        return _check_up_to_date({**constraints, settings.lock_path: pylock_text})
+    write_files({**constraints, settings.lock_path: pylock_text})  # the lock last: see lock/atomic.py
+    remember_lock(args, settings, lock, resolutions, constraints)
+    for resolution in resolutions:
+        for warning in resolution.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    from tripin.lock.explain import diff_locks
+
+    changes = diff_locks(previous, lock) if previous is not None else None
+    elapsed = time.monotonic() - started
+    if args.format == "json":
+        import json
+
+        print(
+            json.dumps(
+                {
+                    "schema": 1,
+                    "lock": str(settings.lock_path),
+                    "constraints": ", ".join(str(p) for p in constraints),
+                    "packages": len(lock.packages),
+                    "seconds": round(elapsed, 3),
+                    "requests": stats.requests,
+                    "bytes": stats.bytes,
+                    "targets": {r.target.name: _target_json(r, ruleset) for r in resolutions},
+                    "warnings": [w for r in resolutions for w in r.warnings],
+                    "notes": [n for r in resolutions for n in r.notes],
+                    "changes": None
+                    if changes is None
+                    else [{"target": t, "change": c, "package": p, "detail": d} for t, c, p, d in changes],
+                },
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not args.quiet:
+        print(
+            f"Locked {len(lock.packages)} packages for {len(targets)} target(s) in {elapsed:.2f}s "
+            f"({stats.requests} requests, {stats.bytes / 1e6:.1f} MB) -> {settings.lock_path}, "
+            + ", ".join(str(p) for p in constraints)
+        )
+        for resolution in resolutions:
+            print(f"  {resolution.target}: {_summary(resolution, ruleset)}")
+            for note in resolution.notes:
+                print(f"    {note.split(': ', 1)[1]}")
+        for package in lock.packages:
+            if package.build is not None:
+                for target in package.targets:
+                    print(
+                        f"  source build needed on {target}: {package.name} {package.version} "
+                        f"[{package.build.status}]; run: tripin build-plan --target {target}"
+                    )
+        if changes:
+            print(f"  changes against the previous {settings.lock_path}:")
+            for target, change, package_name, detail in changes:
+                print(f"    {target}: {change} {package_name} {detail}")
+        elif changes is not None:
+            print(f"  no change against the previous {settings.lock_path}")
+    return EXIT_OK
+
+
+def _check_up_to_date(outputs: dict[Path, str]) -> int:
+    """`lock --check`, as `uv lock --check`: a unified diff of every output that would change."""
+    import difflib
+
+    stale = 0
+    for path, text in outputs.items():
+        try:
+            old = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            old = None
+        if old == text:
+            continue
+        stale += 1
+        before = "/dev/null" if old is None else f"a/{path}"
+        sys.stdout.writelines(
+            difflib.unified_diff((old or "").splitlines(True), text.splitlines(True), before, f"b/{path}")
+        )
+    if stale:
+        print(f"tripin: {stale} output(s) would change; run tripin lock", file=sys.stderr)
+        return EXIT_NO_SOLUTION
+    return EXIT_OK
+
+
+def _previous_lock(path: Path) -> Lock | None:
+    from tripin.errors import LockError
+    from tripin.lock.pylock import read_pylock
+
+    if not path.is_file():
+        return None
+    try:
+        return read_pylock(path)
+    except LockError:
+        return None  # not a tripin lock (or damaged): nothing to compare with
+
+
+def _target_json(resolution: TargetResolution, ruleset: Ruleset | None = None) -> dict[str, object]:
+    from packaging.utils import canonicalize_name
+
+    out: dict[str, object] = {"packages": len(resolution.packages)}
+    for name in ("torch", "triton", "pytorch-triton"):
+        resolved = resolution.packages.get(canonicalize_name(name))
+        if resolved is not None:
+            entry: dict[str, object] = {
+                "version": str(resolved.candidate.version),
+                "source_build": resolved.candidate.build is not None,
+                "commit": resolved.candidate.build.commit if resolved.candidate.build else None,
+                "rule": resolved.pin.id if resolved.pin else None,
+            }
+            if (verdict := _build_verdict(resolution, name, ruleset)) is not None:
+                entry["verdict"] = {"level": verdict.level, "reason": verdict.reason}
+            out[name] = entry
+    return out
+
+
+def _build_verdict(resolution: TargetResolution, name: str, ruleset: Ruleset | None) -> Verdict | None:
+    """A source build's commit, judged as `check` judges it (a wheel is judged by its version)."""
+    from packaging.utils import canonicalize_name
+
+    from tripin.judge import Pair, pair_verdict
+
+    resolved = resolution.packages.get(canonicalize_name(name))
+    torch = resolution.packages.get(canonicalize_name("torch"))
+    if ruleset is None or resolved is None or torch is None or resolved.candidate.build is None:
+        return None
+    pair = Pair(
+        torch=torch.candidate.version,
+        triton=canonicalize_name(name),
+        triton_version=resolved.candidate.version,
+        commit=resolved.candidate.build.commit,
+        commit_from="rule",
+        environment=resolution.target.environment(),
+        target=resolution.target.name,
+        variant=resolution.target.variant,
+    )
+    return pair_verdict(ruleset, pair)
+
+
+def _summary(resolution: TargetResolution, ruleset: Ruleset | None = None) -> str:
+    from packaging.utils import canonicalize_name
+
+    parts = []
+    for name in ("torch", "triton", "pytorch-triton"):
+        resolved = resolution.packages.get(canonicalize_name(name))
+        if resolved is not None:
+            how = "source build" if resolved.candidate.build else "wheel"
+            verdict = _build_verdict(resolution, name, ruleset)
+            how += f"; {verdict.level}: {verdict.reason.split(' (')[0]}" if verdict else ""
+            parts.append(f"{name} {resolved.candidate.version} ({how})")
+    if "torch" in resolution.packages and not any(n in resolution.packages for n in ("triton", "pytorch-triton")):
+        parts.append("no Triton")
+    return ", ".join(parts) or f"{len(resolution.packages)} packages"
+
+
+def _check_distinct_markers(targets: Sequence[Target]) -> None:
+    from tripin.errors import TargetError
+
+    seen: dict[str, list[Target]] = {}
+    for target in targets:
+        seen.setdefault(str(target.marker), []).append(target)
+    for same in seen.values():
+        variants = [t.variant for t in same]
+        if len(same) > 1 and (None in variants or len(set(variants)) < len(variants)):
+            raise TargetError(
+                f"targets {', '.join(t.name for t in same)} share a platform; one lock tells such targets apart "
+                "only by their PyTorch variant (-cu126, -cpu, ...), so each needs a different one"
+            )
