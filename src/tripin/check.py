@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import Location, LockError, TargetError, one_line, quote
-from tripin.inputfile import loads_toml, read_input_text
+from tripin.inputfile import read_toml_file
 from tripin.judge import TRITONS, Finding, Pair, commit_of_version, judge_pair
 from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
@@ -159,17 +158,7 @@ def _check_lock(
 ) -> dict[str, dict[str, Version]]:
     """Violations of one pylock; returns, per target, the versions it installs (for TP007)."""
     read.append(path)
-    try:
-        text = read_input_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
-    try:
-        data = loads_toml(text)
-    except tomllib.TOMLDecodeError as exc:
-        from tripin.errors import toml_error
-
-        where, message = toml_error(str(path), exc, text)
-        raise LockError(f"{where}: invalid TOML: {message}") from None
+    text, data = read_toml_file(path, LockError)
     _require_pylock(path, data)
     entries = _lock_entries(path, data, text)
     installs: dict[str, dict[str, Version]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO, cast
@@ -279,36 +280,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = stdout, stderr
 
 
+_COMMANDS = {  # command -> (module, function)
+    "lock": ("cli_lock", "run_lock"),
+    "check": ("cli_check", "run_check"),
+    "doctor": ("cli_check", "run_doctor"),
+    "explain": ("cli_check", "run_explain"),
+    "config": ("cli_check", "run_config"),
+    "build-plan": ("cli_build", "run_build_plan"),
+    "install": ("cli_build", "run_install"),
+    "rules": ("cli_rules", "run_rules"),
+}
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    from tripin.cli_rules import run_rules
-
     if args.command == "completion":
         from tripin.completion import completion_script
 
         sys.stdout.write(completion_script(parser, args.shell))
         return EXIT_OK
-    from tripin.cli_build import run_build_plan, run_install
-    from tripin.cli_check import run_check, run_config, run_doctor, run_explain
-    from tripin.cli_lock import run_lock
-
-    commands: dict[str, Callable[[argparse.Namespace], int]] = {
-        "lock": run_lock,
-        "build-plan": run_build_plan,
-        "doctor": run_doctor,
-        "rules": run_rules,
-        "explain": run_explain,
-        "install": run_install,
-        "config": run_config,
-    }
+    # only the command's own module is imported: `check` must start fast and never load the
+    # resolver or the network code
+    module, function = _COMMANDS[args.command]
+    run: Callable[..., int] = getattr(importlib.import_module(f"tripin.{module}"), function)
     try:
         if args.command == "check":  # its memo is keyed by the exact arguments
-            return run_check(args, list(argv) if argv is not None else sys.argv[1:])
-        return commands[args.command](args)
+            return run(args, list(argv) if argv is not None else sys.argv[1:])
+        return run(args)
     except TripinError as exc:
         print(f"tripin: error: {exc}", file=sys.stderr)
         if exc.hint:

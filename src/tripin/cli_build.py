@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tripin.cli_shared import lock_path_of, ruleset_of
+from tripin.cli_shared import lock_path_of, project_of
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, TripinError
 
 if TYPE_CHECKING:
@@ -29,8 +29,11 @@ def run_build_plan(args: argparse.Namespace) -> int:
         from tripin.scriptvalues import shown
 
         raise ConfigError(f"--constraints {shown(args.constraints)}: not a file name the script can print")
-    ruleset = ruleset_of(args)
-    lock = _lock_for_torch(args, ruleset) if args.torch else read_pylock(lock_path_of(args))
+    from tripin.config import load_rules
+
+    project = project_of(args)  # pyproject.toml read once for the rules and the lock path
+    ruleset: Ruleset = load_rules(project)
+    lock = _lock_for_torch(args, ruleset) if args.torch else read_pylock(project.lock_path)
     target = args.target
     if target is None:
         needing = [t.name for t in lock.targets if source_builds(lock, t.name)]

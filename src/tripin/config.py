@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -16,9 +15,9 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import ConfigError, Location, toml_error
+from tripin.errors import ConfigError, Location
 from tripin.index.models import Index, redact_url
-from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, loads_toml, read_input_text
+from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_toml_file
 from tripin.reqfile import marker_problem
 
 __all__ = [
@@ -110,17 +109,7 @@ def _line_of(text: str, key: str) -> int | None:
 def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], dict[str, Any], str]:
     """[project].dependencies plus the groups asked for ([tool.tripin] groups, then `groups`),
     [tool.tripin] and the file's text (for error lines)."""
-    text = ""
-    try:
-        text = read_input_text(path)
-        data = loads_toml(text)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        where, message = toml_error(str(path), exc, text)
-        raise ConfigError(f"{where}: invalid TOML: {message}") from None
+    text, data = read_toml_file(path, ConfigError)
     project = data.get("project", {})
     deps = project.get("dependencies", []) if isinstance(project, dict) else []
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
@@ -143,8 +132,7 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
 def pyproject_groups(path: Path, names: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
     """Each group's own requirements (include-group entries followed) and its kind: "extra" for
     [project.optional-dependencies], "group" for PEP 735 [dependency-groups]."""
-    text = read_input_text(path)  # load_pyproject has read and checked it already
-    data = loads_toml(text)
+    text, data = read_toml_file(path, ConfigError)
     project = data.get("project", {})
     extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     out: dict[str, tuple[str, list[str]]] = {}

@@ -13,7 +13,10 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tripin.errors import TripinError
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -23,6 +26,7 @@ __all__ = [
     "loads_toml",
     "read_input",
     "read_input_text",
+    "read_toml_file",
 ]
 
 # Far above any real lock or requirements file (a 3,000-package pylock.toml with hashes for
@@ -104,3 +108,19 @@ def loads_toml(text: str) -> dict[str, Any]:
         raise
     except ValueError:
         raise TomlRefused("an integer over 4,300 digits, more than Python reads") from None
+
+
+def read_toml_file(path: Path, error: type[TripinError]) -> tuple[str, dict[str, Any]]:
+    """A user's TOML file and its text (for error lines), any failure one `error` line naming
+    the path, and the line where the TOML is invalid."""
+    from tripin.errors import toml_error
+
+    text = ""
+    try:
+        text = read_input_text(path)
+        return text, loads_toml(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
+    except tomllib.TOMLDecodeError as exc:
+        where, message = toml_error(str(path), exc, text)
+        raise error(f"{where}: invalid TOML: {message}") from None

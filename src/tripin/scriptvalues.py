@@ -47,6 +47,8 @@ ENV_NAMES = frozenset(
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _URL = re.compile(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+-]*)?")
+_INDEX_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+-]*)?")
+_FILE_URL = re.compile(r"file:///[A-Za-z0-9._/-]+")
 _NAME = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*")
 _SUBDIR = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 _TARGET = re.compile(r"[a-z0-9]+(-[a-z0-9_.]+){2,4}")
@@ -149,9 +151,12 @@ def checked_env_value(value: object) -> str:
 
 def checked_index_url(value: object) -> str:
     """An index URL the printed install line names: http(s), no credentials, no white space."""
-    return _text(value, "index URL", re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~%/+-]*)?"))
+    return _text(value, "index URL", _INDEX_URL)
 
 
 def checked_local_url(value: object) -> str:
     """A file:// repository: admitted only where the project's own overlay names it."""
-    return _text(value, "local repository URL", re.compile(r"file:///[A-Za-z0-9._/-]+"))
+    text = _text(value, "local repository URL", _FILE_URL)
+    if ".." in text.split("/"):
+        raise UnsafeValue("local repository URL", value)
+    return text

@@ -20,7 +20,6 @@ Formats read, as uv writes them (crates/uv-resolver/src/lock/mod.rs):
 from __future__ import annotations
 
 import re
-import tomllib
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,8 +31,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tripin.errors import Location, LockError, toml_error
-from tripin.inputfile import loads_toml, read_input_text
+from tripin.errors import Location, LockError
+from tripin.inputfile import read_toml_file
 from tripin.targets import Target
 
 __all__ = ["Selection", "UvLock", "UvPackage", "read_uv_lock"]
@@ -218,15 +217,7 @@ class _Reader:
 def read_uv_lock(path: Path) -> UvLock:
     """The lock with its edges resolved to packages; a LockError with the line for anything
     that is not a uv.lock uv could read."""
-    try:
-        text = read_input_text(path)  # a regular file, at most 16 MiB
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
-    try:
-        data = loads_toml(text)
-    except tomllib.TOMLDecodeError as exc:
-        where, message = toml_error(str(path), exc, text)
-        raise LockError(f"{where}: invalid TOML: {message}") from None
+    text, data = read_toml_file(path, LockError)  # a regular file, at most 16 MiB
     reader = _Reader(path, text)
     if data.get("version") != 1:
         raise reader.fail(1, f"not a uv.lock tripin can read: version = {data.get('version')!r} (uv writes 1)")
