@@ -283,3 +283,15 @@ def test_lock_names_follow_pep_751(work: Path, capsys: pytest.CaptureFixture[str
 def test_a_named_lock_is_accepted(work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
     args = lock_args(index.simple_url, Path("c"), X86, extra=["torch==2.6.0", "--lock", "pylock.gpu.toml"])
     assert tripin(capsys, *args).code == 0 and (work / "pylock.gpu.toml").is_file()
+
+
+def test_a_line_separator_in_a_marker_cannot_add_a_constraint(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """packaging accepts U+2028 inside a marker string; pip reads files with splitlines(), which
+    breaks a line there: the constraints header must not carry it raw."""
+    hostile = 'torch==2.6.0 ; extra != "x\u2028evil-package==1.0"'
+    assert tripin(capsys, *lock_args(index.simple_url, Path("c"), X86, extra=[hostile])).code == 0
+    lines = (work / "constraints.txt").read_text().splitlines()
+    assert not any(line.startswith("evil-package") for line in lines)
+    assert all(line.startswith("#") or "==" in line for line in lines)

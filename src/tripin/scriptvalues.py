@@ -128,7 +128,7 @@ def checked_requirement(value: object) -> str:
     """A PEP 508 requirement by name: never an option (`--index-url=...`), never a URL."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    if not isinstance(value, str) or len(value) > _MAX or value.startswith("-") or "\n" in value:
+    if not isinstance(value, str) or len(value) > _MAX or value.startswith("-") or not value.isprintable():
         raise UnsafeValue("requirement (PEP 508)", value)
     try:
         requirement = Requirement(value)

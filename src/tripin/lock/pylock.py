@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tripin.errors import LockError
-from tripin.inputfile import loads_toml, read_input_text
+from tripin.inputfile import read_toml_file
 from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockedWheel, LockTarget, SourceBuild
 
 __all__ = ["dump_pylock", "lock_to_dict", "read_pylock"]
@@ -150,12 +149,7 @@ def _wheel_array(wheels: list[dict[str, Any]]) -> Any:
 
 
 def read_pylock(path: Path) -> Lock:
-    try:
-        data = loads_toml(read_input_text(path))
-    except OSError as exc:
-        raise LockError(f"{path}: cannot read: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise LockError(f"{path}: not a valid TOML file: {exc}") from None
+    _, data = read_toml_file(path, LockError)
     try:
         lock = _from_dict(data)
         _check_types(lock)
