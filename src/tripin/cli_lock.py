@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripin.cli_shared import ruleset_from, setup_logging
-from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK
+from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, one_line
 
 if TYPE_CHECKING:
     from tripin.lock.model import Lock
@@ -109,7 +109,7 @@ def run_lock(args: argparse.Namespace) -> int:
         )
         stats = client.fetcher.stats
     for name in sorted(set(upgrades) - {n for r in resolutions for n in r.packages}):
-        print(f"warning: --upgrade-package {name}: no target needs {name}", file=sys.stderr)
+        print(one_line(f"warning: --upgrade-package {name}: no target needs {name}"), file=sys.stderr)
     lock = merge(
         resolutions,
         ruleset,
@@ -136,7 +136,7 @@ def run_lock(args: argparse.Namespace) -> int:
     remember_lock(args, settings, lock, resolutions, constraints)
     for resolution in resolutions:
         for warning in resolution.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(one_line(f"warning: {warning}"), file=sys.stderr)
     from tripin.lock.explain import diff_locks
 
     changes = diff_locks(previous, lock) if previous is not None else None

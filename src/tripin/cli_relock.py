@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripin import __version__
-from tripin.errors import EXIT_OK
+from tripin.errors import EXIT_OK, one_line
 
 if TYPE_CHECKING:
     from tripin.config import Settings
@@ -92,7 +92,7 @@ def print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: 
     if args.verbose:
         print(f"tripin: {lock_path}: inputs, rules and outputs as when written: nothing to resolve", file=sys.stderr)
     for warning in summary["warnings"]:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(one_line(f"warning: {warning}"), file=sys.stderr)
     if args.format == "json":
         import json
 
