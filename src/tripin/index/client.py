@@ -34,7 +34,7 @@ _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel 
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
 _BIG_PAGE = 1024 * 1024
-_ROWS = "tripin-releases-2"  # the form of a cached page: a changed form is a cache miss, never misread
+_ROWS = "tripin-releases-3"  # the form of a cached page: a changed form is a cache miss, never misread
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
 TORCH_FAMILY = frozenset(

@@ -7,6 +7,8 @@ import marshal
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from sys import intern
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
@@ -21,12 +23,15 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["DistFile", "Index", "Metadata", "Project", "Row", "redact_url"]
+__all__ = ["DistFile", "Index", "Metadata", "Project", "Raw", "Row", "pack_releases", "redact_url", "to_row"]
 
 # One file of a page, as plain values (cheap to store with marshal, cheap to filter):
 # filename, url, hashes, requires-python, yanked, size, upload-time, core-metadata,
 # then from the file name: the normalized name, the version and the tags ("" for an sdist).
 Row = tuple[str, str, tuple[tuple[str, str], ...], str | None, bool, int | None, str | None, str | None, str, str, str]
+# The same file as the page gave it, before checks: filename, url, hashes, requires-python,
+# yanked, size, upload-time, core-metadata (the last three of any JSON type but the first two).
+Raw = tuple[str, str, Any, Any, bool, Any, Any, str | None]
 
 
 def redact_url(url: str) -> str:
@@ -79,26 +84,73 @@ class DistFile:
         return dict(self.hashes).get("sha256")
 
 
-# A release as a page lists it: the version's text and its rows, marshalled and compressed.
-# A page is kept (in memory and in the cache) as its releases, newest first; a release's rows
-# are unpacked only when someone looks at that version, which most runs do for one or two.
+# A release as a page lists it: the version's text and its files as the page gave them (Raw),
+# marshalled and compressed. A page is kept (in memory and in the cache) as its releases, newest
+# first; a release's files are checked and made rows only when someone looks at that version,
+# which most runs do for one or two of a page's hundreds.
 Release = tuple[str, bytes]
 
 
-def pack_releases(rows: Iterable[Row]) -> tuple[Release, ...]:
-    """Group rows by version (spellings of one version are one release), newest first."""
-    spelled: dict[str, list[Row]] = {}
-    for row in rows:  # by text first: a Version is parsed once per spelling, not once per file
-        spelled.setdefault(row[9], []).append(row)
-    by: dict[Version, list[Row]] = {}
+def pack_releases(files: Iterable[Raw]) -> tuple[Release, ...]:
+    """Group files by the version their names give (spellings of one version are one release),
+    newest first. Only the version is read from a name here; files that to_row would refuse
+    may ride along in a release, and are dropped when it is unpacked."""
+    spelled: dict[str, list[Raw]] = {}
+    for raw in files:  # by text first: a Version is parsed once per spelling, not once per file
+        text = _version_text(raw[0])
+        if text is not None:
+            spelled.setdefault(text, []).append(raw)
+    by: dict[Version, list[Raw]] = {}
     for text, group in spelled.items():
-        version = Version(text)
+        try:
+            version = _version(text)
+        except InvalidVersion:
+            continue  # no file of it would pass to_row
         if version in by:
             by[version].extend(group)
         else:
             by[version] = group
     ordered = sorted(by.items(), key=lambda item: item[0], reverse=True)
-    return tuple((group[0][9], zlib.compress(marshal.dumps(tuple(group)), 1)) for _, group in ordered)
+    return tuple((str(version), zlib.compress(marshal.dumps(tuple(group)), 1)) for version, group in ordered)
+
+
+def _version_text(filename: str) -> str | None:
+    if filename.endswith(".whl"):
+        stem = filename[:-4].rsplit("-", 3)[0]
+        parts = stem.split("-")
+        return parts[1] if len(parts) in (2, 3) else None
+    ident = identify_file(filename)
+    return None if ident is None else str(ident[1])
+
+
+def to_row(raw: Raw) -> Row | None:
+    """A checked row, or None for a file an installer would not take (its name does not parse)."""
+    filename, url, hashes, rp, yanked, size, upload_time, core_metadata = raw
+    ident = identify_strings(filename)
+    if ident is None or not isinstance(hashes, dict):
+        return None
+    if len(hashes) == 1:  # the usual case: one sha256
+        ((k, v),) = hashes.items()
+        pairs: tuple[tuple[str, str], ...] = ((intern(str(k).lower()), str(v).lower()),)
+    else:
+        pairs = tuple(sorted((intern(str(k).lower()), str(v).lower()) for k, v in hashes.items()))
+    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
+        url = SAME_NAME + url[: -len(filename)]  # the name is in the row already
+    name, version, tags = ident
+    # interned: a release's rows share these strings
+    return (
+        filename,
+        url,
+        pairs,
+        intern(rp) if isinstance(rp, str) and rp else None,
+        bool(yanked),
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        upload_time if isinstance(upload_time, str) else None,
+        core_metadata,
+        intern(name),
+        intern(version),
+        intern(tags),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +175,8 @@ class Project:
     def rows(self, k: int) -> tuple[Row, ...]:
         made = self._rows.get(k)
         if made is None:
-            made = self._rows[k] = marshal.loads(zlib.decompress(self.releases[k][1]))  # noqa: S302
+            raws = marshal.loads(zlib.decompress(self.releases[k][1]))  # noqa: S302
+            made = self._rows[k] = tuple(row for raw in raws if (row := to_row(raw)) is not None)
         return made
 
     def file(self, k: int, j: int) -> DistFile:

@@ -9,23 +9,31 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from html.parser import HTMLParser
-from sys import intern
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
 from tripin.errors import IndexFetchError
-from tripin.index.models import SAME_NAME, DistFile, Index, Row, identify_strings, redact_url, to_distfile
+from tripin.index.models import SAME_NAME, DistFile, Index, Raw, Row, redact_url, to_distfile, to_row
 
-__all__ = ["JSON_TYPE", "html_rows", "json_rows", "parse_html_page", "parse_json_page", "parse_page"]
+__all__ = [
+    "JSON_TYPE",
+    "html_raw",
+    "html_rows",
+    "json_raw",
+    "json_rows",
+    "parse_html_page",
+    "parse_json_page",
+    "parse_page",
+]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 
-def parse_page(body: bytes, content_type: str, page_url: str) -> list[Row]:
+def parse_page(body: bytes, content_type: str, page_url: str) -> list[Raw]:
     """Dispatch on the response's content type, as PEP 691 content negotiation allows either."""
     if content_type.split(";")[0].strip() == JSON_TYPE:
-        return json_rows(body, page_url)
-    return html_rows(body, page_url)
+        return json_raw(body, page_url)
+    return html_raw(body, page_url)
 
 
 def parse_json_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
@@ -43,44 +51,7 @@ def _metadata_hash(value: object) -> str | None:
     return "" if value is True else None
 
 
-def _row(
-    filename: str,
-    url: str,
-    hashes: Mapping[Any, Any],
-    requires_python: str | None,
-    yanked: bool,
-    size: int | None,
-    upload_time: str | None,
-    core_metadata: str | None,
-) -> Row | None:
-    ident = identify_strings(filename)
-    if ident is None:
-        return None
-    if len(hashes) == 1:  # the usual case: one sha256
-        ((k, v),) = hashes.items()
-        pairs: tuple[tuple[str, str], ...] = ((intern(str(k).lower()), str(v).lower()),)
-    else:
-        pairs = tuple(sorted((intern(str(k).lower()), str(v).lower()) for k, v in hashes.items()))
-    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
-        url = SAME_NAME + url[: -len(filename)]  # the name is in the row already
-    name, version, tags = ident
-    # interned: marshal writes a repeated object once, so a page's rows take less to store
-    return (
-        filename,
-        url,
-        pairs,
-        intern(requires_python) if requires_python else None,
-        yanked,
-        size,
-        upload_time,
-        core_metadata,
-        intern(name),
-        intern(version),
-        intern(tags),
-    )
-
-
-def json_rows(body: bytes, page_url: str) -> list[Row]:
+def json_raw(body: bytes, page_url: str) -> list[Raw]:
     where = redact_url(page_url)
     try:
         data = json.loads(body)
@@ -91,13 +62,12 @@ def json_rows(body: bytes, page_url: str) -> list[Row]:
     api = str((data.get("meta") or {}).get("api-version", ""))
     if not api.startswith("1."):
         raise IndexFetchError(f"{where}: unsupported simple API version {api!r} (need 1.x)")
-    out: list[Row] = []
     join = _Joiner(page_url)
-    for entry in data["files"]:
-        parsed = _json_file(entry, join, where)
-        if parsed is not None:
-            out.append(parsed)
-    return out
+    return [_json_file(entry, join, where) for entry in data["files"]]
+
+
+def json_rows(body: bytes, page_url: str) -> list[Row]:
+    return [row for raw in json_raw(body, page_url) if (row := to_row(raw)) is not None]
 
 
 class _Joiner:
@@ -116,27 +86,30 @@ class _Joiner:
         return urljoin(self.base, url)
 
 
-def _json_file(entry: Any, join: _Joiner, where: str) -> Row | None:
+def _json_file(entry: Any, join: _Joiner, where: str) -> Raw:
+    """The entry's fields as the page gives them: checked for what it takes to group the file
+    by version and store it, and no more. Everything else is checked when the release is
+    unpacked (models.to_row), which a run does for a few releases of a page, not thousands."""
     if not isinstance(entry, dict):
         raise IndexFetchError(f"{where}: malformed file entry in project page")
     get = entry.get
     filename, url, hashes = get("filename"), get("url"), get("hashes") or {}
     if not isinstance(filename, str) or not isinstance(url, str) or not isinstance(hashes, dict):
         raise IndexFetchError(f"{where}: malformed file entry in project page")
-    size = get("size")
     meta = get("core-metadata")
     if meta is None:
         meta = get("dist-info-metadata")
-    requires_python = get("requires-python")
-    upload_time = get("upload-time")
-    return _row(
+    url = join(url)
+    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
+        url = SAME_NAME + url[: -len(filename)]  # the name is in the row already
+    return (
         filename,
-        join(url),
+        url,
         hashes,
-        requires_python if isinstance(requires_python, str) else None,
+        get("requires-python"),
         bool(get("yanked")),
-        size if isinstance(size, int) else None,
-        upload_time if isinstance(upload_time, str) else None,
+        get("size"),
+        get("upload-time"),
         None if meta is None or meta is False else _metadata_hash(meta),
     )
 
@@ -165,7 +138,7 @@ def _html_metadata(attrs: Mapping[str, str | None]) -> str | None:
     return None
 
 
-def html_rows(body: bytes, page_url: str) -> list[Row]:
+def html_raw(body: bytes, page_url: str) -> list[Raw]:
     """PEP 503 page; hashes come from the URL fragment, the only place that format keeps them."""
     parser = _Anchors()
     try:
@@ -174,7 +147,7 @@ def html_rows(body: bytes, page_url: str) -> list[Row]:
     except (AssertionError, ValueError) as exc:  # html.parser raises these on broken markup
         raise IndexFetchError(f"{redact_url(page_url)}: invalid HTML project page ({exc})") from None
     base = urljoin(page_url, parser.base) if parser.base else page_url
-    out: list[Row] = []
+    out: list[Raw] = []
     for attrs in parser.anchors:
         href = attrs.get("href")
         if not href:
@@ -182,16 +155,20 @@ def html_rows(body: bytes, page_url: str) -> list[Row]:
         url, fragment = urldefrag(urljoin(base, href))
         algo, _, digest = fragment.partition("=")
         filename = url.rsplit("/", 1)[-1]
-        parsed = _row(
-            unquote(filename),
-            url,
-            {algo: digest} if algo and digest else {},
-            attrs.get("data-requires-python"),
-            "data-yanked" in attrs,
-            None,
-            None,
-            _html_metadata(attrs),
+        out.append(
+            (
+                unquote(filename),
+                url,
+                {algo: digest} if algo and digest else {},
+                attrs.get("data-requires-python"),
+                "data-yanked" in attrs,
+                None,
+                None,
+                _html_metadata(attrs),
+            )
         )
-        if parsed is not None:
-            out.append(parsed)
     return out
+
+
+def html_rows(body: bytes, page_url: str) -> list[Row]:
+    return [row for raw in html_raw(body, page_url) if (row := to_row(raw)) is not None]
