@@ -219,6 +219,39 @@ def test_wheel_metadata_from_the_zip_directory(compression: int, prefix: bytes) 
     assert read_wheel_metadata(_zip_fetch(blob), "w") == b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
 
 
+@pytest.mark.parametrize("dist_info", ["first", "last", "middle"])
+def test_metadata_of_a_wheel_with_a_big_directory_without_reading_all_of_it(dist_info: str) -> None:
+    """torch's zip directory is 1.4 MB; its Linux wheels write .dist-info first, most tools
+    write it last. Either way METADATA's entry is found in the directory's head or tail and the
+    rest is not fetched; where it is neither (middle), the whole directory is read."""
+    from tripin.index.rangezip import read_wheel_metadata
+
+    metadata = b"Metadata-Version: 2.1\nName: big\nVersion: 1.0\n" + b"Description: x\n" * 500
+    files = [(f"big/module_{i:05d}_with_a_long_name.py", b"x = 1\n") for i in range(6000)]
+    info = [("big-1.0.dist-info/METADATA", metadata), ("big-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\n")]
+    order = {"first": info + files, "last": files + info, "middle": files[:3000] + info + files[3000:]}[dist_info]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in order:
+            archive.writestr(name, data)
+    blob = buffer.getvalue()
+    directory = int.from_bytes(blob[blob.rfind(b"PK\x05\x06") + 12 :][:4], "little")  # the EOCD's size field
+    fetched: list[int] = []
+    inner = _zip_fetch(blob)
+
+    def fetch(start: int | None, end: int) -> tuple[bytes, int]:
+        data, size = inner(start, end)
+        fetched.append(len(data))
+        return data, size
+
+    assert read_wheel_metadata(fetch, "w") == metadata
+    assert directory > 400_000  # far more than the 64 KB tail
+    if dist_info == "middle":
+        assert sum(fetched) > 400_000
+    else:
+        assert sum(fetched) < 120_000, fetched
+
+
 def test_wheel_with_two_metadata_files_is_refused() -> None:
     from tripin.index.rangezip import read_wheel_metadata
 

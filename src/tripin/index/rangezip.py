@@ -23,6 +23,7 @@ RangeFetch = Callable[[int | None, int], tuple[bytes, int]]
 
 _TAIL = 64 * 1024  # EOCD plus, for most wheels, the whole central directory
 _MIN_CHUNK = 16 * 1024
+_SLACK = 1024  # room for a member's local name and extra field, read with its header
 
 
 class _RemoteFile(io.RawIOBase):
@@ -163,6 +164,15 @@ def _find_entries(directory: bytes) -> list[tuple[int, int, int, int, int]] | No
     return found
 
 
+def _one_entry(part: bytes) -> list[tuple[int, int, int, int, int]] | None:
+    """METADATA's entry from a part of a directory (cut anywhere), when it holds exactly one."""
+    try:
+        found = _find_entries(part)
+    except struct.error:  # a record cut by the part's end
+        return None
+    return found if found is not None and len(found) == 1 else None
+
+
 def _scan_for_metadata(remote: _RemoteFile, where: str) -> bytes | None:
     """METADATA from a plain zip (no zip64, no prefix, stored or deflated), reading only its
     entry of the central directory: zipfile builds an object per member, and a torch wheel's
@@ -178,17 +188,26 @@ def _scan_for_metadata(remote: _RemoteFile, where: str) -> bytes | None:
         return None  # zip64 or multi-disk: zipfile knows those
     if tail_start + at != cd_offset + cd_size or (at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07"):
         return None  # data before the archive, or a zip64 locator
-    # the .dist-info files are written last, just before the directory: reading a little more
-    # in the same request usually brings METADATA along and saves a round trip
-    start = cd_offset if cd_offset >= tail_start else max(0, cd_offset - _TAIL)
-    directory = remote.read_at(start, cd_offset + cd_size - start)[cd_offset - start :]
-    found = _find_entries(directory)
+    found = None
+    if cd_offset < tail_start:
+        # a big directory (torch's is 1.4 MB): the .dist-info entries are written together, last
+        # by most tools (so the tail holds METADATA's entry) or first (torch's Linux wheels: the
+        # directory's first 16 KB do), and the rest of the directory is not needed
+        found = _one_entry(tail[:at])
+        if found is None:
+            found = _one_entry(remote.read_at(cd_offset, min(cd_size, _MIN_CHUNK)))
     if found is None:
-        return None
+        # the .dist-info files are written last, just before the directory: reading a little
+        # more in the same request usually brings METADATA along and saves a round trip
+        start = cd_offset if cd_offset >= tail_start else max(0, cd_offset - _TAIL)
+        directory = remote.read_at(start, cd_offset + cd_size - start)[cd_offset - start :]
+        found = _find_entries(directory)
+        if found is None:
+            return None
     if len(found) != 1:
         raise IndexFetchError(f"{where}: wheel has {len(found)} top-level METADATA files")
     offset, csize, usize, crc, method = found[0]
-    header = remote.read_at(offset, _LFH.size)
+    header = remote.read_at(offset, _LFH.size + _SLACK + csize)[: _LFH.size]  # one request for all of it
     fields = _LFH.unpack_from(header)
     if fields[0] != b"PK\x03\x04":
         raise IndexFetchError(f"{where}: corrupt wheel zip directory (bad local header)")
