@@ -21,6 +21,7 @@ from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher
 from tripin.index.metadata import essential, parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
+from tripin.index.pageworker import PageWorker
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
@@ -34,6 +35,7 @@ _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel 
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
 _BIG_PAGE = 1024 * 1024
+_WORKER_PAGE = 256 * 1024  # pages parsed in the worker process (pageworker.py); smaller ones cost less than the trip
 _ROWS = "tripin-releases-3"  # the form of a cached page: a changed form is a cache miss, never misread
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
@@ -87,6 +89,7 @@ class IndexClient:
         self._lock = threading.Lock()
         self._inline = threading.local()
         self._parsing = threading.Lock()
+        self._worker = PageWorker()
         self._closed = False
         # per index: metadata read from the zip / only found as a `.metadata` file (see below)
         self._zip_ok: dict[str, int] = {}
@@ -96,6 +99,7 @@ class IndexClient:
         with self._lock:
             self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._worker.close()
         self.fetcher.close()
 
     def __enter__(self) -> IndexClient:
@@ -242,7 +246,9 @@ class IndexClient:
             )
         self._network()
         headers = {"Accept": _ACCEPT}
-        if cached is not None:
+        if cached is None:
+            self._worker.warm()  # a page to parse is on its way
+        else:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
@@ -256,10 +262,12 @@ class IndexClient:
         if response.status == 404:
             return None
         content_type = response.headers.get("content-type", "")
-        # one big page at a time: parsed, it takes ten times its bytes; small pages go past, as
-        # most of them are on the way to the next dependency and a big one takes 0.2 s
-        with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
-            rows = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
+        rows = self._worker.parse(response.body, content_type, url) if len(response.body) > _WORKER_PAGE else None
+        if rows is None:
+            # one big page at a time: parsed, it takes ten times its bytes; small pages go past, as
+            # most of them are on the way to the next dependency and a big one takes 0.2 s
+            with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
+                rows = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
         self.cache.put(
             "projects",
             key,
