@@ -102,3 +102,19 @@ def test_requirement_groups(work: Path, capsys: pytest.CaptureFixture[str]) -> N
     )
     missing = tripin(capsys, "lock", "--group", "nope", "--print-config")
     assert missing.code == 2 and "no requirements group 'nope'" in missing.err
+
+
+def test_print_config_asks_the_index_nothing_and_a_lock_asks_each_root_page_once(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lock asks for the roots' pages before loading the rules and the resolver (cli_lock's
+    _fetch_roots_early); --print-config stops before any request, and the resolver's own asks
+    are answered by those first fetches, not repeated."""
+    index.reset()
+    args = lock_args(index.simple_url, work / "cache", "linux-x86_64-cp312", "linux-aarch64-cp312")
+    run = tripin(capsys, *args, "torch==2.6.0", "filelock", "--print-config")
+    assert run.code == 0 and index.requests == []
+    run = tripin(capsys, *args, "torch==2.6.0", "filelock")
+    assert run.code == 0, run.err
+    pages = [p for p in index.paths("GET") if p.startswith("/simple/")]
+    assert pages.count("/simple/torch/") == 1 and pages.count("/simple/filelock/") == 1

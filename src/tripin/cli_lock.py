@@ -12,6 +12,10 @@ from tripin.cli_shared import ruleset_from, setup_logging
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, one_line
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+    from tripin.config import Settings
+    from tripin.index import IndexClient
     from tripin.lock.model import Lock
     from tripin.resolver import TargetResolution
     from tripin.rules.model import Ruleset
@@ -24,20 +28,14 @@ def run_lock(args: argparse.Namespace) -> int:
     import time
 
     started = time.monotonic()
-    from tripin.cli_relock import print_unchanged, remember_lock, unchanged_lock
+    from tripin.cli_relock import print_unchanged, unchanged_lock
 
     unchanged = unchanged_lock(args)  # checked before the settings, packaging and the resolver load
     if unchanged is not None:
         return print_unchanged(args, unchanged, time.monotonic() - started)
-    from tripin.config import build_settings, inputs_digest
+    from tripin.config import build_settings
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
-    from tripin.lock.atomic import check_writable, write_files
-    from tripin.lock.constraints import constraints_files
-    from tripin.lock.pylock import dump_pylock
-    from tripin.redact import redact_text
-    from tripin.resolver import resolve_all
-    from tripin.resolver.merge import merge
     from tripin.targets import parse_target
 
     settings = build_settings(
@@ -68,6 +66,49 @@ def run_lock(args: argparse.Namespace) -> int:
         names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
+    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+    from tripin.index.models import Index
+
+    base = f"{settings.pytorch_index}/nightly" if args.nightly else settings.pytorch_index
+    routed = [Index(name=f"pytorch-{v}", url=f"{base}/{v}") for v in sorted({t.variant for t in targets if t.variant})]
+    client = IndexClient(
+        settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh, routed=routed
+    )
+    with client:
+        if not args.print_config:
+            _fetch_roots_early(client, settings.requirements, targets)
+        return _lock_with(args, settings, targets, client, started)
+
+
+def _fetch_roots_early(client: IndexClient, requirements: Sequence[Requirement], targets: Sequence[Target]) -> None:
+    """The roots' pages are asked for before the previous lock, the rules and the resolver are
+    loaded (about 0.1 s), so that the first round trips, and the HTTP client's own set-up,
+    overlap that work. The resolver's prefetcher asks for the same pages, and gets these."""
+    from packaging.utils import canonicalize_name
+
+    from tripin.index.client import TORCH_FAMILY
+
+    variants = any(t.variant for t in targets)  # those read torch's family from their own index
+    for requirement in requirements:
+        if requirement.url or requirement.marker is not None:
+            continue
+        if not (variants and canonicalize_name(requirement.name) in TORCH_FAMILY):
+            client.prefetch_project(requirement.name)
+
+
+def _lock_with(
+    args: argparse.Namespace, settings: Settings, targets: list[Target], client: IndexClient, started: float
+) -> int:
+    import time
+
+    from tripin.cli_relock import remember_lock
+    from tripin.config import inputs_digest
+    from tripin.lock.atomic import check_writable, write_files
+    from tripin.lock.constraints import constraints_files
+    from tripin.lock.pylock import dump_pylock
+    from tripin.redact import redact_text
+    from tripin.resolver import resolve_all
+    from tripin.resolver.merge import merge
     from tripin.resolver.preferences import parse_upgrade_packages, preferences_from_lock
 
     upgrades = parse_upgrade_packages(args.upgrade_package)
@@ -83,18 +124,10 @@ def run_lock(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {value}  [{source}]")
         return EXIT_OK
     check_writable([settings.lock_path, settings.constraints_path])  # fail before the work, not after
-    cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
-    from tripin.index.models import Index
-
-    base = f"{settings.pytorch_index}/nightly" if args.nightly else settings.pytorch_index
-    routed = [Index(name=f"pytorch-{v}", url=f"{base}/{v}") for v in sorted({t.variant for t in targets if t.variant})]
-    client = IndexClient(
-        settings.indexes, cache=cache, pins=settings.pins, offline=args.offline, refresh=args.refresh, routed=routed
-    )
     from tripin.progress import Progress
 
     progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")
-    with client, progress:
+    with progress:
         resolutions = resolve_all(
             targets,
             settings.requirements,

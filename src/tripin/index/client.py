@@ -262,7 +262,10 @@ class IndexClient:
         if response.status == 404:
             return None
         content_type = response.headers.get("content-type", "")
-        rows = self._worker.parse(response.body, content_type, url) if len(response.body) > _WORKER_PAGE else None
+        size = len(response.body)
+        rows = (
+            self._worker.parse(response.body, content_type, url, wait=size > _BIG_PAGE) if size > _WORKER_PAGE else None
+        )
         if rows is None:
             # one big page at a time: parsed, it takes ten times its bytes; small pages go past, as
             # most of them are on the way to the next dependency and a big one takes 0.2 s

@@ -66,9 +66,13 @@ class PageWorker:
             if not self._broken and self._proc is None:
                 self._start()
 
-    def parse(self, body: bytes, content_type: str, url: str) -> tuple[Release, ...] | None:
-        """The page's releases, or None: then the caller parses the page itself."""
-        with self._lock:
+    def parse(self, body: bytes, content_type: str, url: str, *, wait: bool = True) -> tuple[Release, ...] | None:
+        """The page's releases, or None: then the caller parses the page itself. Without
+        `wait`, a busy worker is not waited for: a small page on the way to the next dependency
+        should not queue behind a big one that nothing is waiting for yet."""
+        if not self._lock.acquire(blocking=wait):
+            return None
+        try:
             if self._broken:
                 return None
             try:
@@ -86,6 +90,8 @@ class PageWorker:
                 self._broken = True
                 self._close()
             return None
+        finally:
+            self._lock.release()
 
     def _start(self) -> subprocess.Popen[bytes]:
         root = str(Path(__file__).resolve().parents[2])  # where `tripin` is importable from
