@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import compile_tripin
+
 TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312")
 MARKERS = {
     "linux-x86_64-cp312": 'sys_platform == "linux" and platform_machine == "x86_64" and python_version == "3.12" '
@@ -90,21 +92,11 @@ def _once(argv: list[str], cwd: Path, cache: Path | None, fresh: bool) -> float:
     return time.perf_counter() - start
 
 
-def _compile_tripin() -> None:
-    """Byte-compile tripin as an install does: with PYTHONDONTWRITEBYTECODE set (or a fresh
-    checkout), every run would otherwise compile the modules it imports, and measure that."""
-    import compileall
-
-    import tripin
-
-    compileall.compile_dir(Path(tripin.__file__).parent, quiet=1)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    _compile_tripin()
+    compile_tripin()
     script = Path(sys.executable).with_name("tripin")
     tripin = [str(script)] if script.exists() else [sys.executable, "-m", "tripin"]
     with tempfile.TemporaryDirectory() as tmp:

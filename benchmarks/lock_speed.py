@@ -13,8 +13,9 @@ alternating (tripin cold, tripin warm, uv cold, uv warm, then again), medians of
 Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin
 resolves again with -U, revalidating stale pages with conditional requests; without -U an
 unchanged re-lock resolves nothing at all: benchmarks/relock_speed.py; uv runs with --offline,
-its fastest warm mode). Every row gives the median wall time, the median peak RSS of the process (the largest
-one where a row runs several) and the size of the cache that the cold run left.
+its fastest warm mode). Every row gives the median wall time, the median peak RSS (the sum of the
+peaks of the command's processes: tripin's page worker counts; the largest where a row runs several
+commands) and the size of the cache that the cold run left.
 
 By default the indexes are the recorded ones served on 127.0.0.1 with `--latency` seconds added
 to every request: tests/index (torch only) and tests/index-project (the real project), both
@@ -39,10 +40,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from common import compile_tripin
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -110,17 +114,42 @@ def _uv() -> str:
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall time and peak RSS (kB) of one command, from the kernel's own account (wait4)."""
+    """Wall time and peak RSS (kB) of one command and the processes it starts (tripin's page
+    worker): each process's own peak (VmHWM, sampled every 5 ms), summed, an upper bound of what
+    the tree held at once; where /proc cannot tell, the kernel's account from wait4."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        peaks: dict[int, int] = {}
+        done = threading.Event()
+        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, peaks, done))
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
+        done.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(argv[:3])} failed:\n{err.read().decode(errors='replace')[-2000:]}")
-    return elapsed, usage.ru_maxrss
+    own = max(usage.ru_maxrss, peaks.pop(proc.pid, 0))
+    return elapsed, own + sum(peaks.values())
+
+
+def _sample_tree(root: int, peaks: dict[int, int], done: threading.Event) -> None:
+    while not done.wait(0.005):
+        todo = [root]
+        while todo:
+            pid = todo.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:  # gone, or no /proc here
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = max(peaks.get(pid, 0), int(line.split()[1]))
 
 
 def _size(path: Path) -> int:
@@ -161,6 +190,7 @@ def main() -> int:
     parser.add_argument("--pypi", action="store_true", help="the real PyPI instead of the recorded indexes")
     parser.add_argument("--only", choices=("torch", "real", "scale"), action="append")
     args = parser.parse_args()
+    compile_tripin()
     only = set(args.only or ("torch", "real", "scale"))
     servers: dict[str, IndexServer] = {}
 

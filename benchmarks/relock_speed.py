@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import compile_tripin
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -29,23 +31,13 @@ from indexserver import IndexServer  # noqa: E402
 TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312", "macos-arm64-cp312", "windows-x86_64-cp312")
 
 
-def _compile_tripin() -> None:
-    """Byte-compile tripin as an install does: with PYTHONDONTWRITEBYTECODE set (or a fresh
-    checkout), every run would otherwise compile the modules it imports, and measure that."""
-    import compileall
-
-    import tripin
-
-    compileall.compile_dir(Path(tripin.__file__).parent, quiet=1)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--requirement", nargs="+", default=["torch==2.6.0", "torchvision", "numpy", "filelock"])
     args = parser.parse_args()
-    _compile_tripin()
+    compile_tripin()
     server = IndexServer(ROOT / "tests" / "index").start()
     if args.latency:
         server.fault("*", "delay", seconds=args.latency)

@@ -83,7 +83,7 @@ def test_a_dead_worker_is_not_used_again() -> None:
 def test_lock_is_the_same_with_and_without_the_worker(
     index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every page of the recorded index goes through the worker in one run (the threshold set
+    """Every page of the recorded index goes through the worker in one run (the thresholds set
     to 0, and in-process parsing made to fail), and is parsed in-process in the other (the
     worker switched off): the lock files are byte-equal."""
 
@@ -98,6 +98,7 @@ def test_lock_is_the_same_with_and_without_the_worker(
         monkeypatch.chdir(work)
         if mode == "worker":
             monkeypatch.setattr(client_module, "_WORKER_PAGE", 0)
+            monkeypatch.setattr(client_module, "_BIG_PAGE", 0)  # each page waits for the worker
             monkeypatch.setattr(client_module, "pack_releases", not_here)
         else:
             monkeypatch.undo()
