@@ -7,7 +7,8 @@ and sends back the packed releases (a quarter of the page's bytes). Anything unu
 worker, a worker that died, a page it could not parse) hands the page back to the caller,
 which parses it in-process as before, so the worker changes speed only, never results.
 
-The protocol is a length-prefixed marshal frame each way over the worker's stdin and stdout:
+The protocol is length-prefixed frames over the worker's stdin and stdout (in: the page's URL and
+content type as marshal, then the page's bytes; out: the answer as marshal):
 no multiprocessing, which needs /dev/shm for its locks and re-imports the caller's __main__.
 """
 
@@ -31,8 +32,11 @@ _HEADER = 8  # bytes of the frame length, big-endian
 _log = logging.getLogger("tripin")
 
 
-def _write(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(len(payload).to_bytes(_HEADER, "big") + payload)
+def _write(stream: IO[bytes], *payloads: bytes) -> None:
+    """Each payload as a frame of its own, written as it is: a page is not copied on the way."""
+    for payload in payloads:
+        stream.write(len(payload).to_bytes(_HEADER, "big"))
+        stream.write(payload)
     stream.flush()
 
 
@@ -78,7 +82,7 @@ class PageWorker:
             try:
                 proc = self._proc or self._start()
                 assert proc.stdin is not None and proc.stdout is not None
-                _write(proc.stdin, marshal.dumps((url, content_type, body)))
+                _write(proc.stdin, marshal.dumps((url, content_type)), body)
                 answer = _read(proc.stdout)
                 status, value = marshal.loads(answer) if answer is not None else ("dead", None)  # noqa: S302
             except (OSError, ValueError, EOFError, TypeError):
@@ -129,8 +133,8 @@ def serve() -> None:
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     try:
-        while (frame := _read(stdin)) is not None:
-            url, content_type, body = marshal.loads(frame)  # noqa: S302 (from the parent process)
+        while (frame := _read(stdin)) is not None and (body := _read(stdin)) is not None:
+            url, content_type = marshal.loads(frame)  # noqa: S302 (from the parent process)
             try:
                 answer = marshal.dumps(("ok", pack_releases(parse_page(body, content_type, url))))
             except (IndexFetchError, ValueError, RecursionError, MemoryError):

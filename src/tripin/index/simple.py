@@ -63,7 +63,11 @@ def json_raw(body: bytes, page_url: str) -> list[Raw]:
     if not api.startswith("1."):
         raise IndexFetchError(f"{where}: unsupported simple API version {api!r} (need 1.x)")
     join = _Joiner(page_url)
-    return [_json_file(entry, join, where) for entry in data["files"]]
+    files, out = data.pop("files"), []
+    for i, entry in enumerate(files):
+        out.append(_json_file(entry, join, where))
+        files[i] = None  # a big page's dicts go as their rows come: a lower peak of memory
+    return out
 
 
 def json_rows(body: bytes, page_url: str) -> list[Row]:
