@@ -33,7 +33,7 @@ BAD = "torch==2.6.0.dev20241230+cu126\ntriton==3.2.0+git23753f4f\n"
 
 
 def _closure(roots: list[str]) -> dict[str, Distribution]:
-    """The installed distributions `roots` need, extras included (httpx[http2] pulls in h2)."""
+    """The installed distributions `roots` need, extras included."""
     found: dict[str, Distribution] = {}
     todo = [Requirement(r) for r in roots]
     done: set[tuple[str, frozenset[str]]] = set()
