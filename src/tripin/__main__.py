@@ -15,7 +15,23 @@ def main() -> int:
             return code
     from tripin.cli import main as cli_main
 
-    return cli_main(argv)
+    return _leave(cli_main(argv))
+
+
+def _leave(code: int) -> int:
+    """Exit without tearing the heap down, as mypy does: after a lock, freeing its hundreds of
+    thousands of objects one by one took 40 to 160 ms, after every file was written and closed.
+    Output is flushed first; if that fails (a closed pipe), Python's own exit runs instead."""
+    import logging
+    import os
+
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return code
+    os._exit(code)
 
 
 if __name__ == "__main__":
