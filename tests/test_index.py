@@ -310,3 +310,16 @@ def test_tag_texts_are_judged_as_packaging_judges_them(text: str) -> None:
     except ValueError:
         accepted = False
     assert _tags_ok(text) is accepted
+
+
+def test_no_more_fetching_threads_than_connections(index: IndexServer, tmp_path: Path) -> None:
+    """More threads than pooled connections made httpcore stall for its keep-alive expiry (5 s)
+    now and then; the client's pool follows the fetcher's connection limit."""
+    from tripin.index.http import Fetcher
+
+    fetcher = Fetcher(max_connections=4)
+    with IndexClient(
+        [Index(name="default", url=index.simple_url)], cache=Cache(tmp_path), fetcher=fetcher, workers=16
+    ) as client:
+        assert client._pool._max_workers == 4
+        assert [client.project(n).name for n in ("torch", "filelock", "numpy", "sympy", "jinja2")]

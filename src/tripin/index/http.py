@@ -113,6 +113,10 @@ class Fetcher:
         self._making = threading.Lock()
 
     @property
+    def max_connections(self) -> int:
+        return self._max_connections
+
+    @property
     def _client(self) -> httpx.Client:
         client = self._made
         if client is None:
