@@ -311,3 +311,11 @@ def test_any_lock_shaped_document_matches_tomlkit(data: dict[str, Any], comments
     if not data["packages"]:
         del data["packages"]
     _check(data, comments)
+
+
+def test_a_comment_stays_one_line() -> None:
+    """tomlkit wrote comment text raw; here a line break in it is escaped, so nothing in a
+    header line can start a key of its own."""
+    text = dumps({"a": "b"}, ["Targets: x\nevil = 1", "ok"])
+    assert tomllib.loads(text) == {"a": "b"}
+    assert text.splitlines()[:2] == ["# Targets: x\\nevil = 1", "# ok"]

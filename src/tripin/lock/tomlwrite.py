@@ -26,7 +26,7 @@ _ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]} | {
 def dumps(data: Mapping[str, Any], comments: Iterable[str] = (), multiline: Collection[str] = ()) -> str:
     """`comments` become `# ` lines at the top; a list under a key in `multiline` is written one
     inline value a line (the lock's wheels), where tomlkit's default would be `[[key]]` tables."""
-    out = [f"# {line}\n" for line in comments]
+    out = [f"# {line.translate(_ESCAPES)}\n" for line in comments]  # a comment stays one line
     _body(data, "", out, bool(out), multiline)
     return "".join(out)
 
