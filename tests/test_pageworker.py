@@ -108,3 +108,20 @@ def test_lock_is_the_same_with_and_without_the_worker(
         assert run.code == 0, run.err
         outputs.append((work / "pylock.toml").read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_worker_parses_html_pages_too() -> None:
+    """An index that answers PEP 503 HTML (a static mirror) goes through the same worker."""
+    anchors = "".join(
+        f'<a href="../../f/demo-1.{i}.0-py3-none-any.whl#sha256={i:064x}" data-requires-python="&gt;=3.9">'
+        f"demo-1.{i}.0-py3-none-any.whl</a>\n"
+        for i in range(300)
+    )
+    body = f"<!DOCTYPE html><html><body>{anchors}</body></html>".encode()
+    worker = PageWorker()
+    try:
+        parsed = worker.parse(body, "text/html", URL)
+        assert parsed is not None and len(parsed) == 300
+        assert parsed == pack_releases(parse_page(body, "text/html", URL))
+    finally:
+        worker.close()
