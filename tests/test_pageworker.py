@@ -1,9 +1,10 @@
-"""Big pages parsed in the worker process give what parsing in-process gives, and a worker that
-fails or dies changes nothing but speed."""
+"""Pages fetched and parsed by the worker process give what fetching them in-process gives:
+the same lock, the same errors and retries, the same log lines; a worker that dies changes
+nothing but speed."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,117 +12,123 @@ from helpers import lock_args, tripin
 from indexserver import IndexServer
 
 import tripin.index.client as client_module
-from tripin.index.models import pack_releases
 from tripin.index.pageworker import PageWorker
-from tripin.index.simple import JSON_TYPE, parse_page
 
-URL = "https://pypi.org/simple/demo/"
-
-
-def _page(releases: int = 400) -> bytes:
-    files = []
-    for i in range(releases):
-        version = f"1.{i}.0"
-        for tag in ("cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-win_amd64", "py3-none-any"):
-            name = f"demo-{version}-{tag}.whl"
-            files.append(
-                {
-                    "filename": name,
-                    "url": f"https://files.example.org/ab/{i:04x}/{name}",
-                    "hashes": {"sha256": f"{i:064x}"},
-                    "requires-python": ">=3.9",
-                    "size": 1000 + i,
-                    "upload-time": "2025-01-01T00:00:00Z",
-                    "core-metadata": {"sha256": f"{i + 1:064x}"} if i % 2 else False,
-                    "yanked": "bad build" if i == 7 else False,
-                }
-            )
-        files.append({"filename": f"demo-{version}.tar.gz", "url": f"../../f/demo-{version}.tar.gz", "hashes": {}})
-    files += [
-        {"filename": "demo-1.0.0.dev1-py3-none-any.whl", "url": "x.whl", "hashes": {}},  # name and URL disagree
-        {"filename": "demo-not.a.version-py3-none-any.whl", "url": "y.whl", "hashes": {}},
-        {"filename": "demo-2.0-py3-none-bad tag.whl", "url": "z.whl", "hashes": {}},
-        {"filename": "demo-2.0.exe", "url": "w.exe", "hashes": {}},
-    ]
-    return json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": files}).encode()
+TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312", "windows-x86_64-cp312")
 
 
-def test_worker_gives_what_in_process_parsing_gives() -> None:
-    body = _page()
-    assert len(body) > client_module._WORKER_PAGE  # the size that goes to the worker in a lock
-    worker = PageWorker()
-    try:
-        assert worker.parse(body, JSON_TYPE, URL) == pack_releases(parse_page(body, JSON_TYPE, URL))
-        again = _page(50)
-        assert worker.parse(again, JSON_TYPE, URL) == pack_releases(parse_page(again, JSON_TYPE, URL))
-    finally:
-        worker.close()
+@pytest.fixture
+def worker_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every page goes through the worker: requests wait until it is ready (a real run fetches
+    the first pages itself meanwhile), and parsing a page in this process fails the test."""
+    fetch = PageWorker.fetch
+
+    def ready_first(self: PageWorker, url: str, headers: dict[str, str], max_bytes: int, **kw: float) -> object:
+        assert self._ready.wait(30), "the page worker never became ready"
+        return fetch(self, url, headers, max_bytes, **kw)
+
+    def not_here(*args: object) -> object:
+        raise AssertionError("a page was parsed in-process")
+
+    monkeypatch.setattr(PageWorker, "fetch", ready_first)
+    monkeypatch.setattr(client_module, "parse_page", not_here)
+    yield
 
 
-def test_a_page_the_worker_cannot_parse_is_handed_back_and_the_worker_goes_on() -> None:
-    worker = PageWorker()
-    try:
-        assert worker.parse(b"{not json", JSON_TYPE, URL) is None  # the caller parses, and raises
-        assert worker.parse(_page(3), JSON_TYPE, URL) == pack_releases(parse_page(_page(3), JSON_TYPE, URL))
-    finally:
-        worker.close()
+def _lock(capsys: pytest.CaptureFixture[str], index: IndexServer, work: Path, *extra: str) -> tuple[int, str, bytes]:
+    work.mkdir()
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", *TARGETS, extra=["torch==2.6.0", *extra]))
+    lock = work / "pylock.toml"
+    return run.code, run.err, lock.read_bytes() if lock.exists() else b""
 
 
-def test_a_dead_worker_is_not_used_again() -> None:
-    worker = PageWorker()
-    try:
-        worker.warm()
-        assert worker._proc is not None
-        worker._proc.kill()
-        worker._proc.wait()
-        assert worker.parse(_page(3), JSON_TYPE, URL) is None
-        assert worker._proc is None and worker.parse(_page(3), JSON_TYPE, URL) is None
-    finally:
-        worker.close()
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def test_lock_is_the_same_with_and_without_the_worker(
-    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    index: IndexServer, work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every page of the recorded index goes through the worker in one run (the thresholds set
-    to 0, and in-process parsing made to fail), and is parsed in-process in the other (the
-    worker switched off): the lock files are byte-equal."""
+    monkeypatch.setenv("TRIPIN_PAGE_WORKER", "0")
+    alone = _lock(capsys, index, work / "alone")
+    monkeypatch.delenv("TRIPIN_PAGE_WORKER")
+    with pytest.MonkeyPatch.context() as patch:
+        fetch = PageWorker.fetch
+        used: list[str] = []
 
-    def not_here(*args: object) -> object:
-        raise AssertionError("parsed in-process")
+        def counted(self: PageWorker, url: str, headers: dict[str, str], max_bytes: int, **kw: float) -> object:
+            assert self._ready.wait(30)
+            page = fetch(self, url, headers, max_bytes, **kw)
+            used.append(url)
+            return page
 
-    targets = ("linux-x86_64-cp312", "linux-aarch64-cp312", "windows-x86_64-cp312")
-    outputs = []
-    for mode in ("worker", "in-process"):
-        work = tmp_path / mode
-        work.mkdir()
-        monkeypatch.chdir(work)
-        if mode == "worker":
-            monkeypatch.setattr(client_module, "_WORKER_PAGE", 0)
-            monkeypatch.setattr(client_module, "_BIG_PAGE", 0)  # each page waits for the worker
-            monkeypatch.setattr(client_module, "pack_releases", not_here)
-        else:
-            monkeypatch.undo()
-            monkeypatch.chdir(work)
-            monkeypatch.setenv("TRIPIN_PAGE_WORKER", "0")
-        run = tripin(capsys, *lock_args(index.simple_url, work / "cache", *targets, extra=["torch==2.6.0"]))
-        assert run.code == 0, run.err
-        outputs.append((work / "pylock.toml").read_bytes())
-    assert outputs[0] == outputs[1]
+        patch.setattr(PageWorker, "fetch", counted)
+        patch.setattr(client_module, "parse_page", lambda *a: pytest.fail("a page was parsed in-process"))
+        through = _lock(capsys, index, work / "through")
+    assert alone[0] == through[0] == 0, (alone[1], through[1])
+    assert alone[2] == through[2]
+    assert any(u.endswith("/simple/torch/") for u in used) and len(used) > 10
 
 
-def test_worker_parses_html_pages_too() -> None:
-    """An index that answers PEP 503 HTML (a static mirror) goes through the same worker."""
-    anchors = "".join(
-        f'<a href="../../f/demo-1.{i}.0-py3-none-any.whl#sha256={i:064x}" data-requires-python="&gt;=3.9">'
-        f"demo-1.{i}.0-py3-none-any.whl</a>\n"
-        for i in range(300)
-    )
-    body = f"<!DOCTYPE html><html><body>{anchors}</body></html>".encode()
+@pytest.mark.parametrize(("kind", "said"), [("garbage", "invalid JSON project page"), ("status", "HTTP 500")])
+def test_an_index_error_through_the_worker_reads_as_it_does_in_process(
+    kind: str,
+    said: str,
+    index: IndexServer,
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    index.fault("/simple/torch/", kind, **({"code": 500} if kind == "status" else {}))
+    monkeypatch.setenv("TRIPIN_PAGE_WORKER", "0")
+    alone = _lock(capsys, index, work / "alone")
+    monkeypatch.delenv("TRIPIN_PAGE_WORKER")
+    with pytest.MonkeyPatch.context() as patch:
+        fetch = PageWorker.fetch
+        patch.setattr(PageWorker, "fetch", lambda self, *a, **kw: (self._ready.wait(30), fetch(self, *a, **kw))[1])
+        patch.setattr(client_module, "parse_page", lambda *a: pytest.fail("a page was parsed in-process"))
+        through = _lock(capsys, index, work / "through")
+    assert alone[0] == through[0] == 3 and said in through[1]
+    assert alone[1] == through[1]  # the same one-line error, hint included
+
+
+@pytest.mark.usefixtures("worker_only")
+def test_the_worker_retries_and_its_log_lines_are_shown(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index.reset()
+    index.fault("/simple/torch/", "status", code=503, times=1)
+    code, err, _ = _lock(capsys, index, work / "retry", "-vv")
+    assert code == 0, err
+    assert [r.status for r in index.requests_for("/simple/torch/")] == [503, 200]
+    assert "HTTP 503, retrying" in err and "/simple/torch/ -> 200" in err
+
+
+def test_a_dead_worker_is_not_used_again(index: IndexServer) -> None:
     worker = PageWorker()
     try:
-        parsed = worker.parse(body, "text/html", URL)
-        assert parsed is not None and len(parsed) == 300
-        assert parsed == pack_releases(parse_page(body, "text/html", URL))
+        worker.start()
+        assert worker._ready.wait(30) and worker._proc is not None
+        page = worker.fetch(f"{index.simple_url}/filelock/", {"Accept": client_module._ACCEPT}, 1 << 20)
+        assert page is not None and page.status == 200 and page.releases
+        worker._proc.kill()
+        worker._proc.wait()
+        assert worker.fetch(f"{index.simple_url}/filelock/", {}, 1 << 20) is None
+        assert worker.fetch(f"{index.simple_url}/filelock/", {}, 1 << 20) is None
     finally:
+        worker.close()
+
+
+def test_a_worker_that_takes_too_long_is_left_for_in_process_fetching(index: IndexServer) -> None:
+    index.fault("/simple/filelock/", "hang", seconds=5)
+    worker = PageWorker()
+    try:
+        worker.start()
+        assert worker._ready.wait(30)
+        assert worker.fetch(f"{index.simple_url}/filelock/", {}, 1 << 20, timeout=0.5) is None
+        assert worker.fetch(f"{index.simple_url}/torch/", {}, 1 << 20) is None  # not used again
+    finally:
+        index.clear_faults()
         worker.close()

@@ -35,7 +35,6 @@ _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel 
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
 _BIG_PAGE = 1024 * 1024
-_WORKER_PAGE = 256 * 1024  # pages parsed in the worker process (pageworker.py); smaller ones cost less than the trip
 _ROWS = "tripin-releases-3"  # the form of a cached page: a changed form is a cache miss, never misread
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
@@ -92,7 +91,11 @@ class IndexClient:
         self._lock = threading.Lock()
         self._inline = threading.local()
         self._parsing = threading.Lock()
-        self._worker = PageWorker()
+        # pages are fetched and parsed in a second process (pageworker.py), unless the caller
+        # brought its own fetcher (then its settings hold for every request) or works offline
+        self._worker = None if fetcher is not None or offline else PageWorker()
+        if self._worker is not None:
+            self._worker.start()
         self._closed = False
         # per index: metadata read from the zip / only found as a `.metadata` file (see below)
         self._zip_ok: dict[str, int] = {}
@@ -102,7 +105,8 @@ class IndexClient:
         with self._lock:
             self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._worker.close()
+        if self._worker is not None:
+            self._worker.close()
         self.fetcher.close()
 
     def __enter__(self) -> IndexClient:
@@ -249,39 +253,51 @@ class IndexClient:
             )
         self._network()
         headers = {"Accept": _ACCEPT}
-        if cached is None:
-            self._worker.warm()  # a page to parse is on its way
-        else:
+        if cached is not None:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
-        response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
-        max_age = _max_age(response.headers)
-        if response.status == 304 and cached is not None and rows is not None:
+        page = (
+            self._worker.fetch(url, headers, _PAGE_CAP, timeout=3 * self.fetcher.deadline)
+            if self._worker is not None
+            else None
+        )
+        response_headers: Mapping[str, str]
+        if page is not None and page.status >= 0:
+            for level, line in page.log:
+                _log.log(level, "%s", line)
+            if page.error is not None:
+                raise IndexFetchError(page.error, hint=page.hint)
+            self.fetcher.stats.add(page.nbytes)
+            status, response_headers, fresh = page.status, page.headers, page.releases
+        else:  # fetched and parsed here: no worker, or not yet, or not this page
+            response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
+            status, response_headers, fresh = response.status, response.headers, None
+            if status == 200:
+                # one big page at a time: parsed, it takes ten times its bytes; small pages go past,
+                # as most of them are on the way to the next dependency and a big one takes 0.2 s
+                with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
+                    content_type = response.headers.get("content-type", "")
+                    fresh = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
+        max_age = _max_age(response_headers)
+        if status == 304 and cached is not None and rows is not None:
             _log.debug("%s: unchanged (304)", key)
             self.cache.touch("projects", key, cached, max_age)
             return rows
-        if response.status == 404:
+        if status == 404:
             return None
-        content_type = response.headers.get("content-type", "")
-        size = len(response.body)
-        rows = (
-            self._worker.parse(response.body, content_type, url, wait=size > _BIG_PAGE) if size > _WORKER_PAGE else None
-        )
-        if rows is None:
-            # one big page at a time: parsed, it takes ten times its bytes; small pages go past, as
-            # most of them are on the way to the next dependency and a big one takes 0.2 s
-            with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
-                rows = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
+        if fresh is None:  # a 304 to a request that asked for none
+            raise IndexFetchError(f"{key}: HTTP {status} without a page")
+        rows = fresh
         self.cache.put(
             "projects",
             key,
             Entry(
                 body=_encode_rows(rows),
-                content_type=content_type,
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
+                content_type=response_headers.get("content-type", ""),
+                etag=response_headers.get("etag"),
+                last_modified=response_headers.get("last-modified"),
                 stored_at=time.time(),
                 max_age=max_age,
             ),

@@ -112,6 +112,10 @@ class Fetcher:
         self._made: httpx.Client | None = None
         self._making = threading.Lock()
 
+    def warm(self) -> None:
+        """Load httpx and set up TLS now rather than at the first request."""
+        _ = self._client
+
     @property
     def max_connections(self) -> int:
         return self._max_connections

@@ -1,15 +1,17 @@
-"""Big project pages are parsed in a second Python process.
+"""Project pages are fetched and parsed in a second Python process.
 
-Parsing a page (json.loads, grouping thousands of files by version, marshal) holds the GIL:
-pydantic-core's 7 MB page took 0.1 to 0.3 s of it in a cold lock, while the resolver threads
-that wait for other pages and metadata could not run. A second process parses on another core
-and sends back the packed releases (a quarter of the page's bytes). Anything unusual (no
-worker, a worker that died, a page it could not parse) hands the page back to the caller,
-which parses it in-process as before, so the worker changes speed only, never results.
+Reading a page (TLS, httpx, json.loads, grouping thousands of files by version, marshal) holds
+the GIL: pages are most of a cold lock's bytes (25 of 31 MB for transformers and datasets on 8
+targets; pydantic-core's page alone is 7 MB), and the resolver threads waiting for metadata could
+not run meanwhile. A second process, with its own GIL, threads and HTTP client, fetches a page,
+parses it and sends back the packed releases (a quarter of the page's bytes), on the other core.
+Anything unusual (no worker, one still starting, one that died) hands the page back to the
+caller, which fetches and parses it in-process as before, so the worker changes speed only: the
+same fetcher code, with the same retries, limits and errors, runs in either process.
 
-The protocol is length-prefixed frames over the worker's stdin and stdout (in: the page's URL and
-content type as marshal, then the page's bytes; out: the answer as marshal):
-no multiprocessing, which needs /dev/shm for its locks and re-imports the caller's __main__.
+The protocol is length-prefixed marshal frames over the worker's stdin and stdout, each request
+numbered, answers in any order: no multiprocessing, which needs /dev/shm for its locks and
+re-imports the caller's __main__.
 """
 
 from __future__ import annotations
@@ -21,22 +23,36 @@ import os
 import subprocess
 import sys
 import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from tripin.index.models import Release
 
-__all__ = ["PageWorker", "serve"]
+__all__ = ["Page", "PageWorker", "serve"]
 
 _HEADER = 8  # bytes of the frame length, big-endian
 _log = logging.getLogger("tripin")
 
 
-def _write(stream: IO[bytes], *payloads: bytes) -> None:
-    """Each payload as a frame of its own, written as it is: a page is not copied on the way."""
-    for payload in payloads:
-        stream.write(len(payload).to_bytes(_HEADER, "big"))
-        stream.write(payload)
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched page: its status and headers, its releases when it came whole (200), or the
+    one-line error and hint the fetch or the parse raised."""
+
+    status: int
+    headers: dict[str, str]
+    releases: tuple[Release, ...] | None
+    nbytes: int
+    error: str | None = None
+    hint: str | None = None
+    log: tuple[tuple[int, str], ...] = ()  # what the worker logged for this page, to log again
+
+
+def _write(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(len(payload).to_bytes(_HEADER, "big"))
+    stream.write(payload)
     stream.flush()
 
 
@@ -55,66 +71,91 @@ def _cores() -> int:
 
 
 class PageWorker:
-    """One worker process, started on first use and used by one page at a time."""
+    """One worker process, started by `start` and used once it says it is ready."""
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._pending: dict[int, Future[Page | None]] = {}
+        self._next = 0
         # with one core the worker would only take turns with its parent
         self._broken = os.environ.get("TRIPIN_PAGE_WORKER", "1") == "0" or not sys.executable or _cores() < 2
 
-    def warm(self) -> None:
-        """Start the worker now, so that it is ready when the first big page arrives (a run
-        whose pages are all cached never starts one)."""
+    def start(self) -> None:
         with self._lock:
-            if not self._broken and self._proc is None:
-                self._start()
-
-    def parse(self, body: bytes, content_type: str, url: str, *, wait: bool = True) -> tuple[Release, ...] | None:
-        """The page's releases, or None: then the caller parses the page itself. Without
-        `wait`, a busy worker is not waited for: a small page on the way to the next dependency
-        should not queue behind a big one that nothing is waiting for yet."""
-        if not self._lock.acquire(blocking=wait):
-            return None
-        try:
-            if self._broken:
-                return None
+            if self._broken or self._proc is not None:
+                return
+            root = str(Path(__file__).resolve().parents[2])  # where `tripin` is importable from
+            code = "import sys; sys.path.insert(0, sys.argv[1]); from tripin.index.pageworker import serve; serve()"
             try:
-                proc = self._proc or self._start()
-                assert proc.stdin is not None and proc.stdout is not None
-                _write(proc.stdin, marshal.dumps((url, content_type)), body)
-                answer = _read(proc.stdout)
-                status, value = marshal.loads(answer) if answer is not None else ("dead", None)  # noqa: S302
-            except (OSError, ValueError, EOFError, TypeError):
-                status, value = "dead", None
-            if status == "ok" and isinstance(value, tuple):
-                return value
-            _log.debug("page worker: %s for %s; parsing in-process", status, url)
-            if status != "error":  # "error": this page only; the worker goes on
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-c", code, root],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except OSError:
                 self._broken = True
-                self._close()
-            return None
-        finally:
-            self._lock.release()
+                return
+            threading.Thread(target=self._answers, args=(self._proc,), name="tripin-pages", daemon=True).start()
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        root = str(Path(__file__).resolve().parents[2])  # where `tripin` is importable from
-        code = "import sys; sys.path.insert(0, sys.argv[1]); from tripin.index.pageworker import serve; serve()"
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", code, root],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        return self._proc
+    def fetch(self, url: str, headers: dict[str, str], max_bytes: int, timeout: float = 600.0) -> Page | None:
+        """The page as the worker fetched it, or None: then the caller fetches it itself (no
+        worker, one still starting, one that died on the way, or one that took longer than
+        `timeout`, which its own deadlines should never let it do)."""
+        with self._lock:
+            proc = self._proc
+            if self._broken or proc is None or proc.stdin is None or not self._ready.is_set():
+                return None
+            answer: Future[Page | None] = Future()
+            number, self._next = self._next, self._next + 1
+            self._pending[number] = answer
+            try:
+                _write(proc.stdin, marshal.dumps((number, url, headers, max_bytes)))
+            except (OSError, ValueError):
+                self._pending.pop(number, None)
+                self._fail()
+                return None
+        try:
+            return answer.result(timeout=timeout)
+        except TimeoutError:
+            with self._lock:
+                self._pending.pop(number, None)
+                self._fail()
+            return None
+
+    def _answers(self, proc: subprocess.Popen[bytes]) -> None:
+        """The reader: each answer completes its request's future; at the end of the stream
+        every request still waiting gets None (and is fetched by its caller)."""
+        assert proc.stdout is not None
+        try:
+            while (frame := _read(proc.stdout)) is not None:
+                number, *fields = marshal.loads(frame)  # noqa: S302 (from our own child)
+                if number < 0:
+                    self._ready.set()
+                    continue
+                with self._lock:
+                    answer = self._pending.pop(number, None)
+                if answer is not None:
+                    answer.set_result(Page(*fields))
+        except (OSError, ValueError, EOFError, TypeError) as exc:
+            _log.debug("page worker: %s; pages are fetched in-process", exc)
+        with self._lock:
+            self._fail()
+
+    def _fail(self) -> None:
+        """Called with the lock held: no more requests, and none left waiting."""
+        self._broken = True
+        for answer in self._pending.values():
+            answer.set_result(None)
+        self._pending.clear()
 
     def close(self) -> None:
+        """Killed, not waited for: it holds nothing a run needs, and may still be starting."""
         with self._lock:
-            self._close()
-
-    def _close(self) -> None:
-        """Killed, not waited for: it holds nothing, and may still be starting up."""
-        proc, self._proc = self._proc, None
+            self._broken = True
+            proc, self._proc = self._proc, None
         if proc is None:
             return
         proc.kill()
@@ -125,20 +166,62 @@ class PageWorker:
                     stream.close()
 
 
+class _Collect(logging.Handler):
+    """The worker's log lines, per request thread, sent back with the answer."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        got = getattr(self.lines, "got", None)
+        if got is not None:
+            got.append((record.levelno, record.getMessage()))
+
+
 def serve() -> None:
-    """The worker's loop: a page in, its packed releases (or why not) out, until end of input."""
+    """The worker: fetch and parse each requested page in a thread, answer when done."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tripin.errors import IndexFetchError
+    from tripin.index.http import Fetcher
     from tripin.index.models import pack_releases
     from tripin.index.simple import parse_page
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    collect = _Collect()
+    logger = logging.getLogger("tripin")
+    logger.addHandler(collect)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    fetcher = Fetcher()
+    writing, parsing = threading.Lock(), threading.Lock()
+
+    def answer(number: int, url: str, headers: dict[str, str], max_bytes: int) -> None:
+        got: list[tuple[int, str]] = []
+        collect.lines.got = got
+        status, kept, releases, nbytes, error, hint = -1, {}, None, 0, None, None
+        try:
+            response = fetcher.get(url, headers, max_bytes=max_bytes, ok=frozenset({200, 304}))
+            status, kept, nbytes = response.status, dict(response.headers), len(response.body)
+            if response.status == 200:
+                with parsing:  # one page parsed at a time: parsed, a page takes ten times its bytes
+                    releases = pack_releases(parse_page(response.body, kept.get("content-type", ""), url))
+        except IndexFetchError as exc:
+            status, error, hint = 0, str(exc), exc.hint
+        except Exception as exc:  # anything else: the parent fetches this page itself
+            status = -1
+            got.append((logging.DEBUG, f"page worker: {exc!r}"))
+        payload = marshal.dumps((number, status, kept, releases, nbytes, error, hint, tuple(got)))
+        with writing:
+            _write(stdout, payload)
+
     try:
-        while (frame := _read(stdin)) is not None and (body := _read(stdin)) is not None:
-            url, content_type = marshal.loads(frame)  # noqa: S302 (from the parent process)
-            try:
-                answer = marshal.dumps(("ok", pack_releases(parse_page(body, content_type, url))))
-            except (IndexFetchError, ValueError, RecursionError, MemoryError):
-                answer = marshal.dumps(("error", None))
-            _write(stdout, answer)
+        fetcher.warm()  # httpx and TLS loaded before the parent is told to send pages
+        with writing:
+            _write(stdout, marshal.dumps((-1,)))  # ready
+        with ThreadPoolExecutor(max_workers=16, thread_name_prefix="tripin-worker") as pool:
+            while (frame := _read(stdin)) is not None:
+                pool.submit(answer, *marshal.loads(frame))  # noqa: S302 (from the parent process)
     except (KeyboardInterrupt, BrokenPipeError):
         pass
