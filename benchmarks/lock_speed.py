@@ -132,7 +132,9 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
         if proc.returncode != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(argv[:3])} failed:\n{err.read().decode(errors='replace')[-2000:]}")
-    own = max(usage.ru_maxrss, peaks.pop(proc.pid, 0))
+    # the root's own peak as sampled: wait4's ru_maxrss folds in the largest child it reaped
+    # (the page worker, when that is the larger), which the sum already counts
+    own = peaks.pop(proc.pid, 0) or usage.ru_maxrss
     return elapsed, own + sum(peaks.values())
 
 
