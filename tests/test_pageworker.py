@@ -132,3 +132,21 @@ def test_a_worker_that_takes_too_long_is_left_for_in_process_fetching(index: Ind
     finally:
         index.clear_faults()
         worker.close()
+
+
+def test_a_module_in_the_working_directory_does_not_run_in_the_worker(index: IndexServer, tmp_path: Path) -> None:
+    """`python -c` puts the working directory first on sys.path; the worker runs with -P, so a
+    `logging.py` in a checked-out pull request is not imported by it (it was, before -P)."""
+    import os
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ran"
+    (tmp_path / "logging.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    script = Path(sys.executable).with_name("tripin")
+    argv = [str(script)] if script.exists() else [sys.executable, "-P", "-m", "tripin"]
+    args = lock_args(index.simple_url, tmp_path / "cache", "linux-x86_64-cp312", extra=["filelock", "-q"])
+    env = {k: v for k, v in os.environ.items() if k != "TRIPIN_PAGE_WORKER"}
+    done = subprocess.run([*argv, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists()

@@ -92,8 +92,10 @@ class PageWorker:
             root = str(Path(__file__).resolve().parents[2])  # where `tripin` is importable from
             code = "import sys; sys.path.insert(0, sys.argv[1]); from tripin.index.pageworker import serve; serve()"
             try:
+                # -P: `-c` would put the working directory first on sys.path, and a `logging.py`
+                # in a checked-out pull request would run in the worker
                 self._proc = subprocess.Popen(
-                    [sys.executable, "-c", code, root],
+                    [sys.executable, "-P", "-c", code, root],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
