@@ -82,8 +82,14 @@ class PageWorker:
         self._ready = threading.Event()
         self._pending: dict[int, Future[Page | None]] = {}
         self._next = 0
-        # with one core the worker would only take turns with its parent
-        self._broken = os.environ.get("TRIPIN_PAGE_WORKER", "1") == "0" or not sys.executable or _cores() < 2
+        # with one core the worker would only take turns with its parent; a frozen application's
+        # executable is the application, not a Python that takes -c
+        self._broken = (
+            os.environ.get("TRIPIN_PAGE_WORKER", "1") == "0"
+            or not sys.executable
+            or getattr(sys, "frozen", False)
+            or _cores() < 2
+        )
 
     def start(self) -> None:
         with self._lock:
