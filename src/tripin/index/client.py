@@ -91,11 +91,10 @@ class IndexClient:
         self._lock = threading.Lock()
         self._inline = threading.local()
         self._parsing = threading.Lock()
-        # pages are fetched and parsed in a second process (pageworker.py), unless the caller
-        # brought its own fetcher (then its settings hold for every request) or works offline
+        # pages are fetched and parsed in a second process (pageworker.py), started with the
+        # first page to fetch, unless the caller brought its own fetcher (then its settings hold
+        # for every request) or works offline
         self._worker = None if fetcher is not None or offline else PageWorker()
-        if self._worker is not None:
-            self._worker.start()
         self._closed = False
         # per index: metadata read from the zip / only found as a `.metadata` file (see below)
         self._zip_ok: dict[str, int] = {}
@@ -252,6 +251,8 @@ class IndexClient:
                 hint="run once without --offline to fill the cache",
             )
         self._network()
+        if self._worker is not None:
+            self._worker.start()  # once; a run whose pages are all fresh in the cache starts none
         headers = {"Accept": _ACCEPT}
         if cached is not None:
             if cached.etag:

@@ -23,7 +23,18 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["DistFile", "Index", "Metadata", "Project", "Raw", "Row", "pack_releases", "redact_url", "to_row"]
+__all__ = [
+    "DistFile",
+    "Index",
+    "Metadata",
+    "Project",
+    "Raw",
+    "Row",
+    "pack_releases",
+    "redact_url",
+    "short_url",
+    "to_row",
+]
 
 # One file of a page, as plain values (cheap to store with marshal, cheap to filter):
 # filename, url, hashes, requires-python, yanked, size, upload-time, core-metadata,
@@ -123,6 +134,13 @@ def _version_text(filename: str) -> str | None:
     return None if ident is None else str(ident[1])
 
 
+def short_url(url: str, filename: str) -> str:
+    """A file's URL without its name where the name ends it (rows keep the name already)."""
+    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
+        return SAME_NAME + url[: -len(filename)]
+    return url
+
+
 def to_row(raw: Raw) -> Row | None:
     """A checked row, or None for a file an installer would not take (its name does not parse)."""
     filename, url, hashes, rp, yanked, size, upload_time, core_metadata = raw
@@ -134,8 +152,6 @@ def to_row(raw: Raw) -> Row | None:
         pairs: tuple[tuple[str, str], ...] = ((intern(str(k).lower()), str(v).lower()),)
     else:
         pairs = tuple(sorted((intern(str(k).lower()), str(v).lower()) for k, v in hashes.items()))
-    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
-        url = SAME_NAME + url[: -len(filename)]  # the name is in the row already
     name, version, tags = ident
     # interned: a release's rows share these strings
     return (

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
 from tripin.errors import IndexFetchError
-from tripin.index.models import SAME_NAME, DistFile, Index, Raw, Row, redact_url, to_distfile, to_row
+from tripin.index.models import DistFile, Index, Raw, Row, redact_url, short_url, to_distfile, to_row
 
 __all__ = [
     "JSON_TYPE",
@@ -103,12 +103,9 @@ def _json_file(entry: Any, join: _Joiner, where: str) -> Raw:
     meta = get("core-metadata")
     if meta is None:
         meta = get("dist-info-metadata")
-    url = join(url)
-    if url.endswith(filename) and url[-len(filename) - 1 : -len(filename)] == "/":
-        url = SAME_NAME + url[: -len(filename)]  # the name is in the row already
     return (
         filename,
-        url,
+        short_url(join(url), filename),
         hashes,
         get("requires-python"),
         bool(get("yanked")),
@@ -158,11 +155,11 @@ def html_raw(body: bytes, page_url: str) -> list[Raw]:
             continue
         url, fragment = urldefrag(urljoin(base, href))
         algo, _, digest = fragment.partition("=")
-        filename = url.rsplit("/", 1)[-1]
+        filename = unquote(url.rsplit("/", 1)[-1])
         out.append(
             (
-                unquote(filename),
-                url,
+                filename,
+                short_url(url, filename),
                 {algo: digest} if algo and digest else {},
                 attrs.get("data-requires-python"),
                 "data-yanked" in attrs,
