@@ -118,3 +118,30 @@ def test_print_config_asks_the_index_nothing_and_a_lock_asks_each_root_page_once
     assert run.code == 0, run.err
     pages = [p for p in index.paths("GET") if p.startswith("/simple/")]
     assert pages.count("/simple/torch/") == 1 and pages.count("/simple/filelock/") == 1
+
+
+def test_nightly_is_an_input_of_the_lock(work: Path) -> None:
+    """--nightly sends variant targets to PyTorch's nightly index: a lock made with it was made
+    from other inputs. A lock made without it keeps the digest it always had (no rewrite)."""
+    from tripin.config import build_settings, inputs_digest
+
+    def settings(prereleases: bool):  # type: ignore[no-untyped-def]
+        return build_settings(
+            cli_requirements=["torch"],
+            cli_targets=["linux-x86_64-cp312-cu126"],
+            index_url="https://pypi.example.org/simple",
+            extra_index_urls=[],
+            lock=None,
+            constraints=None,
+            manylinux=None,
+            musllinux=None,
+            macos=None,
+            prereleases=prereleases,
+            pyproject=work / "pyproject.toml",
+            environ={},
+        )
+
+    pre = settings(prereleases=True)  # --nightly implies --pre
+    assert inputs_digest(pre, nightly=True) != inputs_digest(pre)
+    assert inputs_digest(pre, nightly=False) == inputs_digest(pre)
+    assert inputs_digest(settings(prereleases=False)) != inputs_digest(pre)

@@ -147,7 +147,7 @@ def _lock_with(
         resolutions,
         ruleset,
         requirements=[str(r) for r in settings.requirements],
-        inputs_digest=inputs_digest(settings),
+        inputs_digest=inputs_digest(settings, nightly=args.nightly),
         groups=settings.groups,
         main=[r for r in settings.requirements if not any(r in reqs for _, reqs in settings.groups.values())],
         extra={

@@ -642,8 +642,10 @@ def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any]) -> st
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def inputs_digest(settings: Settings) -> str:
-    """What the lock was made from; a lock whose inputs digest differs is stale."""
+def inputs_digest(settings: Settings, *, nightly: bool = False) -> str:
+    """What the lock was made from; a lock whose inputs digest differs is stale. `--nightly`
+    sends variant targets to another index, so it is an input; it is recorded only when given,
+    so that the digest of every lock made without it stays what it was."""
     payload = {
         "requirements": sorted(str(r) for r in settings.requirements),
         **({"constraints": sorted(str(r) for r in settings.constraints)} if settings.constraints else {}),
@@ -656,5 +658,6 @@ def inputs_digest(settings: Settings) -> str:
         "overlays": [str(p) for p in settings.overlays],
         **({"groups": sorted(settings.groups)} if settings.groups else {}),
         "pytorch-index": redact_url(settings.pytorch_index),
+        **({"nightly": True} if nightly else {}),
     }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
