@@ -84,8 +84,11 @@ FIELDS: list[tuple[tuple[Any, ...], str]] = [
 
 
 def _base_lock() -> dict[str, Any]:
-    lock = lock_for_torch(load_ruleset(), Version("2.6.0"), parse_target(ARM))
-    return lock_to_dict(lock)
+    """The rules' own source build for torch 2.6.0, with that torch in the lock: build-plan
+    builds a lock's source build only where it is the one the rules give the lock's torch."""
+    lock = lock_to_dict(lock_for_torch(load_ruleset(), Version("2.6.0"), parse_target(ARM)))
+    lock["packages"].append({"name": "torch", "version": "2.6.0", "tool": {"tripin": {"targets": [ARM]}}})
+    return lock
 
 
 def _set(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
@@ -264,3 +267,37 @@ def test_constraints_path_with_a_newline_is_refused(tmp_path: Path, capsys: pyte
         capsys, "build-plan", "--torch", "2.6.0", "--target", ARM, "--constraints", "c.txt\ntouch x", "-o", "-"
     )
     assert run.code == 2 and "--constraints" in run.err and len(run.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "change"),
+    [
+        # 8 hex digits shared with the pinned commit: Triton's history keeps only those, so a
+        # verdict would take it for the pin; a fork can forge such a commit in minutes
+        ("forged prefix", (("packages", 0, "vcs", "commit-id"), COMMIT[:8] + "0" * 32)),
+        # a real commit of Triton main after the break torch 2.6 trips on (the reported case)
+        ("main after the break", (("packages", 0, "vcs", "commit-id"), "23753f4f" + "0" * 32)),
+        ("another repository", (("packages", 0, "vcs", "url"), "https://github.com/someone/triton")),
+        ("another torch", (("packages", 1, "version"), "2.5.1")),
+        ("no torch", (("packages", 1, "tool", "tripin", "targets"), ["linux-x86_64-cp312"])),
+    ],
+)
+def test_build_plan_builds_only_the_rules_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, change: tuple[tuple[Any, ...], Any]
+) -> None:
+    """A well-formed commit, URL or torch is not enough: the lock's source build must be the
+    one the rules give its torch there, or nothing is written."""
+    os.chdir(tmp_path)
+    data = _base_lock()
+    assert tripin_plan(capsys, tmp_path, data).code == 0  # the rules' own build passes
+    _set(data, *change)
+    run = tripin_plan(capsys, tmp_path, data)
+    assert run.code == 2 and not (tmp_path / "build.sh").exists(), case
+    assert run.err.startswith("tripin: error: pylock.toml: ") and len(run.err.splitlines()) == 1, run.err
+    assert "build-plan builds only what the rules give" in run.err
+
+
+def tripin_plan(capsys: pytest.CaptureFixture[str], work: Path, data: dict[str, Any]) -> Any:
+    (work / "build.sh").unlink(missing_ok=True)
+    (work / "pylock.toml").write_text(tomlkit.dumps(data), encoding="utf-8")
+    return tripin(capsys, "build-plan", "--lock", "pylock.toml", f"--target={ARM}", "-o", "build.sh")

@@ -258,13 +258,14 @@ def test_the_fix_check_and_doctor_give_builds_and_installs(
 def test_a_file_repository_needs_the_overlay(
     gh200: tuple[Path, str, IndexServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The lock names a file:// repository; without the overlay that named it, build-plan refuses."""
+    """The lock names a file:// repository; without the overlay that named it, build-plan refuses
+    (the rules without it give another build, and the URL's form alone would be refused too)."""
     project, _, _ = gh200
     assert tripin(capsys, "lock").code == 0
     text = (project / "pyproject.toml").read_text()
     (project / "pyproject.toml").write_text(text.replace('rules = ["fork.toml"]\n', ""))
     refused = tripin(capsys, "build-plan", "--target", TARGET)
-    assert refused.code == 2 and "refusing an unsafe repository URL (https only)" in refused.err
+    assert refused.code == 2 and "is not the one the rules give torch 2.6.0+cu126" in refused.err
     assert tripin(capsys, "build-plan", "--target", TARGET, "--overlay", "fork.toml").code == 0
 
 

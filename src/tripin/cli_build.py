@@ -11,7 +11,9 @@ from tripin.cli_shared import lock_path_of, project_of
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, TripinError
 
 if TYPE_CHECKING:
-    from tripin.lock.model import Lock
+    from collections.abc import Sequence
+
+    from tripin.lock.model import Lock, LockedPackage
     from tripin.rules.model import Ruleset
 
 
@@ -42,6 +44,8 @@ def run_build_plan(args: argparse.Namespace) -> int:
             raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
         target = needing[0]
     builds = source_builds(lock, target)
+    if builds and not args.torch:
+        _require_accepted(lock, builds, ruleset, target, project.lock_path)
     constraints = None if args.torch else _constraints_for(lock, target, args.constraints)
     script = build_script(
         lock,
@@ -61,6 +65,43 @@ def run_build_plan(args: argparse.Namespace) -> int:
     line = install_line(lock, target, wheelhouse="wheelhouse", constraints=constraints, only_builds=bool(args.torch))
     print(f"then: sh {output} wheelhouse && {line}")
     return EXIT_OK
+
+
+def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Ruleset, target: str, path: Path) -> None:
+    """A lock may come from a hostile pull request, and its source builds are what the script
+    clones and runs, so each must be exactly the build the rules give the lock's torch on that
+    target: same package, repository and full commit. A verdict is not enough here: Triton's
+    history is kept as 8-hex hashes, so a commit forged to share those 8 digits with an
+    accepted one (a fork's commit; GitHub serves those through the upstream URL too) would be
+    judged as that one. A lock tripin wrote always passes; for another cut, build the rules'
+    commit instead (the message says how)."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    from tripin.errors import LockError, TripinError
+    from tripin.sourcebuild import lock_for_torch, source_builds
+    from tripin.targets import parse_target
+
+    refuse = "build-plan builds only what the rules give"
+    torch = next((p for p in lock.for_target(target) if canonicalize_name(p.name) == "torch"), None)
+    if torch is None:
+        raise LockError(f"{path}: a source build on {target} with no torch to take it from the rules for; {refuse}")
+    try:
+        version = Version(torch.version)
+        expected = source_builds(lock_for_torch(ruleset, version, parse_target(target)), target)
+    except InvalidVersion as exc:
+        raise LockError(f"{path}: torch on {target}: {exc}; {refuse}") from None
+    except TripinError as exc:
+        raise LockError(f"{path}: {exc}; {refuse}") from None
+    wanted = {(canonicalize_name(p.name), p.vcs.url, p.vcs.commit) for p in expected if p.vcs is not None}
+    for build in builds:
+        assert build.vcs is not None  # source_builds: the packages with a vcs entry
+        if (canonicalize_name(build.name), build.vcs.url, build.vcs.commit.lower()) not in wanted:
+            rules = ", ".join(f"{name} at {commit} from {url}" for name, url, commit in sorted(wanted))
+            raise LockError(
+                f"{path}: the source build on {target} is not the one the rules give torch {version} "
+                f"({rules}); {refuse}: tripin build-plan --torch {version} --target {target}"
+            )
 
 
 def _constraints_for(lock: Lock, target: str, given: str | None) -> str | None:
