@@ -289,7 +289,9 @@ def test_build_plan_builds_only_the_rules_build(
     one the rules give its torch there, or nothing is written."""
     os.chdir(tmp_path)
     data = _base_lock()
-    assert tripin_plan(capsys, tmp_path, data).code == 0  # the rules' own build passes
+    built = tripin_plan(capsys, tmp_path, data)  # the rules' own build passes
+    assert built.code == 0 and built.out.rstrip().endswith(" --find-links wheelhouse triton==3.2.0+git9641643d")
+    assert built.out.count("triton==") == 1  # the lock's root names the build too: said once
     _set(data, *change)
     run = tripin_plan(capsys, tmp_path, data)
     assert run.code == 2 and not (tmp_path / "build.sh").exists(), case

@@ -257,7 +257,7 @@ def install_argv(
     if constraints and not only_builds:
         argv += ["-c", constraints]
     roots: Sequence[str] = () if only_builds else lock.requirements
-    return [*argv, *roots, *built]
+    return [*argv, *dict.fromkeys([*roots, *built])]  # a root that names the build exactly: once
 
 
 def index_options(packages: Sequence[LockedPackage]) -> list[str]:
