@@ -4,8 +4,9 @@
 
 Prints one table from one run: median wall times of the floor, of `tripin check` with its
 memo cold (a fresh cache each run: rules parsed, lock judged) and warm (unchanged inputs),
-and each as a multiple of the floor; the three alternate, run by run. The target is the warm
-path within 3x of the floor.
+and each as a multiple of the floor; the three alternate, run by run. Issue 13's bar is 3x the
+floor. The warm path (unchanged inputs) meets it; the cold one is what a pre-commit hook pays
+after the lock changed, and it does not (about 12x: imports, the rules, and tomllib on the lock).
 """
 
 from __future__ import annotations
@@ -118,6 +119,9 @@ def main() -> int:
         ("tripin check, memo warm", warm),
     ):
         print(f"{label:<34}{value * 1000:>8.1f}ms{value / floor:>10.1f}")
+    for label, value in (("memo cold", cold), ("memo warm", warm)):
+        verdict = "within the bar" if value / floor <= 3.0 else "OVER the bar"
+        print(f"{label}: {value / floor:.1f}x the floor (bar 3.0x: {verdict})")
     return 0
 
 
