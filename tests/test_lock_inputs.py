@@ -92,3 +92,26 @@ def test_a_misspelled_name_is_a_resolution_error_with_a_suggestion(
     run = tripin(capsys, "lock", "fileock", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
     assert run.code == 1, run.err
     assert "package 'fileock' not found" in run.err and "did you mean 'filelock'?" in run.err
+
+
+def test_an_edited_requirements_file_is_resolved_again(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The re-lock memo skips resolving only while every input is as it was: requirements and
+    constraints files, and the files they include, are inputs like pyproject.toml."""
+    (work / "requirements.in").write_text("-r base.in\n")
+    (work / "base.in").write_text("filelock\n")
+    (work / "limits.txt").write_text("-c more.txt\n")
+    (work / "more.txt").write_text("fsspec<2025.10\n")
+    args = ("requirements.in", "-c", "limits.txt")
+    _lock(index, capsys, *args)
+    assert "nothing to resolve" in _lock(index, capsys, *args)  # unchanged: the memo answers
+    (work / "base.in").write_text("filelock\nfsspec\n")  # an include of a positional file
+    assert "nothing to resolve" not in _lock(index, capsys, *args)
+    assert _versions(work / "pylock.toml")["fsspec"].startswith("2025.9")
+    (work / "more.txt").write_text("fsspec>=2025.10\n")  # an include of a -c file
+    assert "nothing to resolve" not in _lock(index, capsys, *args)
+    assert _versions(work / "pylock.toml")["fsspec"] == "2025.10.0"
+    (work / "requirements.in").write_text("-r base.in\nnumpy\n")  # the named file itself
+    assert "nothing to resolve" not in _lock(index, capsys, *args)
+    assert "numpy" in _versions(work / "pylock.toml")

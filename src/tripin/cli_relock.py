@@ -60,7 +60,7 @@ def remember_lock(
     outputs = [settings.lock_path, *constraints]
     summary = _relock_summary(lock, resolutions, constraints)
     summary["lock"] = str(settings.lock_path)
-    inputs = [Path("pyproject.toml"), *settings.overlays]
+    inputs = [Path("pyproject.toml"), *settings.overlays, *settings.input_files]
     relock.remember(root, key, rules=rule_files(args.rules), inputs=inputs, outputs=outputs, summary=summary)
 
 

@@ -83,6 +83,9 @@ class Settings:
     groups: Mapping[str, tuple[str, tuple[Requirement, ...]]] = field(default_factory=dict)
     pytorch_index: str = PYTORCH_INDEX  # <this>/<variant> serves a variant target's torch and Triton
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
+    # the requirements and constraints files read (-r, -c, positional *.in/*.txt, their includes):
+    # what a re-lock with nothing changed must find byte for byte as they were (relock.py)
+    input_files: tuple[Path, ...] = ()
 
 
 def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, ...]:
@@ -315,7 +318,8 @@ def build_settings(
     # as pip-compile and `uv pip compile`: a positional *.in / *.txt is a requirements file
     files = [*requirement_files, *(r for r in cli_requirements if _is_requirements_file(r))]
     cli_requirements = [r for r in cli_requirements if not _is_requirements_file(r)]
-    from_files, limits = _read_requirement_files(files, constraint_files)
+    read: list[Path] = []  # every requirements and constraints file opened, includes too
+    from_files, limits = _read_requirement_files(files, constraint_files, read)
     deps: list[str] = []
     tool: dict[str, Any] = {}
     text = ""
@@ -433,6 +437,7 @@ def build_settings(
         groups=group_map,
         pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
         sources=sources,
+        input_files=tuple(dict.fromkeys(read)),
     )
 
 
@@ -441,9 +446,10 @@ def _is_requirements_file(arg: str) -> bool:
 
 
 def _read_requirement_files(
-    requirement_files: Sequence[str], constraint_files: Sequence[str]
+    requirement_files: Sequence[str], constraint_files: Sequence[str], read: list[Path]
 ) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...]]:
-    """pip's syntax, with its -r/-c includes: what a file reached through -c only limits."""
+    """pip's syntax, with its -r/-c includes: what a file reached through -c only limits.
+    `read` collects every file opened, includes too."""
     from tripin.reqfile import parse_requirements_file
 
     requirements: list[Requirement] = []
@@ -453,7 +459,7 @@ def _read_requirement_files(
             path = Path(name)
             if not path.is_file():
                 raise ConfigError(f"{name}: no such requirements file")
-            for line in parse_requirements_file(path, constraint=as_constraint):
+            for line in parse_requirements_file(path, constraint=as_constraint, read=read):
                 (constraints if line.constraint else requirements).append(line.requirement)
     return tuple(requirements), tuple(constraints)
 

@@ -7,7 +7,8 @@ with a pull request may carry any URL or hash, and tripin reads only versions fr
 resolver/preferences.py). So the cache directory, which a pull request cannot write,
 remembers, per set of raw inputs (tripin's version, the working directory, the parsed
 command line and the TRIPIN_/UV_/PIP_ environment), the digest of every file the lock was
-made from (pyproject.toml, rules, overlays) and of every output file it wrote. The lock is
+made from (pyproject.toml, rules, overlays, requirements and constraints files with their
+includes) and of every output file it wrote. The lock is
 reused only while all of them match byte for byte, which is checked before the settings,
 packaging or the resolver are imported. What the index did since (a new release, a yanked
 file) is not looked at: pins are kept anyway, and `--refresh`, `-U` or `-P` resolve again,
