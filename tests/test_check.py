@@ -289,3 +289,16 @@ def test_good_lock_is_silent(index: IndexServer, work: Path, capsys: pytest.Capt
     assert (run.code, run.out, run.err) == (0, "", "")
     data = read_toml(work / "pylock.toml")
     assert data["packages"]
+
+
+def test_memo_answers_only_for_the_same_environment(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TRIPIN_CONSTRAINTS (and TRIPIN_LOCK) choose the files a bare `tripin check` reads: an
+    answer remembered for one setting is not one for another."""
+    (work / "constraints.txt").write_text("torch==2.6.0\ntriton==3.2.0\n")
+    (work / "bad.txt").write_text("torch==2.6.0\ntriton==3.2.0+git23753f4f\n")
+    assert tripin(capsys, "check", "--target", X86).code == 0
+    monkeypatch.setenv("TRIPIN_CONSTRAINTS", "bad.txt")
+    run = tripin(capsys, "check", "--target", X86)
+    assert run.code == 1 and "bad.txt:2: TP002" in run.out

@@ -5,8 +5,9 @@ every commit pays for Python's start-up and a few file hashes, not for parsing t
 module imports only what Python has loaded at start-up anyway (os, sys, marshal) plus the
 builtin blake2 hash: no pathlib, json, hashlib, typing or packaging (each costs milliseconds,
 and the whole warm check should cost a few). An entry is keyed by tripin's version, the working
-directory and the exact argument list, and holds the digest of every file the check read (the
-named files, their -r/-c includes, pyproject.toml, overlays, every rules file) and the listing
+directory, the exact argument list and the TRIPIN_/UV_/PIP_ environment, and holds the digest
+of every file the check read (the named files, their -r/-c includes, pyproject.toml, overlays,
+every rules file) and the listing
 of the rules directory; it answers only while all of them are unchanged, so it can never answer
 for other inputs. Entries are written only by a run that parsed its arguments and did not
 `--fix`, so an argument list argparse would reject or abbreviate to `--fix` never has one.
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["cache_root", "default_rules_dir", "lookup", "replay", "rule_files", "store"]
 
-_FORMAT = 2
+_FORMAT = 3
+_ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # as tripin/relock.py: where settings may come from
 
 
 def default_rules_dir() -> Path:
@@ -115,8 +117,12 @@ def _cache_root() -> str:
 def _entry_path(argv: Sequence[str]) -> str | None:
     try:
         root = _cache_root()
+        # the environment settles files too (TRIPIN_LOCK, TRIPIN_CONSTRAINTS: which files a bare
+        # `tripin check` reads), so every variable that can give tripin a setting is in the key
+        env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES))
         # not marshal: its bytes for equal values depend on reference counts
-        key = _digest("\0".join((str(_FORMAT), __version__, os.getcwd(), *argv)).encode("utf-8", "surrogateescape"))
+        parts = (str(_FORMAT), __version__, os.getcwd(), *argv, "\1", *env)
+        key = _digest("\0".join(parts).encode("utf-8", "surrogateescape"))
     except (ImportError, RuntimeError, OSError, ValueError):
         return None
     return os.path.join(root, f"v{_FORMAT}", "check", key)
