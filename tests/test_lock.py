@@ -288,3 +288,20 @@ def test_one_metadata_read_per_release_except_torchs_family(
     assert len(torch) == 2 and any("aarch64" in t for t in torch) and any("x86_64" in t for t in torch), torch
     lock = Pylock.from_dict(read_toml(work / "pylock.toml"))
     assert "numpy" in _select(lock, X86) and "numpy" in _select(lock, ARM)
+
+
+def test_a_triton_others_require_next_to_a_cpu_torch_is_the_rules(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyPI's aarch64 torch 2.6.0 is a CPU build and needs no Triton; but a package that
+    requires `triton` (here the requirement itself, as liger-kernel does on PyPI) must not get
+    the newest one (3.5.0 has an aarch64 wheel): torch imports whatever Triton is there. It gets
+    the rule's, here a source build, and `check` accepts the lock it wrote."""
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", ARM, extra=["torch==2.6.0", "triton"]))
+    assert run.code == 0, run.err
+    arm = _select(Pylock.from_dict(read_toml(work / "pylock.toml")), ARM)
+    vcs = arm["triton"]
+    assert isinstance(vcs, PackageVcs) and vcs.commit_id == COMMIT_320
+    assert "is a CPU build, but the requirements require triton" in run.out
+    assert "no Triton" not in run.out
+    assert tripin(capsys, "check").code == 0

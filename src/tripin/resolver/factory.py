@@ -97,10 +97,13 @@ class Factory:
         preferred: Mapping[NormalizedName, Version] | None = None,
         constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
         user_constraints: Sequence[Requirement] = (),
+        rule_limits: Mapping[NormalizedName, Req] | None = None,
     ) -> None:
         """`preferred`: versions tried first (the previous lock's); `constraints`: versions a
-        name may take wherever something requires it (`--upgrade-package NAME==VERSION`)."""
+        name may take wherever something requires it (`--upgrade-package NAME==VERSION`);
+        `rule_limits`: the same, from a rule, for a Triton that only other packages ask for."""
         self.target = target
+        self.rule_limits = dict(rule_limits or {})
         self.preferred = preferred or {}
         self.constraints = constraints or {}
         # `-c FILE`: limits on versions, applied wherever the name is wanted; they add nothing
@@ -172,6 +175,9 @@ class Factory:
         limit = self.constraints.get(name)  # --upgrade-package NAME==VERSION: a hard limit
         if limit is not None:
             reqs = [*reqs, Req(name=name, specifier=limit, origin="--upgrade-package")]
+        rule_limit = self.rule_limits.get(name)  # a Triton next to a CPU torch: the rule's, if any
+        if rule_limit is not None:
+            reqs = [*reqs, rule_limit]
         builds = {r.build for r in reqs if r.build is not None}
         if len(builds) > 1:
             return lambda: iter(())  # two rules ask for two different commits: no candidate satisfies both
@@ -362,7 +368,6 @@ class Factory:
         if variant is None and not self._gpu_build(torch, pin):
             self.notes.append(cpu_note(self.target.name, str(torch.version), self.env["platform_machine"]))
             return
-        origin = f"rule {pin.id}"
         _log.info(
             "%s: torch %s: %s %s (%s) by rule %s",
             self.target,
@@ -372,20 +377,23 @@ class Factory:
             pin.provides,
             pin.id,
         )
+        yield self.rule_req(pin)
+
+    def rule_req(self, pin: Pin) -> Req:
+        """The Triton the rule gives torch on this target: a wheel, or a source build of its commit."""
+        origin = f"rule {pin.id}"
         if pin.provides != "source-build":
-            yield Req(name=pin.package, specifier=pin.requires, pin=pin, origin=origin)
-            return
+            return Req(name=pin.package, specifier=pin.requires, pin=pin, origin=origin)
         if pin.package in self.routes and self._has_wheel(pin.package, pin.version):
             # the variant's index builds this Triton for the target: no source build needed
-            yield Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), pin=pin, origin=origin)
-            return
+            return Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), pin=pin, origin=origin)
         build = self.ruleset.build_for(pin.package, pin.version)
         if build is None:
             raise ResolutionError(
                 f"{self.target}: rule {pin.id} ({pin.where}) needs a source build of {pin.package} {pin.version}, "
                 "but the rules name no commit for it"
             )
-        yield Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), build=build, pin=pin, origin=origin)
+        return Req(name=pin.package, specifier=SpecifierSet(f"=={pin.version}"), build=build, pin=pin, origin=origin)
 
     def _gpu_build(self, torch: Candidate, pin: Pin) -> bool:
         """A PyPI torch (no variant label) is a GPU build where its metadata requires nvidia-*

@@ -48,16 +48,66 @@ def resolve_target(
     constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
     user_constraints: Sequence[Requirement] = (),
 ) -> TargetResolution:
-    factory = Factory(
-        target,
-        client,
-        ruleset,
-        prereleases=prereleases,
-        exclude_newer=exclude_newer,
-        preferred=preferences.for_target(target.name) if preferences else None,
-        constraints=constraints,
-        user_constraints=user_constraints,
-    )
+    """A CPU build of torch needs no Triton, so no rule adds one; but where other packages
+    require Triton anyway (liger-kernel, or `triton` asked for by name), torch still imports it
+    (torch.compile fails on a Triton its release does not pin), so that Triton must be the one
+    the rule gives torch: resolved again, once, with the rule as a limit on that name."""
+
+    def attempt(rule_limits: Mapping[NormalizedName, Req]) -> tuple[Factory, dict[NormalizedName, Resolved]]:
+        factory = Factory(
+            target,
+            client,
+            ruleset,
+            prereleases=prereleases,
+            exclude_newer=exclude_newer,
+            preferred=preferences.for_target(target.name) if preferences else None,
+            constraints=constraints,
+            user_constraints=user_constraints,
+            rule_limits=rule_limits,
+        )
+        return factory, _resolve(factory, target, requirements, client)
+
+    factory, packages = attempt({})
+    torch = packages.get(NormalizedName("torch"))
+    chosen = f"torch {torch.candidate.version} from" if torch else "\0"  # notes of torch versions tried and left
+    notes = tuple(dict.fromkeys(n for n in factory.notes if chosen in n))
+    limit = _rule_limit(packages, factory) if notes else None
+    if limit is not None:  # a CPU torch, and a Triton that other packages bring
+        if not _satisfies(packages[limit.name].candidate, limit):
+            factory, packages = attempt({limit.name: limit})
+        torch = packages.get(NormalizedName("torch"))
+        triton = packages.get(limit.name)
+        if torch is not None and triton is not None and _satisfies(triton.candidate, limit):
+            who = sorted(str(r.candidate.name) for r in packages.values() if limit.name in r.dependencies)
+            notes = (
+                f"{target}: torch {torch.candidate.version} is a CPU build, but {', '.join(who) or 'the requirements'} "
+                f"require{'s' if len(who) == 1 else ''} {limit.name}: the one the rules give torch "
+                f"{torch.candidate.version} ({limit.origin})",
+            )
+            _attach_pins(packages, factory, added=False)
+    elif not notes:  # a CPU build: no rule decided a Triton for it
+        _attach_pins(packages, factory)
+    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings), notes=notes)
+
+
+def _rule_limit(packages: Mapping[NormalizedName, Resolved], factory: Factory) -> Req | None:
+    """The rule's Triton for the resolved torch, where that Triton's name is in the resolution."""
+    torch = packages.get(NormalizedName("torch"))
+    if torch is None or not factory.rules_apply:
+        return None
+    pin = factory.pin_of(torch.candidate.version)
+    if pin is None or pin.package not in packages:
+        return None
+    return factory.rule_req(pin)
+
+
+def _satisfies(candidate: Candidate, req: Req) -> bool:
+    return req.specifier.contains(candidate.version, prereleases=True) and candidate.build == req.build
+
+
+def _resolve(
+    factory: Factory, target: Target, requirements: Sequence[Requirement], client: IndexClient
+) -> dict[NormalizedName, Resolved]:
     roots = to_reqs(requirements, factory.env, "the requirements")
     for root in roots:  # start every root's page download at once
         client.prefetch_project(root.name, factory.routes.get(root.name))
@@ -108,16 +158,12 @@ def resolve_target(
             pin=None,
             dependencies=tuple(sorted(children.get(candidate.name, ()))),
         )
-    torch = packages.get(NormalizedName("torch"))
-    chosen = f"torch {torch.candidate.version} from" if torch else "\0"  # notes of torch versions tried and left
-    notes = tuple(dict.fromkeys(n for n in factory.notes if chosen in n))
-    if not notes:  # a CPU build: no rule decided a Triton for it
-        _attach_pins(packages, factory)
-    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings), notes=notes)
+    return packages
 
 
-def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> None:
-    """Record which rule decided the Triton entry, for the lock's tool data and comments."""
+def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory, *, added: bool = True) -> None:
+    """Record which rule decided the Triton entry, for the lock's tool data and comments.
+    `added`: false where other packages required that Triton and the rule only chose it."""
     torch = packages.get(NormalizedName("torch"))
     if torch is None or not factory.rules_apply:
         return
@@ -134,7 +180,7 @@ def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory) -> 
                 metadata=old.metadata,
                 pin=pin,
                 dependencies=old.dependencies,
-                added_by_rule=name == pin.package and torch.metadata is not None and name not in named,
+                added_by_rule=added and name == pin.package and torch.metadata is not None and name not in named,
             )
 
 
