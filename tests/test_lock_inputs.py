@@ -115,3 +115,21 @@ def test_an_edited_requirements_file_is_resolved_again(
     (work / "requirements.in").write_text("-r base.in\nnumpy\n")  # the named file itself
     assert "nothing to resolve" not in _lock(index, capsys, *args)
     assert "numpy" in _versions(work / "pylock.toml")
+
+
+def test_an_extra_index_is_asked_before_the_default_one(
+    work: Path, index: IndexServer, make_index: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """uv's order: --extra-index-url first, then --index-url; the first index that has a name
+    gives it. A project's own index thus wins over PyPI for its names (a package of the same
+    name uploaded to PyPI cannot shadow it), and PyPI still gives what that index lacks."""
+    from indexserver import build_wheel
+
+    internal = make_index()  # type: ignore[operator]
+    internal.publish(build_wheel(tmp_path / "wheels", "mpmath", "0.1"))  # older than the default index's
+    extra = ["--extra-index-url", internal.simple_url]
+    run = tripin(capsys, "lock", "mpmath", "filelock", "-t", X86, "-i", index.simple_url, *extra, "--cache-dir", "c")
+    assert run.code == 0, run.err
+    versions = _versions(work / "pylock.toml")
+    assert versions["mpmath"] == "0.1"  # from the extra index, though the default one has newer
+    assert "filelock" in versions  # which the extra index does not have

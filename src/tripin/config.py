@@ -370,10 +370,13 @@ def build_settings(
     extras, sources["extra-index-urls"] = _first(
         (list(extra_index_urls), cli), (env_extra, env_extra_src), (_str_list(tool, "extra-index-urls", where), cfg)
     )
-    indexes = [Index(name="default", url=_check_url(str(default), sources["index-url"]))]
-    indexes += [
+    # uv's order: the extra indexes first, in the order given, then the default one. With the
+    # first index that has a name winning, a project's own index is asked before PyPI, so a
+    # package of its name uploaded to PyPI cannot shadow it (dependency confusion)
+    indexes = [
         Index(name=f"extra-{i + 1}", url=_check_url(u, sources["extra-index-urls"])) for i, u in enumerate(extras or [])
     ]
+    indexes.append(Index(name="default", url=_check_url(str(default), sources["index-url"])))
     pins: dict[NormalizedName, str] = {}
     named = tool.get("index", [])
     if not isinstance(named, list):
