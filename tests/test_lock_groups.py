@@ -134,3 +134,36 @@ def test_pip_installs_a_group_only_when_asked(
     assert pip("-r", "pylock.toml").split() == ["base-pkg-1.0"]
     assert pip("-r", "pylock.toml[x]").split() == ["base-pkg-1.0", "extra-pkg-1.0"]
     assert pip("--group", "pylock.toml:g").split() == ["base-pkg-1.0", "group-pkg-1.0"]
+
+
+def test_self_references_and_names_as_pip_and_uv_read_them(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`all = ["app[vision]"]` is the project's own extra, not a package `app` from the index
+    (which has none: the lock failed); `Dev_Tools` is written `dev-tools` (PEP 685/735/751:
+    packaging.pylock and pip refuse a lock with the other spelling) and found as `dev-tools`."""
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
+            monkeypatch.delenv(key)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "App"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n'
+        '[project.optional-dependencies]\nVision = ["torchvision==0.21.0"]\nall = ["app[vision]"]\n'
+        '[dependency-groups]\nDev_Tools = ["numpy", {include-group = "Lint"}]\nlint = ["App[Vision]"]\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\ngroups = ["all"]\nindex-url = "{index.simple_url}"\n'
+    )
+    run = tripin(capsys, "lock", "--cache-dir", "c", "--group", "dev-tools")
+    assert run.code == 0, run.err
+    data = read_toml(tmp_path / "pylock.toml")
+    Pylock.from_dict(data)  # packaging's PEP 751 validation: normalized names only
+    assert data["extras"] == ["all"] and data["dependency-groups"] == ["dev-tools"]
+    marker = {p["name"]: p.get("marker") for p in data["packages"]}
+    assert "app" not in marker
+    assert marker["torchvision"] == "'all' in extras or 'dev-tools' in dependency_groups"
+    (tmp_path / "pyproject.toml").write_text(
+        (tmp_path / "pyproject.toml")
+        .read_text()
+        .replace('lint = ["App[Vision]"]', 'lint = [{include-group = "dev-tools"}]')
+    )
+    cycle = tripin(capsys, "lock", "--cache-dir", "c", "--group", "dev-tools")
+    assert cycle.code == 2 and "includes itself" in cycle.err and len(cycle.err.splitlines()) == 1

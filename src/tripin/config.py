@@ -140,9 +140,12 @@ def pyproject_groups(path: Path, names: Sequence[str]) -> dict[str, tuple[str, l
     extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     out: dict[str, tuple[str, list[str]]] = {}
     for name in dict.fromkeys(names):
-        kind = "extra" if isinstance(extras, dict) and name in extras else "group"
+        kind = "extra" if _named(extras, name) is not None else "group"
         main = set(project.get("dependencies", []) if isinstance(project, dict) else [])
-        out[name] = (kind, [r for r in _group(data, name, path, text) if r not in main])
+        reqs = [r for r in _group(data, name, path, text) if r not in main]
+        key = canonicalize_name(name)  # PEP 751 writes extras and groups normalized
+        before = out[key][1] if key in out else []  # asked for twice, spelled two ways
+        out[key] = (kind, before + [r for r in reqs if r not in before])
     return out
 
 
@@ -218,17 +221,22 @@ def _group(
     blame: str | None = None,
 ) -> list[str]:
     """A requirements group: [project.optional-dependencies] or PEP 735 [dependency-groups]
-    (with its {include-group = ...} entries)."""
+    (with its {include-group = ...} entries). Names compare normalized (PEP 685, PEP 735:
+    `Dev_Tools` is `dev-tools`), and a requirement on the project itself (`all =
+    ["myproject[yaml]"]`) is that extra's requirements, as pip and uv read it, not a package
+    of that name from the index."""
     extras = data.get("project", {}).get("optional-dependencies", {})
     groups = data.get("dependency-groups", {})
-    if isinstance(extras, dict) and name in extras:
-        if not isinstance(extras[name], list) or not all(isinstance(d, str) for d in extras[name]):
+    key = _named(extras, name)
+    if key is not None:
+        if not isinstance(extras[key], list) or not all(isinstance(d, str) for d in extras[key]):
             raise ConfigError(
-                f"{Location(str(path), _line_of(text, name))}: project.optional-dependencies.{name} "
+                f"{Location(str(path), _line_of(text, key))}: project.optional-dependencies.{key} "
                 "must be a list of strings"
             )
-        return list(extras[name])
-    if not isinstance(groups, dict) or name not in groups or name in seen:
+        return _self_expanded(data, list(extras[key]), path, text, seen | {canonicalize_name(name)})
+    key = _named(groups, name)
+    if key is None:
         import difflib
 
         known = [*(extras if isinstance(extras, dict) else {}), *(groups if isinstance(groups, dict) else {})]
@@ -239,21 +247,67 @@ def _group(
             "[dependency-groups]" + (f"; did you mean {close[0]!r}?" if close else ""),
             hint=f"groups there: {', '.join(known)}" if known else None,
         )
+    if canonicalize_name(name) in seen:
+        raise ConfigError(f"{Location(str(path), _line_of(text, key))}: dependency-groups.{key} includes itself")
     out: list[str] = []
-    entries = groups[name]
+    entries = groups[key]
     if not isinstance(entries, list):
-        raise ConfigError(f"{Location(str(path), _line_of(text, name))}: dependency-groups.{name} must be a list")
+        raise ConfigError(f"{Location(str(path), _line_of(text, key))}: dependency-groups.{key} must be a list")
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and isinstance(entry.get("include-group"), str) and len(entry) == 1:
-            out += _group(data, entry["include-group"], path, text, seen | {name})
+            out += _group(data, entry["include-group"], path, text, seen | {canonicalize_name(name)})
         elif isinstance(entry, str):
             out.append(entry)
         else:
             raise ConfigError(
-                f"{Location(str(path), _line_of(text, name))}: dependency-groups.{name}[{i}] must be a "
+                f"{Location(str(path), _line_of(text, key))}: dependency-groups.{key}[{i}] must be a "
                 "requirement string or {include-group = NAME}"
             )
+    return _self_expanded(data, out, path, text, seen | {canonicalize_name(name)})
+
+
+def _named(table: object, name: str) -> str | None:
+    """The key of `table` that names `name`, compared normalized."""
+    if not isinstance(table, dict):
+        return None
+    if name in table:
+        return name
+    wanted = canonicalize_name(name)
+    return next((k for k in table if isinstance(k, str) and canonicalize_name(k) == wanted), None)
+
+
+def _self_expanded(data: Mapping[str, Any], reqs: list[str], path: Path, text: str, seen: frozenset[str]) -> list[str]:
+    """`myproject[a,b]` among a group's requirements, where myproject is this project: the
+    requirements of its extras a and b (with the reference's marker), followed as far as they
+    go. The project itself is what is being locked, so a bare `myproject` adds nothing."""
+    project = data.get("project", {})
+    own = project.get("name") if isinstance(project, dict) else None
+    if not isinstance(own, str):
+        return reqs
+    me = canonicalize_name(own)
+    out: list[str] = []
+    for text_req in reqs:
+        try:
+            req = Requirement(text_req)
+        except InvalidRequirement:
+            out.append(text_req)  # reported with its place when the requirements are parsed
+            continue
+        if canonicalize_name(req.name) != me or req.url:
+            out.append(text_req)
+            continue
+        for extra in sorted(req.extras):
+            if canonicalize_name(extra) in seen:
+                raise ConfigError(f"{path}: {own}[{extra}] requires itself through {text_req!r}")
+            for sub in _group(data, extra, path, text, seen):
+                out.append(sub if req.marker is None else _and_marker(sub, str(req.marker)))
     return out
+
+
+def _and_marker(text: str, marker: str) -> str:
+    req = Requirement(text)
+    own = f"({req.marker}) and ({marker})" if req.marker is not None else marker
+    req.marker = None
+    return f"{req} ; {own}"
 
 
 def _str_list(tool: Mapping[str, Any], key: str, where: str) -> list[str]:
