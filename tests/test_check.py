@@ -302,3 +302,17 @@ def test_memo_answers_only_for_the_same_environment(
     monkeypatch.setenv("TRIPIN_CONSTRAINTS", "bad.txt")
     run = tripin(capsys, "check", "--target", X86)
     assert run.code == 1 and "bad.txt:2: TP002" in run.out
+
+
+def test_fix_leaves_a_hashed_line_alone(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A line with --hash options (pip-compile/uv --generate-hashes) pins files by hash: a new
+    version with the old version's hashes would fail pip's hash-checking mode at install."""
+    text = (
+        "torch==2.6.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+        "triton==3.1.0 \\\n    --hash=sha256:" + "b" * 64 + " \\\n    --hash=sha256:" + "c" * 64 + "\n"
+        "    # via torch\n"
+    )
+    (work / "requirements.txt").write_text(text)
+    run = tripin(capsys, "check", "--fix", "requirements.txt", "--target", X86)
+    assert run.code == 1 and (work / "requirements.txt").read_text() == text
+    assert "not fixed requirements.txt:3: the line carries --hash values" in run.err

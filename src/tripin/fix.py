@@ -52,6 +52,13 @@ def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: lis
             continue
         version, commit = options.pop()
         old = lines[number - 1]
+        if "--hash" in _logical_line(lines, number - 1):
+            # the hashes are the old version's files: pip's hash-checking mode would refuse the new one
+            skipped.append(
+                f"{path}:{number}: the line carries --hash values of the version it pins; regenerate the "
+                "file with its hashes (pip-compile or uv pip compile --generate-hashes), or use tripin lock"
+            )
+            continue
         if " @ " in old or "git+" in old:
             new = re.sub(r"@[0-9a-fA-F]{7,40}(?=[#?\s]|$)", f"@{commit}", old, count=1) if commit else old
         else:
@@ -65,6 +72,14 @@ def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: lis
             done.append(f"{path}:{number}: {old.strip()} -> {new.strip()}")
     if changed:
         write_atomic(path, "".join(lines))
+
+
+def _logical_line(lines: list[str], start: int) -> str:
+    """A requirements line with its backslash continuations (where `--hash` options go)."""
+    parts = [lines[start]]
+    while parts[-1].rstrip("\r\n").endswith("\\") and start + len(parts) < len(lines):
+        parts.append(lines[start + len(parts)])
+    return "".join(parts)
 
 
 def _fix_pylock(path: Path, items: list[Violation], done: list[str], skipped: list[str]) -> None:
