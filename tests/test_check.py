@@ -316,3 +316,17 @@ def test_fix_leaves_a_hashed_line_alone(work: Path, capsys: pytest.CaptureFixtur
     run = tripin(capsys, "check", "--fix", "requirements.txt", "--target", X86)
     assert run.code == 1 and (work / "requirements.txt").read_text() == text
     assert "not fixed requirements.txt:3: the line carries --hash values" in run.err
+
+
+def test_companions_in_a_requirements_file(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """torchvision / torchaudio pinned for another torch: TP004 in a requirements or constraints
+    file as in a lock, with the release the rules say is built for this torch."""
+    (work / "r.txt").write_text("torch==2.6.0\ntriton==3.2.0\ntorchvision==0.20.0\ntorchaudio==2.6.0\n")
+    run = tripin(capsys, "check", "r.txt", "--target", X86)
+    assert run.code == 1
+    assert _lines(run.out) == [
+        "r.txt:3: TP004 torchvision 0.20.0 is built for torch==2.5.0, not torch 2.6.0 [torchvision-0.20.0]; "
+        "fix: pin torchvision==0.21.0 (built for torch 2.6.0), or lock both: tripin lock"
+    ]
+    (work / "r.txt").write_text("torch==2.6.0\ntriton==3.2.0\ntorchvision==0.21.0\ntorchaudio==2.6.0\n")
+    assert tripin(capsys, "check", "r.txt", "--target", X86).code == 0

@@ -277,9 +277,17 @@ def _check_companions(
                         code="TP004",
                         message=f"{entry.name} {entry.version} is built for torch{companion.torch}, "
                         f"not torch {torch} [{companion.id}]",
-                        fix=f"lock {entry.name} with torch: tripin lock",
+                        fix=_companion_fix(ruleset, entry.name, torch),
                     )
                 )
+
+
+def _companion_fix(ruleset: Ruleset, name: str, torch: Version) -> str:
+    """The release the rules say is built for this torch, where they know one."""
+    fits = [c.version for c in ruleset.companions if c.package == name and c.torch.contains(torch, prereleases=True)]
+    if not fits:
+        return f"lock {name} with torch: tripin lock"
+    return f"pin {name}=={max(fits)} (built for torch {torch.public}), or lock both: tripin lock"
 
 
 def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: list[Violation], read: list[Path]) -> None:
@@ -374,6 +382,19 @@ def _check_reqfile(
         anchor = triton or torch
         for finding in judge_pair(ruleset, pair, require_triton=False, include_ok=True):
             out.append(_violation(Path(anchor.where.path), anchor.where.line or 1, finding, kind="line"))
+        for ln in applying:  # torchvision / torchaudio pinned for another torch, as in a lock
+            companion = _pinned(ln)
+            if companion is not None and ln.requirement.name in ("torchvision", "torchaudio"):
+                entry = _Entry(
+                    name=NormalizedName(ln.requirement.name),
+                    version=companion,
+                    marker=None,
+                    commit=None,
+                    commit_from="",
+                    line=ln.where.line or 1,
+                    index=-1,
+                )
+                _check_companions(ruleset, Path(ln.where.path), torch_version, [entry], out)
     hashed = [ln for ln in lines if ln.hashes]
     if hashed:
         for ln in lines:
