@@ -330,3 +330,21 @@ def test_companions_in_a_requirements_file(work: Path, capsys: pytest.CaptureFix
     ]
     (work / "r.txt").write_text("torch==2.6.0\ntriton==3.2.0\ntorchvision==0.21.0\ntorchaudio==2.6.0\n")
     assert tripin(capsys, "check", "r.txt", "--target", X86).code == 0
+
+
+def test_direct_references_without_a_commit(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Triton from git at a branch names no commit: a warning (TP011, --strict fails) that
+    names the commit to pin. A wheel URL is judged by the version in its file name."""
+    (work / "b.txt").write_text(
+        "torch==2.6.0\ntriton @ git+https://github.com/triton-lang/triton@release/3.2.x#subdirectory=python\n"
+    )
+    run = tripin(capsys, "check", "b.txt", "--target", X86)
+    assert run.code == 0 and run.out == ""
+    assert run.err.startswith("warning: b.txt:2: TP011 triton on linux-x86_64-cp312 comes from ")
+    assert f"the wheel built from {GOOD_320[:12]}" in run.err
+    assert tripin(capsys, "check", "b.txt", "--target", X86, "--strict").code == 1
+    (work / "w.txt").write_text(
+        "torch==2.6.0\ntriton @ https://example.com/w/triton-3.3.0-cp312-cp312-linux_x86_64.whl\n"
+    )
+    run = tripin(capsys, "check", "w.txt", "--target", X86)
+    assert run.code == 1 and [line.split()[1] for line in _lines(run.out)] == ["TP001", "TP003"]

@@ -365,6 +365,11 @@ def _check_reqfile(
         commit, commit_from = None, ""
         if triton is not None and triton.requirement.url:
             commit, commit_from = vcs_commit(triton.requirement.url), "direct reference"
+            if commit is None and (version := _wheel_version(triton.requirement.url)) is not None:
+                commit, commit_from = commit_of_version(version), "+git label"  # a wheel URL: its version
+            elif commit is None:
+                out.append(_unpinned_reference(ruleset, triton, torch_version, target))
+                continue
         elif version is not None and (label := commit_of_version(version)):
             commit, commit_from = label, "+git label"
         if triton is not None and version is None and commit is None:
@@ -408,6 +413,44 @@ def _check_reqfile(
                     )
                 )
     return lines
+
+
+def _wheel_version(url: str) -> Version | None:
+    """The version a direct reference to a wheel file names in its file name."""
+    name = url.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
+    if not name.endswith(".whl") or name.count("-") < 4:
+        return None
+    try:
+        return Version(name.split("-")[1])
+    except InvalidVersion:
+        return None
+
+
+def _unpinned_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: Target) -> Violation:
+    """A Triton from git at a branch or tag (or none): what it builds changes with the branch,
+    so no verdict holds for long; a warning that names the commit to pin instead."""
+    from tripin.judge import fix_for
+    from tripin.scriptvalues import shown
+
+    pair = Pair(
+        torch=torch,
+        triton=NormalizedName(line.requirement.name),
+        triton_version=None,
+        commit=None,
+        commit_from="",
+        environment=target.environment(),
+        target=target.name,
+        variant=target.variant,
+    )
+    fix = f"pin the commit the rules give torch {torch} instead: {fix_for(ruleset, pair)}"
+    return Violation(
+        where=line.where,
+        code="TP011",
+        level="warning",  # printed as a warning, code and message only: the advice goes in both
+        message=f"{line.requirement.name} on {target.name} comes from {shown(line.requirement.url, 120)}, which names "
+        f"no commit: what it builds moves with the branch, and no verdict holds for long; {fix}",
+        fix=fix,
+    )
 
 
 def _violation(path: Path, line: int, finding: Finding, *, kind: str = "", index: int = -1) -> Violation:
