@@ -52,3 +52,21 @@ def test_doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     python = _venv(tmp_path, _torch(tmp_path), _triton(tmp_path, "3.2.0+git23753f4f", attrs=False))
     data = _validate("doctor", tripin(capsys, "doctor", "--python", str(python), "--probe", "--format", "json").out)
     assert data["healthy"] is False and data["probes"]
+
+
+def test_lock_check_as_json(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lock --check --format json` is the lock's JSON with `stale`: the outputs that would
+    change; nothing is written, and the exit code is 1 when any would."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "c"))
+    args = lock_args(index.simple_url, tmp_path / "c", X86, extra=["filelock", "--format", "json"])
+    assert tripin(capsys, *args).code == 0
+    fresh = tripin(capsys, *args, "--check")
+    assert fresh.code == 0 and _validate("lock", fresh.out)["stale"] == []
+    (tmp_path / "constraints.txt").write_text("# edited\n")
+    stale = tripin(capsys, *args, "--check")
+    assert stale.code == 1 and _validate("lock", stale.out)["stale"] == ["constraints.txt"]
+    assert (tmp_path / "constraints.txt").read_text() == "# edited\n"
+    assert tripin(capsys, *args, "--check", "-U").code == 1  # resolved again: the same answer

@@ -163,10 +163,15 @@ def _lock_with(
     )
     pylock_text = redact_text(dump_pylock(lock))  # render every output before writing any
     constraints = {path: redact_text(text) for path, text in constraints_files(lock, settings.constraints_path).items()}
+    outputs = {**constraints, settings.lock_path: pylock_text}
+    stale: list[Path] | None = None  # lock --check: the outputs that would change
+    if args.check and args.format != "json":
+        return _check_up_to_date(outputs)
     if args.check:
-        return _check_up_to_date({**constraints, settings.lock_path: pylock_text})
-    write_files({**constraints, settings.lock_path: pylock_text})  # the lock last: see lock/atomic.py
-    remember_lock(args, settings, lock, resolutions, constraints)
+        stale = [path for path, _, _ in _stale(outputs)]
+    else:
+        write_files(outputs)  # the lock last: see lock/atomic.py
+        remember_lock(args, settings, lock, resolutions, constraints)
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(one_line(f"warning: {warning}"), file=sys.stderr)
@@ -193,11 +198,12 @@ def _lock_with(
                     "changes": None
                     if changes is None
                     else [{"target": t, "change": c, "package": p, "detail": d} for t, c, p, d in changes],
+                    **({} if stale is None else {"stale": [str(p) for p in stale]}),
                 },
                 indent=2,
             )
         )
-        return EXIT_OK
+        return EXIT_NO_SOLUTION if stale else EXIT_OK
     if not args.quiet:
         print(
             f"Locked {len(lock.packages)} packages for {len(targets)} target(s) in {elapsed:.2f}s "
@@ -224,25 +230,31 @@ def _lock_with(
     return EXIT_OK
 
 
+def _stale(outputs: dict[Path, str]) -> list[tuple[Path, str | None, str]]:
+    """(path, what it holds or None, what tripin would write) for every output that would change."""
+    out: list[tuple[Path, str | None, str]] = []
+    for path, text in outputs.items():
+        try:
+            old: str | None = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            old = None
+        if old != text:
+            out.append((path, old, text))
+    return out
+
+
 def _check_up_to_date(outputs: dict[Path, str]) -> int:
     """`lock --check`, as `uv lock --check`: a unified diff of every output that would change."""
     import difflib
 
-    stale = 0
-    for path, text in outputs.items():
-        try:
-            old = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            old = None
-        if old == text:
-            continue
-        stale += 1
+    stale = _stale(outputs)
+    for path, old, text in stale:
         before = "/dev/null" if old is None else f"a/{path}"
         sys.stdout.writelines(
             difflib.unified_diff((old or "").splitlines(True), text.splitlines(True), before, f"b/{path}")
         )
     if stale:
-        print(f"tripin: {stale} output(s) would change; run tripin lock", file=sys.stderr)
+        print(f"tripin: {len(stale)} output(s) would change; run tripin lock", file=sys.stderr)
         return EXIT_NO_SOLUTION
     return EXIT_OK
 

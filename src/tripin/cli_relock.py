@@ -109,6 +109,7 @@ def print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: 
                     "targets": summary["targets"],
                     "warnings": summary["warnings"],
                     "changes": [],
+                    **({"stale": []} if getattr(args, "check", False) else {}),
                 },
                 indent=2,
             )
