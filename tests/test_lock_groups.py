@@ -167,3 +167,26 @@ def test_self_references_and_names_as_pip_and_uv_read_them(
     )
     cycle = tripin(capsys, "lock", "--cache-dir", "c", "--group", "dev-tools")
     assert cycle.code == 2 and "includes itself" in cycle.err and len(cycle.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "has", "lacks"),
+    [
+        ((), {"torch", "triton"}, {"torchvision", "pillow", "numpy"}),
+        (("--extra", "vision"), {"torch", "torchvision", "pillow", "numpy"}, set()),
+        (("--group", "dev"), {"torch", "numpy"}, {"torchvision", "pillow"}),
+    ],
+)
+def test_install_leaves_groups_out_unless_asked(
+    locked: Path, capsys: pytest.CaptureFixture[str], options: tuple[str, ...], has: set[str], lacks: set[str]
+) -> None:
+    """`tripin install` selects as `uv pip install -r pylock.toml --extra/--group` does."""
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", sys.executable, *options)
+    assert run.code == 0, run.err
+    names = {line.split()[0] for line in run.out.splitlines() if line.startswith("  ")}
+    assert has <= names and not lacks & names
+
+
+def test_install_names_an_unknown_group(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", sys.executable, "--group", "docs")
+    assert run.code == 2 and "--group docs: the lock has no such group (it has: dev)" in run.err

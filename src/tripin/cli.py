@@ -235,6 +235,22 @@ def _parser() -> argparse.ArgumentParser:
     install.add_argument(
         "--wheelhouse", default="wheelhouse", metavar="DIR", help="where the build script put source builds"
     )
+    install.add_argument(
+        "--extra",
+        dest="extras",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also install what the lock's [project.optional-dependencies] group NAME needs (repeatable)",
+    )
+    install.add_argument(
+        "--group",
+        dest="groups",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also install what the lock's dependency group NAME needs (repeatable)",
+    )
     install.add_argument("--dry-run", action="store_true", help="print the plan and the command; install nothing")
     completion = sub.add_parser(
         "completion",

@@ -167,7 +167,14 @@ def run_install(args: argparse.Namespace) -> int:
         None,
     )
     plan = install_plan(
-        lock, target, python=python, installer=installer, wheelhouse=Path(args.wheelhouse), replace_triton=replace
+        lock,
+        target,
+        python=python,
+        installer=installer,
+        wheelhouse=Path(args.wheelhouse),
+        replace_triton=replace,
+        extras=args.extras,
+        groups=args.groups,
     )
     command = shlex.join(plan.argv)
     if args.dry_run:

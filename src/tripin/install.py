@@ -11,6 +11,7 @@ already lists every package the target needs.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,33 @@ class Plan:
     argv: tuple[str, ...]
     packages: tuple[LockedPackage, ...]
     wheels: tuple[Path, ...]  # the built wheels taken from the wheelhouse
+
+
+def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[str]) -> tuple[LockedPackage, ...]:
+    """The target's packages whose markers hold with these extras and dependency groups."""
+    from packaging.markers import Marker
+    from packaging.utils import canonicalize_name
+
+    from tripin.targets import parse_target
+
+    chosen: dict[str, frozenset[str]] = {}
+    for kind, names, known in (("--extra", extras, lock.extras), ("--group", groups, lock.dependency_groups)):
+        normalized = frozenset(canonicalize_name(n) for n in names)
+        unknown = sorted(normalized - set(known))
+        if unknown:
+            raise ConfigError(f"{kind} {unknown[0]}: the lock has no such group (it has: {', '.join(known) or 'none'})")
+        chosen[kind] = normalized
+    parsed = parse_target(target)
+    env: dict[str, object] = {
+        **parsed.environment(),
+        "extras": chosen["--extra"] | ({parsed.variant} if parsed.variant else set()),
+        "dependency_groups": chosen["--group"],
+    }
+    return tuple(
+        p
+        for p in lock.for_target(target)
+        if p.marker is None or Marker(p.marker).evaluate(env, context="lock_file")  # type: ignore[arg-type]
+    )
 
 
 def choose_target(lock: Lock, platform: str, variant: str | None) -> str:
@@ -64,11 +92,15 @@ def install_plan(
     installer: str,
     wheelhouse: Path,
     replace_triton: str | None = None,
+    extras: Sequence[str] = (),
+    groups: Sequence[str] = (),
 ) -> Plan:
     """The one command that installs `target`'s packages into `python`'s environment.
     `replace_triton` names an installed Triton whose version string equals the locked one but
-    whose build is another (a git install at another commit): only a forced reinstall replaces it."""
-    packages = tuple(lock.for_target(target))
+    whose build is another (a git install at another commit): only a forced reinstall replaces it.
+    What only a pyproject group needs is left out unless `extras` or `groups` names it, as
+    `uv pip install -r pylock.toml --extra/--group` and pip's `pylock.toml[extra]` do."""
+    packages = _selected(lock, target, extras, groups)
     builds = source_builds(lock, target)
     wheels = tuple(_built_wheel(p, wheelhouse, target) for p in builds)
     reqs = [f"{p.name}=={p.build.version}" if p.build else f"{p.name}==={p.version}" for p in packages]
