@@ -182,3 +182,27 @@ def test_a_release_without_a_wheel_for_the_target_says_so(
     run = tripin(capsys, *lock_args(index.simple_url, work / "c", "musllinux-x86_64-cp312", extra=["torch==2.6.0"]))
     assert run.code == 1
     assert "torch 2.6.0: no wheel for musllinux-x86_64-cp312" in _one_line(run.err)
+
+
+def test_upgrade_package_to_a_yanked_version_is_an_error(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`-P dep==0.5` where 0.5 is yanked: the resolver could only keep the limit by dropping dep,
+    moving app back to a release that needs none; that lock was written with a warning. It is an
+    error that says why, and the lock stays as it was."""
+    from indexserver import build_wheel
+
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "w"
+    server.publish(build_wheel(wheels, "app", "0.9"))
+    server.publish(build_wheel(wheels, "app", "1.0", requires_dist=["dep>=0.5"]))
+    server.publish(build_wheel(wheels, "dep", "1.0"))
+    server.publish(build_wheel(wheels, "dep", "0.5"), yanked="broken")
+    args = lock_args(server.simple_url, work / "c", X86, extra=["app"])
+    assert tripin(capsys, *args).code == 0
+    before = (work / "pylock.toml").read_text(), (work / "constraints.txt").read_text()
+    run = tripin(capsys, *args, "-P", "dep==0.5")
+    assert run.code == 1
+    assert "--upgrade-package dep==0.5: no resolution keeps dep at that version" in run.err
+    assert "(dep 0.5 is yanked on the index)" in run.err
+    assert ((work / "pylock.toml").read_text(), (work / "constraints.txt").read_text()) == before

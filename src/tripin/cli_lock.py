@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripin.cli_shared import ruleset_from, setup_logging
-from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, one_line
+from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, ResolutionError, TripinError, one_line
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
 
     from tripin.config import Settings
     from tripin.index import IndexClient
@@ -141,7 +142,15 @@ def _lock_with(
             preferences=preferences,
         )
         stats = client.fetcher.stats
+    had = {p.name for p in previous.packages} if previous is not None else set()
     for name in sorted(set(upgrades) - {n for r in resolutions for n in r.packages}):
+        if upgrades[name] and name in had:
+            # asked to move, it left the lock: the resolver kept the limit by dropping what needed
+            # it (requests back to a 2017 release that needs no urllib3); nothing is written
+            raise ResolutionError(
+                f"--upgrade-package {name}{upgrades[name]}: no resolution keeps {name} at that version, "
+                f"only one without {name} at all{_unavailable(client, name, upgrades[name])}; nothing was written"
+            )
         print(one_line(f"warning: --upgrade-package {name}: no target needs {name}"), file=sys.stderr)
     lock = merge(
         resolutions,
@@ -257,6 +266,22 @@ def _check_up_to_date(outputs: dict[Path, str]) -> int:
         print(f"tripin: {len(stale)} output(s) would change; run tripin lock", file=sys.stderr)
         return EXIT_NO_SOLUTION
     return EXIT_OK
+
+
+def _unavailable(client: IndexClient, name: str, spec: SpecifierSet) -> str:
+    """Why the versions `spec` allows are not candidates, where the index says: yanked (PEP 592)."""
+    try:
+        project = client.project(name)
+    except TripinError:
+        return ""
+    yanked = [
+        str(v)
+        for k in range(len(project.releases))
+        if spec.contains(v := project.version(k), prereleases=True)
+        and (rows := project.rows(k))
+        and all(row[4] for row in rows)
+    ]
+    return f" ({name} {', '.join(yanked)} {'is' if len(yanked) == 1 else 'are'} yanked on the index)" if yanked else ""
 
 
 def _previous_lock(path: Path) -> Lock | None:
