@@ -207,3 +207,19 @@ def test_nothing_changed_nothing_resolved(
         assert lock.read_bytes() == written[0] or label == "rules file", label
         # the header names the command line, which differs here (-U, --format json)
         assert _pins_only(constraints.read_bytes()) == _pins_only(written[1]), label
+
+
+def test_a_lock_another_tool_wrote_keeps_its_versions(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pylock.toml from `uv pip compile -o pylock.toml` has no [tool.tripin]: its versions are
+    still preferred (one per name, on every target), as pip-tools and uv keep a previous output's."""
+    (work / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "filelock"\nversion = "3.19.1"\n'
+        'index = "https://pypi.org/simple"\n'
+    )
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["filelock"])).code == 0
+    versions = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert versions == {"filelock": "3.19.1"}  # 3.20.0 is newer
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["filelock", "-U"])).code == 0
+    assert {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]} == {"filelock": "3.20.0"}

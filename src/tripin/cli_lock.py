@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,11 +14,13 @@ from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, ResolutionError, TripinErro
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
+    from packaging.utils import NormalizedName
 
     from tripin.config import Settings
     from tripin.index import IndexClient
     from tripin.lock.model import Lock
     from tripin.resolver import TargetResolution
+    from tripin.resolver.preferences import Preferences
     from tripin.rules.model import Ruleset
     from tripin.targets import Target
     from tripin.verdict import Verdict
@@ -115,6 +117,8 @@ def _lock_with(
     upgrades = parse_upgrade_packages(args.upgrade_package)
     previous = _previous_lock(settings.lock_path)  # its versions are preferred, nothing else of it is used
     preferences = preferences_from_lock(None if args.upgrade else previous, release=upgrades)
+    if previous is None and not args.upgrade:  # a pylock.toml another tool wrote: its versions too
+        preferences = _foreign_preferences(settings.lock_path, upgrades) or preferences
     ruleset = ruleset_from(args, overlays=settings.overlays)
     if args.print_config:  # after every check `lock` makes before resolving: what it shows, lock would use
         from tripin.config import describe
@@ -282,6 +286,23 @@ def _unavailable(client: IndexClient, name: str, spec: SpecifierSet) -> str:
         and all(row[4] for row in rows)
     ]
     return f" ({name} {', '.join(yanked)} {'is' if len(yanked) == 1 else 'are'} yanked on the index)" if yanked else ""
+
+
+def _foreign_preferences(path: Path, release: Iterable[NormalizedName]) -> Preferences | None:
+    """The versions of a PEP 751 lock tripin did not write (uv's, pip's), or None."""
+    from tripin.errors import LockError
+    from tripin.inputfile import read_toml_file
+    from tripin.resolver.preferences import preferences_from_foreign_lock
+
+    if not path.is_file():
+        return None
+    try:
+        _, data = read_toml_file(path, LockError)
+    except LockError:
+        return None  # damaged: nothing to prefer, as before
+    if not str(data.get("lock-version", "")).startswith("1."):
+        return None
+    return preferences_from_foreign_lock(data, release=release)
 
 
 def _previous_lock(path: Path) -> Lock | None:

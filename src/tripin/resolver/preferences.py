@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -22,7 +23,7 @@ from tripin.errors import ConfigError
 from tripin.lock.model import Lock
 from tripin.resolver.factory import VARIANT_FAMILY
 
-__all__ = ["Preferences", "parse_upgrade_packages", "preferences_from_lock"]
+__all__ = ["Preferences", "parse_upgrade_packages", "preferences_from_foreign_lock", "preferences_from_lock"]
 
 _TORCH = canonicalize_name("torch")
 
@@ -82,3 +83,27 @@ def preferences_from_lock(lock: Lock | None, *, release: Iterable[NormalizedName
                 by_target[target][name] = version
     shared = {name: next(iter(vs)) for name, vs in seen.items() if len(vs) == 1}
     return Preferences(by_target=by_target, shared=shared)
+
+
+def preferences_from_foreign_lock(data: Mapping[str, Any], *, release: Iterable[NormalizedName] = ()) -> Preferences:
+    """A PEP 751 lock another tool wrote (uv, pip): it names no targets, so a name's version is
+    preferred on every target where the lock has only that one version of it (markers aside:
+    a preference only reorders what the resolver may take). Only versions are read."""
+    released = set(release)
+    if _TORCH in released:
+        released |= {NormalizedName(n) for n in VARIANT_FAMILY}
+    packages = data.get("packages")
+    seen: dict[NormalizedName, set[Version]] = {}
+    for package in packages if isinstance(packages, list) else []:
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            continue
+        if not isinstance(package.get("version"), str):
+            continue
+        name = canonicalize_name(package["name"])
+        try:
+            version = Version(package["version"])
+        except InvalidVersion:
+            continue
+        if name not in released:
+            seen.setdefault(name, set()).add(version)
+    return Preferences(shared={name: next(iter(vs)) for name, vs in seen.items() if len(vs) == 1})
