@@ -133,3 +133,20 @@ def test_an_extra_index_is_asked_before_the_default_one(
     versions = _versions(work / "pylock.toml")
     assert versions["mpmath"] == "0.1"  # from the extra index, though the default one has newer
     assert "filelock" in versions  # which the extra index does not have
+
+
+def test_small_input_cases_as_pip_reads_them(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A byte-order mark is read past, as pip does; a FIFO is named as what it is; the
+    constraints file names the lock it was written with."""
+    import os
+
+    (work / "requirements.in").write_text("\ufefffilelock\n", encoding="utf-8")
+    _lock(index, capsys, "requirements.in", "--lock", "pylock.dev.toml")
+    assert "filelock" in _versions(work / "pylock.dev.toml")
+    header = (work / "constraints.txt").read_text().splitlines()[0]
+    assert header.endswith(" with pylock.dev.toml; do not edit by hand.")
+    os.mkfifo(work / "f.in")
+    run = tripin(capsys, "lock", "f.in", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 2 and run.err == "tripin: error: f.in: not a regular file\n"

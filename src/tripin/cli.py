@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 with a diff if the lock or constraints would change (for CI)",
     )
-    lock.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    lock.add_argument("-q", "--quiet", action="store_true", help="no summary: only warnings and errors, on stderr")
     lock.add_argument("--format", choices=("text", "json"), default="text", help="summary as text or JSON")
     lock.add_argument(
         "-v",

@@ -175,7 +175,8 @@ def _lock_with(
         },
     )
     pylock_text = redact_text(dump_pylock(lock))  # render every output before writing any
-    constraints = {path: redact_text(text) for path, text in constraints_files(lock, settings.constraints_path).items()}
+    written = constraints_files(lock, settings.constraints_path, settings.lock_path)
+    constraints = {path: redact_text(text) for path, text in written.items()}
     outputs = {**constraints, settings.lock_path: pylock_text}
     stale: list[Path] | None = None  # lock --check: the outputs that would change
     if args.check and args.format != "json":

@@ -515,7 +515,8 @@ def _read_requirement_files(
         for name in files:
             path = Path(name)
             if not path.is_file():
-                raise ConfigError(f"{name}: no such requirements file")
+                what = "not a regular file" if path.exists() else "no such requirements file"
+                raise ConfigError(f"{name}: {what}")
             for line in parse_requirements_file(path, constraint=as_constraint, read=read):
                 (constraints if line.constraint else requirements).append(line.requirement)
     return tuple(requirements), tuple(constraints)

@@ -142,7 +142,7 @@ def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk
         return []  # pip would loop on a cycle or read it twice; either adds nothing new
     walk.done.add((resolved, constraint))
     try:
-        text = read_input_text(path)
+        text = read_input_text(path).removeprefix("\ufeff")  # a byte-order mark, as pip reads it
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8"
         raise LockError(f"{path}: cannot read: {reason}") from None
