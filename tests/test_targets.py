@@ -76,6 +76,9 @@ def test_markers_tell_targets_apart() -> None:
         ("solaris-x86_64-cp312", "expected OS-ARCH-cpXY"),
         ("linux-ppc64le-cp312", "no architecture 'ppc64le' for linux"),
         ("linux-x86_64-cp38", "CPython 3.9 or later"),
+        ("linux-x86_64-cp399", "no CPython 3.99"),  # a typo for cp39 or cp313, not a Python
+        ("macos-arm64-cp312-cu126", "PyTorch builds only -cpu for macOS"),
+        ("windows-x86_64-cp312-rocm6.2", "ROCm builds are for Linux"),
     ],
 )
 def test_bad_target_names(name: str, message: str) -> None:

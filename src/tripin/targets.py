@@ -173,6 +173,9 @@ def _level(text: str, what: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+_MAX_MINOR = 20  # CPython 3.20 is years away; cp399 or cp3100 is a typo
+
+
 def parse_target(
     name: str,
     *,
@@ -197,12 +200,18 @@ def parse_target(
     python = (int(match["major"]), int(match["minor"]))
     if python < (3, 9):
         raise TargetError(f"unsupported target {name!r}: CPython 3.9 or later is required")
+    if python[0] != 3 or python[1] > _MAX_MINOR:  # cp399 read as 3.99: a typo, not a Python
+        raise TargetError(f"unknown target {name!r}: no CPython {python[0]}.{python[1]}")
     variant = match["variant"]
     if variant is not None and not _VARIANT.fullmatch(variant):
         raise TargetError(
             f"unknown variant {variant!r} in target {name!r}",
             hint="variants: cuXYZ (cu126, cu128), rocmX.Y (rocm6.2), cpu, xpu",
         )
+    if variant is not None and os == "macos" and variant != "cpu":  # no CUDA, ROCm or XPU builds for macOS
+        raise TargetError(f"unknown target {name!r}: PyTorch builds only -cpu for macOS")
+    if variant is not None and variant.startswith("rocm") and os != "linux":
+        raise TargetError(f"unknown target {name!r}: PyTorch's ROCm builds are for Linux (glibc) only")
     return Target(
         name=name,
         variant=variant,
