@@ -145,3 +145,20 @@ def test_nightly_is_an_input_of_the_lock(work: Path) -> None:
     assert inputs_digest(pre, nightly=True) != inputs_digest(pre)
     assert inputs_digest(pre, nightly=False) == inputs_digest(pre)
     assert inputs_digest(settings(prereleases=False)) != inputs_digest(pre)
+
+
+def test_targets_outside_requires_python(work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """A target whose Python the project does not support is refused before anything is fetched,
+    as uv refuses it; requirements given on the command line are not the project's."""
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\nrequires-python = ">=3.11"\ndependencies = ["filelock"]\n'
+    )
+    run = tripin(capsys, "lock", "-t", "linux-x86_64-cp39", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 2 and index.requests == []
+    assert run.err == (
+        "tripin: error: target linux-x86_64-cp39: Python 3.9 is outside the project's requires-python >=3.11 "
+        "(pyproject.toml)\n"
+    )
+    assert tripin(capsys, "lock", "-t", X86, "-i", index.simple_url, "--cache-dir", "c").code == 0
+    cli = tripin(capsys, "lock", "filelock", "-t", "linux-x86_64-cp39", "-i", index.simple_url, "--cache-dir", "c")
+    assert cli.code == 0, cli.err

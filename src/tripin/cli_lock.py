@@ -69,6 +69,7 @@ def run_lock(args: argparse.Namespace) -> int:
         names = [n.removesuffix("-auto") + f"-{variant}" if n.endswith("-auto") else n for n in names]
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
+    _check_requires_python(targets, settings.requires_python)
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     from tripin.index.models import Index
 
@@ -81,6 +82,26 @@ def run_lock(args: argparse.Namespace) -> int:
         if not args.print_config:
             _fetch_roots_early(client, settings.requirements, targets)
         return _lock_with(args, settings, targets, client, started)
+
+
+def _check_requires_python(targets: Sequence[Target], requires_python: str | None) -> None:
+    """A target whose Python the project does not support: uv refuses it, and so does tripin,
+    before anything is fetched."""
+    if requires_python is None:
+        return
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from tripin.errors import ConfigError
+
+    spec = SpecifierSet(requires_python)
+    for target in targets:
+        python = Version(target.environment()["python_full_version"])
+        if not spec.contains(python, prereleases=True):
+            raise ConfigError(
+                f"target {target.name}: Python {python.major}.{python.minor} is outside the project's "
+                f"requires-python {requires_python} (pyproject.toml)"
+            )
 
 
 def _fetch_roots_early(client: IndexClient, requirements: Sequence[Requirement], targets: Sequence[Target]) -> None:

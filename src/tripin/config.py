@@ -83,6 +83,9 @@ class Settings:
     groups: Mapping[str, tuple[str, tuple[Requirement, ...]]] = field(default_factory=dict)
     pytorch_index: str = PYTORCH_INDEX  # <this>/<variant> serves a variant target's torch and Triton
     sources: Mapping[str, str] = field(default_factory=dict)  # setting -> where its value came from
+    # [project] requires-python where the requirements came from pyproject.toml: every target's
+    # Python must meet it (uv refuses such a target too)
+    requires_python: str | None = None
     # the requirements and constraints files read (-r, -c, positional *.in/*.txt, their includes):
     # what a re-lock with nothing changed must find byte for byte as they were (relock.py)
     input_files: tuple[Path, ...] = ()
@@ -495,7 +498,28 @@ def build_settings(
         pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
         sources=sources,
         input_files=tuple(dict.fromkeys(read)),
+        requires_python=None if cli_requirements or files else _requires_python(pyproject),
     )
+
+
+def _requires_python(pyproject: Path) -> str | None:
+    """[project] requires-python, checked as a PEP 440 specifier set."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not pyproject.is_file():
+        return None
+    text, data = read_toml_file(pyproject, ConfigError)
+    project = data.get("project")
+    value = project.get("requires-python") if isinstance(project, dict) else None
+    if value is None:
+        return None
+    where = Location(str(pyproject), _line_of(text, "requires-python"))
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: [project].requires-python must be a string")
+    try:
+        return str(SpecifierSet(value))
+    except InvalidSpecifier:
+        raise ConfigError(f"{where}: [project].requires-python {value!r} is not a version specifier") from None
 
 
 def _is_requirements_file(arg: str) -> bool:
