@@ -45,11 +45,14 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Req, Candidate]],
     ) -> Any:
-        """Cheapest decisions first, as pip orders them: names in a backtrack cause, names
-        pinned with == or by a rule, then torch (its rules constrain Triton), then the rest
-        alphabetically so that runs are reproducible."""
+        """Cheapest decisions first, as pip orders them: names in a backtrack cause (the name
+        that failed and the parent that asked for it: without the parent, a Triton with no
+        macOS wheel, which liger-kernel requires, sent the resolver through every jinja2 release
+        for 20,000 rounds), names pinned with == or by a rule, then torch (its rules constrain
+        Triton), then the rest alphabetically so that runs are reproducible."""
         infos = list(information[identifier])
         causes = {self.identify(c.requirement) for c in backtrack_causes}
+        causes |= {self.identify(c.parent) for c in backtrack_causes if c.parent is not None}
         pinned = any(i.requirement.build is not None or self._is_pinned(i.requirement.specifier) for i in infos)
         return (identifier not in causes, not pinned, identifier != "torch", identifier)
 

@@ -186,14 +186,26 @@ def _attach_pins(packages: dict[NormalizedName, Resolved], factory: Factory, *, 
 
 def _explain(target: Target, causes: Collection[RequirementInformation[Req, Candidate]]) -> str:
     """One line: which requirements on which name could not all hold, and who asked."""
-    parts: list[str] = []
+    asked: dict[tuple[str, str], list[str]] = {}  # (requirement, who) -> the parent releases that asked
     for cause in causes:
         requirement, parent = cause.requirement, cause.parent
-        who = f"rule {requirement.pin.id}" if requirement.pin else (str(parent) if parent else requirement.origin)
-        parts.append(f"{requirement} (from {who})")
+        if requirement.pin or parent is None:
+            who = f"rule {requirement.pin.id}" if requirement.pin else requirement.origin
+            asked.setdefault((str(requirement), who), [])
+        else:
+            versions = asked.setdefault((str(requirement), parent.identifier), [])
+            if str(parent.version) not in versions:
+                versions.append(str(parent.version))
+    parts: list[str] = []
+    for (text, who), versions in asked.items():
+        if len(versions) > 2:  # every release of a parent asks the same: one part, not 35
+            who = f"{who} {versions[0]} and {len(versions) - 1} other releases, down to {versions[-1]}"
+        elif versions:
+            who = f"{who} {' and '.join(versions)}"
+        parts.append(f"{text} (from {who})")
     names = sorted({c.requirement.name for c in causes if getattr(c, "requirement", None)})
     subject = ", ".join(names) or "the requirements"
-    return f"{target}: no version of {subject} satisfies " + "; ".join(dict.fromkeys(parts))
+    return f"{target}: no version of {subject} satisfies " + "; ".join(parts)
 
 
 def _report(on_done: Callable[[str], None], name: str) -> Callable[[Future[TargetResolution]], None]:
