@@ -145,8 +145,23 @@ def test_small_input_cases_as_pip_reads_them(
     (work / "requirements.in").write_text("\ufefffilelock\n", encoding="utf-8")
     _lock(index, capsys, "requirements.in", "--lock", "pylock.dev.toml")
     assert "filelock" in _versions(work / "pylock.dev.toml")
-    header = (work / "constraints.txt").read_text().splitlines()[0]
+    header = (work / "constraints.dev.txt").read_text().splitlines()[0]  # a named lock's own
     assert header.endswith(" with pylock.dev.toml; do not edit by hand.")
+    assert not (work / "constraints.txt").exists()
     os.mkfifo(work / "f.in")
     run = tripin(capsys, "lock", "f.in", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
     assert run.code == 2 and run.err == "tripin: error: f.in: not a regular file\n"
+
+
+def test_named_locks_write_their_own_constraints(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pylock.toml and pylock.dev.toml side by side: each writes its constraints file
+    (constraints.txt, constraints.dev.txt), so neither overwrites the other's and `check` finds
+    no disagreement that a shared file made up."""
+    _lock(index, capsys, "filelock==3.20.0")
+    _lock(index, capsys, "filelock==3.19.1", "--lock", "pylock.dev.toml")
+    assert "filelock==3.20.0" in (work / "constraints.txt").read_text()
+    assert "filelock==3.19.1" in (work / "constraints.dev.txt").read_text()
+    assert tripin(capsys, "check").code == 0
+    assert tripin(capsys, "check", "pylock.dev.toml", "constraints.dev.txt").code == 0

@@ -46,7 +46,7 @@ def run_build_plan(args: argparse.Namespace) -> int:
     builds = source_builds(lock, target)
     if builds and not args.torch:
         _require_accepted(lock, builds, ruleset, target, project.lock_path)
-    constraints = None if args.torch else _constraints_for(lock, target, args.constraints)
+    constraints = None if args.torch else _constraints_for(lock, target, args.constraints, project.constraints_path)
     script = build_script(
         lock,
         target,
@@ -104,7 +104,7 @@ def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Rule
             )
 
 
-def _constraints_for(lock: Lock, target: str, given: str | None) -> str | None:
+def _constraints_for(lock: Lock, target: str, given: str | None, default: Path) -> str | None:
     """The constraints file `tripin lock` wrote for this target, if it is there: constraints.txt,
     or constraints-<variant>.txt where the lock tells builds apart. Never a file that is missing."""
     if given is not None:
@@ -114,8 +114,8 @@ def _constraints_for(lock: Lock, target: str, given: str | None) -> str | None:
             raise ConfigError(f"--constraints {given}: no such file")
         return given
     variant = next((t.variant for t in lock.targets if t.name == target), None)
-    names = [f"constraints-{variant or 'pypi'}.txt"] if lock.extras else []
-    return next((n for n in [*names, "constraints.txt"] if Path(n).is_file()), None)
+    names = [str(default.with_name(f"{default.stem}-{variant or 'pypi'}{default.suffix}"))] if lock.extras else []
+    return next((n for n in [*names, str(default)] if Path(n).is_file()), None)
 
 
 def _lock_for_torch(args: argparse.Namespace, ruleset: Ruleset) -> Lock:

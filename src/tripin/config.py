@@ -471,7 +471,7 @@ def build_settings(
             "pylock.NAME.toml (PEP 751; pip and uv refuse other names)"
         )
     pytorch_index = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
-    constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
+    constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or default_constraints(lock_path)
     cutoff_text = one("exclude-newer", exclude_newer, "TRIPIN_EXCLUDE_NEWER")
     pre, sources["prerelease"] = _first((prereleases or None, cli), (tool.get("prerelease"), cfg))
     overlay_paths, sources["rules"] = _first(
@@ -500,6 +500,15 @@ def build_settings(
         input_files=tuple(dict.fromkeys(read)),
         requires_python=None if cli_requirements or files else _requires_python(pyproject),
     )
+
+
+def default_constraints(lock_path: str | Path) -> str:
+    """constraints.txt beside pylock.toml, constraints.NAME.txt beside pylock.NAME.toml: two
+    named locks of one project must not write one constraints file in turn."""
+    name = Path(lock_path).name
+    if name.startswith("pylock.") and name.endswith(".toml") and name.count(".") == 2:
+        return f"constraints.{name[len('pylock.') : -len('.toml')]}.txt"
+    return "constraints.txt"
 
 
 def _requires_python(pyproject: Path) -> str | None:
@@ -653,7 +662,7 @@ def project_settings(
         return picked
 
     lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
-    constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or "constraints.txt"
+    constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or default_constraints(lock_path)
     env_index = next(((env[k], f"environment ({k})") for k in _INDEX_ENV if env.get(k, "").strip()), (None, ""))
     index, sources["index-url"] = _first((index_url, cli), env_index, (tool.get("index-url"), cfg))
     pytorch = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
