@@ -162,3 +162,12 @@ def test_targets_outside_requires_python(work: Path, index: IndexServer, capsys:
     assert tripin(capsys, "lock", "-t", X86, "-i", index.simple_url, "--cache-dir", "c").code == 0
     cli = tripin(capsys, "lock", "filelock", "-t", "linux-x86_64-cp39", "-i", index.simple_url, "--cache-dir", "c")
     assert cli.code == 0, cli.err
+
+
+def test_a_bad_line_in_a_group_is_blamed_on_the_group(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\ndependencies = ["attrs"]\n[dependency-groups]\ndev = ["pytest>>1"]\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\ngroups = ["dev"]\n'
+    )
+    run = tripin(capsys, "lock", "--print-config")
+    assert run.code == 2 and run.err.startswith("tripin: error: pyproject.toml group dev: invalid requirement")

@@ -400,12 +400,12 @@ def build_settings(
             ([cli] if cli_requirements else []) + [f"{f} ({'-r' if f in requirement_files else 'file'})" for f in files]
         )
     else:
-        requirements = parse_requirements(deps, f"{pyproject} [project].dependencies")
         wanted = [*_str_list(tool, "groups", where), *groups]
-        group_map = {
+        group_map = {  # first: a bad line in a group is blamed on that group, not on [project]
             name: (kind, parse_requirements(reqs, f"{pyproject} group {name}"))
             for name, (kind, reqs) in pyproject_groups(pyproject, wanted).items()
         }
+        requirements = parse_requirements(deps, f"{pyproject} [project].dependencies")
         sources["requirements"] = f"{pyproject} [project].dependencies" + (
             f" + groups {', '.join(dict.fromkeys(wanted))}" if wanted else ""
         )
