@@ -165,3 +165,14 @@ def test_named_locks_write_their_own_constraints(
     assert "filelock==3.19.1" in (work / "constraints.dev.txt").read_text()
     assert tripin(capsys, "check").code == 0
     assert tripin(capsys, "check", "pylock.dev.toml", "constraints.dev.txt").code == 0
+
+
+def test_a_direct_url_requirement_is_a_usage_error(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "c.txt").write_text("filelock @ https://example.invalid/filelock-3.20.0-py3-none-any.whl\n")
+    run = tripin(capsys, "lock", "filelock", "-c", "c.txt", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 2
+    assert run.err.splitlines()[0] == (
+        "tripin: error: filelock @ URL in the constraints: a direct URL; tripin locks packages from indexes only"
+    )

@@ -15,7 +15,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from tripin.builds import cpu_note, is_gpu_build
-from tripin.errors import ProjectNotFound, ResolutionError
+from tripin.errors import ConfigError, ProjectNotFound, ResolutionError
 from tripin.index import DistFile, IndexClient, Metadata, Project
 from tripin.index.client import TORCH_FAMILY
 from tripin.index.models import requires_python
@@ -71,6 +71,11 @@ def to_reqs(
         ):
             continue
         if req.url:
+            if origin in ("the requirements", "the constraints"):  # the user's input: a usage error
+                raise ConfigError(
+                    f"{req.name} @ URL in {origin}: a direct URL; tripin locks packages from indexes only",
+                    hint="publish it to an index (--extra-index-url) and require it by name and version",
+                )
             raise ResolutionError(f"{origin} requires {req.name} from a direct URL; tripin locks index packages only")
         out.append(
             Req(
