@@ -21,14 +21,19 @@ from tripin.targets import parse_target
 X86 = "linux-x86_64-cp312"
 
 
-@pytest.fixture
-def locked(
-    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Path:
+def _clean_project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project directory as cwd, with no index or tripin setting from the environment."""
     monkeypatch.chdir(tmp_path)
     for key in list(os.environ):
         if key.startswith(("PIP_", "UV_", "TRIPIN_")):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def locked(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    _clean_project_dir(tmp_path, monkeypatch)
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "app"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n'
         '[project.optional-dependencies]\nvision = ["torchvision==0.21.0"]\n'
@@ -142,10 +147,7 @@ def test_self_references_and_names_as_pip_and_uv_read_them(
     """`all = ["app[vision]"]` is the project's own extra, not a package `app` from the index
     (which has none: the lock failed); `Dev_Tools` is written `dev-tools` (PEP 685/735/751:
     packaging.pylock and pip refuse a lock with the other spelling) and found as `dev-tools`."""
-    monkeypatch.chdir(tmp_path)
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
-            monkeypatch.delenv(key)
+    _clean_project_dir(tmp_path, monkeypatch)
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "App"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n'
         '[project.optional-dependencies]\nVision = ["torchvision==0.21.0"]\nall = ["app[vision]"]\n'

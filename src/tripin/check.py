@@ -24,7 +24,7 @@ from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
 from tripin.targets import Target, parse_target
 
-__all__ = ["DEFAULT_TARGETS", "Violation", "check_files"]
+__all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
 
 DEFAULT_TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312")
 _TORCH = canonicalize_name("torch")
@@ -139,7 +139,7 @@ def _lock_groups(data: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str
     return strings(data.get("extras")) - variants, strings(data.get("dependency-groups"))
 
 
-def _applies(marker: Marker | None, target: Target, groups: tuple[frozenset[str], frozenset[str]]) -> bool:
+def lock_marker_applies(marker: Marker | None, target: Target, groups: tuple[frozenset[str], frozenset[str]]) -> bool:
     """Lock markers may ask for a PyTorch variant as `'cu126' in extras` and for the project's
     groups as extras or dependency groups (PEP 751); every group is checked, as if installed."""
     if marker is None:
@@ -165,7 +165,7 @@ def _check_lock(
     lock_targets = _lock_targets(path, data, targets)
     groups = _lock_groups(data)
     for target in lock_targets:
-        chosen = [e for e in entries if _applies(e.marker, target, groups)]
+        chosen = [e for e in entries if lock_marker_applies(e.marker, target, groups)]
         installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
         _judge_target(ruleset, path, target, chosen, out)
     for entry in entries:

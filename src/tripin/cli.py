@@ -6,13 +6,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TextIO, cast
 
 from tripin import __version__
 from tripin.errors import EXIT_OK, EXIT_USAGE, TripinError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["main"]
 

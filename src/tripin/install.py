@@ -35,6 +35,7 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
     from packaging.markers import Marker
     from packaging.utils import canonicalize_name
 
+    from tripin.check import lock_marker_applies
     from tripin.targets import parse_target
 
     chosen: dict[str, frozenset[str]] = {}
@@ -45,15 +46,9 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
             raise ConfigError(f"{kind} {unknown[0]}: the lock has no such group (it has: {', '.join(known) or 'none'})")
         chosen[kind] = normalized
     parsed = parse_target(target)
-    env: dict[str, object] = {
-        **parsed.environment(),
-        "extras": chosen["--extra"] | ({parsed.variant} if parsed.variant else set()),
-        "dependency_groups": chosen["--group"],
-    }
+    asked = (chosen["--extra"], chosen["--group"])
     return tuple(
-        p
-        for p in lock.for_target(target)
-        if p.marker is None or Marker(p.marker).evaluate(env, context="lock_file")  # type: ignore[arg-type]
+        p for p in lock.for_target(target) if lock_marker_applies(Marker(p.marker) if p.marker else None, parsed, asked)
     )
 
 

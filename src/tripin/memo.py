@@ -27,10 +27,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["cache_root", "default_rules_dir", "lookup", "replay", "rule_files", "store"]
+__all__ = ["ENV_PREFIXES", "cache_root", "default_rules_dir", "lookup", "replay", "rule_files", "store"]
 
 _FORMAT = 3
-_ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # as tripin/relock.py: where settings may come from
+ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can give (config.py)
 
 
 def default_rules_dir() -> Path:
@@ -119,7 +119,7 @@ def _entry_path(argv: Sequence[str]) -> str | None:
         root = _cache_root()
         # the environment settles files too (TRIPIN_LOCK, TRIPIN_CONSTRAINTS: which files a bare
         # `tripin check` reads), so every variable that can give tripin a setting is in the key
-        env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES))
+        env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
         # not marshal: its bytes for equal values depend on reference counts
         parts = (str(_FORMAT), __version__, os.getcwd(), *argv, "\1", *env)
         key = _digest("\0".join(parts).encode("utf-8", "surrogateescape"))

@@ -27,10 +27,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tripin.memo import ENV_PREFIXES
+
 __all__ = ["inputs_key", "lookup", "remember"]
 
 _FORMAT = 1
-_ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can give (config.py)
 
 
 def _file_digest(path: Path) -> str:
@@ -45,7 +46,7 @@ def _file_digest(path: Path) -> str:
 
 def inputs_key(version: str, options: Mapping[str, Any], environ: Mapping[str, str]) -> str:
     """Everything a run starts from besides files: a run with another key never reuses a lock."""
-    env = sorted((k, v) for k, v in environ.items() if k.startswith(_ENV_PREFIXES))
+    env = sorted((k, v) for k, v in environ.items() if k.startswith(ENV_PREFIXES))
     payload = [_FORMAT, version, str(Path.cwd()), sorted(options.items()), env]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 

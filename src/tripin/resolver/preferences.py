@@ -58,15 +58,22 @@ def parse_upgrade_packages(values: Iterable[str]) -> dict[NormalizedName, Specif
     return out
 
 
+def _released(release: Iterable[NormalizedName]) -> set[NormalizedName]:
+    """The `-P` names; torch takes its family along (its companions and its Triton are chosen
+    again, by the rules and its metadata)."""
+    released = set(release)
+    if _TORCH in released:
+        released |= {NormalizedName(n) for n in VARIANT_FAMILY}
+    return released
+
+
 def preferences_from_lock(lock: Lock | None, *, release: Iterable[NormalizedName] = ()) -> Preferences:
     """The previous lock's versions per target, without the released names (`-P`). Releasing a
     torch-family name other than torch releases only that name: the rules for the locked torch
     still decide it; releasing torch releases the family."""
     if lock is None:
         return Preferences()
-    released = set(release)
-    if _TORCH in released:  # its companions and its Triton are chosen again, by the rules and its metadata
-        released |= {NormalizedName(n) for n in VARIANT_FAMILY}
+    released = _released(release)
     by_target: dict[str, dict[NormalizedName, Version]] = {t.name: {} for t in lock.targets}
     seen: dict[NormalizedName, set[Version]] = {}
     for package in lock.packages:
@@ -89,9 +96,7 @@ def preferences_from_foreign_lock(data: Mapping[str, Any], *, release: Iterable[
     """A PEP 751 lock another tool wrote (uv, pip): it names no targets, so a name's version is
     preferred on every target where the lock has only that one version of it (markers aside:
     a preference only reorders what the resolver may take). Only versions are read."""
-    released = set(release)
-    if _TORCH in released:
-        released |= {NormalizedName(n) for n in VARIANT_FAMILY}
+    released = _released(release)
     packages = data.get("packages")
     seen: dict[NormalizedName, set[Version]] = {}
     for package in packages if isinstance(packages, list) else []:
