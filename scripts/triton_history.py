@@ -13,9 +13,12 @@ commit in any of them is the same commit) and derives, for the accepted commits 
 - for each accepted commit, the commits on its branch whose source tree is the same: their trees
   differ only in files that take no part in a build (`.github/`, `docs/`, `*.md`).
 
-When several git directories have a branch, the one with the newest tip is read. Short hashes
-are 8 hex digits, the length of the `+git<hash>` label a source build carries; the script stops
-if two stored commits share one. Without --write it prints what it would write and the sizes.
+When several git directories have a branch, the one with the newest tip is read. Commits are
+stored in full: a lock names a full commit id, and matching it by a prefix would let a commit
+forged to share 8 hex digits with an accepted one (about 2**32 tries) pass as that commit. The
+`+git<hash>` label of an installed build has only 8, so it is matched by prefix, and the script
+stops if two stored commits share their first 8. Without --write it prints what it would write
+and the sizes.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ def _accepted() -> list[tuple[str, str]]:
     return out
 
 
-def _chunks(commits: list[str], width: int = 10) -> list[str]:
+def _chunks(commits: list[str], width: int = 4) -> list[str]:
     return [" ".join(commits[i : i + width]) for i in range(0, len(commits), width)]
 
 
@@ -177,12 +180,12 @@ def build(git_dirs: list[Path], accepted: list[tuple[str, str]] | None = None) -
 
     def emit(name: str, ref: Ref, commits: list[str], base: str | None) -> None:
         date = time.strftime("%Y-%m-%d", time.gmtime(ref.date))
-        lines.append(f"@{name} {date}" + (f" base={base[:SHORT]}" if base else ""))
+        lines.append(f"@{name} {date}" + (f" base={base}" if base else ""))
         runs = dict(_versions(ref, commits))
         cuts = [*sorted(runs), len(commits)]
         for a, b in itertools.pairwise(cuts):
             lines.append(f"={runs[a]}")
-            lines.extend(_chunks([c[:SHORT] for c in commits[a:b]]))
+            lines.extend(_chunks(commits[a:b]))
         for commit in commits:
             other = seen.setdefault(commit[:SHORT], commit)
             if other != commit:
@@ -202,7 +205,7 @@ def build(git_dirs: list[Path], accepted: list[tuple[str, str]] | None = None) -
         same = _same_source(ref, commit, commits)
         print(f"{what} {commit[:12]}: {len(same)} same-source commit(s)", file=sys.stderr)
         if same:
-            lines.append(f"same {commit[:SHORT]} " + " ".join(c[:SHORT] for c in same))
+            lines.append(f"same {commit} " + " ".join(same))
     return "\n".join(lines) + "\n"
 
 

@@ -216,6 +216,21 @@ def test_fix_rewrites_a_lock_source_build(
     assert (work / "pylock.toml").read_text() == good  # comments, layout and all
 
 
+def test_a_lock_naming_a_forged_commit_fails(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The full id in a lock is compared in full: 8 matching hex digits make a `+git` label, not
+    the commit (a hostile pull request can push a commit that starts so to a fork)."""
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
+    forged = GOOD_320[:8] + "0" * 32
+    good = (work / "pylock.toml").read_text()
+    (work / "pylock.toml").write_text(good.replace(GOOD_320, forged))
+    run = tripin(capsys, "check", "pylock.toml")
+    assert run.code == 1 and f"built from commit {forged}" in run.out
+    assert f"shares its first 8 hex digits with {GOOD_320}, a different commit" in run.out
+
+
 def test_json_output(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "c.txt").write_text("torch==2.6.0\ntriton==3.3.0\n")
     data = json.loads(tripin(capsys, "check", "c.txt", "--target", X86, "--format", "json").out)

@@ -69,14 +69,18 @@ def test_the_script_writes_what_the_parser_reads(repo: tuple[Path, dict[str, str
     text = _script().build([git_dir], accepted=[(c["wheel"], "the wheel")])
     history = parse_history(text)
     assert history.branches == ("main", "release/9.1.x")
-    assert history.commits("main") == (c["base"][:8], c["main2"][:8])
-    assert history.base("release/9.1.x") == c["base"][:8]
-    assert history.commits("release/9.1.x") == tuple(c[k][:8] for k in ("bump", "fix", "wheel", "ci"))
+    assert history.commits("main") == (c["base"], c["main2"])
+    assert history.base("release/9.1.x") == c["base"]
+    assert history.commits("release/9.1.x") == tuple(c[k] for k in ("bump", "fix", "wheel", "ci"))
     assert history.version_of(c["fix"]) == "9.1.0" and history.version_of(c["main2"]) == "9.2.0"
     assert history.version_of(c["base"]) == "9.0.0"
     # the fix changes lib/: another build; the release commit and the CI change have one source tree
-    assert history.same_source(c["wheel"]) == {c["wheel"][:8], c["fix"][:8], c["ci"][:8]}
+    assert history.same_source(c["wheel"]) == {c["wheel"], c["fix"], c["ci"]}
     assert history.places("0123abcd") == []
+    # a build's `+git<hash>` label names a commit by its first 8 hex digits; a full id only by itself
+    assert history.resolve(c["wheel"][:8]) == c["wheel"] and history.places(c["wheel"][:8])
+    forged = c["wheel"][:8] + "0" * 32
+    assert history.resolve(forged) is None and history.places(forged) == [] and history.same_source(forged) == set()
 
 
 def test_the_script_refuses_a_directory_without_main(tmp_path: Path) -> None:

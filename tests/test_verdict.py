@@ -49,7 +49,7 @@ def _check(
 
 def _same_source(rules: Ruleset, commit: str) -> list[str]:
     assert rules.history is not None
-    return sorted(rules.history.same_source(commit) - {commit[:8]})
+    return sorted(c[:8] for c in rules.history.same_source(commit) - {commit})
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -138,6 +138,22 @@ def test_a_made_up_commit_fails(rules: Ruleset, work: Path, capsys: pytest.Captu
     run, verdicts = _check(capsys, work, "2.6.0", f"3.2.0+git{made_up}", target)
     assert run.code == 1 and "TP002" in run.out and "found nowhere in Triton's history" in run.out
     assert [v["level"] for v in verdicts] == ["error"]
+
+
+def test_a_full_id_forged_to_share_8_hex_digits_with_an_accepted_commit_fails(rules: Ruleset) -> None:
+    """A commit pushed to any fork of triton-lang/triton can be fetched through its URL, and
+    about 2**32 tries give one whose id starts with 8 chosen hex digits. Only the label of an
+    installed build is judged by 8 digits; a full id in a lock must be the accepted commit."""
+    pin = rules.pin_for(Version("2.6.0"), {"platform_system": "Linux", "platform_machine": "aarch64"})
+    assert pin is not None and rules.history is not None
+    build = rules.build_for(pin.package, pin.version)
+    same = next(iter(rules.history.same_source(WHEEL_320) - {WHEEL_320}))
+    before_break = rules.history.commit_at("main", rules.history.index_on("main", REMOVAL) - 1)  # type: ignore[operator]
+    for real, level in ((WHEEL_320, "ok"), (same, "ok"), (before_break, "warning")):
+        assert commit_verdict(rules, Version("2.6.0"), real, pin, build).level == level
+        assert commit_verdict(rules, Version("2.6.0"), real[:8], pin, build).level == level
+        forged = commit_verdict(rules, Version("2.6.0"), real[:8] + "0" * 32, pin, build)
+        assert forged.level == "error" and f"shares its first 8 hex digits with {real}" in forged.reason
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -50,15 +50,20 @@ def _accepted(ruleset: Ruleset, torch: Version, pin: Pin, build: Build | None) -
 
 
 def _ok(history: History | None, commit: str, accepted: list[tuple[str, str]]) -> str | None:
+    """What makes `commit` accepted, or None. A full id must equal an accepted commit or a stored
+    same-source one; a short one (a build's `+git<hash>` label, all an installed build tells)
+    may be a prefix of one: the most a label can say."""
     given = commit.lower()
-    short = (history.resolve(given) if history is not None else None) or given[:SHORT]
-    exact = [what for full, what in accepted if full.startswith(given) or given.startswith(full)]
+
+    def names(full: str) -> bool:
+        return full == given if len(given) >= 40 else full.startswith(given)
+
+    resolved = history.resolve(given) if history is not None else None
+    exact = [what for full, what in accepted if names(full)]
     same = [
         f"same source as {what.split(' (')[0]} {full[:SHORT]}"
         for full, what in accepted
-        if history is not None
-        and not (full.startswith(given) or given.startswith(full))
-        and short in history.same_source(full)
+        if history is not None and not names(full) and resolved is not None and resolved in history.same_source(full)
     ]
     if not exact and not same:
         return None
@@ -111,6 +116,12 @@ def commit_verdict(ruleset: Ruleset, torch: Version, commit: str, pin: Pin, buil
             level="warning",
             reason=f"cannot be placed: the Triton history shipped with tripin has no {branch} "
             f"(main read to {history.tip_date('main')}) and no commit is known for Triton {pin.version}",
+        )
+    if len(commit) >= 40 and (twin := history.resolve(commit[:SHORT])) is not None:
+        return Verdict(
+            level="error",
+            reason=f"not a commit of triton-lang/triton: it shares its first {SHORT} hex digits with "
+            f"{twin}, a different commit (a mistyped or forged id)",
         )
     return Verdict(
         level="error",

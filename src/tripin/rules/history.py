@@ -2,8 +2,8 @@
 and which commits are the same build.
 
 The data is rules/triton-history.txt, written by scripts/triton_history.py from a mirror of
-Triton's `main` and `release/X.Y.x` branches. It is parsed on first use only (about 6,000 short
-hashes), so commands that never place a commit pay nothing but reading the bytes for the digest.
+Triton's `main` and `release/X.Y.x` branches. It is parsed on first use only (about 6,000
+commits), so commands that never place a commit pay nothing but reading the bytes for the digest.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["SHORT", "History", "Place", "parse_history"]
 
-SHORT = 8  # hex digits of a `+git<hash>` label, and of every commit the file stores
+SHORT = 8  # hex digits of a `+git<hash>` label, and of a commit as messages show it
+FULL = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +36,21 @@ class _Branch:
 
 @dataclass(slots=True)
 class History:
-    """Queries over the parsed file. A commit is matched by its first 8 hex digits: the file
-    refuses to store two commits that share them (the generating script checks)."""
+    """Queries over the parsed file, which stores full commit ids. A full id matches only
+    itself; a short one (a build's `+git<hash>` label) matches the one stored commit it starts
+    (the generating script refuses two that share their first 8 hex digits)."""
 
     text: str
     _branches: dict[str, _Branch] | None = None
     _where: dict[str, list[Place]] = field(default_factory=dict)
     _same: dict[str, frozenset[str]] = field(default_factory=dict)
+    _by_short: dict[str, list[str]] = field(default_factory=dict)
 
     def _load(self) -> dict[str, _Branch]:
         if self._branches is None:
             self._branches = _parse(self.text, self._where, self._same)
+            for full in self._where:
+                self._by_short.setdefault(full[:7], []).append(full)
         return self._branches
 
     @property
@@ -64,14 +69,18 @@ class History:
         return list(self._where.get(self.resolve(commit) or "", ()))
 
     def resolve(self, commit: str) -> str | None:
-        """The stored short hash of a commit given in full, as 8 hex digits, or as git's default
-        7-hex abbreviation (then only if no other stored commit shares those 7)."""
+        """The stored full commit id of a commit given in full (then only that one), or as the
+        8 hex digits of a `+git<hash>` label or git's 7-hex abbreviation (then only if no other
+        stored commit starts so). A full id is never matched by its prefix: a commit forged to
+        share its first 8 hex digits with a pinned one is not that commit."""
         self._load()
-        short = commit[:SHORT].lower()
-        if len(short) < SHORT:
-            hits = [key for key in self._where if key.startswith(short)]
-            return hits[0] if len(hits) == 1 else None
-        return short if short in self._where else None
+        given = commit.lower()
+        if len(given) >= FULL:
+            return given if given in self._where else None
+        if len(given) < 7:
+            return None
+        hits = [full for full in self._by_short.get(given[:7], ()) if full.startswith(given)]
+        return hits[0] if len(hits) == 1 else None
 
     def index_on(self, branch: str, commit: str) -> int | None:
         return next((p.index for p in self.places(commit) if p.branch == branch), None)
@@ -86,16 +95,18 @@ class History:
         return places[0].version if places else None
 
     def same_source(self, commit: str) -> frozenset[str]:
-        """Short hashes of the commits with the same source tree as this one (itself included)."""
-        self._load()
-        short = commit[:SHORT].lower()
-        return self._same.get(short, frozenset({short}))
+        """Full ids of the stored commits with the same source tree as this one (itself
+        included); empty when the history does not have it."""
+        full = self.resolve(commit)
+        if full is None:
+            return frozenset()
+        return self._same.get(full, frozenset({full}))
 
     def commit_at(self, branch: str, index: int) -> str:
         return self._load()[branch].commits[index]
 
     def commits(self, branch: str) -> tuple[str, ...]:
-        """The branch's stored short hashes, oldest first."""
+        """The branch's stored commit ids, oldest first."""
         return tuple(self._load()[branch].commits)
 
 

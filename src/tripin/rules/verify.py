@@ -61,9 +61,9 @@ def verify_commits(ruleset: Ruleset) -> tuple[int, list[str]]:
             elif bad.triton is not None and not bad.triton.contains(found, prereleases=True):
                 problems.append(f"{bad.id} ({bad.where}): commit {commit[:12]} calls itself {found}, not {bad.triton}")
     for build in ruleset.builds:  # a same-source commit calls itself what its accepted commit does
-        for short in history.same_source(build.commit):
+        for same in history.same_source(build.commit):
             checked += 1
-            found = _version(history.version_of(short))
+            found = _version(history.version_of(same))
             if found != build.version:
-                problems.append(f"{build.id}: same-source commit {short} calls itself {found}, not {build.version}")
+                problems.append(f"{build.id}: same-source commit {same[:12]} calls itself {found}, not {build.version}")
     return checked, problems
