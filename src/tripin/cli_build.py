@@ -70,11 +70,10 @@ def run_build_plan(args: argparse.Namespace) -> int:
 def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Ruleset, target: str, path: Path) -> None:
     """A lock may come from a hostile pull request, and its source builds are what the script
     clones and runs, so each must be exactly the build the rules give the lock's torch on that
-    target: same package, repository and full commit. A verdict is not enough here: Triton's
-    history is kept as 8-hex hashes, so a commit forged to share those 8 digits with an
-    accepted one (a fork's commit; GitHub serves those through the upstream URL too) would be
-    judged as that one. A lock tripin wrote always passes; for another cut, build the rules'
-    commit instead (the message says how)."""
+    target: same package, repository and full commit. A passing verdict is not enough here: it
+    also accepts other commits (the same source, another cut of the branch), and a script that
+    runs a build should run only the one commit the rules cite. A lock tripin wrote always
+    passes; for another cut, build the rules' commit instead (the message says how)."""
     from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
 
