@@ -11,9 +11,12 @@ alternating (tripin cold, tripin warm, uv cold, uv warm, then again), medians of
   and the scale rows: tripin on 1, 2, 4 and 8 of those targets.
 
 Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin
-resolves again with -U, revalidating stale pages with conditional requests; without -U an
-unchanged re-lock resolves nothing at all: benchmarks/relock_speed.py; uv runs with --offline,
-its fastest warm mode). Every row gives the median wall time, the median peak RSS (the sum of the
+resolves again with -U, revalidating stale pages with conditional requests; uv runs with
+--offline, its fastest warm mode). Re-lock (real project): tripin run again as it was, with
+nothing changed, which is what a user or CI re-running `tripin lock` pays: the pins are kept and
+the inputs are the lock's, so it resolves nothing (benchmarks/relock_speed.py shows it beside
+reading the lock). Both are set against uv's warm run, each with its own ratio.
+Every row gives the median wall time, the median peak RSS (the sum of the
 peaks of the command's processes: tripin's page worker counts; the largest where a row runs several
 commands) and the size of the cache that the cold run left.
 
@@ -74,8 +77,8 @@ EIGHT = [
 SCALE = {1: EIGHT[1:2], 2: TWO, 4: [*TWO, "macos-arm64-cp312", "windows-x86_64-cp312"], 8: EIGHT}
 UV_PLATFORM = {"linux-x86_64": "x86_64-manylinux_2_28", "linux-aarch64": "aarch64-manylinux_2_28"}
 
-# a command list and its environment, for a working directory and a phase (warm or cold)
-Make = Callable[[Path, bool], tuple[list[list[str]], dict[str, str]]]
+# a command list and its environment, for a working directory and a phase (see Tool.phases)
+Make = Callable[[Path, str], tuple[list[list[str]], dict[str, str]]]
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Tool:
     label: str
     make: Make
     cache: str  # the cache directory's name inside the working directory
+    phases: tuple[str, ...] = ("cold", "warm")  # run in this order in one working directory
 
 
 @dataclass
@@ -166,13 +170,13 @@ def _size(path: Path) -> int:
 def compare(name: str, tools: list[Tool], server: IndexServer | None, runs: int) -> list[Row]:
     """Cold then warm for each tool in turn, `runs` times over: alternating, so that a slow
     moment on a shared machine falls on both tools alike."""
-    rows = {(t.label, phase): Row(f"{t.label}, {phase}") for t in tools for phase in ("cold", "warm")}
+    rows = {(t.label, phase): Row(f"{t.label}, {phase}") for t in tools for phase in t.phases}
     for _ in range(runs):
         for tool in tools:
             with tempfile.TemporaryDirectory() as tmp:
                 work = Path(tmp)
-                for phase in ("cold", "warm"):
-                    commands, env = tool.make(work, phase == "warm")
+                for phase in tool.phases:
+                    commands, env = tool.make(work, phase)
                     if server is not None:
                         server.reset()
                     row = rows[(tool.label, phase)]
@@ -216,20 +220,23 @@ def main() -> int:
     base_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE")}
     tripin, uv = _bin("tripin"), _uv()
 
-    def tripin_lock(url: str, reqs: list[str], targets: list[str]) -> Tool:
-        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
+    def tripin_lock(url: str, reqs: list[str], targets: list[str], *, relock: bool = False) -> Tool:
+        def make(work: Path, phase: str) -> tuple[list[list[str]], dict[str, str]]:
             argv = [tripin, "lock", *reqs, "--index-url", url, "--cache-dir", str(work / "tc"), "-q"]
             for t in targets:
                 argv += ["--target", t]
             # warm: pages fresh or revalidated (ETag), metadata from the cache, and a real resolution:
-            # -U, or the unchanged inputs would be answered from the re-lock memo without resolving
-            # (that case, the nothing-changed re-lock, is benchmarks/relock_speed.py's)
-            return [[*argv, "-U"] if warm else argv], base_env
+            # -U, or the unchanged inputs would be answered from the re-lock memo without resolving.
+            # re-lock: that case, the same command again with nothing changed (pins kept, nothing
+            # resolved, no request; benchmarks/relock_speed.py shows it beside reading the lock)
+            return [[*argv, "-U"] if phase == "warm" else argv], base_env
 
-        return Tool(f"tripin lock, {len(targets)} target{'s' if len(targets) > 1 else ''}", make, "tc")
+        label = f"tripin lock, {len(targets)} target{'s' if len(targets) > 1 else ''}"
+        return Tool(label, make, "tc", ("cold", "warm", "re-lock") if relock else ("cold", "warm"))
 
     def uv_compile(url: str, reqs: list[str], python: str = "3.12", platform: str | None = None) -> Tool:
-        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
+        def make(work: Path, phase: str) -> tuple[list[list[str]], dict[str, str]]:
+            warm = phase == "warm"
             (work / "in.txt").write_text("\n".join(reqs) + "\n")
             env = {
                 **base_env,
@@ -249,7 +256,7 @@ def main() -> int:
         return Tool(f"uv pip compile {'--python-platform ' + platform if platform else '--universal'}", make, "uvc")
 
     def pip_compile(url: str, reqs: list[str]) -> Tool:
-        def make(work: Path, warm: bool) -> tuple[list[list[str]], dict[str, str]]:
+        def make(work: Path, phase: str) -> tuple[list[list[str]], dict[str, str]]:
             (work / "in.txt").write_text("\n".join(reqs) + "\n")
             env = {**base_env, "PIP_CONFIG_FILE": os.devnull, "HOME": str(work)}
             argv = [_bin("pip-compile"), "in.txt", "--index-url", url, "--quiet", "--no-header"]
@@ -284,12 +291,17 @@ def main() -> int:
 
     if "real" in only:
         url, server = index_url("index-project")
-        rows = compare("real project", [tripin_lock(url, PROJECT, EIGHT), uv_compile(url, PROJECT)], server, args.runs)
+        tools = [tripin_lock(url, PROJECT, EIGHT, relock=True), uv_compile(url, PROJECT)]
+        rows = compare("real project", tools, server, args.runs)
         sections.append((f"`{' '.join(PROJECT)}`, 8 targets", rows))
         t_cold, u_cold = pair(rows, "tripin lock, 8 targets, cold", "uv pip compile --universal, cold")
         t_warm, u_warm = pair(rows, "tripin lock, 8 targets, warm", "uv pip compile --universal, warm")
         ratios.append(("real project, 8 targets, cold: tripin / uv --universal", t_cold.wall / u_cold.wall, 1.0))
-        ratios.append(("real project, 8 targets, warm: tripin / uv --offline", t_warm.wall / u_warm.wall, 1.5))
+        warm = "real project, 8 targets, warm (-U, resolved again): tripin / uv --offline"
+        ratios.append((warm, t_warm.wall / u_warm.wall, 1.5))
+        t_relock, _ = pair(rows, "tripin lock, 8 targets, re-lock", "uv pip compile --universal, warm")
+        relock = "real project, 8 targets, re-lock, nothing changed: tripin / uv --offline"
+        ratios.append((relock, t_relock.wall / u_warm.wall, 1.5))
         peak = max(t_cold.rss_mb, t_warm.rss_mb)
         ratios.append(("real project, 8 targets, peak RSS of tripin (MB; bar 150)", peak / 150, 1.0))
         ratios.append(("real project, cache after a cold lock: tripin / uv", t_cold.cache_mb / u_cold.cache_mb, 1.0))
