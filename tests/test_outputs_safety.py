@@ -163,6 +163,31 @@ def test_a_failed_output_path_leaves_the_previous_lock(
     assert not list(work.glob(".*.tmp"))
 
 
+def test_an_output_that_is_an_input_or_the_other_output_is_refused(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`constraints.txt` is the default output and the usual name of a hand-written `-c` file:
+    writing over it would lose the user's pins and then lock them as inputs."""
+    mine = "# team pins, reviewed\nfilelock<3.18\n"
+    (work / "constraints.txt").write_text(mine)
+    (work / "req.in").write_text("filelock\n")
+    (work / "inc.txt").write_text("-r req.in\n")
+    base = lock_args(index.simple_url, work / "c", X86)
+    cases = [
+        (["filelock", "-c", "constraints.txt"], "constraints.txt: is also an input of this lock (constraints.txt)"),
+        (["inc.txt", "--constraints", "./req.in"], "req.in: is also an input of this lock (req.in)"),  # an include
+        (["filelock", "--constraints", "pylock.toml"], "pylock.toml (--constraints) and pylock.toml (--lock) are one"),
+    ]
+    for extra, message in cases:
+        run = tripin(capsys, *base, *extra)
+        assert run.code == 2 and message in run.err and run.err.count("\n") == 1, run.err
+    (work / "pylock.toml").symlink_to("c2.txt")
+    run = tripin(capsys, *base, "filelock", "--constraints", "c2.txt")
+    assert run.code == 2 and "c2.txt (--constraints) and pylock.toml (--lock) are one file" in run.err
+    assert (work / "constraints.txt").read_text() == mine and not (work / "c2.txt").exists()
+    assert sorted(p.name for p in work.iterdir() if p.is_file()) == ["constraints.txt", "inc.txt", "req.in"]
+
+
 def test_unchanged_outputs_keep_their_mtime_and_a_header_without_flags(
     work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -149,7 +149,8 @@ def _lock_with(
         for name, value, source in rows:
             print(f"{name:<{width}}  {value}  [{source}]")
         return EXIT_OK
-    check_writable([settings.lock_path, settings.constraints_path])  # fail before the work, not after
+    outputs = [(settings.lock_path, "--lock"), (settings.constraints_path, "--constraints")]
+    check_writable(outputs, settings.input_files)  # fail before the work, not after
     from tripin.progress import Progress
 
     progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")

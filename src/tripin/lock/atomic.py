@@ -15,18 +15,42 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tripin.errors import LockError
+from tripin.errors import ConfigError, LockError
 
 __all__ = ["check_writable", "write_atomic", "write_files"]
 
 
-def check_writable(paths: list[Path]) -> None:
-    """Fail now, before minutes of work, on an output tripin would refuse to write later."""
-    for path in paths:
-        _destination(path)
+def check_writable(paths: Sequence[tuple[Path, str]], inputs: Sequence[Path] = ()) -> None:
+    """Fail now, before minutes of work, on an output tripin would refuse to write later, and on
+    one that would overwrite an input or another output: `constraints.txt` is the default
+    output and the usual name of a hand-written `-c` file, and writing over it loses the user's
+    pins without a word. `paths` pairs each output with the option that names it."""
+    seen: dict[object, tuple[Path, str]] = {}
+    for path, option in paths:
+        key = _identity(_destination(path))
+        if key in seen:
+            first, named = seen[key]
+            raise ConfigError(f"{path} ({option}) and {first} ({named}) are one file; name another with {option} PATH")
+        seen[key] = (path, option)
+    for read in inputs:
+        if (hit := seen.get(_identity(read))) is not None:
+            raise ConfigError(
+                f"{hit[0]}: is also an input of this lock ({read}); refusing to overwrite it: "
+                f"name another output with {hit[1]} PATH"
+            )
+
+
+def _identity(path: Path) -> object:
+    """The file a path names: its inode where it exists (hard links, symlinks, `./x` and `x`
+    alike), else its resolved path."""
+    try:
+        info = path.stat()
+    except OSError:
+        return os.path.realpath(path)
+    return (info.st_dev, info.st_ino)
 
 
 def write_atomic(path: Path, text: str, *, executable: bool = False) -> bool:
