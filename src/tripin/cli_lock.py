@@ -149,8 +149,8 @@ def _lock_with(
         for name, value, source in rows:
             print(f"{name:<{width}}  {value}  [{source}]")
         return EXIT_OK
-    outputs = [(settings.lock_path, "--lock"), (settings.constraints_path, "--constraints")]
-    check_writable(outputs, settings.input_files)  # fail before the work, not after
+    named = [(settings.lock_path, "--lock"), (settings.constraints_path, "--constraints")]
+    check_writable(named, settings.input_files)  # fail before the work, not after
     from tripin.progress import Progress
 
     progress = Progress(client.fetcher.stats, len(targets), enabled=not args.quiet and args.format == "text")
