@@ -265,12 +265,24 @@ def _check_companions(
                 )
             )
         public = Version(entry.version.public)
-        for companion in ruleset.companions:
-            if (
-                companion.package == entry.name
-                and companion.version == public
-                and not companion.torch.contains(torch, prereleases=True)
-            ):
+        rules = [c for c in ruleset.companions if c.package == entry.name]
+        paired = [c for c in rules if any(s.operator == "==" for s in c.torch) and c.torch.contains(torch)]
+        if paired and not any(c.version == public for c in rules):
+            # no rule for this release (its metadata named no torch, or it is newer than the
+            # rules): the lock's resolver keeps such a release from a paired torch; a hand-pinned
+            # one is likely built for another torch (torchaudio 2.11.0 for torch 2.11, not 2.6)
+            out.append(
+                Violation(
+                    where=Location(str(path), entry.line),
+                    code="TP004",
+                    message=f"{entry.name} {entry.version} has no companion rule, and the rules pair torch "
+                    f"{torch} with {entry.name} {', '.join(str(c.version) for c in paired)} [{paired[0].id}]",
+                    fix=_companion_fix(ruleset, entry.name, torch),
+                    level="warning",
+                )
+            )
+        for companion in rules:
+            if companion.version == public and not companion.torch.contains(torch, prereleases=True):
                 out.append(
                     Violation(
                         where=Location(str(path), entry.line),

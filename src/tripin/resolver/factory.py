@@ -32,6 +32,7 @@ _PLACEHOLDERS = frozenset({"pytorch-triton", "pytorch-triton-xpu"})
 # what a variant target takes from its PyTorch index alone
 VARIANT_FAMILY = TORCH_FAMILY | {"pytorch-triton-rocm", "pytorch-triton-xpu"}
 _TORCH = canonicalize_name("torch")
+_COMPANIONS = frozenset({canonicalize_name("torchvision"), canonicalize_name("torchaudio")})
 
 
 _EXTRAS_ONLY = re.compile(r'\(?extra == "[^"]+"(?: or extra == "[^"]+")*\)?')
@@ -305,6 +306,29 @@ class Factory:
             yield from self._metadata_reqs(metadata, candidate.extras, origin)
         if candidate.name == _TORCH and not candidate.extras:
             yield from self._rule_reqs(candidate)
+        elif candidate.name in _COMPANIONS and not candidate.extras and metadata is not None:
+            yield from self._companion_reqs(candidate, metadata)
+
+    def _companion_reqs(self, candidate: Candidate, metadata: Metadata) -> Iterator[Req]:
+        """A torchvision/torchaudio release whose metadata names no torch (torchaudio 2.11.0 names
+        none) goes with any torch to pip, yet it is built against one. The rules pair earlier
+        torch releases each with its own release of the package, so this one is kept from those:
+        without that, `torch==2.6.0 torchaudio` took torchaudio 2.11.0, built for torch 2.11."""
+        if any(canonicalize_name(r.name) == _TORCH for r in metadata.requires_dist):
+            return
+        rules = [c for c in self.ruleset.companions if c.package == candidate.name]
+        if any(c.version == Version(candidate.version.public) for c in rules):
+            return
+        paired = {Version(s.version).public for c in rules for s in c.torch if s.operator == "=="}
+        if not paired:
+            return
+        taken = sorted(paired, key=Version)
+        yield Req(
+            name=_TORCH,
+            specifier=SpecifierSet(",".join(f"!={v}" for v in taken)),
+            origin=f"the companion rules: {candidate.name} {candidate.version} names no torch, and the rules "
+            f"pair torch {taken[0]} to {taken[-1]} with other {candidate.name} releases",
+        )
 
     def _metadata_reqs(self, metadata: Metadata, extras: frozenset[str], origin: str) -> list[Req]:
         """Requires-Dist that apply here, once per metadata and extras: resolvelib asks again
