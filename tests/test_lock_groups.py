@@ -192,3 +192,24 @@ def test_install_leaves_groups_out_unless_asked(
 def test_install_names_an_unknown_group(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", sys.executable, "--group", "docs")
     assert run.code == 2 and "--group docs: the lock has no such group (it has: dev)" in run.err
+
+
+def test_extras_that_require_each_other_lock_as_pip_and_uv_read_them(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """x = ["app[y]", ...] with y = ["app[x]"] is legal in [project.optional-dependencies]
+    (uv pip compile --extra x resolves it), unlike a PEP 735 include-group cycle; and a
+    dependency group may name the extra that shares its name."""
+    _clean_project_dir(tmp_path, monkeypatch)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\ndependencies = ["filelock"]\n'
+        '[project.optional-dependencies]\nx = ["app[y]", "numpy"]\ny = ["app[x]", "torch==2.6.0"]\n'
+        'dev = ["app[x]"]\n[dependency-groups]\ndev = ["app[dev]"]\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\nindex-url = "{index.simple_url}"\n'
+    )
+    for group in ("x", "y"):
+        run = tripin(capsys, "lock", "--cache-dir", "c", "--group", group)
+        assert run.code == 0, run.err
+        marker = {p["name"]: p.get("marker") for p in read_toml(tmp_path / "pylock.toml")["packages"]}
+        assert marker["numpy"] == marker["torch"] == f"'{group}' in extras" and marker["filelock"] is None
+    assert tripin(capsys, "lock", "--cache-dir", "c", "--group", "dev").code == 0

@@ -237,7 +237,7 @@ def _group(
                 f"{Location(str(path), _line_of(text, key))}: project.optional-dependencies.{key} "
                 "must be a list of strings"
             )
-        return _self_expanded(data, list(extras[key]), path, text, seen | {canonicalize_name(name)})
+        return _self_expanded(data, list(extras[key]), path, text, seen | {f"extra:{canonicalize_name(name)}"})
     key = _named(groups, name)
     if key is None:
         import difflib
@@ -299,8 +299,10 @@ def _self_expanded(data: Mapping[str, Any], reqs: list[str], path: Path, text: s
             out.append(text_req)
             continue
         for extra in sorted(req.extras):
-            if canonicalize_name(extra) in seen:
-                raise ConfigError(f"{path}: {own}[{extra}] requires itself through {text_req!r}")
+            if f"extra:{canonicalize_name(extra)}" in seen:
+                # extras that require each other (x = ["me[y]"], y = ["me[x]"]): legal, as pip
+                # and uv read them; the extra being expanded further up brings its own
+                continue
             for sub in _group(data, extra, path, text, seen):
                 out.append(sub if req.marker is None else _and_marker(sub, str(req.marker)))
     return out
