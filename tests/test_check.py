@@ -200,6 +200,15 @@ def test_fix_refuses_one_line_that_needs_two_builds(work: Path, capsys: pytest.C
     assert (work / "c.txt").read_text() == "torch==2.6.0\ntriton==3.2.0+git23753f4f\n"
 
 
+def test_fix_pins_the_companion_built_for_the_torch(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """TP004 in a requirements file is fixed offline: the rules name the release for the torch."""
+    (work / "requirements.txt").write_text("torch==2.6.0+cu126\ntorchvision==0.20.1+cu126  # vision\n")
+    run = tripin(capsys, "check", "--fix", "requirements.txt")
+    assert run.code == 0, run.out + run.err
+    assert "torchvision==0.20.1+cu126  # vision -> torchvision==0.21.0+cu126  # vision" in run.err
+    assert (work / "requirements.txt").read_text() == "torch==2.6.0+cu126\ntorchvision==0.21.0+cu126  # vision\n"
+
+
 def test_fix_rewrites_a_lock_source_build(
     index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -278,6 +278,7 @@ def _check_companions(
                     message=f"{entry.name} {entry.version} has no companion rule, and the rules pair torch "
                     f"{torch} with {entry.name} {', '.join(str(c.version) for c in paired)} [{paired[0].id}]",
                     fix=_companion_fix(ruleset, entry.name, torch),
+                    want_version=_fit_text(ruleset, entry.name, torch),
                     level="warning",
                 )
             )
@@ -290,16 +291,31 @@ def _check_companions(
                         message=f"{entry.name} {entry.version} is built for torch{companion.torch}, "
                         f"not torch {torch} [{companion.id}]",
                         fix=_companion_fix(ruleset, entry.name, torch),
+                        want_version=_fit_text(ruleset, entry.name, torch),
                     )
                 )
 
 
-def _companion_fix(ruleset: Ruleset, name: str, torch: Version) -> str:
-    """The release the rules say is built for this torch, where they know one."""
+def _companion_fit(ruleset: Ruleset, name: str, torch: Version) -> Version | None:
+    """The newest release the rules say is built for this torch, where they know one."""
     fits = [c.version for c in ruleset.companions if c.package == name and c.torch.contains(torch, prereleases=True)]
-    if not fits:
+    return max(fits) if fits else None
+
+
+def _fit_text(ruleset: Ruleset, name: str, torch: Version) -> str | None:
+    """What --fix writes for a companion line: the fitting release, with torch's local label
+    where torch has one (torch 2.6.0+cu126 takes torchvision 0.21.0+cu126)."""
+    fit = _companion_fit(ruleset, name, torch)
+    if fit is None:
+        return None
+    return f"{fit}+{torch.local}" if torch.local else str(fit)
+
+
+def _companion_fix(ruleset: Ruleset, name: str, torch: Version) -> str:
+    fit = _companion_fit(ruleset, name, torch)
+    if fit is None:
         return f"lock {name} with torch: tripin lock"
-    return f"pin {name}=={max(fits)} (built for torch {torch.public}), or lock both: tripin lock"
+    return f"pin {name}=={fit} (built for torch {torch.public}), or lock both: tripin lock"
 
 
 def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: list[Violation], read: list[Path]) -> None:

@@ -16,7 +16,7 @@ from tripin.lock.atomic import write_atomic
 
 __all__ = ["apply_fixes"]
 
-_FIXABLE = frozenset({"TP001", "TP002"})
+_FIXABLE = frozenset({"TP001", "TP002", "TP004"})
 
 
 def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
@@ -28,6 +28,12 @@ def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
         if v.code in _FIXABLE and v.want_version:
             by_file[v.where.path].append(v)
     for path, items in by_file.items():
+        if path.endswith((".lock", ".toml")) and (companions := [v for v in items if v.code == "TP004"]):
+            # another torchvision/torchaudio is another wheel (URL, size, hashes): the lock's to write
+            skipped += [f"{v.where}: {v.message}: change it with tripin lock" for v in companions]
+            items = [v for v in items if v.code != "TP004"]
+            if not items:
+                continue
         if path.endswith(".lock"):  # uv.lock: uv rewrites it from pyproject.toml, so that is what to change
             skipped += [f"{v.where}: uv.lock is uv's to write: change [tool.uv.sources] and run uv lock" for v in items]
         elif path.endswith(".toml"):
@@ -40,8 +46,11 @@ def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
 def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: list[str]) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     wants: dict[int, set[tuple[str | None, str | None]]] = defaultdict(set)
+    companion: set[int] = set()
     for v in items:
         wants[v.where.line or 0].add((v.want_version, v.want_commit))
+        if v.code == "TP004":
+            companion.add(v.where.line or 0)
     changed = False
     for number, options in sorted(wants.items()):
         if len(options) != 1:
@@ -64,7 +73,8 @@ def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: lis
         else:
             # `===`: `==3.2.0` would still accept an installed 3.2.0+git<other> (PEP 440
             # local-version matching), for pip and uv alike; `===3.2.0` is that exact string
-            op = "==" if version and "+" in version else "==="  # a +git label is exact with == already
+            # a +git label is exact with == already; a companion line is a plain release pin
+            op = "==" if (version and "+" in version) or number in companion else "==="
             new = re.sub(r"(===?)\s*[^\s;#,\\]+", f"{op}{version}", old, count=1)
         if new != old:
             lines[number - 1] = new
