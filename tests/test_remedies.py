@@ -14,10 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import tripin
+from helpers import read_toml, tripin
 from indexserver import IndexServer, build_wheel
 from test_doctor import _target, _torch, _triton
 
@@ -73,8 +74,8 @@ def _installed(python: Path, name: str) -> str:
 @pytest.fixture
 def incident(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, Path]:
     """(python, wheelhouse): a venv holding torch 2.6 and the bad Triton; a wheelhouse with triton 3.2.0."""
-    with_pip = request.param == "pip"
-    if not with_pip and UV is None:
+    with_pip = request.param == "pip"  # "uv": no pip, uv on PATH; "none": neither
+    if request.param == "uv" and UV is None:
         pytest.skip("uv is not installed")
     if not _target().startswith("linux-x86_64"):
         pytest.skip("the x86_64 incident: PyPI's triton 3.2.0 wheel is x86_64's")
@@ -85,9 +86,17 @@ def incident(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, Path
     return python, wheelhouse
 
 
-@pytest.mark.parametrize("incident", ["pip", "uv"], indirect=True)
-def test_the_doctor_fix_run_as_printed_heals(incident: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("incident", ["pip", "uv", "none"], indirect=True)
+def test_the_doctor_fix_run_as_printed_heals(
+    incident: tuple[Path, Path],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     python, wheelhouse = incident
+    neither = request.node.callspec.params["incident"] == "none"
+    if neither:  # no pip in the venv, no uv on PATH: the pip beside tripin, told which interpreter
+        monkeypatch.setenv("PATH", "/usr/bin:/bin")
     sick = json.loads(tripin(capsys, "doctor", "--python", str(python), "--format", "json").out)
     assert sick["healthy"] is False
     argvs = {tuple(f["fix"]["argv"]) for f in sick["findings"] if f["fix"]["argv"]}
@@ -95,6 +104,8 @@ def test_the_doctor_fix_run_as_printed_heals(incident: tuple[Path, Path], capsys
     argv = list(argvs.pop())
     if argv[0] == "uv":  # a venv without pip: uv, told which interpreter
         assert argv[:5] == ["uv", "pip", "install", "--python", str(python)]
+    elif neither:
+        assert argv[:5] == [sys.executable, "-m", "pip", "--python", str(python)]
     else:
         assert argv[:3] == [str(python), "-m", "pip"]
     assert argv[-3:] == ["--force-reinstall", "--no-deps", "triton===3.2.0"]
@@ -199,7 +210,8 @@ def test_install_replaces_the_wrong_triton(
     assert plan.code == 0, plan.err
     assert f"target {_target()} into {python} with {installer}" in plan.out
     command = plan.out.splitlines()[-1].removeprefix("would run: ")
-    assert "triton===3.2.0" in command and "torch===2.6.0" in command and "--no-deps" in command
+    assert "'triton @ " in command and "/triton-3.2.0-py3-none-any.whl#sha256=" in command and "'torch @ " in command
+    assert "--no-deps" in command and "#sha256=" in command and "index-url" not in command
     assert _installed(python, "triton") == BAD  # a dry run changes nothing
     run = tripin(capsys, "install", "--python", str(python))
     assert run.code == 0, run.err
@@ -216,3 +228,61 @@ def test_doctor_takes_a_relative_python(
     run = tripin(capsys, "doctor", "--python", os.path.relpath(python, tmp_path))
     assert run.code == 0, run.err
     assert f"python: {python} " in run.out
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_install_takes_the_locked_file_not_a_namesake_from_another_index(
+    installer: str,
+    make_index: Callable[..., IndexServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Dependency confusion at install time: the lock takes confpkg 1.0 from the internal index,
+    and the public one serves a confpkg 1.0 of its own. `--index-url/--extra-index-url` let pip
+    (and uv, which reads extra indexes first) take either file; the locked file by URL and hash
+    is the one installed."""
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    if UV:
+        monkeypatch.setenv("PATH", f"{Path(UV).parent}:/usr/bin:/bin")
+    internal, public = make_index(), make_index()
+    internal.publish(build_wheel(tmp_path / "i", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'internal'\n"}))
+    public.publish(build_wheel(tmp_path / "p", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'public'\n"}))
+    public.publish(build_wheel(tmp_path / "p", "six", "1.17.0"))
+    urls = ["--index-url", public.simple_url, "--extra-index-url", internal.simple_url]
+    assert tripin(capsys, "lock", "confpkg", "six", "-t", _target(), *urls).code == 0
+    confpkg = next(p for p in read_toml(tmp_path / "pylock.toml")["packages"] if p["name"] == "confpkg")
+    assert confpkg["index"] == internal.simple_url
+    python = _venv(tmp_path, with_pip=installer == "pip")
+    run = tripin(capsys, "install", "--python", str(python), "--installer", installer)
+    assert run.code == 0, run.err
+    who = subprocess.run([str(python), "-c", "import confpkg; print(confpkg.WHO)"], capture_output=True, text=True)
+    assert who.stdout.strip() == "internal"
+    assert _installed(python, "six") == "1.17.0"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('.whl", upload', ".whl ; python_version < '0'\", upload", "not an http(s) wheel URL"),  # a marker in a URL
+        ('.whl", upload', '.whl#egg=six", upload', "not an http(s) wheel URL"),
+        ('url = "http://', 'url = "file:///etc/', "not an http(s) wheel URL"),
+        ("sha256 = ", 'md5 = "0", x = ', "no sha256 hash"),
+    ],
+)
+def test_install_refuses_a_tampered_wheel_entry(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str
+) -> None:
+    """A lock may come from a hostile pull request: what reaches pip's command line is checked."""
+    assert tripin(capsys, "lock", "filelock", "-t", "linux-x86_64-cp312", "-i", index.simple_url).code == 0
+    lock = work / "pylock.toml"
+    lock.write_text(lock.read_text().replace(old, new, 1))
+    run = tripin(capsys, "install", "--dry-run", "--target", "linux-x86_64-cp312", "--python", sys.executable)
+    assert run.code != 0 and message in run.err and len(run.err.splitlines()) == 1, run.err

@@ -174,6 +174,7 @@ def run_install(args: argparse.Namespace) -> int:
         replace_triton=replace,
         extras=args.extras,
         groups=args.groups,
+        has_pip=report.has_pip,
     )
     command = shlex.join(plan.argv)
     if args.dry_run:

@@ -324,9 +324,11 @@ def _gpu(report: Report) -> bool | None:
 
 def _for_this_python(argv: tuple[str, ...], report: Report) -> tuple[str, ...]:
     """A `pip ...` fix as a command for the inspected interpreter: its own pip, else uv (a uv
-    venv has no pip), else its pip all the same (the error then says pip is missing)."""
+    venv has no pip), else the pip beside tripin with `--python` (tripin/pipcmd.py)."""
+    from tripin.pipcmd import pip_head
+
     if not argv or argv[0] != "pip":
         return argv
     if not report.has_pip and shutil.which("uv"):
         return ("uv", "pip", argv[1], "--python", report.python, *argv[2:])
-    return (report.python, "-m", "pip", *argv[1:])
+    return (*pip_head(report.python, has_pip=report.has_pip), *argv[1:])

@@ -1,15 +1,18 @@
 """`tripin install`: put a lock's packages for this machine's target into an environment, in one
 pip or uv command that tripin prints and runs.
 
-Every package is named by its exact locked version with `===`, so an installed build with
-another local label (`3.2.0+git23753f4f` under a lock of `3.2.0`) is replaced rather than kept
-as "already satisfied" (PEP 440 local-version matching). Source builds come from the wheelhouse
-the build script filled, named by their exact `+git<commit>` version. `--no-deps`: the lock
-already lists every package the target needs.
+Every package is named by the exact file the lock records, as a direct reference with its hash
+(`name @ https://...whl#sha256=...`): pip and uv verify that hash, and no index is asked, so a
+package of the same name and version on another index cannot stand in for it (an
+`--extra-index-url` install takes any index's file of that version: dependency confusion), and
+an installed build with another local label (`3.2.0+git23753f4f` under a lock of `3.2.0`) is
+not kept as "already satisfied". Source builds come from the wheelhouse the build script
+filled, by path. `--no-deps`: the lock already lists every package the target needs.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,9 +20,14 @@ from pathlib import Path
 
 from tripin.errors import ConfigError, LockError
 from tripin.lock.model import Lock, LockedPackage
-from tripin.sourcebuild import index_options, source_builds
+from tripin.pipcmd import pip_head
+from tripin.sourcebuild import source_builds
+from tripin.targets import Target, parse_target
 
 __all__ = ["Plan", "choose_target", "install_plan"]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_URL = re.compile(r"https?://[^\s#;\\]+\.whl")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,7 +44,6 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
     from packaging.utils import canonicalize_name
 
     from tripin.check import lock_marker_applies
-    from tripin.targets import parse_target
 
     chosen: dict[str, frozenset[str]] = {}
     for kind, names, known in (("--extra", extras, lock.extras), ("--group", groups, lock.dependency_groups)):
@@ -67,6 +74,41 @@ def choose_target(lock: Lock, platform: str, variant: str | None) -> str:
     return mine[0]
 
 
+def _pinned(package: LockedPackage, target: Target) -> str:
+    """`name @ url#sha256=...` for the package's best wheel on the target. Every part comes from
+    a lock that may come from a hostile pull request, so the requirement is checked to parse
+    back to exactly this name and URL, with no marker or extra (a `;` or `#` smuggled into a
+    URL must not turn the line into something else)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    ranked = []
+    for wheel in package.wheels:
+        if not _URL.fullmatch(wheel.url):
+            raise LockError(f"{package.name} {package.version}: not an http(s) wheel URL: {wheel.url!r}")
+        stem = wheel.filename.removesuffix(".whl")
+        rank = target.rank_of("-".join(stem.rsplit("-", 3)[-3:])) if stem != wheel.filename else None
+        if rank is not None:
+            ranked.append((rank, wheel))
+    if not ranked:
+        raise LockError(f"{package.name} {package.version}: the lock has no wheel for {target.name}")
+    wheel = min(ranked, key=lambda pair: pair[0])[1]
+    sha = dict(wheel.hashes).get("sha256", "")
+    if not _SHA256.fullmatch(sha):
+        raise LockError(f"{package.name} {package.version}: {wheel.filename} has no sha256 hash in the lock")
+    text = f"{package.name} @ {wheel.url}#sha256={sha}"
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        req = None
+    url = text.split(" @ ", 1)[1]
+    if req is None or (req.name, req.url, req.marker, req.extras) != (package.name, url, None, set()):
+        raise LockError(f"{package.name} {package.version}: not a plain package name and wheel URL: {text!r}")
+    if canonicalize_name(package.name) != package.name:
+        raise LockError(f"{package.name}: not a normalized package name")
+    return text
+
+
 def _built_wheel(package: LockedPackage, wheelhouse: Path, target: str) -> Path:
     assert package.build is not None
     stem = f"{package.name.replace('-', '_')}-{package.build.version}-"
@@ -89,6 +131,7 @@ def install_plan(
     replace_triton: str | None = None,
     extras: Sequence[str] = (),
     groups: Sequence[str] = (),
+    has_pip: bool = True,
 ) -> Plan:
     """The one command that installs `target`'s packages into `python`'s environment.
     `replace_triton` names an installed Triton whose version string equals the locked one but
@@ -98,10 +141,10 @@ def install_plan(
     packages = _selected(lock, target, extras, groups)
     builds = source_builds(lock, target)
     wheels = tuple(_built_wheel(p, wheelhouse, target) for p in builds)
-    reqs = [f"{p.name}=={p.build.version}" if p.build else f"{p.name}==={p.version}" for p in packages]
-    options = ["--no-deps", *index_options(packages)]
-    if wheels:
-        options += ["--find-links", str(wheelhouse)]
+    built = {p.name: wheel for p, wheel in zip(builds, wheels, strict=True)}
+    parsed = parse_target(target)
+    reqs = [str(built[p.name].resolve()) if p.name in built else _pinned(p, parsed) for p in packages]
+    options = ["--no-deps"]
     if installer == "uv":
         uv = shutil.which("uv")
         if uv is None:
@@ -110,5 +153,5 @@ def install_plan(
         argv = ("uv", "pip", "install", "--python", python, *force, *options, *reqs)
     else:
         force = ["--force-reinstall"] if replace_triton else []
-        argv = (python, "-m", "pip", "install", *force, *options, *reqs)
+        argv = (*pip_head(python, has_pip=has_pip), "install", *force, *options, *reqs)
     return Plan(target=target, argv=argv, packages=packages, wheels=wheels)
