@@ -78,6 +78,17 @@ def test_three_thousand_chained_includes(work: Path, capsys: pytest.CaptureFixtu
     _one_line_error(run.err, "r100.txt:1: includes nested deeper than 100 files")
 
 
+@pytest.mark.parametrize("line", ["-r https://example.com/base.txt", "-c file:///etc/passwd", "--requirement=s3://b/r"])
+def test_a_url_include_is_named_as_written(work: Path, capsys: pytest.CaptureFixture[str], line: str) -> None:
+    """pip fetches URL includes; tripin says it does not, quoting the URL as written (the path
+    join once collapsed `https://` to `https:/`)."""
+    (work / "r.in").write_text(f"{line}\ntorch==2.6.0\n")
+    for run in (tripin(capsys, "check", "r.in"), tripin(capsys, "lock", "r.in", "-t", "linux-x86_64-cp312")):
+        assert run.code == 2
+        url = line.split("=", 1)[1] if line.startswith("--") else line.split(" ", 1)[1]
+        _one_line_error(run.err, f"r.in:1: {line.split(' ')[0].split('=')[0]} {url}: a URL include is not supported")
+
+
 @pytest.mark.parametrize(
     "marker", ["'dev' in dependency_groups", "sys_platform === 'linux'", "python_version ~= '3'"]
 )  # the second found by the fuzz test

@@ -179,6 +179,12 @@ def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk
                     raise LockError(f"{where}: {option} needs a file name")
                 if depth >= MAX_INCLUDE_DEPTH:
                     raise LockError(f"{where}: includes nested deeper than {MAX_INCLUDE_DEPTH} files")
+                if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", value.strip()):
+                    # pip fetches these; a lock's inputs are files tripin can read and digest
+                    raise LockError(
+                        f"{where}: {option} {value.strip()}: a URL include is not supported; download the file "
+                        "and include it by its path"
+                    )
                 include = path.parent / value.strip()
                 out += _parse(include, constraint=constraint or _INCLUDE[option], read=read, walk=walk, depth=depth + 1)
             continue
