@@ -31,7 +31,11 @@ def test_lock_builds_the_fork(
         f'targets = ["{ARM_CU}"]\nindex-url = "{index.simple_url}"\npytorch-index-url = "{pytorch.url}"\n'
         'rules = ["internal.toml"]\n'
     )
-    assert tripin(capsys, "lock").code == 0
+    locked = tripin(capsys, "lock")
+    assert locked.code == 0
+    # the fork's build is the overlay's rule, not what PyPI's wheel was built from
+    assert "ok: the commit of build rule internal-triton-3.2.0 for triton 3.2.0" in locked.out, locked.out
+    assert "PyPI wheel" not in locked.out
     triton = next(p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton")
     assert triton["vcs"]["url"] == "https://git.example.org/ml/triton" and triton["vcs"]["commit-id"] == FORK
     assert triton["tool"]["tripin"]["build"]["version"] == "3.2.0+git11111111"

@@ -22,6 +22,7 @@ from tripin.rules.model import Build, Pin, Ruleset
 __all__ = ["LEVELS", "Verdict", "commit_verdict"]
 
 LEVELS = ("ok", "warning", "error")
+_UPSTREAM = frozenset({"https://github.com/triton-lang/triton", "https://github.com/openai/triton"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,7 +43,11 @@ def _accepted(ruleset: Ruleset, torch: Version, pin: Pin, build: Build | None) -
         if p.package == pin.package and p.torch.contains(line, prereleases=True):
             out.append((p.commit, f"PyTorch's pin for {_line(torch)} ({p.status}, {p.source})"))
     if build is not None:
-        out.append((build.commit, f"the PyPI wheel's commit for {build.package} {build.version} ({build.status})"))
+        if build.repository.rstrip("/").removesuffix(".git") in _UPSTREAM:
+            what = f"the PyPI wheel's commit for {build.package} {build.version} ({build.status})"
+        else:  # an overlay's own build (an internal fork): not what PyPI's wheel was built from
+            what = f"the commit of build rule {build.id} for {build.package} {build.version} ({build.repository})"
+        out.append((build.commit, what))
     for g in ruleset.good:
         if g.package == pin.package and g.torch.contains(torch, prereleases=True):
             out.append((g.commit, f"a known-good commit for torch {_line(torch)} [{g.id}]"))
