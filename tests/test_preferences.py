@@ -132,6 +132,11 @@ def test_p_torch_moves_the_family_through_the_rules(
     new = _pins(lock)
     assert new[(X86, "torch")] == "2.6.0" and new[(X86, "triton")] == "3.2.0"
     assert (ARM, "triton") not in new  # PyPI's aarch64 torch is a CPU build: no Triton there
+    # a Triton the locked torch's rule does not allow: the rule is named, and the way out
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, extra=[*reqs, "-P", "triton==3.3.0"]))
+    assert run.code == 1 and "--upgrade-package triton==3.3.0" in run.err
+    assert "rule torch-2.6.0/metadata gives the locked torch 2.6.0 triton==3.2.0 on linux-x86_64-cp312" in run.err
+    assert "move torch instead (-P torch==VERSION)" in run.err and _pins(lock) == new
 
 
 @pytest.mark.parametrize("value", ["numpy[extra]", "numpy ; sys_platform == 'linux'", "numpy @ https://x/y.whl", "=="])

@@ -101,6 +101,23 @@ def _rule_limit(packages: Mapping[NormalizedName, Resolved], factory: Factory) -
     return factory.rule_req(pin)
 
 
+def _rule_says(factory: Factory, causes: Collection[RequirementInformation[Req, Candidate]]) -> str:
+    """Where `-P triton==X` fails and the rules give the locked torch another Triton, that is
+    the conflict to name: `-P triton` alone moves nothing the torch's rule does not allow."""
+    torch = factory.preferred.get(NormalizedName("torch"))
+    if torch is None or factory.constraints.get(NormalizedName("torch")) is not None:
+        return ""
+    pin = factory.pin_of(torch)
+    if pin is None or pin.package not in {c.requirement.name for c in causes} or pin.package not in factory.constraints:
+        return ""
+    if factory.constraints[pin.package].contains(pin.version, prereleases=True):
+        return ""
+    return (
+        f"; and rule {pin.id} gives the locked torch {torch} {pin.package}{pin.requires} on {factory.target}: "
+        f"-P {pin.package} moves nothing that rule does not allow; move torch instead (-P torch==VERSION)"
+    )
+
+
 def _satisfies(candidate: Candidate, req: Req) -> bool:
     return req.specifier.contains(candidate.version, prereleases=True) and candidate.build == req.build
 
@@ -136,7 +153,7 @@ def _resolve(
             f"{n}{factory.constraints[n]}" for n in {c.requirement.name for c in exc.causes} & set(factory.constraints)
         )
         if upgraded:
-            message += f" (--upgrade-package {', '.join(upgraded)})"
+            message += f" (--upgrade-package {', '.join(upgraded)})" + _rule_says(factory, exc.causes)
         missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
         if missing:
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
