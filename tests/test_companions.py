@@ -82,3 +82,4 @@ def test_sync_reads_every_torch_specifier_and_py3_wheels(
     assert 'id = "torchaudio-2.11.1"' in synced and 'torch = ">=2.11"' in synced
     assert "torchaudio-2.11.1-py3-none-manylinux_2_28_x86_64.whl.metadata" in synced
     assert "torchaudio-2.11.0" not in synced
+    assert "no rule: torchaudio-2.11.0: its metadata names no torch" in run.err  # said, for the rules' keepers

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK, ConfigError
 
 if TYPE_CHECKING:  # the parser imports this module for every command: the rules load on use only
+    from collections.abc import Sequence
+
     from tripin.rules.model import Ruleset
+    from tripin.rules.sync import ExpectedCompanion
 
 __all__ = ["add_rules_parser", "run_rules"]
 
@@ -201,7 +204,9 @@ def _verify(args: argparse.Namespace) -> int:
             problems.append(f"{want.id}: a source build of {want.package} {want.version} needs a commit in triton.toml")
     problems += [f"{pin_id} ({pin.where}): the index no longer shows this release" for pin_id, pin in have.items()]
     have_c = {c.id for c in ruleset.companions}
-    problems += [f"{c.id}: no companion rule; the index says torch{c.torch}" for c in companions if c.id not in have_c]
+    missing = [c for c in companions if c.torch and c.id not in have_c]
+    problems += [f"{c.id}: no companion rule; the index says torch{c.torch}" for c in missing]
+    _print_unpaired(companions)
     for line in problems:
         print(line)
     print(f"{len(problems)} disagreement(s) with {args.index_url}", file=sys.stderr)
@@ -222,9 +227,21 @@ def _sync(args: argparse.Namespace) -> int:
     added = [p.id for p in pins if p.id not in old]
     print(
         f"wrote {directory / 'torch.toml'} ({len(pins)} pins, {len(added)} new) and "
-        f"{directory / 'companions.toml'} ({len(companions)} companions); triton.toml untouched"
+        f"{directory / 'companions.toml'} ({sum(1 for c in companions if c.torch)} companions); triton.toml untouched"
     )
     for pin in pins:
         if pin.id in added:
             print(f"  new: {pin.id}: {pin.package} {pin.version} ({pin.provides})")
+    _print_unpaired(companions)
     return EXIT_OK
+
+
+def _print_unpaired(companions: Sequence[ExpectedCompanion]) -> None:
+    """Releases whose metadata names no torch get no rule; say which, for whoever keeps the rules."""
+    for c in companions:
+        if not c.torch:
+            print(
+                f"  no rule: {c.id}: its metadata names no torch ({c.source}); lock keeps it from every torch "
+                f"the rules pair with another {c.package} release",
+                file=sys.stderr,
+            )

@@ -195,8 +195,15 @@ def expected_companions(client: IndexClient, minimum: Version = FIRST_TORCH) -> 
             torch_req = [r for r in client.metadata(wheel).requires_dist if canonicalize_name(r.name) == "torch"]
             specs = [s for r in torch_req for s in r.specifier]
             # `==2.6.0` until torchvision 0.29.0; `>=2.14.0` after; none at all (torchaudio 2.11.0):
-            # no rule then (the resolver keeps such a release from torch releases paired with another)
-            if specs and max(Version(s.version) for s in specs) >= minimum:
+            # no rule then (the resolver keeps such a release from torch releases paired with
+            # another), returned with torch "" so that sync and verify can say so
+            if not specs:
+                out.append(
+                    ExpectedCompanion(
+                        id=f"{package}-{version}", package=package, version=str(version), torch="", source=wheel.url
+                    )
+                )
+            elif max(Version(s.version) for s in specs) >= minimum:
                 out.append(
                     ExpectedCompanion(
                         id=f"{package}-{version}",
@@ -264,5 +271,6 @@ def render_companions(companions: Sequence[ExpectedCompanion], index: str) -> st
         )
         + "\n"
         for c in companions
+        if c.torch
     ]
     return head + "\n" + "\n".join(body)
