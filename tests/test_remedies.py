@@ -182,6 +182,18 @@ def standin_index(make_index: object, tmp_path: Path) -> IndexServer:
     return server
 
 
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tripin, pip and uv in tmp_path, with this machine's configuration and wheels ignored."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)  # this machine's own wheel directory
+    if UV:
+        monkeypatch.setenv("PATH", f"{Path(UV).parent}:/usr/bin:/bin")
+
+
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_install_replaces_the_wrong_triton(
     installer: str,
@@ -194,14 +206,7 @@ def test_install_replaces_the_wrong_triton(
         pytest.skip("uv is not installed")
     if not _target().startswith("linux-x86_64"):
         pytest.skip("x86_64 rules")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("UV_NO_CONFIG", "1")
-    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
-    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)  # this machine's own wheel directory
-    if UV:
-        monkeypatch.setenv("PATH", f"{Path(UV).parent}:/usr/bin:/bin")
+    _isolated(tmp_path, monkeypatch)
     locked = tripin(capsys, "lock", "torch==2.6.0", "-t", _target(), "-i", standin_index.simple_url)
     assert locked.code == 0, locked.err
     python = _venv(tmp_path, with_pip=installer == "pip")
@@ -244,14 +249,7 @@ def test_install_takes_the_locked_file_not_a_namesake_from_another_index(
     is the one installed."""
     if installer == "uv" and UV is None:
         pytest.skip("uv is not installed")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("UV_NO_CONFIG", "1")
-    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
-    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
-    if UV:
-        monkeypatch.setenv("PATH", f"{Path(UV).parent}:/usr/bin:/bin")
+    _isolated(tmp_path, monkeypatch)
     internal, public = make_index(), make_index()
     internal.publish(build_wheel(tmp_path / "i", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'internal'\n"}))
     public.publish(build_wheel(tmp_path / "p", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'public'\n"}))

@@ -267,33 +267,35 @@ def _check_companions(
         public = Version(entry.version.public)
         rules = [c for c in ruleset.companions if c.package == entry.name]
         paired = [c for c in rules if any(s.operator == "==" for s in c.torch) and c.torch.contains(torch)]
+        found: list[tuple[str, str]] = []  # (message, level)
         if paired and not any(c.version == public for c in rules):
             # no rule for this release (its metadata named no torch, or it is newer than the
             # rules): the lock's resolver keeps such a release from a paired torch; a hand-pinned
             # one is likely built for another torch (torchaudio 2.11.0 for torch 2.11, not 2.6)
+            paired_text = ", ".join(str(c.version) for c in paired)
+            found.append(
+                (
+                    f"{entry.name} {entry.version} has no companion rule, and the rules pair torch {torch} "
+                    f"with {entry.name} {paired_text} [{paired[0].id}]",
+                    "warning",
+                )
+            )
+        found += [
+            (f"{entry.name} {entry.version} is built for torch{c.torch}, not torch {torch} [{c.id}]", "error")
+            for c in rules
+            if c.version == public and not c.torch.contains(torch, prereleases=True)
+        ]
+        for message, level in found:
             out.append(
                 Violation(
                     where=Location(str(path), entry.line),
                     code="TP004",
-                    message=f"{entry.name} {entry.version} has no companion rule, and the rules pair torch "
-                    f"{torch} with {entry.name} {', '.join(str(c.version) for c in paired)} [{paired[0].id}]",
+                    message=message,
                     fix=_companion_fix(ruleset, entry.name, torch),
                     want_version=_fit_text(ruleset, entry.name, torch),
-                    level="warning",
+                    level=level,
                 )
             )
-        for companion in rules:
-            if companion.version == public and not companion.torch.contains(torch, prereleases=True):
-                out.append(
-                    Violation(
-                        where=Location(str(path), entry.line),
-                        code="TP004",
-                        message=f"{entry.name} {entry.version} is built for torch{companion.torch}, "
-                        f"not torch {torch} [{companion.id}]",
-                        fix=_companion_fix(ruleset, entry.name, torch),
-                        want_version=_fit_text(ruleset, entry.name, torch),
-                    )
-                )
 
 
 def _companion_fit(ruleset: Ruleset, name: str, torch: Version) -> Version | None:
