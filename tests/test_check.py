@@ -372,3 +372,44 @@ def test_direct_references_without_a_commit(work: Path, capsys: pytest.CaptureFi
     )
     run = tripin(capsys, "check", "w.txt", "--target", X86)
     assert run.code == 1 and [line.split()[1] for line in _lines(run.out)] == ["TP001", "TP003"]
+
+
+def test_each_constraints_file_is_compared_with_its_own_lock(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pre-commit passes every matching file of the repository at once: two named locks side by
+    side, and two projects in two folders, each pass as a whole as they pass one by one."""
+    base = lock_args(index.simple_url, work / "c", X86)
+    assert tripin(capsys, *base, "torch==2.6.0").code == 0
+    assert tripin(capsys, *base, "torch==2.5.1", "--lock", "pylock.old.toml").code == 0
+    for project, torch in (("a", "2.6.0"), ("b", "2.5.1")):
+        (work / project).mkdir()
+        run = tripin(
+            capsys,
+            *base,
+            f"torch=={torch}",
+            "--lock",
+            f"{project}/pylock.toml",
+            "--constraints",
+            f"{project}/constraints.txt",
+        )
+        assert run.code == 0, run.err
+    files = ["pylock.toml", "constraints.txt", "pylock.old.toml", "constraints.old.txt"]
+    files += [f"{p}/{f}" for p in "ab" for f in ("pylock.toml", "constraints.txt")]
+    run = tripin(capsys, "check", *files)
+    assert (run.code, run.out) == (0, ""), run.out
+    # a disagreement with its own lock is still found, and only that one
+    text = (work / "constraints.old.txt").read_text()
+    (work / "constraints.old.txt").write_text(text.replace("torch==2.5.1", "torch==2.6.0"))
+    run = tripin(capsys, "check", *files)
+    tp007 = [line for line in run.out.splitlines() if "TP007" in line]
+    assert (
+        run.code == 1
+        and tp007
+        == [
+            line
+            for line in tp007
+            if line.startswith("constraints.old.txt:") and "but pylock.old.toml locks 2.5.1" in line
+        ]
+        and tp007
+    )
