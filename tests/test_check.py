@@ -165,7 +165,6 @@ def test_includes_are_followed(work: Path, capsys: pytest.CaptureFixture[str]) -
     [
         ("torch==2.6.0\ntriton=3.2.0\n", "bad.txt:2: invalid requirement 'triton=3.2.0'"),
         ("-r missing.txt\n", "missing.txt: cannot read"),
-        ("git+https://github.com/triton-lang/triton@abcdef0\n", "bad.txt:1: VCS URL without #egg=NAME"),
     ],
 )
 def test_unreadable_input_exits_2(work: Path, capsys: pytest.CaptureFixture[str], content: str, message: str) -> None:
@@ -413,3 +412,27 @@ def test_each_constraints_file_is_compared_with_its_own_lock(
         ]
         and tp007
     )
+
+
+def test_lines_that_name_no_package_are_left_to_pip(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """uv export and pip-compile write `-e .`; pip takes paths and URLs; a hook handed such a
+    file judges the rest, and a file it cannot read hides no verdict on the others."""
+    (work / "constraints.txt").write_text("torch==2.6.0\ntriton==3.2.0+git23753f4f\n")  # the incident
+    (work / "requirements-dev.txt").write_text(
+        "-e .\n-e file:.\n--editable ./sub\n.\n./wheels/foo-1.0-py3-none-any.whl\n"
+        "https://example.com/foo-1.0.tar.gz\ngit+https://github.com/triton-lang/triton@abcdef0\nrequests\n"
+    )
+    (work / "bad.txt").write_text("torch===\n")
+    run = tripin(capsys, "check", "requirements-dev.txt", "--target", X86)
+    assert (run.code, run.out, run.err) == (0, "", "")
+    run = tripin(capsys, "check", "bad.txt", "constraints.txt", "requirements-dev.txt", "--target", X86)
+    assert run.code == 2 and "constraints.txt:2: TP002" in run.out and "constraints.txt:2: TP003" in run.out
+    assert run.err == "tripin: error: bad.txt:1: invalid requirement 'torch===': " + run.err.split(": ", 4)[-1]
+    (work / "u16.txt").write_text("torch==2.6.0\ntriton==3.3.0\n", encoding="utf-16")  # PowerShell's pip freeze >
+    assert "u16.txt:2: TP001" in tripin(capsys, "check", "u16.txt", "--target", X86).out
+
+
+def test_lock_refuses_a_line_that_names_no_package(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "r.in").write_text("-e .\nsix\n")
+    run = tripin(capsys, "lock", "r.in", "-t", X86, "-i", "http://127.0.0.1:9/simple")
+    assert run.code == 2 and "r.in:1: '.' names a path or URL, not a package" in run.err

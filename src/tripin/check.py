@@ -7,7 +7,9 @@ hook has to be fast enough that nobody turns it off.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tripin.errors import Location, LockError, TargetError, one_line, quote
+from tripin.errors import Location, LockError, TargetError, TripinError, one_line, quote
 from tripin.inputfile import read_toml_file
 from tripin.judge import TRITONS, Finding, Pair, commit_of_version, judge_pair
 from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
@@ -381,7 +383,7 @@ def _line_applies(line: ReqLine, env: Mapping[str, str]) -> bool:
 def _check_reqfile(
     path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
 ) -> list[ReqLine]:
-    lines = parse_requirements_file(path, read=read)
+    lines = parse_requirements_file(path, read=read, skip_unnamed=True)
     for target in targets:
         env = target.environment()
         applying = [ln for ln in lines if _line_applies(ln, env)]
@@ -526,34 +528,80 @@ def _disagreements(
 
 
 def check_files(
-    paths: Sequence[Path], ruleset: Ruleset, targets: Sequence[Target] = (), read: list[Path] | None = None
+    paths: Sequence[Path],
+    ruleset: Ruleset,
+    targets: Sequence[Target] = (),
+    read: list[Path] | None = None,
+    errors: list[TripinError] | None = None,
 ) -> list[Violation]:
     """Every violation in the files, in file order, each reported once. `read` collects every
-    file the verdict depends on."""
+    file the verdict depends on. With `errors`, a file that cannot be read is reported there
+    and the others are still judged: a pre-commit run hands over every matching file, and one
+    that is not pip's syntax must not hide the wrong Triton in another."""
     read = [] if read is None else read
     out: list[Violation] = []
     locks: dict[Path, dict[str, dict[str, Version]]] = {}
-    for path in paths:
-        if path.suffix == ".toml":
-            try:
-                locks[path] = _check_lock(path, ruleset, targets, out, read)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a lock of the wrong shape
-                raise LockError(f"{path}: not a valid pylock.toml ({exc.__class__.__name__}: {exc})") from None
-        elif path.suffix == ".lock":
-            locks[path] = _check_uvlock(path, ruleset, targets, out, read)
-    for path in paths:
-        if path.suffix in (".toml", ".lock"):
-            continue
-        own = _locks_of(path, locks)
-        own_targets = {name: parse_target(name) for lock in own for name in locks[lock]}
-        req_targets = list(targets) or list(own_targets.values()) or [parse_target(t) for t in DEFAULT_TARGETS]
-        lines = _check_reqfile(path, ruleset, req_targets, out, read)
-        for lock in own:
-            _disagreements(lock, locks[lock], lines, req_targets, out)
+    for path in [p for p in paths if p.suffix in (".toml", ".lock")]:
+        try:
+            if path.suffix == ".toml":
+                locks[path] = _lock_installs(path, ruleset, targets, out, read)
+            else:
+                locks[path] = _check_uvlock(path, ruleset, targets, out, read)
+        except TripinError as exc:
+            _keep(exc, errors)
+    for path in [p for p in paths if p.suffix not in (".toml", ".lock")]:
+        try:
+            _judge_reqfile(path, ruleset, targets, locks, out, read)
+        except TripinError as exc:
+            _keep(exc, errors)
     return _dedupe(out)
 
 
+def _keep(exc: TripinError, errors: list[TripinError] | None) -> None:
+    if errors is None:
+        raise exc
+    errors.append(exc)
+
+
+def _lock_installs(
+    path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
+) -> dict[str, dict[str, Version]]:
+    try:
+        return _check_lock(path, ruleset, targets, out, read)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a lock of the wrong shape
+        raise LockError(f"{path}: not a valid pylock.toml ({exc.__class__.__name__}: {exc})") from None
+
+
+def _judge_reqfile(
+    path: Path,
+    ruleset: Ruleset,
+    targets: Sequence[Target],
+    locks: Mapping[Path, Mapping[str, Mapping[str, Version]]],
+    out: list[Violation],
+    read: list[Path],
+) -> None:
+    own = _locks_of(path, locks)
+    own_targets = {name: parse_target(name) for lock in own for name in locks[lock]}
+    req_targets = list(targets) or list(own_targets.values()) or [parse_target(t) for t in DEFAULT_TARGETS]
+    lines = _check_reqfile(path, ruleset, req_targets, out, read)
+    for lock in own:
+        _disagreements(lock, locks[lock], lines, req_targets, out)
+
+
 _WRITTEN_WITH = re.compile(rb"# This file was generated by tripin \S+ with (pylock(?:\.[^\s;/]+)?\.toml);")
+
+
+def _first_line(path: Path) -> bytes:
+    """The start of a regular file, b"" for anything else: opened without blocking, so that a
+    FIFO is left for the reader that refuses it with a message."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return b""
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        return handle.readline(400)
 
 
 def _locks_of(path: Path, locks: Mapping[Path, object]) -> list[Path]:
@@ -561,11 +609,7 @@ def _locks_of(path: Path, locks: Mapping[Path, object]) -> list[Path]:
     file tripin wrote says `with pylock.NAME.toml`), else those in its own directory. A
     pre-commit run passes every matching file of the repository at once, and a project's
     constraints.gpu.txt is not wrong for disagreeing with pylock.toml, nor projA's with projB's."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.readline(400)
-    except OSError:
-        head = b""
+    head = _first_line(path)
     here = [lock for lock in locks if lock.resolve().parent == path.resolve().parent]
     named = _WRITTEN_WITH.match(head)
     if named is not None:

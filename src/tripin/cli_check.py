@@ -35,7 +35,7 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     import json
 
     from tripin.check import check_files
-    from tripin.errors import ConfigError
+    from tripin.errors import ConfigError, TripinError
     from tripin.judge import OK_ACCEPTED, WARN_OTHER_CUT
     from tripin.targets import parse_target
 
@@ -48,7 +48,8 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
 
     ruleset = load_rules(project, validate=False)
     targets = [parse_target(t) for t in args.targets]
-    found = check_files(files, ruleset, targets, read)
+    unreadable: list[TripinError] = []  # reported after the verdicts on every other file
+    found = check_files(files, ruleset, targets, read, unreadable)
     warnings = [v for v in found if v.level == "warning"]
     violations = [v for v in found if v.level == "error"]
     if args.fix and violations:
@@ -59,7 +60,7 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
             print(f"fixed {line}", file=sys.stderr)
         for line in skipped:
             print(f"not fixed {line}", file=sys.stderr)
-        found = check_files(files, ruleset, targets)
+        found = check_files(files, ruleset, targets, errors=[])
         violations = [v for v in found if v.level == "error"]
     if args.format == "json":
         rows = [
@@ -83,8 +84,10 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
         output = "".join(f"{v}\n" for v in violations)
     # on stderr: a hook shows them without failing (--strict: they fail it too)
     errors = "".join(f"warning: {v.where}: {v.code} {v.message}\n" for v in warnings) if args.format == "text" else ""
+    errors += "".join(f"tripin: error: {exc}\n" for exc in unreadable)
     failed = violations or (getattr(args, "strict", False) and warnings)
-    return output, EXIT_NO_SOLUTION if failed else EXIT_OK, errors
+    code = EXIT_NO_SOLUTION if failed else EXIT_OK
+    return output, max([code, *(exc.exit_code for exc in unreadable)]), errors
 
 
 def _default_check_files(project: Project, read: list[Path]) -> list[Path]:

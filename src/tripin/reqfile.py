@@ -4,6 +4,7 @@ options are accepted and ignored, as they do not change what a line pins."""
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from tripin.errors import Location, LockError, quote
-from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_input_text
+from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_input
 
 __all__ = [
     "MAX_INCLUDE_DEPTH",
@@ -115,20 +116,71 @@ def _requirement(text: str, where: Location) -> Requirement:
     return requirement
 
 
-def parse_requirements_file(path: Path, *, constraint: bool = False, read: list[Path] | None = None) -> list[ReqLine]:
+def _decoded(data: bytes) -> str:
+    """As pip's auto_decode: a byte-order mark names the encoding (PowerShell's `pip freeze >`
+    writes UTF-16), else UTF-8."""
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    return data.decode("utf-8")
+
+
+def parse_requirements_file(
+    path: Path, *, constraint: bool = False, read: list[Path] | None = None, skip_unnamed: bool = False
+) -> list[ReqLine]:
     """The requirement lines of a file and its includes, in order. `read` collects every file
     opened, includes too (for `check`'s memo). Each file is read once per (file, -r or -c):
     a file included twice adds nothing new, and re-reading it per path grows exponentially
-    with the depth of a diamond of includes."""
-    return _parse(path, constraint=constraint, read=read, walk=_Walk(), depth=0)
+    with the depth of a diamond of includes. A line that names no package, only a place (`-e .`,
+    `./dist/x.whl`, a URL, a VCS URL without #egg=), is pip's to build: `check` skips it
+    (`skip_unnamed`, as uv export and pip-compile files hold `-e .`), `lock` refuses it."""
+    return _parse(path, constraint=constraint, read=read, walk=_Walk(skip_unnamed), depth=0)
 
 
 class _Walk:
     """What one parse has seen so far, across its includes."""
 
-    def __init__(self) -> None:
+    def __init__(self, skip_unnamed: bool) -> None:
         self.done: set[tuple[Path, bool]] = set()
         self.lines = 0
+        self.skip_unnamed = skip_unnamed
+
+
+_ARCHIVE = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz")
+
+
+def _unnamed(text: str) -> bool:
+    """A requirement pip takes from a place rather than by name: a path or a URL, with no
+    `name @` in front and no #egg=NAME."""
+    head = text.split(";", 1)[0].strip()
+    if " @ " in head or re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*\s*@", head) or _EGG.search(head):
+        return False
+    return (
+        head.startswith((".", "/", "~"))
+        or ":" in head  # a URL (file:., https://...) or a drive letter; no name or specifier has one
+        or bool(re.match(r"(git|hg|svn|bzr)\+", head))
+        or "/" in head
+        or "\\" in head
+        or head.lower().endswith(_ARCHIVE)
+    )
+
+
+def _placed(text: str, where: Location, walk: _Walk) -> bool:
+    """True when the line names no package and is to be skipped; raises where it may not be."""
+    if not _unnamed(text):
+        return False
+    if walk.skip_unnamed:
+        return True
+    raise LockError(
+        f"{where}: {quote(text)} names a path or URL, not a package: tripin locks packages from indexes only "
+        "(name the package, or leave the line to pip)"
+    )
 
 
 def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk, depth: int) -> list[ReqLine]:
@@ -142,7 +194,7 @@ def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk
         return []  # pip would loop on a cycle or read it twice; either adds nothing new
     walk.done.add((resolved, constraint))
     try:
-        text = read_input_text(path).removeprefix("\ufeff")  # a byte-order mark, as pip reads it
+        text = _decoded(read_input(path))
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8"
         raise LockError(f"{path}: cannot read: {reason}") from None
@@ -169,11 +221,15 @@ def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk
             if "=" in option and option.startswith("--"):
                 option, _, value = option.partition("=")
             if option in ("-e", "--editable"):
-                out.append(
-                    ReqLine(
-                        where=where, requirement=_requirement(value.strip(), where), hashes=(), constraint=constraint
+                if not _placed(value.strip(), where, walk):
+                    out.append(
+                        ReqLine(
+                            where=where,
+                            requirement=_requirement(value.strip(), where),
+                            hashes=(),
+                            constraint=constraint,
+                        )
                     )
-                )
             elif option in _INCLUDE:
                 if not value.strip():
                     raise LockError(f"{where}: {option} needs a file name")
@@ -189,6 +245,8 @@ def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk
                 out += _parse(include, constraint=constraint or _INCLUDE[option], read=read, walk=walk, depth=depth + 1)
             continue
         text_req, options = _split(line)
+        if _placed(text_req, where, walk):
+            continue
         hashes = tuple(o.split("=", 1)[1] for o in options if o.startswith("--hash="))
         requirement = _requirement(text_req, where)
         requirement.name = canonicalize_name(requirement.name)
