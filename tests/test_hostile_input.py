@@ -260,6 +260,17 @@ def test_a_ten_thousand_pin_overlay(tmp_path: Path) -> None:
     _one_line_error(run.err, "pin 'late' overlaps pin 'p5' ", "for torch 10.5.0")
 
 
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "abc", "0", "1e9"])
+def test_a_bad_http_timeout_is_a_usage_error(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """nan, inf and negatives reached httpx and the clock as tracebacks; `abc` was exit 3."""
+    monkeypatch.setenv("TRIPIN_HTTP_TIMEOUT", value)
+    run = tripin(capsys, "lock", "six", "-t", "linux-x86_64-cp312", "-i", "http://127.0.0.1:9/simple", "--refresh")
+    assert run.code == 2
+    _one_line_error(run.err, f"TRIPIN_HTTP_TIMEOUT={value!r}: must be a number of seconds")
+
+
 def test_a_server_that_never_answers_is_asked_twice(
     index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

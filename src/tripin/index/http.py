@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tripin.errors import IndexFetchError
+from tripin.errors import ConfigError, IndexFetchError
 from tripin.index.models import redact_url
 
 if TYPE_CHECKING:  # imported on the first request: a run that the cache answers needs neither
@@ -100,10 +101,13 @@ class Fetcher:
         at a time cannot hold a run forever. httpx, TLS and the trust store are set up on the
         first request: a run that the cache answers never pays for them."""
         if timeout is None:
+            text = os.environ.get("TRIPIN_HTTP_TIMEOUT", "")
             try:
-                timeout = float(os.environ.get("TRIPIN_HTTP_TIMEOUT", "") or 30.0)
+                timeout = float(text or 30.0)
             except ValueError:
-                raise IndexFetchError("TRIPIN_HTTP_TIMEOUT must be a number of seconds") from None
+                timeout = math.nan
+            if not 0 < timeout <= 86_400:  # nan, inf and negatives reached httpx and the clock as tracebacks
+                raise ConfigError(f"TRIPIN_HTTP_TIMEOUT={text!r}: must be a number of seconds, above 0, at most 86400")
         self.deadline = 4 * timeout
         self.stats = Stats()
         self._timeout = timeout
