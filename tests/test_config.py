@@ -102,6 +102,9 @@ def test_requirement_groups(work: Path, capsys: pytest.CaptureFixture[str]) -> N
     )
     missing = tripin(capsys, "lock", "--group", "nope", "--print-config")
     assert missing.code == 2 and "no requirements group 'nope'" in missing.err
+    # requirements on the command line replace pyproject's: a --group beside them is said, not dropped
+    beside = tripin(capsys, "lock", "idna", "--group", "dev", "--print-config")
+    assert beside.code == 2 and "--group dev: groups belong to pyproject.toml's requirements" in beside.err
 
 
 def test_print_config_asks_the_index_nothing_and_a_lock_asks_each_root_page_once(

@@ -397,6 +397,11 @@ def build_settings(
     sources: dict[str, str] = {}
     group_map: dict[str, tuple[str, tuple[Requirement, ...]]] = {}
     if cli_requirements or files:
+        if groups:  # validated above and then dropped, silently: say instead what --group is for
+            raise ConfigError(
+                f"--group {groups[0]}: groups belong to pyproject.toml's requirements, and requirements given "
+                "on the command line replace those; leave out --group, or the requirements"
+            )
         requirements = parse_requirements(cli_requirements, cli) + from_files
         sources["requirements"] = " + ".join(
             ([cli] if cli_requirements else []) + [f"{f} ({'-r' if f in requirement_files else 'file'})" for f in files]
