@@ -284,3 +284,14 @@ def test_install_refuses_a_tampered_wheel_entry(
     lock.write_text(lock.read_text().replace(old, new, 1))
     run = tripin(capsys, "install", "--dry-run", "--target", "linux-x86_64-cp312", "--python", sys.executable)
     assert run.code != 0 and message in run.err and len(run.err.splitlines()) == 1, run.err
+
+
+def test_install_refuses_another_interpreters_target(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pip would download every wheel and then refuse the first; a dry run may still plan it."""
+    other = "linux-aarch64-cp312" if _target() != "linux-aarch64-cp312" else "linux-x86_64-cp312"
+    assert tripin(capsys, "lock", "filelock", "-t", other, "-t", _target(), "-i", index.simple_url).code == 0
+    run = tripin(capsys, "install", "--target", other, "--python", sys.executable)
+    assert run.code == 2 and f"target {other} is not {sys.executable}'s ({_target()})" in run.err
+    assert tripin(capsys, "install", "--target", other, "--python", sys.executable, "--dry-run").code == 0

@@ -155,6 +155,13 @@ def run_install(args: argparse.Namespace) -> int:
         target = choose_target(lock, report.target, variant)
     elif target not in {t.name for t in lock.targets}:
         raise TripinError(f"target {target!r} is not in the lock (it has: {', '.join(t.name for t in lock.targets)})")
+    elif not args.dry_run and target != report.target and not target.startswith(report.target + "-"):
+        # pip would download every wheel, then refuse the first: "not a supported wheel on this
+        # platform" (a dry run may plan another machine's install: it installs nothing)
+        raise TripinError(
+            f"target {target} is not {python}'s ({report.target}): its wheels do not install there; "
+            "name that interpreter's target, or another --python"
+        )
     installer = args.installer or ("pip" if report.has_pip or not shutil.which("uv") else "uv")
     locked = {p.name: p for p in lock.for_target(target)}
     replace = next(
