@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import lock_args, read_toml, tripin
-from indexserver import IndexServer
+from indexserver import IndexServer, build_wheel
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
 
@@ -93,3 +94,27 @@ def test_explain_says_when_a_rule_added_triton(
     assert {r["target"]: r["added_by_rule"] for r in data["explain"]} == {X86: False, arm_cu: True}
     arm = tripin(capsys, "explain", "triton", "--target", arm_cu).out
     assert f"added by a rule: torch's metadata names no triton on {arm_cu}" in arm
+
+
+def test_explain_follows_who_pulls_in_triton_on_each_target(
+    index: IndexServer,
+    make_index: Callable[..., IndexServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """torch names Triton on x86_64 only; on aarch64 (a CPU build) a kernel package asks for it and
+    the rules choose it. The lock's entries say so, and explain follows them: it said
+    `torch 2.6.0 -> triton 3.2.0+git...` on aarch64, which torch's metadata does not."""
+    monkeypatch.chdir(tmp_path)
+    kernels = make_index()
+    kernels.publish(build_wheel(tmp_path / "w", "kernelpkg", "1.0", requires_dist=["triton>=2.3"]))
+    extra = ["torch==2.6.0", "kernelpkg", "--extra-index-url", kernels.simple_url]
+    run = tripin(capsys, *lock_args(index.simple_url, tmp_path / "c", X86, ARM, extra=extra))
+    assert run.code == 0, run.err
+    torch = next(p for p in read_toml(tmp_path / "pylock.toml")["packages"] if p["name"] == "torch")
+    assert [d for d in torch["dependencies"] if d["name"] == "triton"] == [{"name": "triton", "version": "3.2.0"}]
+    data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
+    chains = {r["target"]: r["chain"] for r in data["explain"]}
+    assert chains[X86] == ["torch 2.6.0", "triton 3.2.0"]
+    assert chains[ARM] == ["kernelpkg 1.0", "triton 3.2.0+git9641643d"]

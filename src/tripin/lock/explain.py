@@ -31,7 +31,7 @@ def _chain(lock: Lock, target: str, name: str) -> list[str]:
         if current == name:
             break
         for child in present[current].dependencies:
-            if child in present and child not in parents:
+            if child in present and child not in parents and _pulls(present[current], present[child]):
                 parents[child] = current
                 queue.append(child)
     if name not in parents:
@@ -42,6 +42,19 @@ def _chain(lock: Lock, target: str, name: str) -> list[str]:
         steps.append(f"{node} {present[node].version}")
         node = parents[node]
     return list(reversed(steps))
+
+
+def _pulls(parent: LockedPackage, child: LockedPackage) -> bool:
+    """Whether the parent pulls in this entry of the child's name: where the lock names the
+    entries (version or commit), only those; torch names the x86_64 Triton wheel, and on aarch64
+    the Triton source build is another package's requirement, not torch's."""
+    refs = [(v, c) for n, v, c in parent.dependency_refs if n == child.name]
+    if not refs or any(v is None and c is None for v, c in refs):
+        return True
+    return any(
+        (c is not None and child.vcs is not None and child.vcs.commit == c) or (v is not None and v == child.version)
+        for v, c in refs
+    )
 
 
 def _source(package: LockedPackage) -> str:

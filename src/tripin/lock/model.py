@@ -70,6 +70,13 @@ class LockedPackage:
     build: SourceBuild | None = None
     rules: tuple[tuple[str, str], ...] = ()  # (rule id, its source URL)
     dependencies: tuple[str, ...] = ()  # names it pulls in, on any of its targets
+    # (name, targets where this package pulls it in), as resolved: torch pulls in triton on
+    # x86_64, not on aarch64 where its metadata names none (another package may); empty when
+    # read from a file, which keeps `dependency_refs` instead
+    dependency_targets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # the lock file's entries: (name, version, commit); the version or commit is given where two
+    # entries share the name (a wheel on one target, a source build on another)
+    dependency_refs: tuple[tuple[str, str | None, str | None], ...] = ()
     added_by_rule: tuple[str, ...] = ()  # targets where a rule, not torch's metadata, asked for it
 
 

@@ -47,6 +47,7 @@ def _package(p: LockedPackage, ambiguous: set[str], by_name: dict[str, list[Lock
         # PEP 751: enough keys to tell the entry apart; a name with two entries (a wheel on one
         # target, a source build on another) adds the version of each entry it may mean
         deps: list[dict[str, Any]] = []
+        on = dict(p.dependency_targets)  # the targets where p pulls each name in
         for name in p.dependencies:
             if name in ambiguous:
                 deps += [
@@ -54,7 +55,7 @@ def _package(p: LockedPackage, ambiguous: set[str], by_name: dict[str, list[Lock
                     if d.vcs is None
                     else {"name": name, "vcs": {"commit-id": d.vcs.commit}}
                     for d in by_name[name]
-                    if set(d.targets) & set(p.targets)
+                    if set(d.targets) & set(on.get(name, p.targets))
                 ]
             else:
                 deps.append({"name": name})
@@ -225,6 +226,7 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                 else None,
                 rules=tuple((r["id"], r["source"]) for r in ptool.get("rules", [])),
                 dependencies=tuple(dict.fromkeys(str(d["name"]) for d in p.get("dependencies", []))),
+                dependency_refs=tuple(_dependency_ref(d) for d in p.get("dependencies", [])),
                 added_by_rule=_list(ptool.get("added-by-rule", []), "added-by-rule"),
             )
         )
@@ -249,4 +251,15 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
         inputs_digest=tool["inputs-digest"],
         tool_version=tool["version"],
         extra={k: v for k, v in tool.items() if k not in known},
+    )
+
+
+def _dependency_ref(entry: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    vcs = entry.get("vcs")
+    commit = vcs.get("commit-id") if isinstance(vcs, Mapping) else None
+    version = entry.get("version")
+    return (
+        str(entry["name"]),
+        version if isinstance(version, str) else None,
+        commit if isinstance(commit, str) else None,
     )

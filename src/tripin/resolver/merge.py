@@ -83,7 +83,8 @@ def merge(
         marker = _marker(names, all_names, markers, conditions)
         entry = _package(pkg_name, version, marker, names, [m[1] for m in members], first, ruleset)
         added = tuple(t for t in names if any(m[0] == t and m[1].added_by_rule for m in members))
-        packages.append(dataclasses.replace(entry, added_by_rule=added) if added else entry)
+        edges = tuple((dep, tuple(t for t, m in members if dep in m.dependencies)) for dep in entry.dependencies)
+        packages.append(dataclasses.replace(entry, added_by_rule=added, dependency_targets=edges))
     return Lock(
         groups=tuple((name, kind) for name, (kind, _) in sorted(groups.items())),
         targets=targets,
