@@ -46,6 +46,9 @@ def test_lock_check_explain_rules(
         _validate("explain", json.dumps(explained))
     _validate("rules", tripin(capsys, "rules", "list", "--format", "json").out)
     _validate("rules", tripin(capsys, "rules", "show", "2.6", "--format", "json").out)
+    config = _validate("config", tripin(capsys, "config", "--format", "json").out)
+    printed = _validate("config", tripin(capsys, *args, "--print-config").out)  # --format json: the same document
+    assert {"lock", "constraints"} <= {s["name"] for s in printed["settings"]} & {s["name"] for s in config["settings"]}
 
 
 def test_doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

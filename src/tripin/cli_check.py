@@ -198,14 +198,19 @@ def _no_triton_notes(lock: Lock, package: str, target: str | None, found: set[st
 def run_config(args: argparse.Namespace) -> int:
     from tripin.config import describe_project
 
-    rows = describe_project(project_of(args))
-    if args.format == "json":
+    print_settings(describe_project(project_of(args)), args.format)
+    return EXIT_OK
+
+
+def print_settings(rows: list[tuple[str, str, str]], fmt: str) -> None:
+    """`tripin config` and `tripin lock --print-config`: (name, value, where it came from) rows,
+    as a table or as config.json's document."""
+    if fmt == "json":
         import json
 
         settings = [{"name": n, "value": v, "source": src} for n, v, src in rows]
         print(json.dumps({"schema": 1, "settings": settings}, indent=2))
-        return EXIT_OK
+        return
     width = max(len(name) for name, _, _ in rows)
     for name, value, source in rows:
         print(f"{name:<{width}}  {value}  [{source}]")
-    return EXIT_OK

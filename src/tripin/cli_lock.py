@@ -142,12 +142,10 @@ def _lock_with(
         preferences = _foreign_preferences(settings.lock_path, upgrades) or preferences
     ruleset = ruleset_from(args, overlays=settings.overlays)
     if args.print_config:  # after every check `lock` makes before resolving: what it shows, lock would use
+        from tripin.cli_check import print_settings
         from tripin.config import describe
 
-        rows = describe(settings)
-        width = max(len(name) for name, _, _ in rows)
-        for name, value, source in rows:
-            print(f"{name:<{width}}  {value}  [{source}]")
+        print_settings(describe(settings), args.format)
         return EXIT_OK
     named = [(settings.lock_path, "--lock"), (settings.constraints_path, "--constraints")]
     check_writable(named, settings.input_files)  # fail before the work, not after
