@@ -213,3 +213,7 @@ def test_extras_that_require_each_other_lock_as_pip_and_uv_read_them(
         marker = {p["name"]: p.get("marker") for p in read_toml(tmp_path / "pylock.toml")["packages"]}
         assert marker["numpy"] == marker["torch"] == f"'{group}' in extras" and marker["filelock"] is None
     assert tripin(capsys, "lock", "--cache-dir", "c", "--group", "dev").code == 0
+    # x and y bring each other's requirements: each is listed once
+    run = tripin(capsys, "lock", "--cache-dir", "c", "--group", "x", "--group", "y", "--print-config")
+    listed = next(line for line in run.out.splitlines() if line.startswith("requirements"))
+    assert listed.count("numpy") == 1 and listed.count("torch==2.6.0") == 1, listed

@@ -132,7 +132,8 @@ def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], d
         # blame the source that named the group: the command line, or [tool.tripin] groups
         blame = None if group in from_tool else f"--group {group}"
         deps += _group(data, group, path, text, blame=blame)
-    return deps, tool, text
+    # two groups (or an extra through `me[x]`) may bring one requirement twice: list it once
+    return list(dict.fromkeys(deps)), tool, text
 
 
 def pyproject_groups(path: Path, names: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
