@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -272,8 +273,8 @@ def test_constraints_path_with_a_newline_is_refused(tmp_path: Path, capsys: pyte
 @pytest.mark.parametrize(
     ("case", "change"),
     [
-        # 8 hex digits shared with the pinned commit: Triton's history keeps only those, so a
-        # verdict would take it for the pin; a fork can forge such a commit in minutes
+        # 8 hex digits shared with the pinned commit: a fork can forge such a commit in minutes,
+        # and its `+git` label would be the pin's
         ("forged prefix", (("packages", 0, "vcs", "commit-id"), COMMIT[:8] + "0" * 32)),
         # a real commit of Triton main after the break torch 2.6 trips on (the reported case)
         ("main after the break", (("packages", 0, "vcs", "commit-id"), "23753f4f" + "0" * 32)),
@@ -303,3 +304,18 @@ def tripin_plan(capsys: pytest.CaptureFixture[str], work: Path, data: dict[str, 
     (work / "build.sh").unlink(missing_ok=True)
     (work / "pylock.toml").write_text(tomlkit.dumps(data), encoding="utf-8")
     return tripin(capsys, "build-plan", "--lock", "pylock.toml", f"--target={ARM}", "-o", "build.sh")
+
+
+def test_the_printed_install_line_quotes_the_wheelhouse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The script's last line is a command to copy: a wheelhouse with a space or a quote in its
+    path must come out as one shell word."""
+    os.chdir(tmp_path)
+    assert tripin_plan(capsys, tmp_path, _base_lock()).code == 0
+    script = (tmp_path / "build.sh").read_text()
+    tail = script[script.index('echo "built into') :]
+    wheelhouse = str(tmp_path / "wheel house" / "it's")
+    env = {**os.environ, "WHEELHOUSE": wheelhouse}
+    run = subprocess.run(["sh", "-c", tail], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    argv = shlex.split(run.stdout.splitlines()[-1])
+    assert argv[:4] == ["pip", "install", "--find-links", wheelhouse] and "triton==3.2.0+git9641643d" in argv

@@ -180,7 +180,9 @@ def build_script(
     out += [
         "",
         'echo "built into $WHEELHOUSE; install with:"',
-        f"printf '  pip install --find-links %s %s\\n' \"$WHEELHOUSE\" {q(shlex.join(argv[2:]))}",
+        # the wheelhouse shell-quoted, so that the printed line runs as printed from any path
+        r"""wheelhouse_q=$(printf '%s' "$WHEELHOUSE" | sed "s/'/'\\\\''/g")""",
+        f'printf "  pip install --find-links \'%s\' %s\\n" "$wheelhouse_q" {q(shlex.join(argv[2:]))}',
     ]
     return "\n".join(out) + "\n"
 
