@@ -365,11 +365,16 @@ def test_index_metadata_with_a_5000_digit_number(field: str) -> None:
         parse_metadata(data.encode(), "p.metadata")
 
 
-def test_a_lock_entry_whose_name_is_no_name(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (work / "pylock.toml").write_text('lock-version = "1.0"\n[[packages]]\nname = "torch\\ntriton"\nversion = "1"\n')
+@pytest.mark.parametrize(
+    ("name", "needle"), [('"torch\\ntriton"', "'torch\\ntriton'"), ("5", "name must be a string, not int")]
+)
+def test_a_lock_entry_whose_name_is_no_name(
+    work: Path, capsys: pytest.CaptureFixture[str], name: str, needle: str
+) -> None:
+    (work / "pylock.toml").write_text(f'lock-version = "1.0"\n[[packages]]\nname = {name}\nversion = "1"\n')
     run = tripin(capsys, "check", "pylock.toml")
     assert run.code == 2
-    _one_line_error(run.err, "pylock.toml:2: malformed package entry", "'torch\\ntriton'")
+    _one_line_error(run.err, "pylock.toml:2: malformed package entry", needle)
 
 
 def test_a_checked_file_replaced_by_a_fifo(tmp_path: Path) -> None:

@@ -76,7 +76,9 @@ def _lock_entries(path: Path, data: Mapping[str, Any], text: str) -> list[_Entry
         line = lines[i] if i < len(lines) else 1
         where = Location(str(path), line)
         try:
-            name = canonicalize_name(str(package["name"]), validate=True)  # InvalidName: a ValueError
+            if not isinstance(package["name"], str):  # `name = 5`: str() made it a valid name
+                raise TypeError(f"name must be a string, not {type(package['name']).__name__}")
+            name = canonicalize_name(package["name"], validate=True)  # InvalidName: a ValueError
             build = package.get("tool", {}).get("tripin", {}).get("build", {})
             raw_version = package.get("version") or build.get("version")
             version = Version(raw_version) if raw_version else None
