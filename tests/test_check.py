@@ -289,6 +289,26 @@ def test_warm_memo_replays_before_the_command_line_loads(work: Path) -> None:
     assert status.startswith("1 ['tripin.cli'") and out == first_out
 
 
+def test_a_remembered_answer_is_the_codes_that_gave_it(tmp_path: Path) -> None:
+    """An editable install changes tripin's code without changing its version: the memo key
+    follows the source files too, so the new code never replays the old code's answer."""
+    import os
+
+    from tripin.memo import code_stamp
+
+    package = tmp_path / "tripin"
+    (package / "index").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "index" / "http.py").write_text("")
+    first = code_stamp(str(package))
+    assert code_stamp(str(package)) == first
+    os.utime(package / "index" / "http.py", ns=(0, os.stat(package / "index" / "http.py").st_mtime_ns + 10**9))
+    second = code_stamp(str(package))
+    assert second != first
+    (package / "index" / "cache.py").write_text("")
+    assert code_stamp(str(package)) not in (first, second)
+
+
 def test_check_loads_no_network_or_resolver_code(work: Path) -> None:
     (work / "c.txt").write_text(f"torch=={NIGHTLY}\ntriton==3.2.0+git23753f4f\n")
     code = (

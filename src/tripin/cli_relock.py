@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tripin import __version__
 from tripin.errors import EXIT_OK, one_line
 
 if TYPE_CHECKING:
@@ -24,12 +23,12 @@ def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
     import os
 
     from tripin import relock
-    from tripin.memo import cache_root
+    from tripin.memo import cache_root, code_stamp
 
     root = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
     # options that change how a run talks or where it reads from, not what it locks
     options = {k: v for k, v in vars(args).items() if k not in ("quiet", "verbose", "format", "offline")}
-    return root, relock.inputs_key(__version__, options, os.environ)
+    return root, relock.inputs_key(code_stamp(), options, os.environ)
 
 
 def unchanged_lock(args: argparse.Namespace) -> dict[str, Any] | None:
