@@ -82,13 +82,14 @@ def _pinned(package: LockedPackage, target: Target) -> str:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
+    if canonicalize_name(package.name) != package.name:
+        raise LockError(f"{package.name}: not a normalized package name")
     ranked = []
     for wheel in package.wheels:
         if not _URL.fullmatch(wheel.url):
             raise LockError(f"{package.name} {package.version}: not an http(s) wheel URL: {wheel.url!r}")
-        stem = wheel.filename.removesuffix(".whl")
-        rank = target.rank_of("-".join(stem.rsplit("-", 3)[-3:])) if stem != wheel.filename else None
-        if rank is not None:
+        tags = "-".join(wheel.filename.removesuffix(".whl").rsplit("-", 3)[-3:])  # py3-none-any
+        if (rank := target.rank_of(tags)) is not None:
             ranked.append((rank, wheel))
     if not ranked:
         raise LockError(f"{package.name} {package.version}: the lock has no wheel for {target.name}")
@@ -104,8 +105,6 @@ def _pinned(package: LockedPackage, target: Target) -> str:
     url = text.split(" @ ", 1)[1]
     if req is None or (req.name, req.url, req.marker, req.extras) != (package.name, url, None, set()):
         raise LockError(f"{package.name} {package.version}: not a plain package name and wheel URL: {text!r}")
-    if canonicalize_name(package.name) != package.name:
-        raise LockError(f"{package.name}: not a normalized package name")
     return text
 
 
