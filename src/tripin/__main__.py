@@ -22,10 +22,10 @@ def _leave(code: int) -> int:
     """Exit without tearing the heap down, as mypy does: after a lock, freeing its hundreds of
     thousands of objects one by one took 40 to 160 ms, after every file was written and closed.
     Output is flushed first; if that fails (a closed pipe), Python's own exit runs instead."""
-    import logging
     import os
 
-    logging.shutdown()
+    if "logging" in sys.modules:  # flush its handlers; a run that never logged has none to flush
+        sys.modules["logging"].shutdown()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

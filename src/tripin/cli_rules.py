@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +96,8 @@ def run_rules(args: argparse.Namespace) -> int:
         if args.rules_command == "show" and not rows:
             raise ConfigError(f"no rule speaks of torch {args.line}")
         if args.format == "json":
+            import json
+
             print(json.dumps({"schema": 1, "rules": rows}, indent=2))
             return EXIT_OK
         if args.rules_command == "list":
