@@ -76,6 +76,10 @@ def test_cuda_and_cpu_builds_in_one_lock(
     assert re.search(r"^torch==2\.6\.0\+cu126  # rule torch-2\.6\.0/", cu_text, re.M)
     assert "triton==3.2.0+git9641643d ; " in cu_text and 'platform_machine == "aarch64"' in cu_text
     assert tripin(capsys, "check", "pylock.toml").code == 0
+    # each build's constraints file is judged for its own targets (its header names them), as the
+    # pre-commit hook passes them all at once
+    run = tripin(capsys, "check", "pylock.toml", "constraints-cu126.txt", "constraints-cpu.txt")
+    assert (run.code, run.out) == (0, ""), run.out
 
 
 def test_rocm_takes_pytorch_triton_rocm_and_warns(
