@@ -198,6 +198,24 @@ def test_a_nightly_is_judged_against_its_release_with_a_warning(work: Path, caps
     assert [v["level"] for v in verdicts] == ["warning"]
 
 
+@pytest.mark.parametrize("name", ["triton", "pytorch-triton"])
+def test_a_nightlys_triton_after_the_break_fails_under_either_name(
+    work: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """The incident's build under the name nightlies require: pytorch-triton is built from
+    Triton's source too, so the commit is judged (and known bad) whatever the distribution."""
+    path = work / "c.txt"
+    path.write_text(f"torch==2.6.0.dev20241230+cu126\n{name}==3.2.0+git23753f4f\n")
+    run = tripin(capsys, "check", str(path), "--target", "linux-x86_64-cp312-cu126")
+    assert run.code == 1 and "TP002" in run.out and "TP003" in run.out, run.out + run.err
+    assert "380 commits after the breaking commit 67dc6270" in run.out
+    if name == "pytorch-triton":  # the remedy: torch's own pytorch-triton, from the nightly index
+        assert "fix: install the pytorch-triton torch 2.6.0.dev20241230+cu126 requires: pip install --pre " in run.out
+    path.write_text(f"torch==2.6.0.dev20241230+cu126\npytorch-triton==3.2.0+git{WHEEL_320[:8]}\n")
+    run = tripin(capsys, "check", str(path), "--target", "linux-x86_64-cp312-cu126")
+    assert run.code == 0 and "TP008 no nightly rule covers" in run.err  # a commit it accepts: not judged further
+
+
 def test_a_release_the_history_has_no_commit_for_cannot_be_judged(
     rules: Ruleset, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

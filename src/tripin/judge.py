@@ -8,6 +8,7 @@ is judged as 2.6.0), and a Triton built from git is judged by its commit, never 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -172,6 +173,40 @@ def pair_verdict(ruleset: Ruleset, pair: Pair) -> Verdict | None:
     return verdict
 
 
+_SAME_SOURCE = frozenset({"triton", "pytorch-triton"})
+
+
+def _nightly_commit_error(ruleset: Ruleset, pair: Pair) -> Finding | None:
+    """TP002 for a nightly's pytorch-triton whose commit the release line's rules reject, with
+    the remedy that reinstalls the one the nightly requires: its metadata names it exactly, so
+    pip replaces the installed build when torch is asked for again from PyTorch's nightly index."""
+    if pair.commit is None or pair.triton != "pytorch-triton":
+        return None
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    if pin is None or pin.package not in _SAME_SOURCE:
+        return None
+    verdict = commit_verdict(ruleset, pair.torch, pair.commit, pin, ruleset.build_for(pin.package, pin.version))
+    if verdict.level != "error":
+        return None
+    variant = pair.variant or variant_of(pair.torch)
+    argv: tuple[str, ...] = ()
+    want = f"install the pytorch-triton torch {pair.torch} requires"
+    if variant is not None:
+        index = f"https://download.pytorch.org/whl/nightly/{variant}"
+        argv = ("pip", "install", "--pre", f"torch=={pair.torch}", "--index-url", index)
+        fix = f"{want}: {shlex.join(argv)}"
+    else:
+        fix = f"{want} (its metadata names it), from PyTorch's nightly index"
+    what = f"{pair.triton}{f' {pair.triton_version}' if pair.triton_version else ''}"
+    return Finding(
+        code="TP002",
+        message=f"{what} on {pair.target} is built from commit {pair.commit} ({pair.commit_from}): error: "
+        f"judged against the {release_line(pair.torch)} release (no nightly pins are recorded): {verdict.reason}",
+        fix=fix,
+        argv=argv,
+    )
+
+
 def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, include_ok: bool = False) -> list[Finding]:
     """Findings for one pair. `require_triton` is false for constraints files, which may leave
     Triton out; a lock or an environment without the Triton a rule asks for is a finding.
@@ -179,7 +214,11 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
     findings: list[Finding] = []
     line = release_line(pair.torch)
     for bad in ruleset.bad:
-        if pair.triton != bad.package or not bad.torch.contains(pair.torch, prereleases=True):
+        if not bad.torch.contains(pair.torch, prereleases=True):
+            continue
+        # a listed commit is bad under either name: a nightly's pytorch-triton is the same source
+        same_name = pair.triton == bad.package or (bool(bad.commits) and {pair.triton, bad.package} <= _SAME_SOURCE)
+        if not same_name:
             continue
         if bad.commits:  # a listed commit is bad whatever version its build calls itself
             hit = pair.commit is not None and any(_same_commit(pair.commit, c) for c in bad.commits)
@@ -201,7 +240,12 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
     if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
         return findings  # the pins speak of PyPI's builds and the variants rules/variants.toml names
     if pair.torch.is_devrelease and pair.triton in ("pytorch-triton", None):
-        # a nightly with its own nightly Triton build: no nightly rule says which commit it pinned
+        # a nightly with its own nightly Triton build: no nightly rule says which commit it pinned,
+        # but a commit its release line's rules reject (a main build after a recorded break) is
+        # rejected under this name too: pytorch-triton is built from Triton's own source
+        if (nightly := _nightly_commit_error(ruleset, pair)) is not None:
+            findings.append(nightly)
+            return findings
         findings.append(
             Finding(
                 code=WARN_NO_NIGHTLY_RULE,
