@@ -42,7 +42,18 @@ from typing import Any
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "text/html; charset=utf-8"
 MAX_HANG = 30.0
-FAULT_KINDS = ("status", "delay", "truncate", "garbage", "ignore_range", "hang", "drip", "gzip_bomb", "huge")
+FAULT_KINDS = (
+    "status",
+    "delay",
+    "truncate",
+    "garbage",
+    "ignore_range",
+    "hang",
+    "drip",
+    "gzip_bomb",
+    "huge",
+    "redirect_loop",
+)
 GARBAGE = b'<<garbage>> {"this is": not json, nor html, nor a zip\n'
 
 _NAME_RE = re.compile(r"[-_.]+")
@@ -228,6 +239,7 @@ class IndexServer(ThreadingHTTPServer):
         * ``garbage``: answer 200 with an invalid ``body`` under the normal content type.
         * ``ignore_range``: answer 200 with the whole body even when Range is asked.
         * ``hang``: never answer, until the server stops or ``seconds`` (at most 30).
+        * ``redirect_loop``: answer 302 with the request's own path as the Location.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
@@ -461,6 +473,9 @@ class IndexHandler(BaseHTTPRequestHandler):
                     self._send(401, b"unauthorized\n", {"WWW-Authenticate": 'Basic realm="index"'})
                     return
             if self._stream_fault(wake):
+                return
+            if self._fault("redirect_loop") is not None:
+                self._send(302, b"", {"Location": self.path})
                 return
             status = self._fault("status")
             if status is not None:

@@ -271,6 +271,14 @@ def test_a_bad_http_timeout_is_a_usage_error(
     _one_line_error(run.err, f"TRIPIN_HTTP_TIMEOUT={value!r}: must be a number of seconds")
 
 
+def test_a_redirect_loop_is_one_line(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """httpx's TooManyRedirects is no transport error: it reached the user as a traceback."""
+    fault = index.fault("/simple/torch/", "redirect_loop")
+    run = tripin(capsys, "lock", "torch==2.6.0", "-t", "linux-x86_64-cp312", "-i", index.simple_url)
+    assert run.code == 3 and fault.hits > 1
+    _one_line_error(run.err, "/simple/torch/: too many redirects")
+
+
 def test_a_server_that_never_answers_is_asked_twice(
     index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -179,6 +179,8 @@ class Fetcher:
         for attempt in range(_RETRIES + 1):
             try:
                 response = self._once(url, headers or {}, max_bytes, on_too_big)
+            except httpx.TooManyRedirects:  # a redirect loop: no retry makes it end
+                raise IndexFetchError(f"{where}: too many redirects (a redirect loop on the index)") from None
             except httpx.TransportError as exc:
                 last = f"{where}: {_describe(exc)}"
                 if attempt < (_READ_TIMEOUT_RETRIES if isinstance(exc, httpx.ReadTimeout) else _RETRIES):
