@@ -142,6 +142,29 @@ def test_two_tritons_installed(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert run.code == 1 and "problem TP009: more than one Triton is installed" in run.out
 
 
+def test_two_tritons_the_one_torch_needs_is_judged_and_the_stray_one_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The right triton 3.2.0 and a stray pytorch-triton: TP001 blamed the stray one and asked to
+    install triton 3.2.0, which was there (the fix never converged); TP009 had no command."""
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("x86_64 rules: PyPI's torch 2.6.0 names triton 3.2.0 there")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no uv: the pip beside tripin, told which interpreter
+    python = _venv(
+        tmp_path,
+        _torch(tmp_path, "2.6.0"),
+        _triton(tmp_path, "3.2.0", attrs=True),
+        _triton(tmp_path / "p", "3.2.0+git4b3bb1f8", attrs=True, name="pytorch-triton"),
+    )
+    data = json.loads(tripin(capsys, "doctor", "--python", str(python), "--format", "json").out)
+    assert [f["code"] for f in data["findings"]] == ["TP009"]
+    argv = data["findings"][0]["fix"]["argv"]
+    assert argv == [sys.executable, "-m", "pip", "--python", str(python), "uninstall", "-y", "pytorch-triton"]
+    subprocess.run(argv, check=True, capture_output=True)
+    after = json.loads(tripin(capsys, "doctor", "--python", str(python), "--format", "json").out)
+    assert [t["name"] for t in after["tritons"]] == ["triton"] and "TP009" not in str(after["findings"])
+
+
 def test_torch_without_triton_where_the_rules_want_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     python = _venv(tmp_path, _torch(tmp_path, "2.6.0"))
     run = tripin(capsys, "doctor", "--python", str(python))

@@ -233,6 +233,10 @@ def test_doctor_takes_a_relative_python(
     run = tripin(capsys, "doctor", "--python", os.path.relpath(python, tmp_path))
     assert run.code == 0, run.err
     assert f"python: {python} " in run.out
+    # with torch and a Triton there, --probe runs the interpreter too (from a temporary directory)
+    _install(python, _torch(tmp_path / "t", "2.6.0"), _triton(tmp_path / "good", "3.2.0", attrs=True))
+    run = tripin(capsys, "doctor", "--python", os.path.relpath(python, tmp_path), "--probe")
+    assert "probe import triton: ok" in run.out, run.out + run.err
 
 
 @pytest.mark.parametrize("installer", ["pip", "uv"])

@@ -33,6 +33,7 @@ from tripin.judge import (
     fix_for,
     judge_pair,
     pair_verdict,
+    release_line,
     variant_of,
 )
 from tripin.reqfile import vcs_commit
@@ -249,24 +250,32 @@ def absolute_python(python: str) -> str:
 
 
 def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
-    report, env = inspect(absolute_python(python))
+    python = absolute_python(python)  # the probe runs it from a temporary directory too
+    report, env = inspect(python)
     if report.torch is None:
         return report
     try:
         torch = Version(report.torch.version)
     except InvalidVersion:
         raise DoctorError(f"torch has an invalid version {report.torch.version!r}") from None
+    # the distribution torch asks for is the one judged (a stray second one is TP009's)
+    pin = ruleset.pin_for(release_line(torch), env)
+    needed = "pytorch-triton" if torch.is_devrelease else pin.package if pin is not None else "triton"
+    triton = next((t for t in report.tritons if canonicalize_name(t.name) == needed), None)
+    triton = triton or (report.tritons[0] if report.tritons else None)
     if len(report.tritons) > 1:
         names = ", ".join(f"{t.name} {t.version}" for t in report.tritons)
+        others = [t.name for t in report.tritons if t is not triton]
         report.findings.append(
             Finding(
                 code="TP009",
                 message=f"more than one Triton is installed ({names}): "
                 "they share the `triton` import name, so one overwrites the other",
-                fix="uninstall all but the one torch needs",
+                fix=f"uninstall all but the one torch needs ({', '.join(others)}), then reinstall it: its files "
+                "were overwritten",
+                argv=_for_this_python(("pip", "uninstall", "-y", *others), report),
             )
         )
-    triton = report.tritons[0] if report.tritons else None
     pair = Pair(
         torch=torch,
         triton=canonicalize_name(triton.name) if triton else None,
@@ -330,5 +339,6 @@ def _for_this_python(argv: tuple[str, ...], report: Report) -> tuple[str, ...]:
     if not argv or argv[0] != "pip":
         return argv
     if not report.has_pip and shutil.which("uv"):
-        return ("uv", "pip", argv[1], "--python", report.python, *argv[2:])
+        rest = [a for a in argv[2:] if a != "-y"]  # uv uninstalls without asking, and knows no -y
+        return ("uv", "pip", argv[1], "--python", report.python, *rest)
     return (*pip_head(report.python, has_pip=report.has_pip), *argv[1:])
