@@ -100,19 +100,22 @@ class IndexClient:
         self._zip_ok: dict[str, int] = {}
         self._rescued: dict[str, int] = {}
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """`wait=False` (Ctrl-C): leave fetches in flight to the exiting process; a request to
+        a server that never answers would otherwise hold the exit for its whole timeout."""
         with self._lock:
             self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=wait, cancel_futures=True)
         if self._worker is not None:
             self._worker.close()
-        self.fetcher.close()
+        if wait:
+            self.fetcher.close()
 
     def __enter__(self) -> IndexClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(wait=exc_type is not KeyboardInterrupt)
 
     # -- memoized, concurrent entry points ---------------------------------------------
 

@@ -249,7 +249,9 @@ def resolve_all(
     """Targets resolve in parallel threads over one client, so each page and metadata file is
     fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
     Prefetcher(client, targets).start(requirements)
-    with ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target") as pool:
+    pool = ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target")
+    interrupted = False
+    try:
         futures = [
             pool.submit(
                 resolve_target,
@@ -269,3 +271,10 @@ def resolve_all(
             for target, future in zip(targets, futures, strict=True):
                 future.add_done_callback(_report(on_done, target.name))
         return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        # Ctrl-C leaves at once (the process exits without joining the resolver threads);
+        # otherwise every target's thread has finished, or is waited for, before returning
+        pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
