@@ -91,6 +91,8 @@ def test_rocm_takes_pytorch_triton_rocm_and_warns(
     names = {p["name"]: p for p in read_toml(work / "pylock.toml")["packages"]}
     assert "pytorch-triton-rocm" in names and "triton" not in names
     assert names["torch"]["version"] == "2.6.0+rocm6.2.4"
+    summary = run.out  # type: ignore[attr-defined]
+    assert "torch 2.6.0+rocm6.2.4 (wheel), pytorch-triton-rocm 3.2.0 (wheel)" in summary and "no Triton" not in summary
 
 
 def test_the_impostor_index_loses(

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from tripin.targets import Target
     from tripin.verdict import Verdict
 
+# the Triton family in the order summaries name them (judge.TRITONS is a set: no order)
+_TRITON_NAMES = ("triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu")
+
 
 def run_lock(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
@@ -342,7 +345,7 @@ def _target_json(resolution: TargetResolution, ruleset: Ruleset | None = None) -
     from packaging.utils import canonicalize_name
 
     out: dict[str, object] = {"packages": len(resolution.packages)}
-    for name in ("torch", "triton", "pytorch-triton"):
+    for name in ("torch", *_TRITON_NAMES):
         resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
             entry: dict[str, object] = {
@@ -384,14 +387,14 @@ def _summary(resolution: TargetResolution, ruleset: Ruleset | None = None) -> st
     from packaging.utils import canonicalize_name
 
     parts = []
-    for name in ("torch", "triton", "pytorch-triton"):
+    for name in ("torch", *_TRITON_NAMES):
         resolved = resolution.packages.get(canonicalize_name(name))
         if resolved is not None:
             how = "source build" if resolved.candidate.build else "wheel"
             verdict = _build_verdict(resolution, name, ruleset)
             how += f"; {verdict.level}: {verdict.reason.split(' (')[0]}" if verdict else ""
             parts.append(f"{name} {resolved.candidate.version} ({how})")
-    if "torch" in resolution.packages and not any(n in resolution.packages for n in ("triton", "pytorch-triton")):
+    if "torch" in resolution.packages and not any(n in resolution.packages for n in _TRITON_NAMES):
         parts.append("no Triton")
     return ", ".join(parts) or f"{len(resolution.packages)} packages"
 

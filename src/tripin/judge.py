@@ -182,6 +182,8 @@ def _nightly_commit_error(ruleset: Ruleset, pair: Pair) -> Finding | None:
     pip replaces the installed build when torch is asked for again from PyTorch's nightly index."""
     if pair.commit is None or pair.triton != "pytorch-triton":
         return None
+    if ruleset.history is None or not ruleset.history.places(pair.commit):
+        return None  # a nightly may pin a commit newer than the history shipped: not judged
     pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
     if pin is None or pin.package not in _SAME_SOURCE:
         return None
