@@ -228,3 +228,23 @@ def test_auto_without_a_gpu_is_cpu(
         pytest.skip("this machine has an NVIDIA driver")
     run = _lock(index, pytorch, capsys, "linux-x86_64-cp312-auto")
     assert run.code == 0 and "-auto is -cpu" in run.err  # type: ignore[attr-defined]
+
+
+def test_a_companion_from_torchs_own_variant_index_passes_whatever_its_label(
+    index: IndexServer, pytorch: IndexServer, work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyTorch's cu126 index serves x86_64's torchvision as 0.21.0+cu126 and aarch64's as plain
+    0.21.0: lock took both (they are that index's builds for its torch), and check called the
+    aarch64 one another PyTorch build (TP004), failing the lock it had just written."""
+    wheels = tmp_path / "companions"
+    x86, arm = "cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-manylinux_2_28_aarch64"
+    vision = build_wheel(wheels, "torchvision", "0.21.0+cu126", x86, requires_dist=["torch==2.6.0+cu126"])
+    pytorch.add_variant_wheel("cu126", vision)
+    plain = build_wheel(wheels, "torchvision", "0.21.0", arm, requires_dist=["torch==2.6.0"])
+    pytorch.add_variant_wheel("cu126", plain)
+    run = _lock(index, pytorch, capsys, CU_X86, CU_ARM, extra=("torchvision",))
+    assert run.code == 0, run.err  # type: ignore[attr-defined]
+    versions = {p["name"] + " " + p["version"] for p in read_toml(work / "pylock.toml")["packages"] if "version" in p}
+    assert {"torchvision 0.21.0+cu126", "torchvision 0.21.0"} <= versions
+    check = tripin(capsys, "check")
+    assert (check.code, check.out) == (0, ""), check.out

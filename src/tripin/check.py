@@ -215,7 +215,7 @@ def _judge_target(ruleset: Ruleset, path: Path, target: Target, chosen: Sequence
     for finding in judge_pair(ruleset, pair, include_ok=True):
         kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
         out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
-    _check_companions(ruleset, path, torch.version, chosen, out)
+    _check_companions(ruleset, path, torch.version, chosen, out, torch_index=torch.data.get("index"))
 
 
 def _check_uvlock(
@@ -253,19 +253,34 @@ def _check_uvlock(
 
 
 def _check_companions(
-    ruleset: Ruleset, path: Path, torch: Version, chosen: Iterable[_Entry], out: list[Violation]
+    ruleset: Ruleset,
+    path: Path,
+    torch: Version,
+    chosen: Iterable[_Entry],
+    out: list[Violation],
+    *,
+    torch_index: object = None,
 ) -> None:
+    """`torch_index`: the index a lock took torch from. A companion from that same variant index
+    is its build whatever its label: PyTorch's cu126 index serves aarch64's torchvision 0.21.0
+    with no +cu126, and that is the one built for its torch 2.6.0+cu126. Without an index (a
+    requirements file) an unlabelled companion beside a labelled torch may be that build: a
+    warning; two different labels (+cpu beside +cu126) are two builds: an error."""
     for entry in chosen:
         if entry.version is None:
             continue
-        if entry.name in ("torchvision", "torchaudio") and entry.version.local != torch.local:
+        same_index = torch_index is not None and entry.data.get("index") == torch_index
+        if entry.name in ("torchvision", "torchaudio") and entry.version.local != torch.local and not same_index:
+            maybe = torch_index is None and entry.version.local is None
+            unless = ", unless its index serves it unlabelled for that torch (PyTorch's aarch64 builds)"
             out.append(
                 Violation(
                     where=Location(str(path), entry.line),
                     code="TP004",
                     message=f"{entry.name} {entry.version} is another PyTorch build than torch {torch} "
-                    f"(+{entry.version.local or 'none'} vs +{torch.local or 'none'})",
+                    f"(+{entry.version.local or 'none'} vs +{torch.local or 'none'})" + (unless if maybe else ""),
                     fix="take both from the same variant index: tripin lock with a -cuXYZ/-cpu target",
+                    level="warning" if maybe else "error",
                 )
             )
         public = Version(entry.version.public)

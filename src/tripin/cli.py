@@ -305,9 +305,20 @@ _COMMANDS = {  # command -> (module, function)
 }
 
 
+# a command's positional list that may come in pieces between options, as pip-compile, uv and
+# git take them (`tripin lock torch -t linux-x86_64-cp312 transformers`); argparse alone
+# refuses the second piece, and its parse_intermixed_args does not work with subcommands
+_SPREAD = {"lock": "requirements", "check": "files"}
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        spread = _SPREAD.get(args.command)
+        if spread is None or any(r.startswith("-") for r in rest):
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        getattr(args, spread).extend(rest)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
