@@ -176,3 +176,16 @@ def test_a_direct_url_requirement_is_a_usage_error(
     assert run.err.splitlines()[0] == (
         "tripin: error: filelock @ URL in the constraints: a direct URL; tripin locks packages from indexes only"
     )
+
+
+def test_requirements_may_come_between_options(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As pip-compile and uv take them; argparse alone refused the second run of positionals."""
+    run = tripin(capsys, "lock", "filelock", "-t", "linux-x86_64-cp312", "numpy", "-i", index.simple_url, "sympy")
+    assert run.code == 0, run.err
+    names = {p["name"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert {"filelock", "numpy", "sympy"} <= names
+    with pytest.raises(SystemExit) as exited:  # argparse's own exit, as for any usage error
+        tripin(capsys, "lock", "filelock", "-t", "linux-x86_64-cp312", "--bogus", "x")
+    assert exited.value.code == 2 and "unrecognized arguments: --bogus x" in capsys.readouterr().err
