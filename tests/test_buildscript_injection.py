@@ -233,6 +233,22 @@ def test_hostile_overlay_recipes_are_refused_at_load(tmp_path: Path, key: str, v
     assert str(caught.value).startswith(f"{overlay}:") and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url", ["https://git.example.org/a'b", "https://git.example.org/--upload-pack=touch", "https://x.org/a;b"]
+)
+def test_an_overlay_build_repository_build_plan_would_refuse_is_refused_at_load(tmp_path: Path, url: str) -> None:
+    """The loader took these and wrote them into the lock; build-plan refused them later, without
+    the file and line. One rule for both now."""
+    from tripin.errors import RulesetError
+
+    fork = (Path(__file__).parent / "rules" / "overlay-internal-fork.toml").read_text()
+    overlay = tmp_path / "overlay.toml"
+    overlay.write_text(fork.replace('"https://git.example.org/ml/triton"', f'"{url}"', 1))
+    with pytest.raises(RulesetError) as caught:
+        load_with_overlays([overlay], base=load_ruleset())
+    assert str(caught.value).startswith(f"{overlay}:") and "'repository' must be" in str(caught.value)
+
+
 def test_a_safe_overlay_recipe_reaches_the_script_quoted(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay.toml"
     overlay.write_text(

@@ -85,7 +85,7 @@ def checked_commit(value: object) -> str:
 
 
 def checked_url(value: object) -> str:
-    return _text(value, "repository URL (https only)", _URL)
+    return _text(value, "repository URL (https, of letters, digits and ._~%/+- only)", _URL)
 
 
 def checked_package(value: object) -> str:

@@ -221,7 +221,7 @@ def _build(t: _Table) -> Build:
 def _repository(t: _Table) -> str:
     """https, or in a project's overlay only (`load_ruleset(local=True)`), a local clone as an
     absolute file:// URL: a fork on disk, or a stand-in in tests. The shipped rules never do."""
-    from tripin.scriptvalues import UnsafeValue, checked_local_url  # what the build script will accept
+    from tripin.scriptvalues import UnsafeValue, checked_local_url, checked_url  # what the build script accepts
 
     value = t.text("repository")
     if t.local and value.startswith("file:"):
@@ -230,7 +230,11 @@ def _repository(t: _Table) -> str:
         except UnsafeValue:
             pass
     what = "an https URL or an absolute file:// URL" if t.local else "an https URL"
-    return t.text("repository", pattern=_HTTPS, what=what)
+    value = t.text("repository", pattern=_HTTPS, what=what)
+    try:  # refused here, with the file and line, rather than later by build-plan without them
+        return checked_url(value)
+    except UnsafeValue:
+        raise t.fail("repository", f"'repository' must be {what} of letters, digits and ._~%/+- only") from None
 
 
 def _recipe(t: _Table) -> Recipe:
