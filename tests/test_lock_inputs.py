@@ -4,6 +4,7 @@ includes), and a constraint that never adds a package. The lock is then read by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,19 @@ def test_requirements_may_come_between_options(
     with pytest.raises(SystemExit) as exited:  # argparse's own exit, as for any usage error
         tripin(capsys, "lock", "filelock", "-t", "linux-x86_64-cp312", "--bogus", "x")
     assert exited.value.code == 2 and "unrecognized arguments: --bogus x" in capsys.readouterr().err
+
+
+def test_what_the_user_asked_for_is_decided_before_what_it_pulls_in(
+    make_index: Callable[..., IndexServer], work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`'pandas<2.2' matplotlib` took numpy 2.x for matplotlib (alphabetically first) and then
+    stepped pandas back to 2.1.1, the last release that does not say numpy<2 though it is built
+    against numpy 1: the lock installed and `import pandas` crashed. pip and uv decide requested
+    names first. tests/index-order holds the real pages and metadata (scripts/record_index.py)."""
+    server = make_index(Path(__file__).parent / "index-order")
+    meta = (Path(__file__).parent / "index-order" / "files").glob("pandas-2.1.1-*.metadata")
+    assert "Requires-Dist: numpy<2" not in next(meta).read_text()  # what the old order fell back to
+    run = tripin(capsys, "lock", "pandas<2.2", "matplotlib", "-t", X86, "-i", server.simple_url)
+    assert run.code == 0, run.err
+    versions = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert (versions["pandas"], versions["numpy"]) == ("2.1.4", "1.26.4")  # as uv and pip give

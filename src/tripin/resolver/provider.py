@@ -49,12 +49,16 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         that failed and the parent that asked for it: without the parent, a Triton with no
         macOS wheel, which liger-kernel requires, sent the resolver through every jinja2 release
         for 20,000 rounds), names pinned with == or by a rule, then torch (its rules constrain
-        Triton), then the rest alphabetically so that runs are reproducible."""
+        Triton), then what the user asked for before what it pulls in (pip and uv do: with
+        `'pandas<2.2' matplotlib`, numpy was pinned for matplotlib first, at 2.5.5, and pandas
+        stepped back to 2.1.1, the last release that does not say numpy<2 though it needs it),
+        then the rest alphabetically so that runs are reproducible."""
         infos = list(information[identifier])
         causes = {self.identify(c.requirement) for c in backtrack_causes}
         causes |= {self.identify(c.parent) for c in backtrack_causes if c.parent is not None}
         pinned = any(i.requirement.build is not None or self._is_pinned(i.requirement.specifier) for i in infos)
-        return (identifier not in causes, not pinned, identifier != "torch", identifier)
+        requested = any(i.parent is None for i in infos)
+        return (identifier not in causes, not pinned, identifier != "torch", not requested, identifier)
 
     def find_matches(
         self,
