@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import pip_constrained_install, read_toml, tripin
-from indexserver import IndexServer
+from indexserver import IndexServer, build_wheel
 
 X86 = "linux-x86_64-cp312"
 
@@ -206,3 +206,21 @@ def test_what_the_user_asked_for_is_decided_before_what_it_pulls_in(
     assert run.code == 0, run.err
     versions = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
     assert (versions["pandas"], versions["numpy"]) == ("2.1.4", "1.26.4")  # as uv and pip give
+
+
+def test_a_pre_release_is_taken_only_when_no_final_release_fits(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As pip and uv: `django>6.0.99` during 6.1's beta takes 6.1b1; tripin said no version fits."""
+    server = make_index()
+    for version in ("1.0", "2.0b1", "2.0rc1"):
+        server.publish(build_wheel(tmp_path / "w", "pkg", version))
+
+    def locked(requirement: str) -> str:
+        run = tripin(capsys, "lock", requirement, "-t", X86, "-i", server.simple_url, "-U")
+        assert run.code == 0, run.err
+        return str(next(p["version"] for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "pkg"))
+
+    assert locked("pkg") == "1.0"  # a final release fits: no pre-release
+    assert locked("pkg>1.0") == "2.0rc1"  # none does: the newest pre-release
+    assert locked("pkg>1.0,!=2.0rc1") == "2.0b1"

@@ -228,39 +228,49 @@ class Factory:
             at = next((k for k in order if project.version(k) == preferred), None)
             if at is not None:
                 order.insert(0, order.pop(at))
-        for k in order:
-            version = project.version(k)
-            if (version, None) in bad or (version.is_prerelease and not pre):
-                continue
-            if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
-                continue
-            wheels = self._wheels(project, k)
-            if not wheels:
-                if version not in self.too_new[name]:
-                    unusable.append(version)
-                continue
-            if all(w.yanked for w in wheels):
-                # PEP 592 would allow a yanked release pinned with ==; a lock that is meant to be
-                # installed on many machines should not carry one, so it is refused and named.
-                self.yanked[name].add(version)
-                continue
-            # torch's family differs per platform (a CUDA x86_64 wheel, a CPU aarch64 one): each
-            # target reads its own wheel's METADATA; every other project shares one read
-            shared = None if name in TORCH_FAMILY else project.shared_wheel(k)
-            source = project.file(k, shared) if shared is not None else None
-            if found < _PREFETCH:  # the resolver asks for it next: start its metadata now
-                self.client.prefetch_metadata([source or wheels[0]])
-            if not found:
-                self._debug(name, reqs, f"newest {version}")
-            found += 1
-            yield Candidate(
-                name=name,
-                version=version,
-                extras=extras,
-                wheels=tuple(wheels),
-                index=project.index,
-                metadata_from=source,
-            )
+        # pip and uv take a pre-release when no final release satisfies the requirements
+        # (`django>6.0.99` during 6.1's beta): a second pass allows them, and only then. A final
+        # release the resolver has set aside while backtracking still counts, as in pip.
+        finals = 0
+        for allow in [pre] if pre else [False, True]:
+            if finals:
+                break
+            for k in order:
+                version = project.version(k)
+                if version.is_prerelease and not allow:
+                    continue
+                if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
+                    continue
+                wheels = self._wheels(project, k)
+                if not wheels:
+                    if version not in self.too_new[name]:
+                        unusable.append(version)
+                    continue
+                if all(w.yanked for w in wheels):
+                    # PEP 592 would allow a yanked release pinned with ==; a lock that is meant to be
+                    # installed on many machines should not carry one, so it is refused and named.
+                    self.yanked[name].add(version)
+                    continue
+                finals += not version.is_prerelease
+                if (version, None) in bad:
+                    continue
+                # torch's family differs per platform (a CUDA x86_64 wheel, a CPU aarch64 one): each
+                # target reads its own wheel's METADATA; every other project shares one read
+                shared = None if name in TORCH_FAMILY else project.shared_wheel(k)
+                source = project.file(k, shared) if shared is not None else None
+                if found < _PREFETCH:  # the resolver asks for it next: start its metadata now
+                    self.client.prefetch_metadata([source or wheels[0]])
+                if not found:
+                    self._debug(name, reqs, f"newest {version}")
+                found += 1
+                yield Candidate(
+                    name=name,
+                    version=version,
+                    extras=extras,
+                    wheels=tuple(wheels),
+                    index=project.index,
+                    metadata_from=source,
+                )
         if not found:
             self._debug(name, reqs, "none")
         if not found:  # say why, for the error message: a release that exists but has no usable file
