@@ -70,18 +70,23 @@ def test_conflict_names_the_rule(
     assert "rule torch-2.6.0/linux-aarch64" in line and "triton==3.5.0" in line
 
 
-def test_yanked_torch_is_refused(
+def test_a_yanked_release_is_locked_only_where_pinned_exactly(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    """PEP 592, as pip and uv: `==` on a yanked release takes it, with a warning; a range that
+    only it would meet is refused, naming it."""
     from indexserver import build_wheel
 
     index.publish(
         build_wheel(tmp_path / "w", "torch", "2.6.1", "cp312-cp312-manylinux_2_28_x86_64"), yanked="broken build"
     )
-    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.1"]))
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch>2.6.0,<2.7"]))
     assert run.code == 1
     assert "torch 2.6.1 is yanked" in _one_line(run.err)
     assert _untouched(work)
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torch==2.6.1"]))
+    assert run.code == 0, run.err
+    assert f"warning: {X86}: torch 2.6.1 is yanked on the index; locked because torch==2.6.1 pins it" in run.err
 
 
 @pytest.mark.parametrize(
@@ -184,12 +189,11 @@ def test_a_release_without_a_wheel_for_the_target_says_so(
     assert "torch 2.6.0: no wheel for musllinux-x86_64-cp312" in _one_line(run.err)
 
 
-def test_upgrade_package_to_a_yanked_version_is_an_error(
+def test_upgrade_package_to_a_yanked_version_takes_it_with_a_warning(
     make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """`-P dep==0.5` where 0.5 is yanked: the resolver could only keep the limit by dropping dep,
-    moving app back to a release that needs none; that lock was written with a warning. It is an
-    error that says why, and the lock stays as it was."""
+    """`-P dep==0.5` where 0.5 is yanked: the resolver once kept the limit by dropping dep, moving
+    app back to a release that needs none. An exact pin takes a yanked release, as pip and uv do."""
     from indexserver import build_wheel
 
     server: IndexServer = make_index()  # type: ignore[operator]
@@ -201,11 +205,16 @@ def test_upgrade_package_to_a_yanked_version_is_an_error(
     args = lock_args(server.simple_url, work / "c", X86, extra=["app"])
     assert tripin(capsys, *args).code == 0
     before = (work / "pylock.toml").read_text(), (work / "constraints.txt").read_text()
-    run = tripin(capsys, *args, "-P", "dep==0.5")
-    assert run.code == 1
-    assert "--upgrade-package dep==0.5: no resolution keeps dep at that version" in run.err
-    assert "(dep 0.5 is yanked on the index)" in run.err
-    assert ((work / "pylock.toml").read_text(), (work / "constraints.txt").read_text()) == before
+    run = tripin(capsys, *args, "-P", "dep==0.5")  # an exact pin takes the yanked release (PEP 592)
+    assert run.code == 0 and "dep 0.5 is yanked on the index; locked because dep==0.5 pins it" in run.err
+    assert "dep==0.5" in (work / "constraints.txt").read_text() and "app==1.0" in (work / "constraints.txt").read_text()
+    assert (work / "pylock.toml").read_text() != before[0]
+    # a version the target cannot have: the limit is kept only by dropping dep; said, nothing written
+    server.publish(build_wheel(wheels, "dep", "0.7", "py3-none-macosx_11_0_arm64"))
+    kept = (work / "pylock.toml").read_text()
+    run = tripin(capsys, *args, "-P", "dep==0.7")
+    assert run.code == 1 and "--upgrade-package dep==0.7: no resolution keeps dep at that version" in run.err
+    assert (work / "pylock.toml").read_text() == kept
 
 
 def test_a_parent_of_a_dead_end_is_tried_again_first(

@@ -247,10 +247,16 @@ class Factory:
                         unusable.append(version)
                     continue
                 if all(w.yanked for w in wheels):
-                    # PEP 592 would allow a yanked release pinned with ==; a lock that is meant to be
-                    # installed on many machines should not carry one, so it is refused and named.
-                    self.yanked[name].add(version)
-                    continue
+                    # PEP 592: a yanked release is taken only where a requirement pins exactly it
+                    # (==1.2.3, ===1.2.3), as pip and uv do, with a warning; otherwise it is refused
+                    # and named in the error if nothing else fits
+                    if not any(_pins_exactly(r.specifier, version) for r in reqs):
+                        self.yanked[name].add(version)
+                        continue
+                    self.warnings.append(
+                        f"{self.target}: {name} {version} is yanked on the index; locked because "
+                        f"{' and '.join(str(r) for r in reqs if _pins_exactly(r.specifier, version))} pins it (PEP 592)"
+                    )
                 finals += not version.is_prerelease
                 if (version, None) in bad:
                     continue
@@ -454,6 +460,15 @@ class Factory:
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)
+
+
+def _pins_exactly(specifier: SpecifierSet, version: Version) -> bool:
+    """`==1.2.3` or `===1.2.3` naming this version (not `==1.2.*`): PEP 592's exact pin."""
+    return any(
+        (s.operator == "===" and s.version == str(version))
+        or (s.operator == "==" and not s.version.endswith(".*") and Version(s.version) == version)
+        for s in specifier
+    )
 
 
 def _uploaded_after(upload_time: str | None, cutoff: datetime) -> bool:
