@@ -224,3 +224,17 @@ def test_a_pre_release_is_taken_only_when_no_final_release_fits(
     assert locked("pkg") == "1.0"  # a final release fits: no pre-release
     assert locked("pkg>1.0") == "2.0rc1"  # none does: the newest pre-release
     assert locked("pkg>1.0,!=2.0rc1") == "2.0b1"
+
+
+def test_an_older_release_locked_for_want_of_a_wheel_is_said(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tripin locks wheels: cryptography 50.0.2 has none for macOS x86_64, so 48.0.1 went into the
+    lock there without a word (pip or uv without --only-binary would build 50.0.2)."""
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "pkg", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "pkg", "2.0", "py3-none-macosx_11_0_arm64"))
+    run = tripin(capsys, "lock", "pkg", "-t", X86, "-t", "macos-arm64-cp312", "-i", server.simple_url)
+    assert run.code == 0, run.err
+    assert f"warning: {X86}: pkg 2.0 has no wheel for this target (tripin locks wheels): 1.0 locked" in run.err
+    assert "macos-arm64-cp312: pkg" not in run.err  # the newest fits there

@@ -136,6 +136,9 @@ class Factory:
         self._python_memo: dict[str, bool] = {}
         self.yanked: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched but refused
         self.no_wheel: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, nothing installable
+        # releases that met the requirements but have no wheel for the target (an sdist only, or
+        # other platforms' wheels): an older release is locked there, and the summary says so
+        self.wheelless: dict[NormalizedName, set[Version]] = defaultdict(set)
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
 
     # -- candidates -----------------------------------------------------------------------
@@ -245,6 +248,7 @@ class Factory:
                 if not wheels:
                     if version not in self.too_new[name]:
                         unusable.append(version)
+                        self.wheelless[name].add(version)
                     continue
                 if all(w.yanked for w in wheels):
                     # PEP 592: a yanked release is taken only where a requirement pins exactly it

@@ -87,7 +87,28 @@ def resolve_target(
             _attach_pins(packages, factory, added=False)
     elif not notes:  # a CPU build: no rule decided a Triton for it
         _attach_pins(packages, factory)
-    return TargetResolution(target=target, packages=packages, warnings=tuple(factory.warnings), notes=notes)
+    return TargetResolution(
+        target=target,
+        packages=packages,
+        warnings=(*factory.warnings, *_older_for_want_of_wheels(factory, packages)),
+        notes=notes,
+    )
+
+
+def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName, Resolved]) -> list[str]:
+    """tripin locks wheels: where a newer release that the requirements allow has none for this
+    target (cryptography 50.0.2 for macOS x86_64), say which one was locked instead; pip and uv
+    without --only-binary would build the newer one from its sdist."""
+    out = []
+    for name, resolved in sorted(packages.items()):
+        chosen = resolved.candidate.version
+        newer = [v for v in factory.wheelless.get(name, ()) if v > chosen and not v.is_prerelease]
+        if newer and resolved.candidate.build is None:
+            out.append(
+                f"{factory.target}: {name} {max(newer)} has no wheel for this target (tripin locks wheels): "
+                f"{chosen} locked"
+            )
+    return out
 
 
 def _rule_limit(packages: Mapping[NormalizedName, Resolved], factory: Factory) -> Req | None:
