@@ -194,7 +194,9 @@ def _nightly_commit_error(ruleset: Ruleset, pair: Pair) -> Finding | None:
     argv: tuple[str, ...] = ()
     want = f"install the pytorch-triton torch {pair.torch} requires"
     if variant is not None:
-        index = f"https://download.pytorch.org/whl/nightly/{variant}"
+        from tripin.config import PYTORCH_INDEX  # the one place PyTorch's index is named
+
+        index = f"{PYTORCH_INDEX}/nightly/{variant}"
         argv = ("pip", "install", "--pre", f"torch=={pair.torch}", "--index-url", index)
         fix = f"{want}: {shlex.join(argv)}"
     else:

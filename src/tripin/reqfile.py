@@ -100,10 +100,8 @@ def _split(line: str) -> tuple[str, list[str]]:
 
 
 def _requirement(text: str, where: Location) -> Requirement:
-    if re.match(r"^(git|hg|svn|bzr)\+", text):  # a bare VCS URL names its project with #egg=
-        egg = _EGG.search(text)
-        if not egg:
-            raise LockError(f"{where}: VCS URL without #egg=NAME: {quote(text)}")
+    # a bare VCS URL names its project with #egg= (_placed has taken those without one)
+    if re.match(r"^(git|hg|svn|bzr)\+", text) and (egg := _EGG.search(text)):
         text = f"{egg[1]} @ {text}"
     if (number := huge_number(text)) is not None:
         raise LockError(f"{where}: a number over {MAX_NUMBER_DIGITS} digits: {number}")
@@ -161,14 +159,9 @@ def _unnamed(text: str) -> bool:
     head = text.split(";", 1)[0].strip()
     if " @ " in head or re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*\s*@", head) or _EGG.search(head):
         return False
-    return (
-        head.startswith((".", "/", "~"))
-        or ":" in head  # a URL (file:., https://...) or a drive letter; no name or specifier has one
-        or bool(re.match(r"(git|hg|svn|bzr)\+", head))
-        or "/" in head
-        or "\\" in head
-        or head.lower().endswith(_ARCHIVE)
-    )
+    # a path (./x, ~/x, C:\x), a URL (file:., https://..., git+https://...) or an archive's
+    # file name: no package name or specifier has a ':', '/' or '\\'
+    return head.startswith((".", "~")) or any(c in head for c in ":/\\") or head.lower().endswith(_ARCHIVE)
 
 
 def _placed(text: str, where: Location, walk: _Walk) -> bool:
