@@ -297,6 +297,11 @@ def test_constraints_path_with_a_newline_is_refused(tmp_path: Path, capsys: pyte
         ("another repository", (("packages", 0, "vcs", "url"), "https://github.com/someone/triton")),
         ("another torch", (("packages", 1, "version"), "2.5.1")),
         ("no torch", (("packages", 1, "tool", "tripin", "targets"), ["linux-x86_64-cp312"])),
+        # the recipe too: what the script installs, exports and builds is the rules' own
+        ("a build requirement", (("packages", 0, "tool", "tripin", "build", "requires", 0), "not-evil==6.6.6")),
+        ("another environment", (("packages", 0, "tool", "tripin", "build", "env", "MAX_JOBS"), "1")),
+        ("another directory", (("packages", 0, "vcs", "subdirectory"), ".")),
+        ("another version", (("packages", 0, "tool", "tripin", "build", "version"), "3.2.0+git9641643e")),
     ],
 )
 def test_build_plan_builds_only_the_rules_build(

@@ -239,6 +239,83 @@ def test_a_lock_naming_a_forged_commit_fails(
     assert f"shares its first 8 hex digits with {GOOD_320}, a different commit" in run.out
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        # an installer resolves a short id in whatever repository the entry names
+        (f'commit-id = "{GOOD_320}"', 'commit-id = "9641643d"', "not a full 40-hex id"),
+        ('url = "https://github.com/triton-lang/triton"', 'url = "ext::sh -c touch% /tmp/x"', "not an https"),
+        ('type = "git"', 'type = "hg"', "'hg' repository"),
+        # the recipe the build script runs: its requirements, environment and directory
+        ('"setuptools>=40.8.0", ', '"not-evil==6.6.6", ', "not the rules' recipe (requires"),
+        ('subdirectory = "python"', 'subdirectory = "."', "not the rules' recipe (subdirectory '.'"),
+    ],
+)
+def test_a_lock_source_build_check_cannot_trust_fails(
+    index: IndexServer,
+    pytorch: IndexServer,
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    needle: str,
+) -> None:
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
+    good = (work / "pylock.toml").read_text()
+    assert tripin(capsys, "check", "--strict", "pylock.toml").code == 0
+    assert good.count(old) == 1
+    (work / "pylock.toml").write_text(good.replace(old, new))
+    run = tripin(capsys, "check", "pylock.toml")
+    assert run.code == 1 and " TP013 triton on " in run.out and needle in run.out, run.out + run.err
+    if "recipe" not in needle:  # a source no verdict rests on gets none (a bad recipe keeps a good commit's)
+        assert "TP012" not in tripin(capsys, "check", "pylock.toml", "--format", "json").out
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'archive = { url = "https://evil.example/triton-3.2.0.tar.gz", hashes = { sha256 = "%s" } }' % ("0" * 64),
+        'directory = { path = "triton/python" }',
+        'sdist = { url = "https://evil.example/triton-3.2.0.tar.gz", hashes = { sha256 = "%s" } }' % ("0" * 64),
+    ],
+)
+def test_a_triton_from_an_archive_or_directory_fails(
+    work: Path, capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    """Another tool's pylock (uv, PDM) may give Triton as an sdist, archive or directory, which
+    names no commit; its version, or a `tool.tripin.build` table beside it, is only a claim."""
+    url = "https://files.example/torch-2.6.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+    wheel = f'{{ url = "{url}", hashes = {{ sha256 = "{"0" * 64}" }} }}'
+    (work / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n'
+        f'[[packages]]\nname = "torch"\nversion = "2.6.0"\nwheels = [{wheel}]\n'
+        f'[[packages]]\nname = "triton"\nversion = "3.2.0"\n{source}\n'
+        '[packages.tool.tripin.build]\nversion = "3.2.0+git9641643d"\n'
+    )
+    run = tripin(capsys, "check", "pylock.toml", "--target", X86)
+    assert run.code == 1 and "TP013 triton on linux-x86_64-cp312 comes from " in run.out, run.out + run.err
+    assert "names no commit" in run.out
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        (f"git+https://github.com/someone/triton@{GOOD_320[:8]}#subdirectory=python", 1),  # abbreviated
+        ("https://evil.example/triton-3.2.0.tar.gz", 1),  # an sdist
+        ("git+https://github.com/triton-lang/triton@release/3.2.x#subdirectory=python", 0),  # a branch: TP011
+        (f"git+https://github.com/triton-lang/triton@{GOOD_320}#subdirectory=python", 0),  # the pin
+    ],
+)
+def test_a_direct_reference_is_judged_by_a_full_commit(
+    work: Path, capsys: pytest.CaptureFixture[str], url: str, code: int
+) -> None:
+    (work / "r.txt").write_text(f"torch==2.6.0\ntriton @ {url}\n")
+    run = tripin(capsys, "check", "r.txt", "--target", ARM)
+    assert run.code == code, run.out + run.err
+    assert ("TP013" in run.out) == (code == 1)
+
+
 def test_json_output(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "c.txt").write_text("torch==2.6.0\ntriton==3.3.0\n")
     data = json.loads(tripin(capsys, "check", "c.txt", "--target", X86, "--format", "json").out)

@@ -29,6 +29,8 @@ from tripin.targets import Target, parse_target
 __all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
 
 DEFAULT_TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312")
+UNTRUSTED_SOURCE = "TP013"  # a Triton source no verdict can rest on, or a recipe not the rules'
+
 _TORCH = canonicalize_name("torch")
 
 
@@ -79,17 +81,19 @@ def _lock_entries(path: Path, data: Mapping[str, Any], text: str) -> list[_Entry
             if not isinstance(package["name"], str):  # `name = 5`: str() made it a valid name
                 raise TypeError(f"name must be a string, not {type(package['name']).__name__}")
             name = canonicalize_name(package["name"], validate=True)  # InvalidName: a ValueError
-            build = package.get("tool", {}).get("tripin", {}).get("build", {})
-            raw_version = package.get("version") or build.get("version")
+            vcs = package.get("vcs")
+            # a source build's version is tripin's record of what its commit builds: taken only
+            # for a git entry, never for an archive or directory, which that record cannot describe
+            build = package.get("tool", {}).get("tripin", {}).get("build", {}) if isinstance(vcs, dict) else {}
+            raw_version = _archive_wheel_version(package) or package.get("version") or build.get("version")
             version = Version(raw_version) if raw_version else None
             marker = Marker(package["marker"]) if package.get("marker") else None
         except (KeyError, TypeError, ValueError, InvalidMarker) as exc:  # ValueError: a version over 4,300 digits
             raise LockError(f"{where}: malformed package entry ({exc.__class__.__name__}: {exc})") from None
-        vcs = package.get("vcs")
         commit, commit_from = None, ""
-        if isinstance(vcs, dict) and vcs.get("commit-id"):
-            commit, commit_from = str(vcs["commit-id"]).lower(), "vcs"
-        elif version is not None and (label := commit_of_version(version)):
+        if isinstance(vcs, dict) and isinstance(vcs.get("commit-id"), str) and _FULL_COMMIT.fullmatch(vcs["commit-id"]):
+            commit, commit_from = vcs["commit-id"].lower(), "vcs"
+        elif vcs is None and version is not None and (label := commit_of_version(version)):
             commit, commit_from = label, "+git label"
         out.append(
             _Entry(
@@ -104,6 +108,60 @@ def _lock_entries(path: Path, data: Mapping[str, Any], text: str) -> list[_Entry
             )
         )
     return out
+
+
+_FULL_COMMIT = re.compile(r"[0-9a-fA-F]{40}")
+# what an installer may clone: no option-like or `ext::` URL, no whitespace or control character
+_REPOSITORY_URL = re.compile(r"(?:https|ssh|git|file)://[^\s\x00-\x1f\x7f]+")
+
+
+def _archive_name(package: Mapping[str, Any]) -> str | None:
+    archive = package.get("archive")
+    if not isinstance(archive, dict):
+        return None
+    where = archive.get("url") or archive.get("path")
+    return where.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1] if isinstance(where, str) else ""
+
+
+def _archive_wheel_version(package: Mapping[str, Any]) -> str | None:
+    """The version a wheel given as a PEP 751 `archive` names in its file name: what the entry
+    installs, whatever its `version` says (as for a wheel URL in a requirements file)."""
+    name = _archive_name(package)
+    return str(version) if name and (version := _wheel_version(name)) is not None else None
+
+
+def source_problem(package: Mapping[str, Any]) -> str | None:
+    """Why a lock's Triton entry names no source a verdict can rest on, or None. A verdict is
+    on a commit, so the commit must be one: an abbreviated id is resolved by the installer in
+    whatever repository the entry names (a fork can hold another commit with that prefix), an
+    sdist, archive or directory holds whatever it holds, and a repository URL must be one git
+    clones as a URL (not `ext::` or an option). A lock may come from a hostile pull request."""
+    vcs = package.get("vcs")
+    if vcs is not None:
+        if not isinstance(vcs, dict):
+            return "has a vcs entry that is not a table"
+        if vcs.get("type") != "git":
+            return f"comes from a {quote(vcs.get('type'), 20)} repository; Triton's is git"
+        url, commit = vcs.get("url"), vcs.get("commit-id")
+        if not isinstance(url, str) or not _REPOSITORY_URL.fullmatch(url):
+            return f"comes from the repository {quote(url, 80)}, which is not an https, ssh, git or file URL"
+        if not isinstance(commit, str) or not _FULL_COMMIT.fullmatch(commit):
+            return (
+                f"names the commit {quote(commit, 50)}, not a full 40-hex id: an installer takes whatever "
+                "commit that repository holds under it"
+            )
+        return None
+    if package.get("wheels"):
+        return None
+    if (name := _archive_name(package)) is not None:
+        if name.endswith(".whl"):
+            return None  # judged by the version its file name gives
+        return f"comes from the archive {quote(name, 80)}, which names no commit: it builds whatever it holds"
+    if package.get("directory") is not None:
+        return "comes from a local directory, which names no commit: it builds whatever it holds"
+    if package.get("sdist") is not None:
+        return "comes from an sdist only, which names no commit: it builds whatever it holds"
+    return None
 
 
 def _require_pylock(path: Path, data: Mapping[str, Any]) -> None:
@@ -201,21 +259,71 @@ def _judge_target(ruleset: Ruleset, path: Path, target: Target, chosen: Sequence
     if torch is None or torch.version is None:
         return
     triton = next((e for e in chosen if e.name in TRITONS), None)
+    problem = source_problem(triton.data) if triton is not None else None
     pair = Pair(
         torch=torch.version,
         triton=triton.name if triton else None,
-        triton_version=triton.version if triton else None,
-        commit=triton.commit if triton else None,
+        # a source no verdict can rest on has no version or commit to judge either
+        triton_version=triton.version if triton and not problem else None,
+        commit=triton.commit if triton and not problem else None,
         commit_from=triton.commit_from if triton else "",
         environment=target.environment(),
         target=target.name,
         variant=target.variant,
     )
     anchor = triton or torch
+    if triton is not None and problem is not None:
+        out.append(_untrusted_source(ruleset, path, triton, pair, problem))
+    elif triton is not None and triton.data.get("vcs"):
+        out += _recipe_differences(ruleset, path, triton, pair)
     for finding in judge_pair(ruleset, pair, include_ok=True):
         kind = "pylock-vcs" if triton is not None and triton.data.get("vcs") else ""
         out.append(_violation(path, anchor.line, finding, kind=kind, index=anchor.index))
     _check_companions(ruleset, path, torch.version, chosen, out, torch_index=torch.data.get("index"))
+
+
+def _untrusted_source(ruleset: Ruleset, path: Path, triton: _Entry, pair: Pair, problem: str) -> Violation:
+    from tripin.judge import fix_argv_for, fix_for
+
+    return Violation(
+        where=Location(str(path), triton.line),
+        code=UNTRUSTED_SOURCE,
+        message=f"{triton.name} on {pair.target} {problem}",
+        fix=f"pin what the rules give torch {pair.torch}: {fix_for(ruleset, pair)}",
+        argv=fix_argv_for(ruleset, pair),
+    )
+
+
+def _recipe_differences(ruleset: Ruleset, path: Path, triton: _Entry, pair: Pair) -> list[Violation]:
+    """A tripin lock's source build carries its recipe (build requirements, environment,
+    subdirectory), which `build-plan` runs: it must be the rules' recipe, since a hostile lock
+    could otherwise have the build script install any package or build another directory."""
+    from tripin.sourcebuild import recipe_differences
+
+    build = triton.data.get("tool", {}).get("tripin", {}).get("build")
+    if not isinstance(build, dict):
+        return []
+    differences = recipe_differences(
+        ruleset,
+        pair.torch,
+        pair.target,
+        commit=triton.commit,
+        subdirectory=triton.data["vcs"].get("subdirectory"),
+        version=build.get("version"),
+        requires=build.get("requires"),
+        env=build.get("env"),
+    )
+    if not differences:
+        return []
+    return [
+        Violation(
+            where=Location(str(path), triton.line),
+            code=UNTRUSTED_SOURCE,
+            message=f"{triton.name} on {pair.target}: its source build is not the rules' recipe "
+            f"({'; '.join(differences)})",
+            fix="lock again (tripin lock), which writes the rules' recipe",
+        )
+    ]
 
 
 def _check_uvlock(
@@ -413,11 +521,12 @@ def _check_reqfile(
         version = _pinned(triton) if triton else None
         commit, commit_from = None, ""
         if triton is not None and triton.requirement.url:
-            commit, commit_from = vcs_commit(triton.requirement.url), "direct reference"
-            if commit is None and (version := _wheel_version(triton.requirement.url)) is not None:
+            url = triton.requirement.url
+            commit, commit_from = vcs_commit(url), "direct reference"
+            if commit is None and (version := _wheel_version(url)) is not None:
                 commit, commit_from = commit_of_version(version), "+git label"  # a wheel URL: its version
-            elif commit is None:
-                out.append(_unpinned_reference(ruleset, triton, torch_version, target))
+            elif commit is None or len(commit) < 40 or not re.match(r"[a-z]+\+", url):
+                out.append(_direct_reference(ruleset, triton, torch_version, target, commit))
                 continue
         elif version is not None and (label := commit_of_version(version)):
             commit, commit_from = label, "+git label"
@@ -475,9 +584,11 @@ def _wheel_version(url: str) -> Version | None:
         return None
 
 
-def _unpinned_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: Target) -> Violation:
+def _direct_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: Target, commit: str | None) -> Violation:
     """A Triton from git at a branch or tag (or none): what it builds changes with the branch,
-    so no verdict holds for long; a warning that names the commit to pin instead."""
+    so no verdict holds for long; a warning that names the commit to pin instead. From an
+    abbreviated commit, or from an archive (an sdist URL), an error: the installer takes
+    whatever commit a repository holds under that prefix, and an archive holds whatever it holds."""
     from tripin.judge import fix_for
     from tripin.scriptvalues import shown
 
@@ -492,11 +603,25 @@ def _unpinned_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target:
         variant=target.variant,
     )
     fix = f"pin the commit the rules give torch {torch} instead: {fix_for(ruleset, pair)}"
+    url = shown(line.requirement.url, 120)
+    if not re.match(r"[a-z]+\+", line.requirement.url or ""):
+        why = "an archive, which names no commit: it builds whatever it holds"
+    elif commit is not None:
+        why = f"an abbreviated commit ({commit}): the installer takes whatever commit that repository holds under it"
+    else:
+        why = ""
+    if why:
+        return Violation(
+            where=line.where,
+            code=UNTRUSTED_SOURCE,
+            message=f"{line.requirement.name} on {target.name} comes from {url}, {why}",
+            fix=fix,
+        )
     return Violation(
         where=line.where,
         code="TP011",
         level="warning",  # printed as a warning, code and message only: the advice goes in both
-        message=f"{line.requirement.name} on {target.name} comes from {shown(line.requirement.url, 120)}, which names "
+        message=f"{line.requirement.name} on {target.name} comes from {url}, which names "
         f"no commit: what it builds moves with the branch, and no verdict holds for long; {fix}",
         fix=fix,
     )

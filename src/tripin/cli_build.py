@@ -78,7 +78,7 @@ def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Rule
     from packaging.version import InvalidVersion, Version
 
     from tripin.errors import LockError, TripinError
-    from tripin.sourcebuild import lock_for_torch, source_builds
+    from tripin.sourcebuild import lock_for_torch, recipe_differences, source_builds
     from tripin.targets import parse_target
 
     refuse = "build-plan builds only what the rules give"
@@ -100,6 +100,22 @@ def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Rule
             raise LockError(
                 f"{path}: the source build on {target} is not the one the rules give torch {version} "
                 f"({rules}); {refuse}: tripin build-plan --torch {version} --target {target}"
+            )
+        if build.build is not None and (
+            differences := recipe_differences(
+                ruleset,
+                version,
+                target,
+                commit=build.vcs.commit,
+                subdirectory=build.vcs.subdirectory,
+                version=build.build.version,
+                requires=build.build.build_requires,
+                env=build.build.env,
+            )
+        ):
+            raise LockError(
+                f"{path}: the source build on {target} is not the rules' recipe ({'; '.join(differences)}); "
+                f"{refuse}: lock again (tripin lock), or tripin build-plan --torch {version} --target {target}"
             )
 
 

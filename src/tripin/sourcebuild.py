@@ -46,6 +46,7 @@ __all__ = [
     "local_repositories",
     "lock_for_torch",
     "locked_source_build",
+    "recipe_differences",
     "source_builds",
 ]
 
@@ -345,6 +346,39 @@ def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
         inputs_digest="",
         tool_version=__version__,
     )
+
+
+def recipe_differences(
+    ruleset: Ruleset,
+    torch: Version,
+    target: str,
+    *,
+    commit: str | None,
+    subdirectory: object,
+    version: object,
+    requires: object,
+    env: object,
+) -> list[str]:
+    """Where a lock's source build differs from the recipe the rules give torch's Triton on the
+    target: what the build script installs (`requires`), exports (`env`) and builds
+    (`subdirectory`), and the version it expects (where the commit is the rules' own: another
+    accepted cut of the branch builds another version). Empty where no rule gives a build."""
+    from tripin.errors import TripinError
+    from tripin.targets import parse_target
+
+    try:
+        (expected,) = source_builds(lock_for_torch(ruleset, torch, parse_target(target)), target)
+    except (TripinError, ValueError):  # no rule, no build for this torch on this target
+        return []
+    assert expected.vcs is not None and expected.build is not None
+    wanted: list[tuple[str, object, object]] = [
+        ("subdirectory", expected.vcs.subdirectory, subdirectory),
+        ("requires", list(expected.build.build_requires), list(requires) if isinstance(requires, tuple) else requires),
+        ("env", dict(expected.build.env), dict(env) if isinstance(env, Mapping) else env),
+    ]
+    if commit is not None and commit.lower() == expected.vcs.commit:
+        wanted.append(("version", expected.build.version, version))
+    return [f"{key} {shown(found, 120)}, not {shown(want, 120)}" for key, want, found in wanted if found != want]
 
 
 def local_repositories(ruleset: Ruleset) -> frozenset[str]:
