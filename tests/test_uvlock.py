@@ -151,6 +151,27 @@ def test_git_source_at_a_bad_commit(uv_lock: str, work: Path, capsys: pytest.Cap
     assert f"on {ARM}" in run.out and X86 not in run.out and "AttrsDescriptor" in run.out
 
 
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ('{ url = "https://evil.example/triton-3.2.0.tar.gz" }', 1),  # an sdist: whatever it holds
+        ('{ path = "wheels/triton-3.2.0+git9641643d-cp312-cp312-linux_aarch64.whl" }', 0),  # its name's label
+    ],
+)
+def test_a_triton_from_a_url_or_path_is_judged_by_what_it_names(
+    uv_lock: str, work: Path, capsys: pytest.CaptureFixture[str], source: str, code: int
+) -> None:
+    git = f'{{ git = "{REPO}?subdirectory=python&rev={GOOD_320}#{GOOD_320}" }}'
+    text = _with_git_triton(uv_lock, GOOD_320, "3.2.0+git9641643d").replace(git, source)
+    assert source in text
+    (work / "uv.lock").write_text(text)
+    run = tripin(capsys, "check", "uv.lock")
+    assert run.code == code, run.out + run.err
+    assert ("TP013 triton on linux-aarch64-cp312 comes from the archive 'triton-3.2.0.tar.gz'" in run.out) == (
+        code == 1
+    )
+
+
 def test_uv_reads_the_edited_lock_as_check_does(uv_lock: str, work: Path) -> None:
     """The hand edit is a uv.lock uv itself reads: `uv export --frozen` (no index, no resolution)
     installs the git build on aarch64 only, as check's walk does."""

@@ -346,6 +346,7 @@ def _check_uvlock(
                     commit_from="git source" if p.commit else "+git label",
                     line=p.line,
                     index=-1,
+                    data=_uv_source(p.source),
                 )
                 for p in lock.installs(target, selection)
             ]
@@ -358,6 +359,17 @@ def _check_uvlock(
                     v = dataclasses.replace(v, message=f"{v.message} (uv sync {selection})")
                 out.append(v)
     return installs
+
+
+def _uv_source(source: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A uv.lock source other than an index or git, in PEP 751's words, for `source_problem`:
+    `url` and `path` are archives (a wheel is judged by its file name), the rest directories."""
+    for key in ("url", "path"):
+        if isinstance(source.get(key), str):
+            return {"archive": {key: source[key]}}
+    if any(key in source for key in ("directory", "editable", "virtual")):
+        return {"directory": {"path": "."}}
+    return {}
 
 
 def _check_companions(
