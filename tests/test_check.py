@@ -44,6 +44,18 @@ def test_incident_as_a_constraints_file(work: Path, capsys: pytest.CaptureFixtur
     assert all(line.startswith("constraints.txt:2: TP00") for line in lines), lines
 
 
+def test_a_known_bad_pair_names_the_command_that_installs_the_pin(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rule's prose said "install the triton==3.2.0 wheel", which keeps 3.2.0+git23753f4f
+    (PEP 440: `==3.2.0` accepts it): TP003's fix is the command TP001 and TP002 give."""
+    (work / "c.txt").write_text("torch==2.6.0\ntriton==3.2.0+git23753f4f\n")
+    data = json.loads(tripin(capsys, "check", "c.txt", "--target", X86, "--format", "json").out)
+    (bad,) = [v for v in data["violations"] if v["code"] == "TP003"]
+    assert bad["fix"]["argv"] == ["pip", "install", "--force-reinstall", "--no-deps", "triton===3.2.0"], bad
+    assert bad["fix"]["text"].startswith("pip install --force-reinstall --no-deps 'triton===3.2.0'")
+
+
 def test_incident_as_a_lock(
     index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -217,6 +217,10 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
     `include_ok` adds the verdict on an accepted commit (level "ok") for reports that show it."""
     findings: list[Finding] = []
     line = release_line(pair.torch)
+    # the known-bad pairs' own advice is prose; where a pin covers the pair, the fix is the
+    # command that installs it, as for TP001 and TP002 (`triton==3.2.0` would keep 3.2.0+git<main>)
+    holds = not pair.torch.is_devrelease and _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch))
+    pinned = ruleset.pin_for(line, pair.environment) if holds else None
     for bad in ruleset.bad:
         if not bad.torch.contains(pair.torch, prereleases=True):
             continue
@@ -238,7 +242,8 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
                 Finding(
                     code="TP003",
                     message=f"known-bad pair: torch {pair.torch} with {what}: {bad.symptom} [{bad.id}]",
-                    fix=bad.fix,
+                    fix=_fix(pinned, ruleset, pair)[0] if pinned is not None else bad.fix,
+                    argv=_fix(pinned, ruleset, pair)[1] if pinned is not None else (),
                 )
             )
     if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
