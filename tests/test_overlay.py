@@ -113,3 +113,19 @@ def test_one_overlay_changes_every_commands_answer(
         "build-plan": False,
         "config": False,
     }
+
+
+def test_an_overlay_variant_rule_holds_over_the_shipped_one(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An overlay's variant rule with its own id replaces the shipped rule that matches the same
+    variant, as its pins and builds do: the first match holds, and the shipped `cu*` came first."""
+    (work / "variant.toml").write_text(
+        'schema = 1\n[[variant]]\nid = "cuda-internal"\nmatch = "cu126"\npackage = "none"\napplies = "none"\n'
+        'status = "verified"\nsource = "https://example.org/x"\nnote = "our cu126 builds run no Triton"\n'
+    )
+    args = lock_args(index.simple_url, work / "c", ARM_CU, extra=["torch==2.6.0", "--pytorch-index-url", pytorch.url])
+    assert tripin(capsys, *args).code == 0
+    assert any(p["name"] == "triton" for p in read_toml(work / "pylock.toml")["packages"])  # the shipped rule
+    assert tripin(capsys, *args, "--overlay", "variant.toml").code == 0
+    assert not any(p["name"] == "triton" for p in read_toml(work / "pylock.toml")["packages"])

@@ -46,8 +46,9 @@ def load_with_overlays(overlays: Sequence[Path], *, base: Ruleset | None = None,
         bad=tuple([b for b in shipped.bad if b.id not in ids] + list(extra.bad)),
         good=tuple([g for g in shipped.good if g.id not in ids] + list(extra.good)),
         probes=tuple([p for p in shipped.probes if p.id not in ids] + list(extra.probes)),
+        # first: the first variant rule that matches a variant is the one that holds
         variants=tuple(
-            [v for v in shipped.variants if v.id not in {x.id for x in extra.variants}] + list(extra.variants)
+            list(extra.variants) + [v for v in shipped.variants if v.id not in {x.id for x in extra.variants}]
         ),
         pytorch_pins=tuple(
             [p for p in shipped.pytorch_pins if p.id not in {x.id for x in extra.pytorch_pins}]
