@@ -248,3 +248,21 @@ def test_a_companion_from_torchs_own_variant_index_passes_whatever_its_label(
     assert {"torchvision 0.21.0+cu126", "torchvision 0.21.0"} <= versions
     check = tripin(capsys, "check")
     assert (check.code, check.out) == (0, ""), check.out
+
+
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [
+        (CPU_X86, "(cpu) runs no Triton: nothing to build [cpu]"),
+        ("linux-x86_64-cp312-rocm6.2", "(rocm6.2) runs pytorch-triton-rocm, not a build the rules give"),
+    ],
+)
+def test_build_plan_for_a_variant_without_the_release_triton(
+    work: Path, capsys: pytest.CaptureFixture[str], target: str, needle: str
+) -> None:
+    """rules/variants.toml: a CPU build runs no Triton and a ROCm build its own; a script that
+    builds NVIDIA's Triton for them (an hour of LLVM) would leave two Tritons or a useless one."""
+    run = tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", target, "-o", "b.sh")
+    assert run.code == 2 and needle in run.err and len(run.err.splitlines()) == 1, run.err
+    assert not (work / "b.sh").exists()
+    assert tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", CU_ARM, "-o", "b.sh").code == 0

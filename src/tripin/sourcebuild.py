@@ -330,6 +330,12 @@ def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
     from tripin.judge import release_line
 
     line = release_line(torch)
+    variant = target.variant and ruleset.variant_rule(target.variant)
+    if variant and variant.applies != "release":
+        # rules/variants.toml: a CPU build runs no Triton; a ROCm or XPU build runs its own
+        # distribution from PyTorch's index, which the pins (and so the build rules) do not cover
+        what = "runs no Triton" if variant.package == "none" else f"runs {variant.package}, not a build the rules give"
+        raise LockError(f"torch {line} on {target} ({target.variant}) {what}: nothing to build [{variant.id}]")
     pin = ruleset.pin_for(line, target.environment())
     if pin is None:
         raise LockError(f"no rule names a Triton for torch {line} on {target}")
