@@ -238,3 +238,18 @@ def test_an_older_release_locked_for_want_of_a_wheel_is_said(
     assert run.code == 0, run.err
     assert f"warning: {X86}: pkg 2.0 has no wheel for this target (tripin locks wheels): 1.0 locked" in run.err
     assert "macos-arm64-cp312: pkg" not in run.err  # the newest fits there
+
+
+def test_a_release_for_newer_pythons_is_passed_over_in_silence(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """requests 2.34.2 needs Python 3.10: pip and uv lock 2.32.5 for 3.9 without a word, and a
+    warning that it "has no wheel for this target" was false (its py3-none-any wheel is there)."""
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "pkg", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "pkg", "2.0", requires_python=">=3.13"), requires_python=">=3.13")
+    run = tripin(capsys, "lock", "pkg", "-t", X86, "-t", "linux-x86_64-cp313", "-i", server.simple_url)
+    assert run.code == 0, run.err
+    assert "warning" not in run.err and "no wheel" not in (work / "pylock.toml").read_text()
+    versions = {p["version"] for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "pkg"}
+    assert versions == {"1.0", "2.0"}

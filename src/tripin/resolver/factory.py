@@ -139,6 +139,7 @@ class Factory:
         # releases that met the requirements but have no wheel for the target (an sdist only, or
         # other platforms' wheels): an older release is locked there, and the summary says so
         self.wheelless: dict[NormalizedName, set[Version]] = defaultdict(set)
+        self.wrong_python: dict[NormalizedName, set[Version]] = defaultdict(set)  # Requires-Python excludes
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
 
     # -- candidates -----------------------------------------------------------------------
@@ -152,15 +153,21 @@ class Factory:
         if cached is not None:
             return cached
         ranked: list[tuple[int, str, int]] = []
+        wrong_python = False
         for i, row in enumerate(project.rows(k)):
             if self.exclude_newer is not None and _uploaded_after(row[6], self.exclude_newer):
                 self.too_new[project.name].add(version)
                 continue
             if row[3] is not None and not self._python_ok(row[3]):
+                wrong_python = True
                 continue
             rank = self.target.rank_of(row[10]) if row[10] else None
             if rank is not None:
                 ranked.append((rank, row[0], i))
+        if wrong_python and not ranked:
+            # a release for newer Pythons only: pip and uv pass over it in silence, and so does
+            # the "older release locked for want of a wheel" warning
+            self.wrong_python[project.name].add(version)
         ranked.sort()
         cached = self._wheels_memo[key] = [project.file(k, i) for _, _, i in ranked]
         return cached
@@ -248,7 +255,8 @@ class Factory:
                 if not wheels:
                     if version not in self.too_new[name]:
                         unusable.append(version)
-                        self.wheelless[name].add(version)
+                        if version not in self.wrong_python[name]:
+                            self.wheelless[name].add(version)
                     continue
                 if all(w.yanked for w in wheels):
                     # PEP 592: a yanked release is taken only where a requirement pins exactly it
