@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,28 @@ def test_a_file_repository_outside_an_overlay_is_refused(tmp_path: Path, capsys:
     (rules / "triton.toml").write_text(_overlay(tmp_path / "triton", "a" * 40))
     run = tripin(capsys, "rules", "verify", "--rules", str(rules))
     assert run.code == 2 and "'repository' is not an https URL" in run.err
+
+
+def test_aarch64_torch_naming_triton_on_an_index_without_its_wheel_takes_the_source_build(
+    index: IndexServer,
+    make_index: Callable[..., IndexServer],
+    work: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A mirror (or a later variant index) whose aarch64 CUDA torch names `triton==3.2.0`, with
+    no Triton wheel for aarch64 there: the rules' source build (3.2.0+git9641643d) satisfies
+    that requirement, as it does where torch names none (PyTorch's cu126 index)."""
+    server = make_index()
+    arm = "cp312-cp312-manylinux_2_28_aarch64"
+    requires = ["filelock", 'triton==3.2.0; platform_system == "Linux"']
+    server.add_variant_wheel("cu129", build_wheel(tmp_path / "w", "torch", "2.6.0+cu129", arm, requires_dist=requires))
+    x86 = "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64"
+    server.add_variant_wheel("cu129", build_wheel(tmp_path / "w", "triton", "3.2.0", x86))
+    target = "linux-aarch64-cp312-cu129"
+    run = tripin(
+        capsys, "lock", "torch==2.6.0", "-i", index.simple_url, "--pytorch-index-url", server.url, "-t", target
+    )
+    assert run.code == 0, run.err
+    (triton,) = [p for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "triton"]
+    assert triton["vcs"]["commit-id"] == "9641643da6c52000c807b5eeed05edaec4402a67"

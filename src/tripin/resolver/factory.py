@@ -329,12 +329,15 @@ class Factory:
                 build=candidate.build,
                 origin=origin,
             )
+        if candidate.name == _TORCH and not candidate.extras:
+            # the rule's Triton first: resolvelib finds candidates for each requirement as it is
+            # added, and torch's own `triton==3.2.0` alone has none on an index without an aarch64
+            # wheel, while with the rule's source build (3.2.0+git9641643d) it is satisfied
+            yield from self._rule_reqs(candidate)
         metadata = self.metadata(candidate)
         if metadata is not None:
             yield from self._metadata_reqs(metadata, candidate.extras, origin)
-        if candidate.name == _TORCH and not candidate.extras:
-            yield from self._rule_reqs(candidate)
-        elif candidate.name in _COMPANIONS and not candidate.extras and metadata is not None:
+        if candidate.name in _COMPANIONS and not candidate.extras and metadata is not None:
             yield from self._companion_reqs(candidate, metadata)
 
     def _companion_reqs(self, candidate: Candidate, metadata: Metadata) -> Iterator[Req]:
