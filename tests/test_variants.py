@@ -202,12 +202,13 @@ def test_auto_picks_the_hosts_variant(
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     smi = bin_dir / "nvidia-smi"  # what the real one prints in its header
-    smi.write_text("#!/bin/sh\necho '| NVIDIA-SMI 560.35.03    Driver Version: 560.35.03    CUDA Version: 12.6 |'\n")
+    # 12.7: no PyTorch build is cu127; the newest the driver runs is cu126
+    smi.write_text("#!/bin/sh\necho '| NVIDIA-SMI 565.57.01    Driver Version: 565.57.01    CUDA Version: 12.7 |'\n")
     smi.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     run = _lock(index, pytorch, capsys, "linux-x86_64-cp312-auto")
     assert run.code == 0, run.err  # type: ignore[attr-defined]
-    assert "-auto is -cu126: nvidia-smi reports CUDA 12.6" in run.err  # type: ignore[attr-defined]
+    assert "-auto is -cu126: nvidia-smi reports CUDA 12.7: the newest PyTorch CUDA build it runs" in run.err  # type: ignore[attr-defined]
     names = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
     assert names["torch"] == "2.6.0+cu126"
 
@@ -266,3 +267,18 @@ def test_build_plan_for_a_variant_without_the_release_triton(
     assert run.code == 2 and needle in run.err and len(run.err.splitlines()) == 1, run.err
     assert not (work / "b.sh").exists()
     assert tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", CU_ARM, "-o", "b.sh").code == 0
+
+
+@pytest.mark.parametrize(
+    ("driver", "variant"), [("13.1", "cu130"), ("12.5", "cu124"), ("12.8", "cu128"), ("11.4", "cpu")]
+)
+def test_auto_takes_the_newest_cuda_build_the_driver_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, driver: str, variant: str
+) -> None:
+    from tripin.host import detect_variant
+
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text(f"#!/bin/sh\necho '| NVIDIA-SMI 1.2.3    Driver Version: 1.2.3    CUDA Version: {driver} |'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert detect_variant()[0] == variant
