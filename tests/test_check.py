@@ -328,6 +328,19 @@ def test_a_direct_reference_is_judged_by_a_full_commit(
     assert ("TP013" in run.out) == (code == 1)
 
 
+@pytest.mark.parametrize(
+    ("spec", "code"), [("<3.2", 1), ("==3.1.*", 1), ("~=3.1.0", 1), ("!=3.2.0", 1), (">=3.0", 0), ("==3.2.*", 0)]
+)
+def test_a_triton_range_that_leaves_out_the_pin_fails(
+    work: Path, capsys: pytest.CaptureFixture[str], spec: str, code: int
+) -> None:
+    """Nothing `triton<3.2` installs runs with torch 2.6.0; a range that admits 3.2.0 says nothing exact."""
+    (work / "c.txt").write_text(f"torch==2.6.0\ntriton{spec}\n")
+    run = tripin(capsys, "check", "c.txt", "--target", X86)
+    assert run.code == code, run.out + run.err
+    assert (f"needs triton==3.2.0 (rule torch-2.6.0/metadata); triton{spec} leaves it out" in run.out) == bool(code)
+
+
 def test_json_output(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "c.txt").write_text("torch==2.6.0\ntriton==3.3.0\n")
     data = json.loads(tripin(capsys, "check", "c.txt", "--target", X86, "--format", "json").out)

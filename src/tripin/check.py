@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 
 from tripin.errors import Location, LockError, TargetError, TripinError, one_line, quote
 from tripin.inputfile import read_toml_file
-from tripin.judge import TRITONS, Finding, Pair, commit_of_version, judge_pair
+from tripin.judge import TRITONS, Finding, Pair, commit_of_version, judge_pair, range_finding
 from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
 from tripin.targets import Target, parse_target
@@ -543,7 +543,11 @@ def _check_reqfile(
         elif version is not None and (label := commit_of_version(version)):
             commit, commit_from = label, "+git label"
         if triton is not None and version is None and commit is None:
-            continue  # a range or an unpinned name: nothing exact to judge
+            # a range or an unpinned name: nothing exact to judge, unless it leaves out the pin
+            ranged = dataclasses.replace(_pair(torch_version, triton, target), commit_from="")
+            if (finding := range_finding(ruleset, ranged, triton.requirement.specifier)) is not None:
+                out.append(_violation(Path(triton.where.path), triton.where.line or 1, finding, kind="line"))
+            continue
         pair = Pair(
             torch=torch_version,
             triton=NormalizedName(triton.requirement.name) if triton else None,
@@ -583,6 +587,19 @@ def _check_reqfile(
                     )
                 )
     return lines
+
+
+def _pair(torch: Version, triton: ReqLine, target: Target) -> Pair:
+    return Pair(
+        torch=torch,
+        triton=NormalizedName(triton.requirement.name),
+        triton_version=None,
+        commit=None,
+        commit_from="",
+        environment=target.environment(),
+        target=target.name,
+        variant=target.variant,
+    )
 
 
 def _wheel_version(url: str) -> Version | None:

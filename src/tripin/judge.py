@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -29,6 +30,7 @@ __all__ = [
     "fix_for",
     "judge_pair",
     "pair_verdict",
+    "range_finding",
     "release_line",
     "variant_of",
 ]
@@ -208,6 +210,34 @@ def _nightly_commit_error(ruleset: Ruleset, pair: Pair) -> Finding | None:
         f"judged against the {release_line(pair.torch)} release (no nightly pins are recorded): {verdict.reason}",
         fix=fix,
         argv=argv,
+    )
+
+
+def range_finding(ruleset: Ruleset, pair: Pair, specifier: SpecifierSet) -> Finding | None:
+    """TP001 for a range (`triton<3.2`, `~=3.1.0`, `!=3.2.0`) beside a pinned torch that leaves
+    out the one Triton the rule gives it: nothing that range installs runs with that torch. A
+    range that admits it says nothing exact, and is left alone."""
+    if pair.triton is None or pair.torch.is_devrelease:
+        return None
+    if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
+        return None
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    if pin is None or pair.triton != pin.package:
+        return None
+    build = ruleset.build_for(pin.package, pin.version)
+    wanted = [pin.version, *([ruleset.source_version(build)] if build is not None else [])]
+    if any(specifier.contains(v, prereleases=True) for v in wanted):
+        return None
+    fix, argv, want_version, want_commit = _fix(pin, ruleset, pair)
+    want = f"{pin.package}{pin.requires}" + (" (source build)" if pin.provides == "source-build" else "")
+    return Finding(
+        code="TP001",
+        message=f"torch {pair.torch} on {pair.target} needs {want} (rule {pin.id}); "
+        f"{pair.triton}{specifier} leaves it out",
+        fix=fix,
+        argv=argv,
+        want_version=want_version,
+        want_commit=want_commit,
     )
 
 
