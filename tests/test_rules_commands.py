@@ -29,6 +29,34 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert tripin(capsys, "rules", "show", "1.13").code == 2
 
 
+def test_show_as_json_carries_what_the_text_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    """README: `rules show` gives everything about one line, `--format json` too."""
+    text = tripin(capsys, "rules", "show", "2.6").out
+    data = json.loads(tripin(capsys, "rules", "show", "2.6", "--format", "json").out)
+    assert [b["id"] for b in data["known_bad"]] == [
+        "torch-2.6-attrsdescriptor-triton-3.3",
+        "torch-2.6-attrsdescriptor-triton-main-3.2.0-git",
+    ]
+    assert data["known_bad"][1]["commits"] == ["23753f4f24eaf54afbd224a8fa810f1167082807"]
+    assert [(b["id"], b["commit"]) for b in data["breaks"]] == [
+        ("main-attrsdescriptor-removed", "67dc6270aa8905b193d72756d5d54b3dccf9e168")
+    ]
+    assert [g["commit"] for g in data["known_good"]] == ["11ef4277afdf4a62d2fdbdf5b9ce4424c0b2e907"]
+    assert {(c["package"], c["version"]) for c in data["companions"]} == {
+        ("torchvision", "0.21.0"),
+        ("torchaudio", "2.6.0"),
+    }
+    # every id and source the text names is in the JSON
+    kinds = ("rules", "known_bad", "pytorch_pins", "breaks", "known_good", "companions")
+    ids = {e.get("id") or e.get("rule") for kind in kinds for e in data[kind]}
+    sources = {e["source"] for kind in kinds for e in data[kind]}
+    assert {
+        line.split("[", 1)[1].split("]", 1)[0] for line in text.splitlines() if line[:1] != " " and "[" in line
+    } <= ids
+    assert {line.split("source: ", 1)[1] for line in text.splitlines() if "source: " in line} <= sources
+    assert "known_bad" not in json.loads(tripin(capsys, "rules", "list", "--format", "json").out)
+
+
 def test_verify_offline(capsys: pytest.CaptureFixture[str]) -> None:
     run = tripin(capsys, "rules", "verify")
     lines = run.out.splitlines()

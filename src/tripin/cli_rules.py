@@ -95,10 +95,11 @@ def run_rules(args: argparse.Namespace) -> int:
         rows = _rows(ruleset, getattr(args, "line", None))
         if args.rules_command == "show" and not rows:
             raise ConfigError(f"no rule speaks of torch {args.line}")
+        about = _about(ruleset, rows[0]["torch"]) if args.rules_command == "show" else {}
         if args.format == "json":
             import json
 
-            print(json.dumps({"schema": 1, "rules": rows}, indent=2))
+            print(json.dumps({"schema": 1, "rules": rows, **about}, indent=2))
             return EXIT_OK
         if args.rules_command == "list":
             print(f"{'torch':<9} {'platform rule':<28} {'triton':<15} {'provides':<13} {'commit':<13} status")
@@ -109,40 +110,82 @@ def run_rules(args: argparse.Namespace) -> int:
                     f"{r['commit'][:12]:<13} {r['status']}"
                 )
             return EXIT_OK
-        _show(ruleset, rows, args.line)
+        _show(rows, about)
         return EXIT_OK
     if args.rules_command == "verify":
         return _verify(args)
     return _sync(args)
 
 
-def _show(ruleset: Ruleset, rows: list[dict[str, str]], line: str) -> None:
+def _about(ruleset: Ruleset, torch: str) -> dict[str, list[dict[str, Any]]]:
+    """Every rule beyond the pins that speaks of this torch release, as data: `show` prints it
+    as text or as JSON, the same facts either way."""
+    from packaging.version import Version
+
+    probe = Version(torch)
+
+    def on(rules: Sequence[Any]) -> list[Any]:
+        return [r for r in rules if r.torch.contains(probe, prereleases=True)]
+
+    return {
+        "known_bad": [
+            {
+                "id": b.id,
+                "package": b.package,
+                "triton": str(b.triton or ""),
+                "commits": list(b.commits),
+                "symptom": b.symptom,
+                "fix": b.fix,
+                "source": b.source,
+            }
+            for b in on(ruleset.bad)
+        ],
+        "pytorch_pins": [
+            {
+                "id": p.id,
+                "package": p.package,
+                "version": str(p.version),
+                "commit": p.commit,
+                "status": p.status,
+                "source": p.source,
+            }
+            for p in on(ruleset.pytorch_pins)
+        ],
+        "breaks": [
+            {"id": b.id, "package": b.package, "commit": b.commit, "symptom": b.symptom, "source": b.source}
+            for b in on(ruleset.breaks)
+        ],
+        "known_good": [
+            {"id": g.id, "package": g.package, "commit": g.commit, "note": g.note, "source": g.source}
+            for g in on(ruleset.good)
+        ],
+        "companions": [
+            {"id": c.id, "package": c.package, "version": str(c.version), "torch": str(c.torch), "source": c.source}
+            for c in on(ruleset.companions)
+        ],
+    }
+
+
+def _show(rows: list[dict[str, str]], about: dict[str, list[dict[str, Any]]]) -> None:
     for r in rows:
         print(f"{r['rule']}: {r['triton']} ({r['provides']}) where {r['marker']}")
         print(f"  source: {r['source']}")
         if r["commit"]:
             print(f"  commit: {r['commit']} [{r['status']}] {r['commit_source']}")
-    from packaging.version import Version
-
-    probe = Version(rows[0]["torch"])
-    for bad in ruleset.bad:
-        if bad.torch.contains(probe, prereleases=True):
-            print(f"known bad [{bad.id}]: {bad.package}{bad.triton or ''} {' '.join(c[:12] for c in bad.commits)}")
-            print(f"  symptom: {bad.symptom}\n  fix: {bad.fix}\n  source: {bad.source}")
-    for pin in ruleset.pytorch_pins:
-        if pin.torch.contains(probe, prereleases=True):
-            print(f"PyTorch's pin [{pin.id}]: {pin.package} {pin.version} at {pin.commit} [{pin.status}]")
-            print(f"  source: {pin.source}")
-    for brk in ruleset.breaks:
-        if brk.torch.contains(probe, prereleases=True):
-            print(f"break on main [{brk.id}]: {brk.package} {brk.commit} and later: {brk.symptom}")
-            print(f"  source: {brk.source}")
-    for good in ruleset.good:
-        if good.torch.contains(probe, prereleases=True):
-            print(f"known good [{good.id}]: {good.package} at {good.commit}\n  {good.note}\n  source: {good.source}")
-    for companion in ruleset.companions:
-        if companion.torch.contains(probe, prereleases=True):
-            print(f"companion: {companion.package} {companion.version} ({companion.source})")
+    for bad in about["known_bad"]:
+        print(f"known bad [{bad['id']}]: {bad['package']}{bad['triton']} {' '.join(c[:12] for c in bad['commits'])}")
+        print(f"  symptom: {bad['symptom']}\n  fix: {bad['fix']}\n  source: {bad['source']}")
+    for pin in about["pytorch_pins"]:
+        print(f"PyTorch's pin [{pin['id']}]: {pin['package']} {pin['version']} at {pin['commit']} [{pin['status']}]")
+        print(f"  source: {pin['source']}")
+    for brk in about["breaks"]:
+        print(f"break on main [{brk['id']}]: {brk['package']} {brk['commit']} and later: {brk['symptom']}")
+        print(f"  source: {brk['source']}")
+    for good in about["known_good"]:
+        print(f"known good [{good['id']}]: {good['package']} at {good['commit']}\n  {good['note']}")
+        print(f"  source: {good['source']}")
+    for companion in about["companions"]:
+        print(f"companion: {companion['package']} {companion['version']} ({companion['source']})")
 
 
 def _expected(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
