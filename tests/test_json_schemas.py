@@ -45,7 +45,11 @@ def test_lock_check_explain_rules(
     with pytest.raises(ValidationError, match="'added_by_rule' is a required property"):
         _validate("explain", json.dumps(explained))
     _validate("rules", tripin(capsys, "rules", "list", "--format", "json").out)
-    _validate("rules", tripin(capsys, "rules", "show", "2.6", "--format", "json").out)
+    shown = _validate("rules", tripin(capsys, "rules", "show", "2.6", "--format", "json").out)
+    assert shown["known_bad"] and shown["companions"]
+    del shown["companions"]
+    with pytest.raises(ValidationError, match="'companions' is a dependency of 'known_bad'"):
+        _validate("rules", json.dumps(shown))
     config = _validate("config", tripin(capsys, "config", "--format", "json").out)
     printed = _validate("config", tripin(capsys, *args, "--print-config").out)  # --format json: the same document
     assert {"lock", "constraints"} <= {s["name"] for s in printed["settings"]} & {s["name"] for s in config["settings"]}

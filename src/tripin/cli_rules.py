@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # the parser imports this module for every command: the rules
     from collections.abc import Sequence
 
     from tripin.rules.model import Ruleset
-    from tripin.rules.sync import ExpectedCompanion
+    from tripin.rules.sync import ExpectedCompanion, ExpectedPin, IndexView
 
 __all__ = ["add_rules_parser", "run_rules"]
 
@@ -95,10 +95,11 @@ def run_rules(args: argparse.Namespace) -> int:
         rows = _rows(ruleset, getattr(args, "line", None))
         if args.rules_command == "show" and not rows:
             raise ConfigError(f"no rule speaks of torch {args.line}")
+        about = _about(ruleset, rows[0]["torch"]) if args.rules_command == "show" else {}
         if args.format == "json":
             import json
 
-            print(json.dumps({"schema": 1, "rules": rows}, indent=2))
+            print(json.dumps({"schema": 1, "rules": rows, **about}, indent=2))
             return EXIT_OK
         if args.rules_command == "list":
             print(f"{'torch':<9} {'platform rule':<28} {'triton':<15} {'provides':<13} {'commit':<13} status")
@@ -109,60 +110,99 @@ def run_rules(args: argparse.Namespace) -> int:
                     f"{r['commit'][:12]:<13} {r['status']}"
                 )
             return EXIT_OK
-        _show(ruleset, rows, args.line)
+        _show(rows, about)
         return EXIT_OK
     if args.rules_command == "verify":
         return _verify(args)
     return _sync(args)
 
 
-def _show(ruleset: Ruleset, rows: list[dict[str, str]], line: str) -> None:
+def _about(ruleset: Ruleset, torch: str) -> dict[str, list[dict[str, Any]]]:
+    """Every rule beyond the pins that speaks of this torch release, as data: `show` prints it
+    as text or as JSON, the same facts either way."""
+    from packaging.version import Version
+
+    probe = Version(torch)
+
+    def on(rules: Sequence[Any]) -> list[Any]:
+        return [r for r in rules if r.torch.contains(probe, prereleases=True)]
+
+    return {
+        "known_bad": [
+            {
+                "id": b.id,
+                "package": b.package,
+                "triton": str(b.triton or ""),
+                "commits": list(b.commits),
+                "symptom": b.symptom,
+                "fix": b.fix,
+                "source": b.source,
+            }
+            for b in on(ruleset.bad)
+        ],
+        "pytorch_pins": [
+            {
+                "id": p.id,
+                "package": p.package,
+                "version": str(p.version),
+                "commit": p.commit,
+                "status": p.status,
+                "source": p.source,
+            }
+            for p in on(ruleset.pytorch_pins)
+        ],
+        "breaks": [
+            {"id": b.id, "package": b.package, "commit": b.commit, "symptom": b.symptom, "source": b.source}
+            for b in on(ruleset.breaks)
+        ],
+        "known_good": [
+            {"id": g.id, "package": g.package, "commit": g.commit, "note": g.note, "source": g.source}
+            for g in on(ruleset.good)
+        ],
+        "companions": [
+            {"id": c.id, "package": c.package, "version": str(c.version), "torch": str(c.torch), "source": c.source}
+            for c in on(ruleset.companions)
+        ],
+    }
+
+
+def _show(rows: list[dict[str, str]], about: dict[str, list[dict[str, Any]]]) -> None:
     for r in rows:
         print(f"{r['rule']}: {r['triton']} ({r['provides']}) where {r['marker']}")
         print(f"  source: {r['source']}")
         if r["commit"]:
             print(f"  commit: {r['commit']} [{r['status']}] {r['commit_source']}")
-    from packaging.version import Version
-
-    probe = Version(rows[0]["torch"])
-    for bad in ruleset.bad:
-        if bad.torch.contains(probe, prereleases=True):
-            print(f"known bad [{bad.id}]: {bad.package}{bad.triton or ''} {' '.join(c[:12] for c in bad.commits)}")
-            print(f"  symptom: {bad.symptom}\n  fix: {bad.fix}\n  source: {bad.source}")
-    for pin in ruleset.pytorch_pins:
-        if pin.torch.contains(probe, prereleases=True):
-            print(f"PyTorch's pin [{pin.id}]: {pin.package} {pin.version} at {pin.commit} [{pin.status}]")
-            print(f"  source: {pin.source}")
-    for brk in ruleset.breaks:
-        if brk.torch.contains(probe, prereleases=True):
-            print(f"break on main [{brk.id}]: {brk.package} {brk.commit} and later: {brk.symptom}")
-            print(f"  source: {brk.source}")
-    for good in ruleset.good:
-        if good.torch.contains(probe, prereleases=True):
-            print(f"known good [{good.id}]: {good.package} at {good.commit}\n  {good.note}\n  source: {good.source}")
-    for companion in ruleset.companions:
-        if companion.torch.contains(probe, prereleases=True):
-            print(f"companion: {companion.package} {companion.version} ({companion.source})")
+    for bad in about["known_bad"]:
+        print(f"known bad [{bad['id']}]: {bad['package']}{bad['triton']} {' '.join(c[:12] for c in bad['commits'])}")
+        print(f"  symptom: {bad['symptom']}\n  fix: {bad['fix']}\n  source: {bad['source']}")
+    for pin in about["pytorch_pins"]:
+        print(f"PyTorch's pin [{pin['id']}]: {pin['package']} {pin['version']} at {pin['commit']} [{pin['status']}]")
+        print(f"  source: {pin['source']}")
+    for brk in about["breaks"]:
+        print(f"break on main [{brk['id']}]: {brk['package']} {brk['commit']} and later: {brk['symptom']}")
+        print(f"  source: {brk['source']}")
+    for good in about["known_good"]:
+        print(f"known good [{good['id']}]: {good['package']} at {good['commit']}\n  {good['note']}")
+        print(f"  source: {good['source']}")
+    for companion in about["companions"]:
+        print(f"companion: {companion['package']} {companion['version']} ({companion['source']})")
 
 
-def _expected(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
+def _expected(args: argparse.Namespace) -> IndexView:
     from packaging.version import Version
 
     from tripin.config import project_settings
     from tripin.index import Index, IndexClient
     from tripin.index.cache import Cache
-    from tripin.rules.sync import expected_companions, expected_pins
+    from tripin.rules.sync import read_index
 
     project = project_settings(index_url=args.index_url)  # the same index and cache as every command
     args.index_url = project.index_url
     with IndexClient([Index(name="default", url=project.index_url)], cache=Cache(project.cache_dir)) as client:
-        minimum = Version(args.min_torch)
-        return expected_pins(client, minimum), expected_companions(client, minimum)
+        return read_index(client, Version(args.min_torch))
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from packaging.markers import Marker
-    from packaging.version import Version
 
     from tripin.rules.verify import verify_commits
 
@@ -180,10 +220,34 @@ def _verify(args: argparse.Namespace) -> int:
         return EXIT_NO_SOLUTION
     if not args.online:
         return EXIT_OK
-    pins, companions = _expected(args)
+    view = _expected(args)
+    problems = _pin_problems(ruleset, view) + _companion_problems(ruleset, view)
+    _print_unpaired(view.companions)
+    for line in problems:
+        print(line)
+    unshown = [p for p in ruleset.pins if not view.shows_torch(p.torch)]
+    unshown_c = [c for c in ruleset.companions if not view.shows_companion(c.id)]
+    print(f"{len(problems)} disagreement(s) with {args.index_url}", file=sys.stderr)
+    if unshown or unshown_c:
+        print(
+            f"{len(unshown)} pins and {len(unshown_c)} companions not checked: {_UNSHOWN} (as sync keeps them)",
+            file=sys.stderr,
+        )
+    return EXIT_NO_SOLUTION if problems else EXIT_OK
+
+
+# a mirror or a trimmed index lacking a release is no evidence that the release is gone
+_UNSHOWN = "their releases are not shown by this index, or are older than --min-torch"
+
+
+def _pin_problems(ruleset: Ruleset, view: IndexView) -> list[str]:
+    """What `sync` would change in torch.toml, as disagreements."""
+    from packaging.markers import Marker
+    from packaging.version import Version
+
     problems: list[str] = []
     have = {p.id: p for p in ruleset.pins}
-    for want in pins:
+    for want in view.pins:
         pin = have.pop(want.id, None)
         if pin is None:
             problems.append(f"{want.id}: no rule; the index says {want.package} {want.version} ({want.provides})")
@@ -203,38 +267,87 @@ def _verify(args: argparse.Namespace) -> int:
         build = ruleset.build_for(want.package, Version(want.version))
         if want.provides == "source-build" and build is None:
             problems.append(f"{want.id}: a source build of {want.package} {want.version} needs a commit in triton.toml")
-    problems += [f"{pin_id} ({pin.where}): the index no longer shows this release" for pin_id, pin in have.items()]
-    have_c = {c.id for c in ruleset.companions}
-    missing = [c for c in companions if c.torch and c.id not in have_c]
-    problems += [f"{c.id}: no companion rule; the index says torch{c.torch}" for c in missing]
-    _print_unpaired(companions)
-    for line in problems:
-        print(line)
-    print(f"{len(problems)} disagreement(s) with {args.index_url}", file=sys.stderr)
-    return EXIT_NO_SOLUTION if problems else EXIT_OK
+    return problems + [
+        f"{pin_id} ({pin.where}): the index shows torch{pin.torch} but its metadata gives no such rule"
+        for pin_id, pin in have.items()
+        if view.shows_torch(pin.torch)
+    ]
+
+
+def _companion_problems(ruleset: Ruleset, view: IndexView) -> list[str]:
+    """What `sync` would change in companions.toml, as disagreements."""
+    from packaging.specifiers import SpecifierSet
+
+    problems: list[str] = []
+    have = {c.id: c for c in ruleset.companions}
+    for want in view.companions:
+        rule = have.get(want.id)
+        if rule is None:
+            if want.torch:
+                problems.append(f"{want.id}: no companion rule; the index says torch{want.torch}")
+        elif not want.torch:
+            problems.append(f"{rule.id} ({rule.where}): rules say torch{rule.torch}; its metadata names no torch")
+        elif rule.torch != SpecifierSet(want.torch):
+            problems.append(f"{rule.id} ({rule.where}): rules say torch{rule.torch}; the index says torch{want.torch}")
+    return problems
 
 
 def _sync(args: argparse.Namespace) -> int:
     from tripin.lock.atomic import write_atomic
-    from tripin.rules.sync import render_companions, render_pins
+    from tripin.rules.sync import merge_companions, merge_pins, render_companions, render_pins
 
     directory = Path(args.rules)
     if not directory.is_dir():
         raise ConfigError(f"--rules {args.rules}: not a directory")
     old = {p.id for p in _load(args).pins} if list(directory.glob("*.toml")) else set()
-    pins, companions = _expected(args)
-    write_atomic(directory / "torch.toml", render_pins(pins, args.index_url))
-    write_atomic(directory / "companions.toml", render_companions(companions, args.index_url))
-    added = [p.id for p in pins if p.id not in old]
+    view = _expected(args)
+    pins = merge_pins(_old_pins(directory), view)
+    companions = merge_companions(_old_companions(directory), view)
+    write_atomic(directory / "torch.toml", render_pins(pins.entries, args.index_url))
+    write_atomic(directory / "companions.toml", render_companions(companions.entries, args.index_url))
+    added = [p for p in view.pins if p.id not in old]
     print(
-        f"wrote {directory / 'torch.toml'} ({len(pins)} pins, {len(added)} new) and "
-        f"{directory / 'companions.toml'} ({sum(1 for c in companions if c.torch)} companions); triton.toml untouched"
+        f"wrote {directory / 'torch.toml'} ({len(pins.entries)} pins: {len(view.pins)} from the index, "
+        f"{len(added)} new, {len(pins.kept)} kept unverified) and {directory / 'companions.toml'} "
+        f"({sum(1 for c in companions.entries if c.torch)} companions, {len(companions.kept)} kept unverified); "
+        "triton.toml untouched"
     )
-    for pin in pins:
-        if pin.id in added:
-            print(f"  new: {pin.id}: {pin.package} {pin.version} ({pin.provides})")
-    _print_unpaired(companions)
+    for pin in added:
+        print(f"  new: {pin.id}: {pin.package} {pin.version} ({pin.provides})")
+    for gone in [p.id for p in pins.removed] + [c.id for c in companions.removed]:
+        print(f"  removed: {gone}: the index shows its release, and its metadata no longer gives this rule")
+    if pins.kept or companions.kept:
+        print(
+            f"  kept: {len(pins.kept)} pins and {len(companions.kept)} companions unverified: {_UNSHOWN}; "
+            "rules verify --online against an index that has them checks them"
+        )
+    _print_unpaired(view.companions)
     return EXIT_OK
+
+
+def _old_pins(directory: Path) -> list[ExpectedPin]:
+    """The [[pin]] tables torch.toml has now, as sync would write them."""
+    from tripin.rules.sync import pin_of
+
+    return [pin_of(t) for t in _tables(directory / "torch.toml", "pin")]
+
+
+def _old_companions(directory: Path) -> list[ExpectedCompanion]:
+    from tripin.rules.sync import companion_of
+
+    return [companion_of(t) for t in _tables(directory / "companions.toml", "companion")]
+
+
+def _tables(path: Path, kind: str) -> list[dict[str, Any]]:
+    """A rules file's raw tables of one kind (none when there is no such file); _load has
+    validated them."""
+    from tripin.errors import RulesetError
+    from tripin.inputfile import read_toml_file
+
+    if not path.is_file():
+        return []
+    tables: list[dict[str, Any]] = read_toml_file(path, RulesetError)[1].get(kind, [])
+    return tables
 
 
 def _print_unpaired(companions: Sequence[ExpectedCompanion]) -> None:

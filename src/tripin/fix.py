@@ -12,21 +12,31 @@ from collections import defaultdict
 from pathlib import Path
 
 from tripin.check import Violation
+from tripin.errors import one_line
+from tripin.inputfile import read_input
 from tripin.lock.atomic import write_atomic
+from tripin.reqfile import text_encoding
 
 __all__ = ["apply_fixes"]
 
 _FIXABLE = frozenset({"TP001", "TP002", "TP004"})
+# what to do about what --fix leaves, where the check gave no command of its own
+_BEYOND = {
+    "TP006": "regenerate it with its hashes (pip-compile or uv pip compile --generate-hashes), or use tripin lock",
+}
 
 
 def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
-    """(what was changed, what could not be), one line each."""
+    """(what was changed, what could not be), one line each. Every violation passed in is
+    either changed or named in the second list with why and what to do instead."""
     done: list[str] = []
     skipped: list[str] = []
     by_file: dict[str, list[Violation]] = defaultdict(list)
     for v in violations:
-        if v.code in _FIXABLE and v.want_version:
+        if _fixing(v):
             by_file[v.where.path].append(v)
+    pinned = {(v.where.path, v.where.line) for items in by_file.values() for v in items}
+    skipped += [_beyond(v) for v in violations if not _fixing(v) and (v.where.path, v.where.line) not in pinned]
     for path, items in by_file.items():
         if path.endswith((".lock", ".toml")) and (companions := [v for v in items if v.code == "TP004"]):
             # another torchvision/torchaudio is another wheel (URL, size, hashes): the lock's to write
@@ -40,11 +50,32 @@ def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
             _fix_pylock(Path(path), items, done, skipped)
         else:
             _fix_lines(Path(path), items, done, skipped)
-    return done, skipped
+    # the lines quote the files, which may come from a hostile pull request
+    return [one_line(line) for line in done], [one_line(line) for line in skipped]
+
+
+def _fixing(v: Violation) -> bool:
+    return v.code in _FIXABLE and bool(v.want_version)
+
+
+def _beyond(v: Violation) -> str:
+    """A violation --fix does not rewrite (a known-bad pair on a line it does not pin, a stale
+    lock, missing hashes, a rule that names no build): the reason, and the check's own fix."""
+    # a fixable code without a version: a source build whose commit the rules do not know
+    why = "the rules name no build to pin here" if v.code in _FIXABLE else f"{v.code} is not a pin --fix rewrites"
+    return f"{v.where}: {why}; {v.fix or _BEYOND.get(v.code, 'tripin lock')}"
 
 
 def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: list[str]) -> None:
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    """Rewrite the offending pins in the file's own encoding (byte-order mark included) and
+    line endings: the check read it that way, and pip reads it back the same."""
+    try:
+        data = read_input(path)
+        bom, encoding = text_encoding(data)
+        lines = data[len(bom) :].decode(encoding).splitlines(keepends=True)
+    except (OSError, UnicodeDecodeError) as exc:  # changed since the check read it
+        skipped.append(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+        return
     wants: dict[int, set[tuple[str | None, str | None]]] = defaultdict(set)
     companion: set[int] = set()
     for v in items:
@@ -68,20 +99,42 @@ def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: lis
                 "file with its hashes (pip-compile or uv pip compile --generate-hashes), or use tripin lock"
             )
             continue
-        if " @ " in old or "git+" in old:
-            new = re.sub(r"@[0-9a-fA-F]{7,40}(?=[#?\s]|$)", f"@{commit}", old, count=1) if commit else old
-        else:
-            # `===`: `==3.2.0` would still accept an installed 3.2.0+git<other> (PEP 440
-            # local-version matching), for pip and uv alike; `===3.2.0` is that exact string
-            # a +git label is exact with == already; a companion line is a plain release pin
-            op = "==" if (version and "+" in version) or number in companion else "==="
-            new = re.sub(r"(===?)\s*[^\s;#,\\]+", f"{op}{version}", old, count=1)
-        if new != old:
-            lines[number - 1] = new
-            changed = True
-            done.append(f"{path}:{number}: {old.strip()} -> {new.strip()}")
+        new, why = _rewrite(old, version or "", commit, plain=number in companion)
+        if why:
+            skipped.append(f"{path}:{number}: {why}")
+            continue
+        lines[number - 1] = new
+        changed = True
+        done.append(f"{path}:{number}: {old.strip()} -> {new.strip()}")
     if changed:
-        write_atomic(path, "".join(lines))
+        write_atomic(path, bom + "".join(lines).encode(encoding))
+
+
+def _rewrite(old: str, version: str, commit: str | None, *, plain: bool) -> tuple[str, str]:
+    """(the line with the pin the rules want, ""), or (old, why it cannot be rewritten; what to do)."""
+    requirement = old.split(";", 1)[0].split(" #", 1)[0]
+    name = m[0] if (m := re.match(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*", requirement)) else "the package"
+    name = name.strip()
+    # `===`: `==3.2.0` would still accept an installed 3.2.0+git<other> (PEP 440
+    # local-version matching), for pip and uv alike; `===3.2.0` is that exact string
+    # a +git label is exact with == already; a companion line is a plain release pin
+    op = "==" if "+" in version or plain else "==="
+    if "git+" in requirement:
+        if commit is None:
+            return old, f"the rules name no commit for {name} {version}; pin {name}{op}{version} instead of the git URL"
+        new = re.sub(r"@[0-9a-fA-F]{7,40}(?=[#?\s]|$)", f"@{commit}", old, count=1)
+        if new == old:
+            return old, f"the git URL names no commit to replace; point it at {commit}"
+        return new, ""
+    if re.search(r"\s@|@\s", requirement) or "://" in requirement:
+        return old, (
+            f"a direct URL names the file, not a version --fix can rewrite; replace it with {name}{op}{version} "
+            "(or the URL of that release's wheel)"
+        )
+    new = re.sub(r"(===?)\s*[^\s;#,\\]+", f"{op}{version}", old, count=1)
+    if new == old:
+        return old, f"the line pins no exact version (== or ===) to rewrite; pin {name}{op}{version}"
+    return new, ""
 
 
 def _logical_line(lines: list[str], start: int) -> str:
@@ -95,7 +148,7 @@ def _logical_line(lines: list[str], start: int) -> str:
 def _fix_pylock(path: Path, items: list[Violation], done: list[str], skipped: list[str]) -> None:
     import tomlkit  # keeps the file's comments and layout
 
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    doc = tomlkit.parse(read_input(path).decode("utf-8"))  # as read: CRLF endings stay CRLF
     packages = doc.get("packages")
     changed = False
     for v in items:

@@ -21,8 +21,10 @@ __all__ = [
     "MAX_INCLUDE_DEPTH",
     "MAX_REQUIREMENTS",
     "ReqLine",
+    "decode_requirements",
     "marker_problem",
     "parse_requirements_file",
+    "text_encoding",
     "vcs_commit",
 ]
 
@@ -114,19 +116,30 @@ def _requirement(text: str, where: Location) -> Requirement:
     return requirement
 
 
-def _decoded(data: bytes) -> str:
-    """As pip's auto_decode: a byte-order mark names the encoding (PowerShell's `pip freeze >`
-    writes UTF-16), else UTF-8."""
-    for bom, encoding in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
+# UTF-32 before UTF-16: FF FE 00 00 starts with UTF-16's FF FE
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def text_encoding(data: bytes) -> tuple[bytes, str]:
+    """(byte-order mark, codec of the rest), as pip's auto_decode reads a requirements file: a
+    byte-order mark names the encoding (PowerShell's `pip freeze >` writes UTF-16), else UTF-8.
+    `check --fix` writes a file back with both, so that it stays what it was."""
+    for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data.decode(encoding)
-    return data.decode("utf-8")
+            return bom, encoding
+    return b"", "utf-8"
+
+
+def decode_requirements(data: bytes) -> str:
+    """A requirements file's text (UnicodeDecodeError as str.decode raises it)."""
+    bom, encoding = text_encoding(data)
+    return data[len(bom) :].decode(encoding)
 
 
 def parse_requirements_file(
@@ -187,7 +200,7 @@ def _parse(path: Path, *, constraint: bool, read: list[Path] | None, walk: _Walk
         return []  # pip would loop on a cycle or read it twice; either adds nothing new
     walk.done.add((resolved, constraint))
     try:
-        text = _decoded(read_input(path))
+        text = decode_requirements(read_input(path))
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8"
         raise LockError(f"{path}: cannot read: {reason}") from None

@@ -53,19 +53,19 @@ def _identity(path: Path) -> object:
     return (info.st_dev, info.st_ino)
 
 
-def write_atomic(path: Path, text: str, *, executable: bool = False) -> bool:
-    """One output; True when it changed."""
+def write_atomic(path: Path, text: str | bytes, *, executable: bool = False) -> bool:
+    """One output (text is written as UTF-8; bytes as they are); True when it changed."""
     return bool(write_files({path: text}, executable=executable))
 
 
-def write_files(files: Mapping[Path, str], *, executable: bool = False) -> list[Path]:
+def write_files(files: Mapping[Path, str | bytes], *, executable: bool = False) -> list[Path]:
     """All outputs or none of them (short of a kill between renames); returns the changed ones,
     in the order given (put the lock last)."""
     staged: list[tuple[Path, Path, str]] = []  # (path as given, real destination, temp file)
     try:
         plans = [(path, _destination(path), text) for path, text in files.items()]
         for path, real, text in plans:
-            data = text.encode("utf-8")
+            data = text.encode("utf-8") if isinstance(text, str) else text
             if _same(real, data):
                 continue
             staged.append((path, real, _stage(path, real, data, executable)))

@@ -6,13 +6,15 @@ are never derived here: metadata names versions, not commits."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from tripin.builds import is_gpu_build
 from tripin.errors import IndexFetchError, ProjectNotFound
@@ -22,8 +24,15 @@ from tripin.targets import parse_target
 __all__ = [
     "ExpectedCompanion",
     "ExpectedPin",
+    "IndexView",
+    "Merged",
+    "companion_of",
     "expected_companions",
     "expected_pins",
+    "merge_companions",
+    "merge_pins",
+    "pin_of",
+    "read_index",
     "render_companions",
     "render_pins",
 ]
@@ -214,6 +223,110 @@ def expected_companions(client: IndexClient, minimum: Version = FIRST_TORCH) -> 
                     )
                 )
     return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexView:
+    """What one index says, and what it was asked about. A release the index does not show is
+    no evidence against a rule: a mirror, a test index or a trimmed one lacks releases PyPI has.
+    Only the releases it shows (torch from --min-torch on; each companion release it read) can
+    confirm, change or drop a rule; `sync` and `verify --online` both judge by this."""
+
+    pins: list[ExpectedPin]
+    companions: list[ExpectedCompanion]
+    torch: frozenset[Version]  # the torch releases it shows, from the minimum on
+    companion_ids: frozenset[str]  # the companion releases it read (with or without a torch)
+
+    def shows_torch(self, torch: SpecifierSet) -> bool:
+        return any(torch.contains(v, prereleases=True) for v in self.torch)
+
+    def shows_companion(self, id_: str) -> bool:
+        return id_ in self.companion_ids
+
+
+def read_index(client: IndexClient, minimum: Version = FIRST_TORCH) -> IndexView:
+    companions = expected_companions(client, minimum)
+    return IndexView(
+        pins=expected_pins(client, minimum),
+        companions=companions,
+        torch=frozenset(_releases(client.project("torch").files, minimum)),
+        companion_ids=frozenset(c.id for c in companions),
+    )
+
+
+_T = TypeVar("_T", ExpectedPin, ExpectedCompanion)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Merged(Generic[_T]):
+    """What `sync` writes: the index's entries and the rules it cannot speak to, kept."""
+
+    entries: list[_T]
+    kept: list[_T]  # rules for releases the index does not show: written back unverified
+    removed: list[_T]  # rules for releases it shows, whose metadata no longer gives them
+
+
+def pin_of(table: Mapping[str, Any]) -> ExpectedPin:
+    """A [[pin]] of torch.toml as sync renders it (the loader has checked its keys)."""
+    return ExpectedPin(
+        id=table["id"],
+        torch=table["torch"],
+        marker=table["marker"],
+        package=table["package"],
+        version=table["version"],
+        requires=table.get("requires", ""),
+        provides=table["provides"],
+        source=table["source"],
+        pypi_build=table.get("pypi-build", ""),
+        pypi_build_source=table.get("pypi-build-source", ""),
+    )
+
+
+def companion_of(table: Mapping[str, Any]) -> ExpectedCompanion:
+    return ExpectedCompanion(
+        id=table["id"], package=table["package"], version=table["version"], torch=table["torch"], source=table["source"]
+    )
+
+
+def _spec(text: str) -> SpecifierSet:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return SpecifierSet()
+
+
+def _first_version(text: str) -> Version:
+    """Where a pin sorts: by the release its torch specifier names (`==2.6.0`)."""
+    for spec in _spec(text):
+        try:
+            return Version(spec.version.removesuffix(".*"))
+        except InvalidVersion:
+            break
+    return Version("0")
+
+
+def merge_pins(old: Sequence[ExpectedPin], view: IndexView) -> Merged[ExpectedPin]:
+    derived = {p.id for p in view.pins}
+    kept = [p for p in old if not view.shows_torch(_spec(p.torch))]
+    removed = [p for p in old if view.shows_torch(_spec(p.torch)) and p.id not in derived]
+    entries = sorted([*view.pins, *kept], key=lambda p: _first_version(p.torch))  # stable: a release keeps its order
+    return Merged(entries=entries, kept=kept, removed=removed)
+
+
+def merge_companions(old: Sequence[ExpectedCompanion], view: IndexView) -> Merged[ExpectedCompanion]:
+    derived = {c.id for c in view.companions if c.torch}
+    kept = [c for c in old if not view.shows_companion(c.id)]
+    removed = [c for c in old if view.shows_companion(c.id) and c.id not in derived]
+    order = ("torchvision", "torchaudio")
+
+    def key(c: ExpectedCompanion) -> tuple[int, Version]:
+        rank = order.index(c.package) if c.package in order else len(order)
+        try:
+            return rank, Version(c.version)
+        except InvalidVersion:
+            return rank, Version("0")
+
+    return Merged(entries=sorted([*view.companions, *kept], key=key), kept=kept, removed=removed)
 
 
 def _q(text: str) -> str:

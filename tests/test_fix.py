@@ -1,0 +1,88 @@
+"""`tripin check --fix`: files written back as they were read, and every violation left said so."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, tripin
+from indexserver import IndexServer
+
+X86 = "linux-x86_64-cp312"
+ARM_CU = "linux-aarch64-cp312-cu126"
+GOOD_320 = "9641643da6c52000c807b5eeed05edaec4402a67"
+BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"
+WRONG_WHEEL = "https://files.example.org/triton-3.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("bom", "encoding"),
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le"),  # PowerShell's `pip freeze > requirements.txt`
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+        (b"", "utf-8"),
+    ],
+)
+def test_fix_writes_the_file_back_in_its_own_encoding_and_line_endings(
+    work: Path, capsys: pytest.CaptureFixture[str], bom: bytes, encoding: str
+) -> None:
+    path = work / "requirements.txt"
+    path.write_bytes(bom + "torch==2.6.0\r\ntriton==3.1.0\r\nnumpy==2.2.0\n# é\r\n".encode(encoding))
+    run = tripin(capsys, "check", "--fix", "-t", X86, "requirements.txt")
+    assert run.code == 0, run.out + run.err
+    assert "fixed requirements.txt:2: triton==3.1.0 -> triton===3.2.0" in run.err
+    # only the pin changed: the byte-order mark, the encoding and each line's ending stay
+    assert path.read_bytes() == bom + "torch==2.6.0\r\ntriton===3.2.0\r\nnumpy==2.2.0\n# é\r\n".encode(encoding)
+    assert tripin(capsys, "check", "-t", X86, "requirements.txt").code == 0
+
+
+def test_fix_keeps_a_lock_s_crlf_endings(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
+    good = (work / "pylock.toml").read_text().replace("\n", "\r\n")
+    bad = good.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
+    bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
+    bad = bad.replace('version = "3.2.0+git9641643d"', 'version = "3.2.0+git23753f4f"')
+    assert bad.count(BAD_MAIN) == 2
+    (work / "pylock.toml").write_bytes(bad.encode())
+    run = tripin(capsys, "check", "--fix", "pylock.toml")
+    assert run.code == 0, run.out + run.err
+    assert (work / "pylock.toml").read_bytes() == good.encode()
+
+
+@pytest.mark.parametrize("line", [f"triton @ {WRONG_WHEEL}", f"triton @ {WRONG_WHEEL} ; sys_platform == 'linux'"])
+def test_fix_says_why_it_leaves_a_direct_url(work: Path, capsys: pytest.CaptureFixture[str], line: str) -> None:
+    text = f"torch==2.6.0\n{line}\n"
+    (work / "requirements.txt").write_text(text)
+    run = tripin(capsys, "check", "--fix", "-t", X86, "requirements.txt")
+    assert run.code == 1
+    assert "TP001" in run.out  # still reported as a violation
+    assert (
+        "not fixed requirements.txt:2: a direct URL names the file, not a version --fix can rewrite; "
+        "replace it with triton===3.2.0 (or the URL of that release's wheel)\n"
+    ) in run.err
+    assert (work / "requirements.txt").read_text() == text
+
+
+def test_fix_names_the_violations_it_does_not_rewrite(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """TP006 (hashes missing on some lines) is no pin: --fix says so and what to do, while it
+    fixes the pin beside it."""
+    sha = "sha256:" + "0" * 64
+    (work / "requirements.txt").write_text(f"torch==2.6.0 --hash={sha}\ntriton==3.1.0\nnumpy==2.2.0\n")
+    run = tripin(capsys, "check", "--fix", "-t", X86, "requirements.txt")
+    assert run.code == 1
+    assert "fixed requirements.txt:2: triton==3.1.0 -> triton===3.2.0" in run.err
+    assert "not fixed requirements.txt:3: TP006 is not a pin --fix rewrites; regenerate it with its hashes" in run.err
+    # the TP006 on line 2 goes with the pin --fix rewrote there: it is reported by the re-check, not here
+    assert "not fixed requirements.txt:2" not in run.err
