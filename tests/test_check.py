@@ -558,3 +558,9 @@ def test_lock_refuses_a_line_that_names_no_package(work: Path, capsys: pytest.Ca
     (work / "r.in").write_text("-e .\nsix\n")
     run = tripin(capsys, "lock", "r.in", "-t", X86, "-i", "http://127.0.0.1:9/simple")
     assert run.code == 2 and "r.in:1: '.' names a path or URL, not a package" in run.err
+
+
+def test_nothing_to_check_names_the_files_it_looked_for(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "pyproject.toml").write_text('[tool.tripin]\nlock = "pylock.proj.toml"\n')
+    run = tripin(capsys, "check")
+    assert run.code == 2 and "no pylock.proj.toml or constraints.proj.txt here" in run.err, run.err

@@ -42,7 +42,8 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     project = project_of(args)
     files = [Path(f) for f in args.files] or _default_check_files(project, read)
     if not files:
-        raise ConfigError("nothing to check: no pylock.toml or constraints.txt here; name the files")
+        looked = f"{project.lock_path} or {project.constraints_path}"
+        raise ConfigError(f"nothing to check: no {looked} here; name the files")
     read += project.overlays
     from tripin.config import load_rules
 
