@@ -81,3 +81,29 @@ def pip_constrained_install(index_url: str, cwd: Path, constraints: str, package
     )
     assert result.returncode == 0, result.stderr
     return [i["metadata"]["version"] for i in json.loads((cwd / "report.json").read_text())["install"]]
+
+
+def python_for(directory: Path, target: str) -> Path:
+    """An interpreter that reports `target`'s machine and Python version (`linux-x86_64-cp312`),
+    for `tripin install --dry-run` plans of a target this machine is not: install asks the
+    interpreter what it is and refuses another target's wheels, dry run or not. It is this
+    machine's Python with `platform.machine()` and `sys.version_info` overridden at start-up,
+    so it only answers questions; nothing is ever installed through it."""
+    import shlex
+    import sys
+
+    from tripin.targets import parse_target
+
+    parsed = parse_target(target)
+    major, minor = parsed.python
+    site = directory / f"site-{target}"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import platform, sys\n"
+        f"platform.machine = lambda: {parsed.platform_machine!r}\n"
+        f"sys.version_info = ({major}, {minor}, 0, 'final', 0)\n"
+    )
+    python = directory / f"python-{target}"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(site))} exec {shlex.quote(sys.executable)} "$@"\n')
+    python.chmod(0o755)
+    return python

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import read_toml, tripin
+from helpers import python_for, read_toml, tripin
 from indexserver import IndexServer, build_wheel
 
 PY = f"cp{sys.version_info[0]}{sys.version_info[1]}"
@@ -199,7 +199,8 @@ def test_lock_build_install(
     assert hosts <= {"cu126", "files"}  # uv read only the local indexes
 
     # tripin install: the same packages at their exact versions, the built Triton from the wheelhouse
-    plan_run = tripin(capsys, "install", "--target", TARGET, "--python", str(venv / "bin" / "python"), "--dry-run")
+    aarch64 = str(python_for(tmp_path, TARGET))  # this machine is x86_64: an interpreter that says aarch64
+    plan_run = tripin(capsys, "install", "--target", TARGET, "--python", aarch64, "--dry-run")
     assert plan_run.code == 0, plan_run.err
     assert f"triton source build 3.2.0+git{short} from wheelhouse" in plan_run.out
     command = shlex.split(plan_run.out.splitlines()[-1].removeprefix("would run: "))

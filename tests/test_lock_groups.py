@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import read_toml, tripin
+from helpers import python_for, read_toml, tripin
 from indexserver import IndexServer, build_wheel
 from packaging.pylock import Pylock
 from test_e2e_tools import _env, uv_dry_install
@@ -183,14 +183,16 @@ def test_install_leaves_groups_out_unless_asked(
     locked: Path, capsys: pytest.CaptureFixture[str], options: tuple[str, ...], has: set[str], lacks: set[str]
 ) -> None:
     """`tripin install` selects as `uv pip install -r pylock.toml --extra/--group` does."""
-    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", sys.executable, *options)
+    python = str(python_for(locked, X86))  # install plans only for the interpreter's own target
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", python, *options)
     assert run.code == 0, run.err
     names = {line.split()[0] for line in run.out.splitlines() if line.startswith("  ")}
     assert has <= names and not lacks & names
 
 
 def test_install_names_an_unknown_group(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", sys.executable, "--group", "docs")
+    python = str(python_for(locked, X86))
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", python, "--group", "docs")
     assert run.code == 2 and "--group docs: the lock has no such group (it has: dev)" in run.err
 
 

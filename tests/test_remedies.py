@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import read_toml, tripin
+from helpers import python_for, read_toml, tripin
 from indexserver import IndexServer, build_wheel
 from test_doctor import _target, _torch, _triton
 
@@ -286,16 +286,20 @@ def test_install_refuses_a_tampered_wheel_entry(
     assert tripin(capsys, "lock", "filelock", "-t", "linux-x86_64-cp312", "-i", index.simple_url).code == 0
     lock = work / "pylock.toml"
     lock.write_text(lock.read_text().replace(old, new, 1))
-    run = tripin(capsys, "install", "--dry-run", "--target", "linux-x86_64-cp312", "--python", sys.executable)
+    python = str(python_for(work, "linux-x86_64-cp312"))
+    run = tripin(capsys, "install", "--dry-run", "--target", "linux-x86_64-cp312", "--python", python)
     assert run.code != 0 and message in run.err and len(run.err.splitlines()) == 1, run.err
 
 
 def test_install_refuses_another_interpreters_target(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """pip would download every wheel and then refuse the first; a dry run may still plan it."""
+    """pip would download every wheel and then refuse the first; pure-Python wheels it would
+    install for the wrong platform. A dry run refuses too: the command it prints names this
+    interpreter, and run verbatim it must not install another platform's packages."""
     other = "linux-aarch64-cp312" if _target() != "linux-aarch64-cp312" else "linux-x86_64-cp312"
     assert tripin(capsys, "lock", "filelock", "-t", other, "-t", _target(), "-i", index.simple_url).code == 0
-    run = tripin(capsys, "install", "--target", other, "--python", sys.executable)
-    assert run.code == 2 and f"target {other} is not {sys.executable}'s ({_target()})" in run.err
-    assert tripin(capsys, "install", "--target", other, "--python", sys.executable, "--dry-run").code == 0
+    for dry_run in ((), ("--dry-run",)):
+        run = tripin(capsys, "install", "--target", other, "--python", sys.executable, *dry_run)
+        assert run.code == 2 and f"target {other} is not {sys.executable}'s ({_target()})" in run.err
+        assert len(run.err.splitlines()) == 1 and "would run" not in run.out, run.out + run.err

@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 from tripin.errors import Location, LockError, TargetError, TripinError, one_line, quote
 from tripin.inputfile import read_toml_file
 from tripin.judge import TRITONS, Finding, Pair, commit_of_version, judge_pair, range_finding
+from tripin.lockversion import require_pylock
 from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
 from tripin.targets import Target, parse_target
@@ -164,18 +165,6 @@ def source_problem(package: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _require_pylock(path: Path, data: Mapping[str, Any]) -> None:
-    """PEP 751: `lock-version` is required and an installer refuses a major version it does not
-    know. An empty file, or some other TOML, must not pass as a lock that has nothing wrong."""
-    version = data.get("lock-version")
-    if version is None:
-        raise LockError(f"{path}: not a pylock.toml: no lock-version (PEP 751 requires it)")
-    if not isinstance(version, str) or version.split(".")[0] != "1":
-        raise LockError(f"{path}: lock-version {quote(version, 40)} is not supported (1.x is)")
-    if not isinstance(data.get("packages", []), list):
-        raise LockError(f"{path}: packages must be an array of tables [[packages]]")
-
-
 def _lock_targets(path: Path, data: Mapping[str, Any], overrides: Sequence[Target]) -> list[Target]:
     named = data.get("tool", {}).get("tripin", {}).get("targets")
     if named and not overrides:
@@ -221,7 +210,7 @@ def _check_lock(
     """Violations of one pylock; returns, per target, the versions it installs (for TP007)."""
     read.append(path)
     text, data = read_toml_file(path, LockError)
-    _require_pylock(path, data)
+    require_pylock(path, data)
     entries = _lock_entries(path, data, text)
     installs: dict[str, dict[str, Version]] = {}
     lock_targets = _lock_targets(path, data, targets)

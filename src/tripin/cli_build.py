@@ -171,9 +171,10 @@ def run_install(args: argparse.Namespace) -> int:
         target = choose_target(lock, report.target, variant)
     elif target not in {t.name for t in lock.targets}:
         raise TripinError(f"target {target!r} is not in the lock (it has: {', '.join(t.name for t in lock.targets)})")
-    elif not args.dry_run and target != report.target and not target.startswith(report.target + "-"):
+    elif target != report.target and not target.startswith(report.target + "-"):
         # pip would download every wheel, then refuse the first: "not a supported wheel on this
-        # platform" (a dry run may plan another machine's install: it installs nothing)
+        # platform"; pure-Python wheels it would install for the wrong platform. A dry run checks
+        # the same: the command it prints names this interpreter and must be one that works.
         raise TripinError(
             f"target {target} is not {python}'s ({report.target}): its wheels do not install there; "
             "name that interpreter's target, or another --python"

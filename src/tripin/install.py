@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripin.errors import ConfigError, LockError
+from tripin.errors import ConfigError, LockError, quote
 from tripin.lock.model import Lock, LockedPackage
 from tripin.pipcmd import pip_head
-from tripin.sourcebuild import source_builds
 from tripin.targets import Target, parse_target
 
 __all__ = ["Plan", "choose_target", "install_plan"]
@@ -39,7 +38,10 @@ class Plan:
 
 
 def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[str]) -> tuple[LockedPackage, ...]:
-    """The target's packages whose markers hold with these extras and dependency groups."""
+    """The packages whose `marker` holds on the target with these extras and dependency groups:
+    PEP 751's selection, the one uv and `tripin check` make (read_pylock has refused a lock whose
+    `[packages.tool.tripin] targets` say otherwise). PEP 751: two entries of one name for the
+    same environment make the lock unusable, so that is refused rather than passed to pip."""
     from packaging.markers import Marker
     from packaging.utils import canonicalize_name
 
@@ -54,9 +56,13 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
         chosen[kind] = normalized
     parsed = parse_target(target)
     asked = (chosen["--extra"], chosen["--group"])
-    return tuple(
-        p for p in lock.for_target(target) if lock_marker_applies(Marker(p.marker) if p.marker else None, parsed, asked)
+    packages = tuple(
+        p for p in lock.packages if lock_marker_applies(Marker(p.marker) if p.marker else None, parsed, asked)
     )
+    names = [canonicalize_name(p.name) for p in packages]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise LockError(f"{quote(twice[0], 60)}: the lock has two entries for {target}; PEP 751 allows one")
+    return packages
 
 
 def choose_target(lock: Lock, platform: str, variant: str | None) -> str:
@@ -108,16 +114,36 @@ def _pinned(package: LockedPackage, target: Target) -> str:
     return text
 
 
-def _built_wheel(package: LockedPackage, wheelhouse: Path, target: str) -> Path:
-    assert package.build is not None
-    stem = f"{package.name.replace('-', '_')}-{package.build.version}-"
-    found = sorted(wheelhouse.glob(f"{stem}*.whl")) if wheelhouse.is_dir() else []
-    if not found:
+def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Path:
+    """The wheelhouse's build of the package whose tags fit the target best, ranked as `_pinned`
+    ranks index wheels: build scripts for cp311 and cp312 fill the same wheelhouse, and pip
+    refuses another Python's wheel ("not a supported wheel on this platform")."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    if package.build is None:
+        raise LockError(f"{quote(package.name, 60)}: a git source with no [packages.tool.tripin.build] to build it by")
+    try:
+        wanted = (canonicalize_name(package.name), Version(package.build.version))
+    except InvalidVersion:
         raise LockError(
-            f"{package.name} {package.build.version} is a source build and {wheelhouse} has no wheel of it",
-            hint=f"build it first: tripin build-plan --target {target} && sh build-{target}.sh {wheelhouse}",
+            f"{quote(package.name, 60)}: build version {quote(package.build.version, 60)} is not PEP 440"
+        ) from None
+    ranked = []
+    for path in sorted(wheelhouse.glob("*.whl")) if wheelhouse.is_dir() else []:
+        try:
+            name, version, _, tags = parse_wheel_filename(path.name)
+        except (InvalidWheelFilename, InvalidVersion):
+            continue  # not a wheel: pip would not take it either
+        if (name, version) == wanted and (rank := target.tag_rank(tags)) is not None:
+            ranked.append((rank, path))
+    if not ranked:
+        raise LockError(
+            f"{package.name} {package.build.version} is a source build and {wheelhouse} has no wheel of it"
+            f" for {target.name}",
+            hint=f"build it first: tripin build-plan --target {target.name} && sh build-{target.name}.sh {wheelhouse}",
         )
-    return found[0]
+    return min(ranked, key=lambda pair: pair[0])[1]
 
 
 def install_plan(
@@ -137,11 +163,13 @@ def install_plan(
     whose build is another (a git install at another commit): only a forced reinstall replaces it.
     What only a pyproject group needs is left out unless `extras` or `groups` names it, as
     `uv pip install -r pylock.toml --extra/--group` and pip's `pylock.toml[extra]` do."""
+    if target not in {t.name for t in lock.targets}:
+        raise LockError(f"target {quote(target, 60)} is not in the lock")
     packages = _selected(lock, target, extras, groups)
-    builds = source_builds(lock, target)
-    wheels = tuple(_built_wheel(p, wheelhouse, target) for p in builds)
-    built = {p.name: wheel for p, wheel in zip(builds, wheels, strict=True)}
     parsed = parse_target(target)
+    builds = [p for p in packages if p.vcs is not None]
+    wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)
+    built = {p.name: wheel for p, wheel in zip(builds, wheels, strict=True)}
     reqs = [str(built[p.name].resolve()) if p.name in built else _pinned(p, parsed) for p in packages]
     options = ["--no-deps"]
     if installer == "uv":

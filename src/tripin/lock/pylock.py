@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tripin.errors import LockError
+from tripin.errors import LockError, quote
 from tripin.inputfile import read_toml_file
 from tripin.lock.model import Lock, LockedPackage, LockedVcs, LockedWheel, LockTarget, SourceBuild
 from tripin.lock.tomlwrite import dumps
+from tripin.lockversion import require_pylock
+
+if TYPE_CHECKING:
+    from tripin.targets import Target
 
 __all__ = ["dump_pylock", "lock_to_dict", "read_pylock"]
+
+_RELOCK = "`tripin lock` writes it anew"
 
 
 def _wheel(w: LockedWheel) -> dict[str, Any]:
@@ -124,15 +130,92 @@ def dump_pylock(lock: Lock) -> str:
     return dumps(lock_to_dict(lock), header, multiline={"wheels"})
 
 
+class _Missing(Exception):
+    """A key tripin writes is not there: `where` names its table in the file's own words."""
+
+    def __init__(self, where: str, key: str) -> None:
+        super().__init__(f"{where} has no {key!r} key")
+
+
+def _need(table: Mapping[str, Any], key: str, where: str) -> Any:
+    if not isinstance(table, Mapping):
+        raise TypeError(f"{where} must be a table")
+    if key not in table:
+        raise _Missing(where, key)
+    return table[key]
+
+
 def read_pylock(path: Path) -> Lock:
+    """A lock tripin wrote, checked before any of it is used: the lock-version (PEP 751), the
+    types, and that every package's marker agrees with the targets tripin recorded for it."""
     _, data = read_toml_file(path, LockError)
+    require_pylock(path, data)
+    tool = data.get("tool")
+    if not isinstance(tool, Mapping) or "tripin" not in tool:
+        raise LockError(
+            f"{path}: not a tripin lock: it has no [tool.tripin] table"
+            f" (created-by {quote(data.get('created-by', 'not given'), 40)})",
+            hint=f"`uv pip install -r {path}` or `pip install -r {path}` (pip 26.1 or newer) installs it"
+            " as it is; `tripin lock` writes a tripin lock",
+        )
     try:
         lock = _from_dict(data)
         _check_types(lock)
+    except _Missing as exc:
+        raise LockError(f"{path}: {exc} (tripin writes it: an edited or damaged lock)", hint=_RELOCK) from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = str(exc).encode("unicode_escape").decode("ascii")[:200]  # one line, however hostile
         raise LockError(f"{path}: not a tripin pylock.toml ({exc.__class__.__name__}: {detail})") from None
+    _check_markers(path, lock)
     return lock
+
+
+def _check_markers(path: Path, lock: Lock) -> None:
+    """PEP 751 installers choose a package by its `marker`; tripin's explain and build-plan by
+    `[packages.tool.tripin] targets`. tripin writes both from the same resolution, so where they
+    disagree the lock was edited (or is hostile), and no reader may pick one side: an install
+    would then differ from what `tripin check` and uv judge. Every group counts as chosen, as in
+    check: a group's package is in the targets it is locked for."""
+    from tripin.errors import TripinError
+    from tripin.targets import parse_target
+
+    try:
+        targets = [parse_target(t.name) for t in lock.targets]
+    except TripinError as exc:
+        raise LockError(f"{path}: [[tool.tripin.targets]]: {exc}", hint=_RELOCK) from None
+    chosen = (
+        frozenset(n for n, kind in lock.groups if kind == "extra"),
+        frozenset(n for n, kind in lock.groups if kind == "group"),
+    )
+    for i, p in enumerate(lock.packages):
+        what = f"{path}: packages[{i}] {quote(p.name, 60)}"
+        selected = _selected_by_marker(what, p.marker, targets, chosen)
+        if set(p.targets) != selected:
+            odd = sorted(set(p.targets) ^ selected)[0]
+            says, table = ("selects", "leave it out") if odd in selected else ("leaves out", "name it")
+            raise LockError(
+                f"{what}: its marker {says} {quote(odd, 60)} but its [packages.tool.tripin] targets {table}:"
+                " the lock was edited",
+                hint=_RELOCK,
+            )
+
+
+def _selected_by_marker(
+    what: str, marker: str | None, targets: list[Target], chosen: tuple[frozenset[str], frozenset[str]]
+) -> set[str]:
+    """The targets where the marker holds: PEP 751's choice, as `check` and uv make it."""
+    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+
+    from tripin.check import lock_marker_applies
+
+    try:
+        parsed = None if marker is None else Marker(marker)
+        return {t.name for t in targets if lock_marker_applies(parsed, t, chosen)}
+    except UndefinedEnvironmentName as exc:
+        reason = f"{exc} is not a marker variable"
+    except (InvalidMarker, UndefinedComparison, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    raise LockError(f"{what}: marker {quote(marker, 120)} cannot be evaluated: {reason}")
 
 
 def _list(value: object, key: str) -> tuple[Any, ...]:
@@ -189,13 +272,14 @@ def _check_types(lock: Lock) -> None:
 def _from_dict(data: Mapping[str, Any]) -> Lock:
     tool = data["tool"]["tripin"]
     packages: list[LockedPackage] = []
-    for p in data.get("packages", []):
+    for i, p in enumerate(data.get("packages", [])):
+        where = f"packages[{i}]"
         ptool = p.get("tool", {}).get("tripin", {})
         vcs = p.get("vcs")
         build = ptool.get("build")
         packages.append(
             LockedPackage(
-                name=p["name"],
+                name=_need(p, "name", where),
                 version=p.get("version") or (build or {}).get("version", ""),
                 marker=p.get("marker"),
                 targets=_list(ptool.get("targets", []), "targets"),
@@ -203,20 +287,24 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                 index=p.get("index"),
                 wheels=tuple(
                     LockedWheel(
-                        url=w["url"],
+                        url=_need(w, "url", f"{where}.wheels[{j}]"),
                         size=w.get("size"),
                         upload_time=str(w["upload-time"]) if "upload-time" in w else None,
                         hashes=tuple(sorted(w.get("hashes", {}).items())),
                     )
-                    for w in p.get("wheels", [])
+                    for j, w in enumerate(p.get("wheels", []))
                 ),
-                vcs=LockedVcs(url=vcs["url"], commit=vcs["commit-id"], subdirectory=vcs.get("subdirectory", "."))
+                vcs=LockedVcs(
+                    url=_need(vcs, "url", f"{where}.vcs"),
+                    commit=_need(vcs, "commit-id", f"{where}.vcs"),
+                    subdirectory=vcs.get("subdirectory", "."),
+                )
                 if vcs
                 else None,
                 build=SourceBuild(
-                    version=build["version"],
-                    status=build["status"],
-                    source=build["source"],
+                    version=_need(build, "version", f"{where}.tool.tripin.build"),
+                    status=_need(build, "status", f"{where}.tool.tripin.build"),
+                    source=_need(build, "source", f"{where}.tool.tripin.build"),
                     build_requires=_list(build.get("requires", []), "requires"),
                     env=dict(build.get("env", {})),
                     system=_list(build.get("system", []), "system"),
@@ -224,32 +312,38 @@ def _from_dict(data: Mapping[str, Any]) -> Lock:
                 )
                 if build
                 else None,
-                rules=tuple((r["id"], r["source"]) for r in ptool.get("rules", [])),
-                dependencies=tuple(dict.fromkeys(str(d["name"]) for d in p.get("dependencies", []))),
+                rules=tuple(
+                    (_need(r, "id", f"{where}.tool.tripin.rules"), _need(r, "source", f"{where}.tool.tripin.rules"))
+                    for r in ptool.get("rules", [])
+                ),
+                dependencies=tuple(
+                    dict.fromkeys(str(_need(d, "name", f"{where}.dependencies")) for d in p.get("dependencies", []))
+                ),
                 dependency_refs=tuple(_dependency_ref(d) for d in p.get("dependencies", [])),
                 added_by_rule=_list(ptool.get("added-by-rule", []), "added-by-rule"),
             )
         )
     known = {"version", "ruleset-digest", "inputs-digest", "requirements", "targets"}
-    variants = {t.get("variant") for t in tool["targets"]}
+    named = _need(tool, "targets", "[tool.tripin]")
+    variants = {t.get("variant") for t in named}
     groups = tuple((e, "extra") for e in _list(data.get("extras", []), "extras") if e not in variants)
     groups += tuple((g, "group") for g in _list(data.get("dependency-groups", []), "dependency-groups"))
     return Lock(
         groups=groups,
         targets=tuple(
             LockTarget(
-                name=t["name"],
-                marker=t["marker"],
+                name=_need(t, "name", f"tool.tripin.targets[{n}]"),
+                marker=_need(t, "marker", f"tool.tripin.targets[{n}]"),
                 environment=t.get("environment", t["marker"]),
                 variant=t.get("variant"),
             )
-            for t in tool["targets"]
+            for n, t in enumerate(named)
         ),
         requirements=_list(tool.get("requirements", []), "requirements"),
         packages=tuple(packages),
-        ruleset_digest=tool["ruleset-digest"],
-        inputs_digest=tool["inputs-digest"],
-        tool_version=tool["version"],
+        ruleset_digest=_need(tool, "ruleset-digest", "[tool.tripin]"),
+        inputs_digest=_need(tool, "inputs-digest", "[tool.tripin]"),
+        tool_version=_need(tool, "version", "[tool.tripin]"),
         extra={k: v for k, v in tool.items() if k not in known},
     )
 
