@@ -120,7 +120,7 @@ def run_explain(args: argparse.Namespace) -> int:
     import json
 
     from tripin.errors import LockError
-    from tripin.lock.explain import explain
+    from tripin.lock.explain import explain, explain_lines
     from tripin.lock.pylock import read_pylock
 
     args.lock = str(lock_path_of(args))
@@ -133,23 +133,8 @@ def run_explain(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"schema": 1, "explain": records, "notes": notes}, indent=2))
         return EXIT_OK
-    for note in notes:
-        print(note)
-    for r in records:
-        print(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
-        print(
-            f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
-            f"  [requirements: {', '.join(lock.requirements)}]"
-        )
-        if r["added_by_rule"]:
-            print(f"  added by a rule: torch's metadata names no {r['package']} on {r['target']}")
-        for rule in r["rules"]:
-            print(f"  rule {rule['id']}: {rule['source']}")
-        if r["build"]:
-            b = r["build"]
-            print(f"  source build: {b['version']} [{b['status']}] recipe {b['recipe']}; evidence {b['evidence']}")
-        elif r["wheels"]:
-            print(f"  wheels: {', '.join(r['wheels'])}")
+    for line in explain_lines(lock, records, notes):
+        print(line)
     return EXIT_OK
 
 

@@ -8,11 +8,13 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from tripin.errors import TargetError
+from tripin.errors import TargetError, one_line
 from tripin.lock.model import Lock, LockedPackage
 from tripin.targets import parse_target
 
-__all__ = ["diff_locks", "explain"]
+__all__ = ["diff_locks", "explain", "explain_lines"]
+
+_MAX_LINE = 20_000  # a long requirements list stays whole; a 100 MB value does not
 
 
 def _chain(lock: Lock, target: str, name: str) -> list[str]:
@@ -117,6 +119,30 @@ def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, 
                 }
             )
     return out
+
+
+def explain_lines(lock: Lock, records: list[dict[str, Any]], notes: list[str]) -> list[str]:
+    """`explain` for people. A lock may come from a hostile pull request, and every value here is
+    the lock's (a URL, a version, a rule's source, a note): each line is made one printable line,
+    so a newline in a `[packages.vcs] url` cannot forge a line of its own."""
+    lines = list(notes)
+    for r in records:
+        lines.append(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
+        lines.append(
+            f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
+            f"  [requirements: {', '.join(lock.requirements)}]"
+        )
+        if r["added_by_rule"]:
+            lines.append(f"  added by a rule: torch's metadata names no {r['package']} on {r['target']}")
+        lines += [f"  rule {rule['id']}: {rule['source']}" for rule in r["rules"]]
+        if r["build"]:
+            b = r["build"]
+            lines.append(
+                f"  source build: {b['version']} [{b['status']}] recipe {b['recipe']}; evidence {b['evidence']}"
+            )
+        elif r["wheels"]:
+            lines.append(f"  wheels: {', '.join(r['wheels'])}")
+    return [one_line(line, _MAX_LINE) for line in lines]
 
 
 def diff_locks(old: Lock, new: Lock) -> list[tuple[str, str, str, str]]:
