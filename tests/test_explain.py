@@ -145,3 +145,14 @@ def test_explain_escapes_what_the_lock_says(
     # JSON keeps the value as it is: json.dumps escapes it
     data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
     assert "triton\nforged: line\x1b[2J" in data["explain"][0]["source"]
+
+
+def test_explain_shows_each_target_only_its_rules(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """torch 2.6.0 is one entry for both targets, and the lock keeps the rule that decided it on
+    x86_64 (`torch-2.6.0/metadata`, marker platform_machine == "x86_64"): aarch64 showed it too."""
+    torch = next(p for p in read_toml(locked / "pylock.toml")["packages"] if p["name"] == "torch")
+    assert {r["id"] for r in torch["tool"]["tripin"]["rules"]} >= {"torch-2.6.0/metadata"}
+    data = json.loads(tripin(capsys, "explain", "torch", "--format", "json").out)
+    rules = {r["target"]: [rule["id"] for rule in r["rules"]] for r in data["explain"]}
+    assert "torch-2.6.0/metadata" in rules[X86] and "torch-2.6.0/metadata" not in rules[ARM], rules
+    assert "rule torch-2.6.0/metadata" not in tripin(capsys, "explain", "torch", "--target", ARM).out

@@ -125,7 +125,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
     args.lock = str(lock_path_of(args))
     lock = read_pylock(Path(args.lock))
-    records = explain(lock, args.package, args.target)
+    records = explain(lock, args.package, args.target, ruleset_of(args, validate=False))
     notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records})
     if not records and not notes:
         where = f" for {args.target}" if args.target else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
@@ -11,6 +11,9 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from tripin.errors import TargetError, one_line
 from tripin.lock.model import Lock, LockedPackage
 from tripin.targets import parse_target
+
+if TYPE_CHECKING:
+    from tripin.rules.model import Ruleset
 
 __all__ = ["diff_locks", "explain", "explain_lines"]
 
@@ -86,7 +89,24 @@ def _wheels_for(package: LockedPackage, target: str) -> list[str]:
     return out
 
 
-def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, Any]]:
+def _rules_for(package: LockedPackage, target: str, ruleset: Ruleset | None) -> list[dict[str, str]]:
+    """The rules that decided the entry on this target. One entry serves every target that shares
+    its version, and the lock keeps the rules of all of them (torch 2.6.0's x86_64 rule and its
+    aarch64 one): a rule the ruleset knows is shown where its marker holds; one it does not know
+    (the lock was made with other rules), and any rule on a target this tripin cannot parse, everywhere."""
+    try:
+        env = parse_target(target).environment()
+    except TargetError:
+        env = None
+    pins = {pin.id: pin for pin in ruleset.pins} if ruleset is not None else {}
+    return [
+        {"id": rule_id, "source": src}
+        for rule_id, src in package.rules
+        if env is None or rule_id not in pins or pins[rule_id].marker.evaluate(env)
+    ]
+
+
+def explain(lock: Lock, name: str, target: str | None = None, ruleset: Ruleset | None = None) -> list[dict[str, Any]]:
     """One record per target that has the package (or the one asked for)."""
     name = canonicalize_name(name)
     out: list[dict[str, Any]] = []
@@ -104,7 +124,7 @@ def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, 
                     "version": package.version,
                     "source": _source(package),
                     "chain": _chain(lock, t.name, name),
-                    "rules": [{"id": rule_id, "source": src} for rule_id, src in package.rules],
+                    "rules": _rules_for(package, t.name, ruleset),
                     # torch's metadata names no such package on this target: a rule put it there
                     "added_by_rule": added,
                     "build": None
