@@ -223,3 +223,18 @@ def test_a_triton_with_missing_files_is_not_healthy(tmp_path: Path, capsys: pyte
     assert run.code == 1 and "healthy" not in run.out
     assert "problem TP013: triton 3.2.0 is missing 1 of its files (triton/__init__.py)" in run.out
     assert run.out.rstrip().endswith(" --force-reinstall --no-deps triton===3.2.0"), run.out
+
+
+@pytest.mark.parametrize(
+    ("record", "missing"),
+    [("garbage\n\n,,,,,,\n", False), ('"unterminated\n', True), ("triton/__init__.py,,\na\0b,,\n", True)],
+)
+def test_a_malformed_record_is_no_traceback(
+    tmp_path: Path, record: str, missing: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A RECORD that is no CSV of paths is not checked; a path that cannot be a file is missing."""
+    python = _venv(tmp_path, _torch(tmp_path, "2.6.0"), _triton(tmp_path, "3.2.0", attrs=True))
+    (next(_site_packages(python).glob("triton-*.dist-info")) / "RECORD").write_text(record)
+    run = tripin(capsys, "doctor", "--python", str(python))
+    assert run.code == int(missing) and not run.err, run.err
+    assert ("problem TP013" in run.out) == missing and "\0" not in run.out

@@ -9,6 +9,7 @@ version.py parsed with ast); importing Triton is the explicit `--probe`, in a su
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import os
 import re
@@ -285,11 +286,18 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
 def _missing_files(dist: Distribution) -> list[str]:
     """The files a distribution's RECORD lists that are gone: uninstalling another distribution
     that owned the same `triton/` files deletes them. Compiled .pyc files come and go."""
-    missing = []
-    for path in dist.files or ():
-        if path.suffix != ".pyc" and not Path(str(dist.locate_file(path))).exists():
-            missing.append(str(path))
-    return missing
+    try:
+        files = dist.files or []
+    except (TypeError, ValueError, OSError, csv.Error):  # a RECORD that is no CSV of paths: nothing to check
+        return []
+    return [str(path) for path in files if path.suffix != ".pyc" and not _exists(dist.locate_file(path))]
+
+
+def _exists(path: object) -> bool:
+    try:
+        return Path(str(path)).exists()
+    except (OSError, ValueError):  # a NUL in a RECORD line names no file that can be there
+        return False
 
 
 def absolute_python(python: str) -> str:
