@@ -118,3 +118,41 @@ def test_explain_follows_who_pulls_in_triton_on_each_target(
     chains = {r["target"]: r["chain"] for r in data["explain"]}
     assert chains[X86] == ["torch 2.6.0", "triton 3.2.0"]
     assert chains[ARM] == ["kernelpkg 1.0", "triton 3.2.0+git9641643d"]
+
+
+def test_explain_escapes_what_the_lock_says(
+    index: IndexServer,
+    pytorch: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A lock may come from a hostile pull request: a newline in its `[packages.vcs] url` printed
+    a second line of the attacker's choosing, an escape sequence drove the terminal."""
+    monkeypatch.chdir(tmp_path)
+    arm_cu = "linux-aarch64-cp312-cu126"
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, tmp_path / "c", arm_cu, extra=extra)).code == 0
+    lock = tmp_path / "pylock.toml"
+    text = lock.read_text()
+    url = 'url = "https://github.com/triton-lang/triton'
+    assert url in text
+    lock.write_text(text.replace(url, url + "\\nforged: line\\u001b[2J", 1))
+    run = tripin(capsys, "explain", "triton")
+    assert run.code == 0, run.err
+    assert "\x1b" not in run.out and not any(line.startswith("forged") for line in run.out.splitlines())
+    assert "triton\\x0aforged: line\\x1b[2J" in run.out
+    # JSON keeps the value as it is: json.dumps escapes it
+    data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
+    assert "triton\nforged: line\x1b[2J" in data["explain"][0]["source"]
+
+
+def test_explain_shows_each_target_only_its_rules(locked: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """torch 2.6.0 is one entry for both targets, and the lock keeps the rule that decided it on
+    x86_64 (`torch-2.6.0/metadata`, marker platform_machine == "x86_64"): aarch64 showed it too."""
+    torch = next(p for p in read_toml(locked / "pylock.toml")["packages"] if p["name"] == "torch")
+    assert {r["id"] for r in torch["tool"]["tripin"]["rules"]} >= {"torch-2.6.0/metadata"}
+    data = json.loads(tripin(capsys, "explain", "torch", "--format", "json").out)
+    rules = {r["target"]: [rule["id"] for rule in r["rules"]] for r in data["explain"]}
+    assert "torch-2.6.0/metadata" in rules[X86] and "torch-2.6.0/metadata" not in rules[ARM], rules
+    assert "rule torch-2.6.0/metadata" not in tripin(capsys, "explain", "torch", "--target", ARM).out

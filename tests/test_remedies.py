@@ -120,6 +120,73 @@ def test_the_doctor_fix_run_as_printed_heals(
     assert "probe torch-2.6-attrsdescriptor: ok" in healed.out
 
 
+def _run_line(out: str) -> str:
+    """The first `run:` line, as a user copies it into a shell."""
+    return next(line.removeprefix("  run: ") for line in out.splitlines() if line.startswith("  run: "))
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv", "none"])
+@pytest.mark.parametrize("state", ["pytorch-triton", "both", "missing-files"])
+def test_a_wrong_triton_distribution_is_replaced_by_the_printed_line(
+    installer: str, state: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """torch 2.6 with pytorch-triton where it needs triton; both (after installing triton beside
+    it); triton with files missing (after uninstalling pytorch-triton: its RECORD lists the
+    `triton/` files too). The first `run:` line, run verbatim by sh, must heal in one go: it
+    used to install triton beside pytorch-triton, then uninstall pytorch-triton and leave doctor
+    saying `healthy` over a triton whose files were gone."""
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("x86_64 rules: PyPI's torch 2.6.0 names triton 3.2.0 there")
+    if installer == "none":  # no pip in the venv, no uv on PATH: the pip beside tripin
+        monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    python = _venv(tmp_path, with_pip=installer == "pip")
+    stray = _triton(tmp_path / "p", "3.2.0+git35c6c7c6", attrs=True, name="pytorch-triton")
+    _install(python, _torch(tmp_path / "t", "2.6.0"), stray)
+    wheelhouse = tmp_path / "wheelhouse"
+    if state != "pytorch-triton":
+        _install(python, _triton(wheelhouse, "3.2.0", attrs=True))
+    if state == "missing-files":
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "uninstall", "-yq", "pytorch-triton"])
+    _triton(wheelhouse, "3.2.0", attrs=True)
+    sick = tripin(capsys, "doctor", "--python", str(python))
+    assert sick.code == 1 and "healthy" not in sick.out, sick.out
+    line = _run_line(sick.out)
+    if installer == "uv":
+        assert "-y" not in line.split() and line.startswith("uv pip ")
+    subprocess.run(["sh", "-c", line], check=True, capture_output=True, env=_env(wheelhouse, python.parent))
+    healed = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    assert healed.code == 0 and "probe import triton: ok" in healed.out, (line, healed.out)
+    assert "pytorch-triton" not in healed.out and _installed(python, "triton") == "3.2.0"
+    data = json.loads(tripin(capsys, "doctor", "--python", str(python), "--format", "json").out)
+    assert data["healthy"] is True and [t["name"] for t in data["tritons"]] == ["triton"]
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_the_json_fix_is_argv_then_each_of_then(
+    installer: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fix.argv`, then each of `fix.then`: the same commands as the `run:` line."""
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("x86_64 rules")
+    python = _venv(tmp_path, with_pip=installer == "pip")
+    _install(python, _torch(tmp_path / "t", "2.6.0"))
+    _install(python, _triton(tmp_path / "p", "3.2.0+git35c6c7c6", attrs=True, name="pytorch-triton"))
+    _install(python, _triton(tmp_path / "wheelhouse", "3.2.0", attrs=True))
+    data = json.loads(tripin(capsys, "doctor", "--python", str(python), "--format", "json").out)
+    assert [f["code"] for f in data["findings"]] == ["TP009"], data["findings"]
+    fix = data["findings"][0]["fix"]
+    assert fix["argv"][-1] == "pytorch-triton" and "uninstall" in fix["argv"]
+    assert [argv[-3:] for argv in fix["then"]] == [["--force-reinstall", "--no-deps", "triton===3.2.0"]]
+    assert "then reinstall triton 3.2.0 (the one torch 2.6.0 needs)" in fix["text"]
+    for argv in [fix["argv"], *fix["then"]]:
+        subprocess.run(argv, check=True, capture_output=True, env=_env(tmp_path / "wheelhouse", python.parent))
+    assert tripin(capsys, "doctor", "--python", str(python), "--probe").code == 0
+
+
 @pytest.mark.parametrize("incident", ["pip"], indirect=True)
 def test_the_check_fix_runs_in_the_activated_venv(
     incident: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -106,46 +106,14 @@ def _default_check_files(project: Project, read: list[Path]) -> list[Path]:
 def run_doctor(args: argparse.Namespace) -> int:
     import json
 
-    from tripin.doctor import diagnose
+    from tripin.doctor import diagnose, text_lines
 
     report = diagnose(args.python, ruleset_of(args, validate=False), probe=args.probe)
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
         return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
-    print(f"python: {report.python} ({report.python_version}, {report.platform}; target {report.target})")
-    if report.torch is None:
-        print("torch: not installed")
-    else:
-        extra = ", ".join(
-            x
-            for x in (
-                f"git {report.torch_git_version[:12]}" if report.torch_git_version else "",
-                f"CUDA {report.cuda}" if report.cuda else "",
-                f"HIP {report.hip}" if report.hip else "",
-            )
-            if x
-        )
-        print(f"torch: {report.torch.version}" + (f" ({extra})" if extra else "") + f" in {report.torch.location}")
-    for t in report.tritons:
-        built = f", built from {t.commit} ({t.commit_from})" if t.commit else ""
-        print(f"{t.name}: {t.version}{built} in {t.location}")
-    if report.verdict is not None:
-        print(f"verdict: {report.verdict['level']}: {report.verdict['reason']}")
-    if report.torch is not None and not report.tritons:
-        print("triton: not installed")
-    for probe in report.probes:
-        print(f"probe {probe['probe']}: {'ok' if probe['ok'] else 'FAILED'}")
-    for note in report.notes:
-        print(f"note: {note}")
-    for finding in report.findings:
-        print(f"problem {finding.code}: {finding.message}")
-        print(f"  fix: {finding.fix}")
-        if finding.argv:
-            import shlex
-
-            print(f"  run: {shlex.join(finding.argv)}")
-    if report.healthy:
-        print("healthy" if report.torch is not None else "nothing to judge: torch is not installed")
+    for line in text_lines(report):
+        print(line)
     return EXIT_OK if report.healthy else EXIT_NO_SOLUTION
 
 
@@ -153,12 +121,12 @@ def run_explain(args: argparse.Namespace) -> int:
     import json
 
     from tripin.errors import LockError
-    from tripin.lock.explain import explain
+    from tripin.lock.explain import explain, explain_lines
     from tripin.lock.pylock import read_pylock
 
     args.lock = str(lock_path_of(args))
     lock = read_pylock(Path(args.lock))
-    records = explain(lock, args.package, args.target)
+    records = explain(lock, args.package, args.target, ruleset_of(args, validate=False))
     notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records})
     if not records and not notes:
         where = f" for {args.target}" if args.target else ""
@@ -166,23 +134,8 @@ def run_explain(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"schema": 1, "explain": records, "notes": notes}, indent=2))
         return EXIT_OK
-    for note in notes:
-        print(note)
-    for r in records:
-        print(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
-        print(
-            f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
-            f"  [requirements: {', '.join(lock.requirements)}]"
-        )
-        if r["added_by_rule"]:
-            print(f"  added by a rule: torch's metadata names no {r['package']} on {r['target']}")
-        for rule in r["rules"]:
-            print(f"  rule {rule['id']}: {rule['source']}")
-        if r["build"]:
-            b = r["build"]
-            print(f"  source build: {b['version']} [{b['status']}] recipe {b['recipe']}; evidence {b['evidence']}")
-        elif r["wheels"]:
-            print(f"  wheels: {', '.join(r['wheels'])}")
+    for line in explain_lines(lock, records, notes):
+        print(line)
     return EXIT_OK
 
 

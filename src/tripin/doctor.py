@@ -9,8 +9,11 @@ version.py parsed with ast); importing Triton is the explicit `--probe`, in a su
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +25,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from tripin.errors import TripinError
+from tripin.errors import TripinError, one_line, quote
 from tripin.judge import (
     TRITONS,
     WARN_NO_NIGHTLY_RULE,
@@ -39,7 +42,9 @@ from tripin.judge import (
 from tripin.reqfile import vcs_commit
 from tripin.rules.model import Ruleset
 
-__all__ = ["DoctorError", "Report", "absolute_python", "diagnose", "inspect"]
+__all__ = ["DoctorError", "DoctorFinding", "Report", "absolute_python", "diagnose", "inspect", "text_lines"]
+
+MISSING_FILES = "TP013"  # an installed Triton whose RECORD lists files that are not there
 
 _ASK = r"""
 import json, os, platform, sys
@@ -69,6 +74,13 @@ for group in json.loads(sys.argv[1]):
 print(json.dumps(results))
 """
 
+_ANSWER_KEYS = (
+    "executable", "python", "implementation", "os_name", "sys_platform", "platform_machine",
+    "platform_system", "platform_release", "platform_version", "platform_python_implementation",
+)  # fmt: skip
+_PYTHON_VERSION = re.compile(r"\d+\.\d+\.\d+")
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+_MAX_LINE = 20_000  # a `run:` line with long paths stays whole; a 100 MB METADATA field does not
 _MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}
 
 
@@ -85,6 +97,17 @@ class Installed:
     commit_from: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoctorFinding(Finding):
+    """A finding whose fix may take more than one command: `argv`, then each of `then`, in order."""
+
+    then: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def commands(self) -> tuple[tuple[str, ...], ...]:
+        return (self.argv, *self.then) if self.argv else ()
+
+
 @dataclass(slots=True, kw_only=True)
 class Report:
     python: str
@@ -96,11 +119,12 @@ class Report:
     cuda: str | None = None
     hip: str | None = None
     tritons: list[Installed] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[DoctorFinding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be judged, and why
     verdict: dict[str, str] | None = None  # on the Triton commit: level (ok, warning, error), reason
     probes: list[dict[str, Any]] = field(default_factory=list)
     has_pip: bool = False  # whether the fix can run this interpreter's own pip (else uv)
+    missing: dict[str, list[str]] = field(default_factory=dict)  # a Triton's RECORD files not there
 
     @property
     def healthy(self) -> bool:
@@ -108,9 +132,10 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["has_pip"]
+        del data["has_pip"], data["missing"]
         for finding in data["findings"]:
-            finding["fix"] = {"text": finding["fix"], "argv": finding.pop("argv") or None}
+            then = [list(argv) for argv in finding.pop("then")]
+            finding["fix"] = {"text": finding["fix"], "argv": finding.pop("argv") or None, "then": then}
         data["healthy"] = self.healthy
         data["schema"] = 1
         return data
@@ -160,9 +185,9 @@ def _commit(dist: Distribution, version: str) -> tuple[str | None, str]:
     if text:
         try:
             data = json.loads(text)
-            commit = data.get("vcs_info", {}).get("commit_id")
-            if commit:
-                return str(commit).lower(), "direct_url.json"
+            commit = str(data.get("vcs_info", {}).get("commit_id") or "").lower()
+            if _COMMIT.fullmatch(commit):  # anything else is no commit to judge (or to print)
+                return commit, "direct_url.json"
             from_url = vcs_commit(str(data.get("url", "")))
             if from_url:
                 return from_url, "direct_url.json"
@@ -200,11 +225,26 @@ def _version_py(path: Path) -> dict[str, str | None]:
     return out
 
 
-def inspect(python: str) -> tuple[Report, dict[str, str]]:
+def _answer(python: str, text: str) -> dict[str, Any]:
+    """The interpreter's answer, checked field by field: a wrapper script may print any JSON, and
+    a KeyError would exit 1, which says "a problem found" when nothing could be inspected."""
     try:
-        info = json.loads(_run(python, _ASK))
+        info = json.loads(text)
     except ValueError:
-        raise DoctorError(f"{python} did not answer with its platform") from None
+        info = None
+    if not (
+        isinstance(info, dict)
+        and all(isinstance(info.get(key), str) for key in _ANSWER_KEYS)
+        and _PYTHON_VERSION.fullmatch(info["python"])
+        and isinstance(info.get("path"), list)
+        and all(isinstance(entry, str) for entry in info["path"])
+    ):
+        raise DoctorError(f"{python} did not answer with its platform")
+    return info
+
+
+def inspect(python: str) -> tuple[Report, dict[str, str]]:
+    info = _answer(python, _run(python, _ASK))
     env = _environment(info)
     report = Report(
         python=str(info["executable"]),
@@ -225,7 +265,7 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
         if name == "pip":
             report.has_pip = True
         if name == "torch":
-            report.torch = Installed(name=name, version=dist.version, location=location)
+            report.torch = Installed(name=name, version=dist.version or "", location=location)
             fields = _version_py(Path(str(dist.locate_file("torch/version.py"))))
             report.torch_git_version, report.cuda, report.hip = (
                 fields.get("git_version"),
@@ -233,11 +273,31 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
                 fields.get("hip"),
             )
         elif name in TRITONS:
-            commit, commit_from = _commit(dist, dist.version)
+            version = dist.version or ""
+            commit, commit_from = _commit(dist, version)
             report.tritons.append(
-                Installed(name=name, version=dist.version, location=location, commit=commit, commit_from=commit_from)
+                Installed(name=name, version=version, location=location, commit=commit, commit_from=commit_from)
             )
+            if missing := _missing_files(dist):
+                report.missing[name] = missing
     return report, env
+
+
+def _missing_files(dist: Distribution) -> list[str]:
+    """The files a distribution's RECORD lists that are gone: uninstalling another distribution
+    that owned the same `triton/` files deletes them. Compiled .pyc files come and go."""
+    try:
+        files = dist.files or []
+    except (TypeError, ValueError, OSError, csv.Error):  # a RECORD that is no CSV of paths: nothing to check
+        return []
+    return [str(path) for path in files if path.suffix != ".pyc" and not _exists(dist.locate_file(path))]
+
+
+def _exists(path: object) -> bool:
+    try:
+        return Path(str(path)).exists()
+    except (OSError, ValueError):  # a NUL in a RECORD line names no file that can be there
+        return False
 
 
 def absolute_python(python: str) -> str:
@@ -249,43 +309,38 @@ def absolute_python(python: str) -> str:
     return python
 
 
+def _version(installed: Installed) -> Version:
+    try:
+        return Version(installed.version)
+    except InvalidVersion:
+        raise DoctorError(f"{installed.name} has an invalid version {quote(installed.version)}") from None
+
+
 def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
     python = absolute_python(python)  # the probe runs it from a temporary directory too
     report, env = inspect(python)
     if report.torch is None:
         return report
-    try:
-        torch = Version(report.torch.version)
-    except InvalidVersion:
-        raise DoctorError(f"torch has an invalid version {report.torch.version!r}") from None
+    torch = _version(report.torch)
+    versions = {t.name: _version(t) for t in report.tritons}
     # the distribution torch asks for is the one judged (a stray second one is TP009's)
     pin = ruleset.pin_for(release_line(torch), env)
     needed = "pytorch-triton" if torch.is_devrelease else pin.package if pin is not None else "triton"
-    triton = next((t for t in report.tritons if canonicalize_name(t.name) == needed), None)
+    triton = next((t for t in report.tritons if t.name == needed), None)
+    strays = tuple(t.name for t in report.tritons if t.name != needed)
     triton = triton or (report.tritons[0] if report.tritons else None)
-    if len(report.tritons) > 1:
-        names = ", ".join(f"{t.name} {t.version}" for t in report.tritons)
-        others = [t.name for t in report.tritons if t is not triton]
-        report.findings.append(
-            Finding(
-                code="TP009",
-                message=f"more than one Triton is installed ({names}): "
-                "they share the `triton` import name, so one overwrites the other",
-                fix=f"uninstall all but the one torch needs ({', '.join(others)}), then reinstall it: its files "
-                "were overwritten",
-                argv=_for_this_python(("pip", "uninstall", "-y", *others), report),
-            )
-        )
     pair = Pair(
         torch=torch,
         triton=canonicalize_name(triton.name) if triton else None,
-        triton_version=Version(triton.version) if triton else None,
+        triton_version=versions[triton.name] if triton else None,
         commit=triton.commit if triton else None,
         commit_from=triton.commit_from if triton else "",
         environment=env,
         target=report.target,
         gpu=_gpu(report),
     )
+    if len(report.tritons) > 1:
+        report.findings.append(_two_tritons(report, ruleset, pair, needed, strays))
     if (verdict := pair_verdict(ruleset, pair)) is not None:
         report.verdict = {"level": verdict.level, "reason": verdict.reason}
     for finding in judge_pair(ruleset, pair):
@@ -294,27 +349,122 @@ def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
         elif finding.level == "warning":  # another cut, or main before a break: said, still healthy
             report.notes.append(f"{finding.code} {finding.message}")
         else:
-            report.findings.append(replace(finding, argv=_for_this_python(finding.argv, report)))
+            report.findings.append(_remedy(finding, report, strays))
+    if triton is not None and report.missing.get(triton.name) and not _replaced(report):
+        report.findings.append(_missing(report, triton))
     if probe and triton is not None:
-        probes = [p for p in ruleset.probes if p.torch.contains(torch, prereleases=True)]
-        groups = [["triton:__version__"], *[list(p.any_of) for p in probes]]
-        try:
-            results = json.loads(_run(python, _PROBE, json.dumps(groups), timeout=120))
-        except ValueError:
-            raise DoctorError(f"{python} did not answer the import probe") from None
-        checks = [("import triton", "import triton fails"), *[(p.id, p.symptom) for p in probes]]
-        for (name, symptom), errors in zip(checks, results, strict=True):
-            report.probes.append({"probe": name, "ok": errors is None, "errors": errors or []})
-            if errors is not None:
-                report.findings.append(
-                    Finding(
-                        code="TP010",
-                        message=f"probe {name} failed: {symptom} ({errors[-1]})",
-                        fix=fix_for(ruleset, pair),
-                        argv=_for_this_python(fix_argv_for(ruleset, pair), report),
-                    )
-                )
+        _probe(python, ruleset, pair, report, strays)
     return report
+
+
+def _replaced(report: Report) -> bool:
+    """Whether a finding's fix already installs another Triton (TP001): the judged one is wrong."""
+    return any(f.code == "TP001" for f in report.findings)
+
+
+def _two_tritons(report: Report, ruleset: Ruleset, pair: Pair, needed: str, strays: tuple[str, ...]) -> DoctorFinding:
+    """TP009: uninstalling a stray deletes the `triton/` files it shares with the one torch needs
+    (both RECORDs list them), so the fix reinstalls that one after: the uninstall alone leaves
+    an import that fails."""
+    names = ", ".join(f"{t.name} {t.version}" for t in report.tritons)
+    kept = next((t for t in report.tritons if t.name == needed), None)
+    if kept is not None:
+        reinstall = _pip_install(kept)
+        want = f"reinstall {kept.name} {kept.version} (the one torch {pair.torch} needs)"
+    elif pair.torch.is_devrelease:  # its pytorch-triton comes with it, from PyTorch's nightly index
+        reinstall = ()
+        want = f"install the pytorch-triton torch {pair.torch} requires, from PyTorch's nightly index"
+    else:  # the one torch needs is not there: every other Triton goes, and the rule's is installed
+        reinstall = fix_argv_for(ruleset, pair)
+        want = f"install {needed} (the one torch {pair.torch} needs): {fix_for(ruleset, pair)}"
+    return _with_uninstall(
+        DoctorFinding(
+            code="TP009",
+            message=f"more than one Triton is installed ({names}): "
+            "they share the `triton` import name, so one overwrites the other",
+            fix=f"uninstall {', '.join(strays)}, then {want}: the uninstall deletes the `triton` files they share",
+            argv=reinstall,
+        ),
+        report,
+        strays,
+    )
+
+
+def _pip_install(installed: Installed) -> tuple[str, ...]:
+    """The installed distribution again, exactly that version (see judge._fix on `===`)."""
+    return ("pip", "install", "--force-reinstall", "--no-deps", f"{installed.name}==={installed.version}")
+
+
+def _remedy(finding: Finding, report: Report, strays: tuple[str, ...]) -> DoctorFinding:
+    """A finding's fix for this interpreter; a fix that installs a Triton uninstalls the other
+    Triton distributions first: uninstalled after, they would delete the files it just wrote."""
+    if not strays or not finding.argv:
+        return _with_uninstall(DoctorFinding(**_fields(finding)), report, ())
+    fix = f"uninstall {', '.join(strays)} first (it owns the same `triton` files), then: {finding.fix}"
+    return _with_uninstall(DoctorFinding(**{**_fields(finding), "fix": fix}), report, strays)
+
+
+def _fields(finding: Finding) -> dict[str, Any]:
+    return {name: getattr(finding, name) for name in Finding.__dataclass_fields__}
+
+
+def _with_uninstall(finding: DoctorFinding, report: Report, strays: tuple[str, ...]) -> DoctorFinding:
+    """`uninstall strays`, then the finding's own command, each for this interpreter."""
+    own = _for_this_python(finding.argv, report)
+    if not strays:
+        return replace(finding, argv=own)
+    uninstall = _for_this_python(("pip", "uninstall", "-y", *strays), report)
+    return replace(finding, argv=uninstall, then=(own,) if own else ())
+
+
+def _missing(report: Report, triton: Installed) -> DoctorFinding:
+    missing = report.missing[triton.name]
+    local = "+" in triton.version
+    return _with_uninstall(
+        DoctorFinding(
+            code=MISSING_FILES,
+            message=f"{triton.name} {triton.version} is missing {len(missing)} of its files ({missing[0]}"
+            f"{', ...' if len(missing) > 1 else ''}): uninstalling a distribution that shared them deletes them",
+            fix=f"reinstall {triton.name} {triton.version}"
+            + (" (a build of its own: from where it was built, e.g. with --find-links wheelhouse)" if local else ""),
+            argv=_pip_install(triton),
+        ),
+        report,
+        (),
+    )
+
+
+def _probe(python: str, ruleset: Ruleset, pair: Pair, report: Report, strays: tuple[str, ...]) -> None:
+    """`--probe`: import in that interpreter what torch needs from Triton."""
+    probes = [p for p in ruleset.probes if p.torch.contains(pair.torch, prereleases=True)]
+    groups = [["triton:__version__"], *[list(p.any_of) for p in probes]]
+    results = _probe_answer(python, _run(python, _PROBE, json.dumps(groups), timeout=120), len(groups))
+    checks = [("import triton", "import triton fails"), *[(p.id, p.symptom) for p in probes]]
+    for (name, symptom), errors in zip(checks, results, strict=True):
+        report.probes.append({"probe": name, "ok": errors is None, "errors": errors or []})
+        if errors is not None:
+            finding = Finding(
+                code="TP010",
+                message=f"probe {name} failed: {symptom} ({errors[-1]})",
+                fix=fix_for(ruleset, pair),
+                argv=fix_argv_for(ruleset, pair),
+            )
+            report.findings.append(_remedy(finding, report, strays))
+
+
+def _probe_answer(python: str, text: str, count: int) -> list[list[str] | None]:
+    """One entry per probe group: None (it imported) or its errors, checked before use."""
+    try:
+        results = json.loads(text)
+    except ValueError:
+        results = None
+    if not (
+        isinstance(results, list)
+        and len(results) == count
+        and all(r is None or (isinstance(r, list) and r and all(isinstance(e, str) for e in r)) for r in results)
+    ):
+        raise DoctorError(f"{python} did not answer the import probe")
+    return results
 
 
 def _gpu(report: Report) -> bool | None:
@@ -342,3 +492,39 @@ def _for_this_python(argv: tuple[str, ...], report: Report) -> tuple[str, ...]:
         rest = [a for a in argv[2:] if a != "-y"]  # uv uninstalls without asking, and knows no -y
         return ("uv", "pip", argv[1], "--python", report.python, *rest)
     return (*pip_head(report.python, has_pip=report.has_pip), *argv[1:])
+
+
+def text_lines(report: Report) -> list[str]:
+    """The report for people. Every value in it comes from the inspected environment (a path, a
+    METADATA field, torch/version.py, direct_url.json), so each line is made one printable line:
+    an escape sequence or a newline there must not drive the terminal or forge a `problem:` line."""
+    lines = [f"python: {report.python} ({report.python_version}, {report.platform}; target {report.target})"]
+    lines.append(_torch_line(report))
+    for t in report.tritons:
+        built = f", built from {t.commit} ({t.commit_from})" if t.commit else ""
+        lines.append(f"{t.name}: {t.version}{built} in {t.location}")
+    if report.verdict is not None:
+        lines.append(f"verdict: {report.verdict['level']}: {report.verdict['reason']}")
+    if report.torch is not None and not report.tritons:
+        lines.append("triton: not installed")
+    lines += [f"probe {probe['probe']}: {'ok' if probe['ok'] else 'FAILED'}" for probe in report.probes]
+    lines += [f"note: {note}" for note in report.notes]
+    for finding in report.findings:
+        lines += [f"problem {finding.code}: {finding.message}", f"  fix: {finding.fix}"]
+        if finding.commands:  # one line for sh, bash, zsh, fish and cmd: each runs if the one before succeeded
+            lines.append(f"  run: {' && '.join(shlex.join(argv) for argv in finding.commands)}")
+    if report.healthy:
+        lines.append("healthy" if report.torch is not None else "nothing to judge: torch is not installed")
+    return [one_line(line, _MAX_LINE) for line in lines]
+
+
+def _torch_line(report: Report) -> str:
+    if report.torch is None:
+        return "torch: not installed"
+    known = (
+        f"git {report.torch_git_version[:12]}" if report.torch_git_version else "",
+        f"CUDA {report.cuda}" if report.cuda else "",
+        f"HIP {report.hip}" if report.hip else "",
+    )
+    extra = ", ".join(x for x in known if x)
+    return f"torch: {report.torch.version}" + (f" ({extra})" if extra else "") + f" in {report.torch.location}"

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from tripin.errors import TargetError
+from tripin.errors import TargetError, one_line
 from tripin.lock.model import Lock, LockedPackage
 from tripin.targets import parse_target
 
-__all__ = ["diff_locks", "explain"]
+if TYPE_CHECKING:
+    from tripin.rules.model import Ruleset
+
+__all__ = ["diff_locks", "explain", "explain_lines"]
+
+_MAX_LINE = 20_000  # a long requirements list stays whole; a 100 MB value does not
 
 
 def _chain(lock: Lock, target: str, name: str) -> list[str]:
@@ -84,7 +89,24 @@ def _wheels_for(package: LockedPackage, target: str) -> list[str]:
     return out
 
 
-def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, Any]]:
+def _rules_for(package: LockedPackage, target: str, ruleset: Ruleset | None) -> list[dict[str, str]]:
+    """The rules that decided the entry on this target. One entry serves every target that shares
+    its version, and the lock keeps the rules of all of them (torch 2.6.0's x86_64 rule and its
+    aarch64 one): a rule the ruleset knows is shown where its marker holds; one it does not know
+    (the lock was made with other rules), and any rule on a target this tripin cannot parse, everywhere."""
+    try:
+        env = parse_target(target).environment()
+    except TargetError:
+        env = None
+    pins = {pin.id: pin for pin in ruleset.pins} if ruleset is not None else {}
+    return [
+        {"id": rule_id, "source": src}
+        for rule_id, src in package.rules
+        if env is None or rule_id not in pins or pins[rule_id].marker.evaluate(env)
+    ]
+
+
+def explain(lock: Lock, name: str, target: str | None = None, ruleset: Ruleset | None = None) -> list[dict[str, Any]]:
     """One record per target that has the package (or the one asked for)."""
     name = canonicalize_name(name)
     out: list[dict[str, Any]] = []
@@ -102,7 +124,7 @@ def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, 
                     "version": package.version,
                     "source": _source(package),
                     "chain": _chain(lock, t.name, name),
-                    "rules": [{"id": rule_id, "source": src} for rule_id, src in package.rules],
+                    "rules": _rules_for(package, t.name, ruleset),
                     # torch's metadata names no such package on this target: a rule put it there
                     "added_by_rule": added,
                     "build": None
@@ -117,6 +139,30 @@ def explain(lock: Lock, name: str, target: str | None = None) -> list[dict[str, 
                 }
             )
     return out
+
+
+def explain_lines(lock: Lock, records: list[dict[str, Any]], notes: list[str]) -> list[str]:
+    """`explain` for people. A lock may come from a hostile pull request, and every value here is
+    the lock's (a URL, a version, a rule's source, a note): each line is made one printable line,
+    so a newline in a `[packages.vcs] url` cannot forge a line of its own."""
+    lines = list(notes)
+    for r in records:
+        lines.append(f"{r['target']}: {r['package']} {r['version']} from {r['source']}")
+        lines.append(
+            f"  because: {' -> '.join(r['chain']) or '(not reachable from the requirements)'}"
+            f"  [requirements: {', '.join(lock.requirements)}]"
+        )
+        if r["added_by_rule"]:
+            lines.append(f"  added by a rule: torch's metadata names no {r['package']} on {r['target']}")
+        lines += [f"  rule {rule['id']}: {rule['source']}" for rule in r["rules"]]
+        if r["build"]:
+            b = r["build"]
+            lines.append(
+                f"  source build: {b['version']} [{b['status']}] recipe {b['recipe']}; evidence {b['evidence']}"
+            )
+        elif r["wheels"]:
+            lines.append(f"  wheels: {', '.join(r['wheels'])}")
+    return [one_line(line, _MAX_LINE) for line in lines]
 
 
 def diff_locks(old: Lock, new: Lock) -> list[tuple[str, str, str, str]]:
