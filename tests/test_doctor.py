@@ -221,7 +221,7 @@ def test_a_triton_with_missing_files_is_not_healthy(tmp_path: Path, capsys: pyte
     (_site_packages(python) / "triton" / "__init__.py").unlink()
     run = tripin(capsys, "doctor", "--python", str(python))
     assert run.code == 1 and "healthy" not in run.out
-    assert "problem TP013: triton 3.2.0 is missing 1 of its files (triton/__init__.py)" in run.out
+    assert "problem TP014: triton 3.2.0 is missing 1 of its files (triton/__init__.py)" in run.out
     assert run.out.rstrip().endswith(" --force-reinstall --no-deps triton===3.2.0"), run.out
 
 
@@ -237,4 +237,4 @@ def test_a_malformed_record_is_no_traceback(
     (next(_site_packages(python).glob("triton-*.dist-info")) / "RECORD").write_text(record)
     run = tripin(capsys, "doctor", "--python", str(python))
     assert run.code == int(missing) and not run.err, run.err
-    assert ("problem TP013" in run.out) == missing and "\0" not in run.out
+    assert ("problem TP014" in run.out) == missing and "\0" not in run.out

@@ -44,7 +44,7 @@ from tripin.rules.model import Ruleset
 
 __all__ = ["DoctorError", "DoctorFinding", "Report", "absolute_python", "diagnose", "inspect", "text_lines"]
 
-MISSING_FILES = "TP013"  # an installed Triton whose RECORD lists files that are not there
+MISSING_FILES = "TP014"  # an installed Triton whose RECORD lists files that are not there
 
 _ASK = r"""
 import json, os, platform, sys
