@@ -227,12 +227,13 @@ def test_a_triton_with_missing_files_is_not_healthy(tmp_path: Path, capsys: pyte
 
 @pytest.mark.parametrize(
     ("record", "missing"),
-    [("garbage\n\n,,,,,,\n", False), ('"unterminated\n', True), ("triton/__init__.py,,\na\0b,,\n", True)],
+    [("garbage\n\n,,,,,,\n", True), ('"unterminated\n', True), ("triton/__init__.py,,\na\0b,,\n", True), ("", False)],
 )
 def test_a_malformed_record_is_no_traceback(
     tmp_path: Path, record: str, missing: bool, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A RECORD that is no CSV of paths is not checked; a path that cannot be a file is missing."""
+    """A RECORD line naming a file that is not there (or cannot be one) is a missing file; an
+    empty RECORD names none."""
     python = _venv(tmp_path, _torch(tmp_path, "2.6.0"), _triton(tmp_path, "3.2.0", attrs=True))
     (next(_site_packages(python).glob("triton-*.dist-info")) / "RECORD").write_text(record)
     run = tripin(capsys, "doctor", "--python", str(python))

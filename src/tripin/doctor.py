@@ -285,12 +285,15 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
 
 def _missing_files(dist: Distribution) -> list[str]:
     """The files a distribution's RECORD lists that are gone: uninstalling another distribution
-    that owned the same `triton/` files deletes them. Compiled .pyc files come and go."""
+    that owned the same `triton/` files deletes them. Compiled .pyc files come and go. RECORD is
+    read here, not through `dist.files`: importlib_metadata (the backport, which keyring imports)
+    leaves out the files that are missing, which are the ones this looks for."""
     try:
-        files = dist.files or []
+        rows = list(csv.reader((dist.read_text("RECORD") or "").splitlines()))
     except (TypeError, ValueError, OSError, csv.Error):  # a RECORD that is no CSV of paths: nothing to check
         return []
-    return [str(path) for path in files if path.suffix != ".pyc" and not _exists(dist.locate_file(path))]
+    paths = [row[0] for row in rows if row and row[0]]
+    return [path for path in paths if not path.endswith(".pyc") and not _exists(dist.locate_file(path))]
 
 
 def _exists(path: object) -> bool:
