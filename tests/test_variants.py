@@ -282,3 +282,15 @@ def test_auto_takes_the_newest_cuda_build_the_driver_runs(
     smi.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     assert detect_variant()[0] == variant
+
+
+def test_build_plan_without_a_rule_says_where_the_rules_give_one(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """torch 2.3's metadata names Triton for Python < 3.12 only: the refusal says so."""
+    run = tripin(capsys, "build-plan", "--torch", "2.3.0", "--target", "linux-x86_64-cp312", "-o", "b.sh")
+    assert run.code == 2 and len(run.err.splitlines()) == 1
+    assert (
+        'torch-2.3.0/metadata (platform_system == "Linux" and platform_machine == "x86_64" and python_version < "3.12")'
+        in run.err
+    )

@@ -338,7 +338,10 @@ def lock_for_torch(ruleset: Ruleset, torch: Version, target: Target) -> Lock:
         raise LockError(f"torch {line} on {target} ({target.variant}) {what}: nothing to build [{variant.id}]")
     pin = ruleset.pin_for(line, target.environment())
     if pin is None:
-        raise LockError(f"no rule names a Triton for torch {line} on {target}")
+        # torch 2.3's metadata names Triton for Python < 3.12 only: say where the rules do give one
+        where = sorted({f"{p.id} ({p.marker})" for p in ruleset.pins if p.torch.contains(line, prereleases=True)})
+        elsewhere = f"; the rules give one only where {'; '.join(where)}" if where else ""
+        raise LockError(f"no rule names a Triton for torch {line} on {target}{elsewhere}")
     build = ruleset.build_for(pin.package, pin.version)
     if build is None:
         raise LockError(f"the rules give no commit to build {pin.package} {pin.version}")
