@@ -129,3 +129,15 @@ def test_an_overlay_variant_rule_holds_over_the_shipped_one(
     assert any(p["name"] == "triton" for p in read_toml(work / "pylock.toml")["packages"])  # the shipped rule
     assert tripin(capsys, *args, "--overlay", "variant.toml").code == 0
     assert not any(p["name"] == "triton" for p in read_toml(work / "pylock.toml")["packages"])
+
+
+def test_build_plan_without_the_lock_s_overlay_says_so(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fork's build is refused without the overlay that gave it; `--torch` would build the
+    shipped commit instead, so the message names the overlay as the way on."""
+    args = lock_args(index.simple_url, work / "c", ARM_CU, extra=["torch==2.6.0", "--pytorch-index-url", pytorch.url])
+    assert tripin(capsys, *args, "--overlay", "internal.toml").code == 0
+    run = tripin(capsys, "build-plan", "--target", ARM_CU, "-o", "b.sh")
+    assert run.code == 2 and "the lock was made with other rules" in run.err and "pass the same --overlay" in run.err
+    assert tripin(capsys, "build-plan", "--target", ARM_CU, "-o", "b.sh", "--overlay", "internal.toml").code == 0

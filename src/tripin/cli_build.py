@@ -93,6 +93,11 @@ def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Rule
     except TripinError as exc:
         raise LockError(f"{path}: {exc}; {refuse}") from None
     wanted = {(canonicalize_name(p.name), p.vcs.url, p.vcs.commit) for p in expected if p.vcs is not None}
+    if lock.ruleset_digest != ruleset.digest:  # e.g. locked with --overlay, planned without it
+        refuse = (
+            f"the lock was made with other rules (ruleset {lock.ruleset_digest[:19]}, these are "
+            f"{ruleset.digest[:19]}: an --overlay, or another tripin): pass the same --overlay, or lock again; {refuse}"
+        )
     for build in builds:
         assert build.vcs is not None  # source_builds: the packages with a vcs entry
         if (canonicalize_name(build.name), build.vcs.url, build.vcs.commit.lower()) not in wanted:
