@@ -156,3 +156,26 @@ def test_explain_shows_each_target_only_its_rules(locked: Path, capsys: pytest.C
     rules = {r["target"]: [rule["id"] for rule in r["rules"]] for r in data["explain"]}
     assert "torch-2.6.0/metadata" in rules[X86] and "torch-2.6.0/metadata" not in rules[ARM], rules
     assert "rule torch-2.6.0/metadata" not in tripin(capsys, "explain", "torch", "--target", ARM).out
+
+
+def test_explain_triton_on_a_cpu_or_rocm_target_says_why_none(
+    index: IndexServer,
+    pytorch: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """rules/variants.toml: a CPU build runs no Triton, a ROCm build pytorch-triton-rocm; explain
+    says so, as it does for PyPI's CPU torch on aarch64, rather than "holds no triton"."""
+    monkeypatch.chdir(tmp_path)
+    cpu, rocm = "linux-x86_64-cp312-cpu", "linux-x86_64-cp312-rocm6.2"
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, tmp_path / "c", cpu, rocm, extra=extra)).code == 0
+    run = tripin(capsys, "explain", "triton")
+    assert run.code == 0, run.err
+    assert f"{cpu}: no triton: the cpu build runs no Triton [cpu]" in run.out
+    assert (
+        f"{rocm}: no triton: the rocm6.2 build runs pytorch-triton-rocm (tripin explain pytorch-triton-rocm)" in run.out
+    )
+    rocm_run = tripin(capsys, "explain", "pytorch-triton-rocm").out
+    assert f"{rocm}: pytorch-triton-rocm 3.2.0 from index" in rocm_run and f"{rocm}: no " not in rocm_run

@@ -13,6 +13,7 @@ from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK
 if TYPE_CHECKING:
     from tripin.config import Project
     from tripin.lock.model import Lock
+    from tripin.rules.model import Ruleset
 
 
 def run_check(args: argparse.Namespace, argv: list[str]) -> int:
@@ -126,8 +127,9 @@ def run_explain(args: argparse.Namespace) -> int:
 
     args.lock = str(lock_path_of(args))
     lock = read_pylock(Path(args.lock))
-    records = explain(lock, args.package, args.target, ruleset_of(args, validate=False))
-    notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records})
+    ruleset = ruleset_of(args, validate=False)
+    records = explain(lock, args.package, args.target, ruleset)
+    notes = _no_triton_notes(lock, args.package, args.target, {r["target"] for r in records}, ruleset)
     if not records and not notes:
         where = f" for {args.target}" if args.target else ""
         raise LockError(f"{args.lock} holds no {args.package}{where}")
@@ -139,13 +141,21 @@ def run_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _no_triton_notes(lock: Lock, package: str, target: str | None, found: set[str]) -> list[str]:
-    """Why a target's lock has no Triton (its torch is a CPU build), as the lock recorded it."""
+def _no_triton_notes(lock: Lock, package: str, target: str | None, found: set[str], ruleset: Ruleset) -> list[str]:
+    """Why a target's lock has no Triton: its torch is a CPU build, as the lock recorded it, or
+    its variant runs none or another distribution (rules/variants.toml)."""
     from tripin.judge import TRITONS
 
     if package.lower().replace("_", "-") not in TRITONS:
         return []
     notes = [str(n) for n in lock.extra.get("notes", []) if isinstance(n, str)]
+    for t in lock.targets:
+        rule = ruleset.variant_rule(t.variant) if t.variant else None
+        if rule is None or rule.applies == "release" or t.name in found:
+            continue
+        what = "runs no Triton" if rule.package == "none" else f"runs {rule.package} (tripin explain {rule.package})"
+        if rule.package != package:
+            notes.append(f"{t.name}: no {package}: the {t.variant} build {what} [{rule.id}]")
     return [n for n in notes if n.split(":", 1)[0] not in found and (target is None or n.startswith(f"{target}:"))]
 
 
