@@ -247,6 +247,8 @@ class IndexServer(ThreadingHTTPServer):
             kw.setdefault("seconds", MAX_HANG)
             kw["seconds"] = min(float(kw["seconds"]), MAX_HANG)
         fault = Fault(pattern=path_pattern, kind=kind, **kw)
+        if kind == "gzip_bomb":  # compressed now, not while a client waits (a busy machine took seconds)
+            _bomb(fault.size or 256 * 1024 * 1024)
         with self._lock:
             self._faults.append(fault)
         return fault
