@@ -306,8 +306,47 @@ def test_a_triton_from_an_archive_or_directory_fails(
         '[packages.tool.tripin.build]\nversion = "3.2.0+git9641643d"\n'
     )
     run = tripin(capsys, "check", "pylock.toml", "--target", X86)
-    assert run.code == 1 and "TP013 triton on linux-x86_64-cp312 comes from " in run.out, run.out + run.err
-    assert "names no commit" in run.out
+    assert run.code == 1 and "TP013 triton on linux-x86_64-cp312 " in run.out, run.out + run.err
+    assert "it builds whatever it holds" in run.out
+
+
+def test_a_triton_with_an_sdist_beside_wheels_fails(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pip and uv build the sdist where no wheel fits the machine (a Windows wheel on Linux)."""
+    sha = "0" * 64
+    wheel = (
+        f'{{ url = "https://files.example/triton-3.2.0-cp312-cp312-win_amd64.whl", hashes = {{ sha256 = "{sha}" }} }}'
+    )
+    torch_url = "https://files.example/torch-2.6.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+    torch = f'{{ url = "{torch_url}", hashes = {{ sha256 = "{sha}" }} }}'
+    (work / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\n'
+        f'[[packages]]\nname = "torch"\nversion = "2.6.0"\nwheels = [{torch}]\n'
+        f'[[packages]]\nname = "triton"\nversion = "3.2.0"\nwheels = [{wheel}]\n'
+        f'sdist = {{ url = "https://evil.example/triton-3.2.0.tar.gz", hashes = {{ sha256 = "{sha}" }} }}\n'
+    )
+    run = tripin(capsys, "check", "pylock.toml", "--target", X86)
+    assert run.code == 1 and "TP013 triton on linux-x86_64-cp312 has an sdist" in run.out, run.out + run.err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"git+https://github.com/someone/triton@{GOOD_320}#subdirectory=python",  # a fork: a tag may be named so
+        f"git+file:///tmp/evil@{GOOD_320}",
+        f"hg+https://hg.example.org/triton@{GOOD_320}",
+    ],
+)
+def test_a_full_commit_from_another_repository_fails(work: Path, capsys: pytest.CaptureFixture[str], url: str) -> None:
+    """pip looks a 40-hex revision up as a branch or tag name first: a fork's tag named like the
+    pin installs the fork's code. Only the repositories the rules build from are trusted."""
+    (work / "r.txt").write_text(f"torch==2.6.0\ntriton @ {url}\n")
+    run = tripin(capsys, "check", "r.txt", "--target", X86, "--format", "json")
+    data = json.loads(run.out)
+    assert run.code == 1 and {v["code"] for v in data["violations"]} == {"TP013"}, run.out
+    assert not data["verdicts"]
+    same = f"git+https://github.com/triton-lang/triton.git@{GOOD_320}#subdirectory=python"
+    (work / "r.txt").write_text(f"torch==2.6.0\ntriton @ {same}\n")
+    assert tripin(capsys, "check", "r.txt", "--target", X86).code == 0
 
 
 @pytest.mark.parametrize(

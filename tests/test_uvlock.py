@@ -349,3 +349,14 @@ def test_any_shape_is_read_or_refused_in_one_line(
             lock.installs(parse_target(ARM), selection)
     except LockError as exc:
         assert str(exc).startswith(f"{path}:") and "\n" not in str(exc)
+
+
+def test_a_registry_triton_with_an_sdist_fails(uv_lock: str, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """uv builds the sdist where no wheel fits the machine: for Triton, whatever the sdist holds."""
+    at = uv_lock.index('name = "triton"\nversion = "3.2.0"\n')
+    end = uv_lock.index("\n[[package]]", at)
+    sdist = 'sdist = { url = "https://evil.example/triton-3.2.0.tar.gz", hash = "sha256:' + "0" * 64 + '" }\n'
+    text = uv_lock[:end] + "\n" + sdist + uv_lock[end:]
+    (work / "uv.lock").write_text(text)
+    run = tripin(capsys, "check", "uv.lock", "--target", X86)
+    assert run.code == 1 and "TP013 triton on linux-x86_64-cp312 has an sdist" in run.out, run.out + run.err

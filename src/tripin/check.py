@@ -131,7 +131,34 @@ def _archive_wheel_version(package: Mapping[str, Any]) -> str | None:
     return str(version) if name and (version := _wheel_version(name)) is not None else None
 
 
-def source_problem(package: Mapping[str, Any]) -> str | None:
+def repository_of(url: str) -> str:
+    """`git+https://user@host/path.git@rev#frag` -> `https://host/path`: the repository a VCS
+    URL clones, as pip splits it (the revision follows the last `@` of the path)."""
+    url = url.split("#", 1)[0]
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.split("+", 1)[-1].lower()
+    netloc, slash, path = rest.partition("/")
+    path = path.rsplit("@", 1)[0] if "@" in path else path
+    netloc = netloc.rsplit("@", 1)[-1].lower()
+    path = path.rstrip("/").removesuffix(".git")
+    return f"{scheme}://{netloc}{slash}{path}"
+
+
+def _repository_problem(url: str, ruleset: Ruleset) -> str | None:
+    """A full commit fixes the content only where the installer takes it as a commit: pip looks
+    a 40-hex revision up as a branch or tag name first, so a fork with a tag named like the
+    pinned commit gets its own code installed (uv refuses such a ref). Only the repositories
+    the rules build from are trusted to hold their commits under their own names."""
+    known = {repository_of(b.repository) for b in ruleset.builds}
+    if repository_of(url) in known:
+        return None
+    return (
+        f"comes from the repository {quote(repository_of(url), 80)}, which no rule builds from: pip takes a "
+        "branch or tag named like the commit before the commit itself"
+    )
+
+
+def source_problem(package: Mapping[str, Any], ruleset: Ruleset) -> str | None:
     """Why a lock's Triton entry names no source a verdict can rest on, or None. A verdict is
     on a commit, so the commit must be one: an abbreviated id is resolved by the installer in
     whatever repository the entry names (a fork can hold another commit with that prefix), an
@@ -151,7 +178,9 @@ def source_problem(package: Mapping[str, Any]) -> str | None:
                 f"names the commit {quote(commit, 50)}, not a full 40-hex id: an installer takes whatever "
                 "commit that repository holds under it"
             )
-        return None
+        return _repository_problem(url, ruleset)
+    if package.get("sdist") is not None:  # pip and uv build it wherever no wheel fits the machine
+        return "has an sdist, which an installer builds where no wheel fits: it builds whatever it holds"
     if package.get("wheels"):
         return None
     if (name := _archive_name(package)) is not None:
@@ -160,8 +189,6 @@ def source_problem(package: Mapping[str, Any]) -> str | None:
         return f"comes from the archive {quote(name, 80)}, which names no commit: it builds whatever it holds"
     if package.get("directory") is not None:
         return "comes from a local directory, which names no commit: it builds whatever it holds"
-    if package.get("sdist") is not None:
-        return "comes from an sdist only, which names no commit: it builds whatever it holds"
     return None
 
 
@@ -248,7 +275,7 @@ def _judge_target(ruleset: Ruleset, path: Path, target: Target, chosen: Sequence
     if torch is None or torch.version is None:
         return
     triton = next((e for e in chosen if e.name in TRITONS), None)
-    problem = source_problem(triton.data) if triton is not None else None
+    problem = source_problem(triton.data, ruleset) if triton is not None else None
     pair = Pair(
         torch=torch.version,
         triton=triton.name if triton else None,
@@ -335,7 +362,7 @@ def _check_uvlock(
                     commit_from="git source" if p.commit else "+git label",
                     line=p.line,
                     index=-1,
-                    data=_uv_source(p.source),
+                    data=_uv_source(p.source, sdist=p.sdist),
                 )
                 for p in lock.installs(target, selection)
             ]
@@ -350,9 +377,11 @@ def _check_uvlock(
     return installs
 
 
-def _uv_source(source: Mapping[str, Any]) -> Mapping[str, Any]:
+def _uv_source(source: Mapping[str, Any], *, sdist: bool) -> Mapping[str, Any]:
     """A uv.lock source other than an index or git, in PEP 751's words, for `source_problem`:
     `url` and `path` are archives (a wheel is judged by its file name), the rest directories."""
+    if sdist:  # a registry entry with an sdist
+        return {"sdist": {}}
     for key in ("url", "path"):
         if isinstance(source.get(key), str):
             return {"archive": {key: source[key]}}
@@ -526,7 +555,7 @@ def _check_reqfile(
             commit, commit_from = vcs_commit(url), "direct reference"
             if commit is None and (version := _wheel_version(url)) is not None:
                 commit, commit_from = commit_of_version(version), "+git label"  # a wheel URL: its version
-            elif commit is None or len(commit) < 40 or not re.match(r"[a-z]+\+", url):
+            elif commit is None or len(commit) < 40 or not url.startswith("git+") or _repository_problem(url, ruleset):
                 out.append(_direct_reference(ruleset, triton, torch_version, target, commit))
                 continue
         elif version is not None and (label := commit_of_version(version)):
@@ -622,8 +651,13 @@ def _direct_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: T
     )
     fix = f"pin the commit the rules give torch {torch} instead: {fix_for(ruleset, pair)}"
     url = shown(line.requirement.url, 120)
-    if not re.match(r"[a-z]+\+", line.requirement.url or ""):
+    given = line.requirement.url or ""
+    if not re.match(r"[a-z]+\+", given):
         why = "an archive, which names no commit: it builds whatever it holds"
+    elif not given.startswith("git+"):
+        why = "a repository that is not git (Triton's is)"
+    elif commit is not None and len(commit) == 40 and (problem := _repository_problem(given, ruleset)):
+        why = problem.removeprefix("comes from ")
     elif commit is not None:
         why = f"an abbreviated commit ({commit}): the installer takes whatever commit that repository holds under it"
     else:

@@ -47,6 +47,7 @@ class UvPackage:
     line: int  # the `[[package]]` line
     commit: str | None  # a git source's resolved commit
     source: Mapping[str, Any]
+    sdist: bool = False  # an `sdist` table: what uv builds where no wheel fits
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,7 +185,9 @@ class _Reader:
             commit = url.partition("#")[2].lower()
             if not _COMMIT.fullmatch(commit):
                 raise self.fail(line, f"{name}: source.git {url!r} does not end in #<40-hex commit>")
-        return UvPackage(name=name, version=version, line=line, commit=commit or None, source=source)
+        return UvPackage(
+            name=name, version=version, line=line, commit=commit or None, source=source, sdist="sdist" in data
+        )
 
     def edges(
         self, raw: object, line: int, key: str, packages: Sequence[UvPackage], by_name: Mapping[str, list[int]]
