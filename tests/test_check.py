@@ -603,3 +603,28 @@ def test_nothing_to_check_names_the_files_it_looked_for(work: Path, capsys: pyte
     (work / "pyproject.toml").write_text('[tool.tripin]\nlock = "pylock.proj.toml"\n')
     run = tripin(capsys, "check")
     assert run.code == 2 and "no pylock.proj.toml or constraints.proj.txt here" in run.err, run.err
+
+
+def test_a_triton_only_an_install_without_extras_takes_is_judged(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`'dev' not in extras` chooses triton 3.3.0 for a plain install (uv installs no extra by
+    default), while every extra at once chooses 3.2.0: each selection is judged."""
+    sha = "0" * 64
+
+    def wheel(name: str, version: str, tag: str) -> str:
+        url = f"https://files.example/{name}-{version}-{tag}.whl"
+        return f'wheels = [{{ url = "{url}", hashes = {{ sha256 = "{sha}" }} }}]'
+
+    tag = "cp312-cp312-manylinux_2_28_x86_64"
+    (work / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "x"\nextras = ["dev"]\n'
+        f'[[packages]]\nname = "torch"\nversion = "2.6.0"\n{wheel("torch", "2.6.0", tag)}\n'
+        f'[[packages]]\nname = "triton"\nversion = "3.2.0"\nmarker = "\'dev\' in extras"\n'
+        f"{wheel('triton', '3.2.0', tag)}\n"
+        f'[[packages]]\nname = "triton"\nversion = "3.3.0"\nmarker = "\'dev\' not in extras"\n'
+        f"{wheel('triton', '3.3.0', tag)}\n"
+    )
+    run = tripin(capsys, "check", "pylock.toml", "--target", X86)
+    assert run.code == 1, run.out + run.err
+    assert "found triton 3.3.0 (without extras or groups)" in run.out

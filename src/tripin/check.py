@@ -217,6 +217,20 @@ def _lock_groups(data: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str
     return strings(data.get("extras")) - variants, strings(data.get("dependency-groups"))
 
 
+def _selections(
+    groups: tuple[frozenset[str], frozenset[str]],
+) -> list[tuple[str, tuple[frozenset[str], frozenset[str]]]]:
+    """No extra and no group, then each extra and each group alone: what a user may install."""
+    extras, dependency_groups = groups
+    if not extras and not dependency_groups:
+        return []
+    none: frozenset[str] = frozenset()
+    out = [("without extras or groups", (none, none))]
+    out += [(f"with extra {e}", (frozenset({e}), none)) for e in sorted(extras)]
+    out += [(f"with group {g}", (none, frozenset({g}))) for g in sorted(dependency_groups)]
+    return out
+
+
 def lock_marker_applies(marker: Marker | None, target: Target, groups: tuple[frozenset[str], frozenset[str]]) -> bool:
     """Lock markers may ask for a PyTorch variant as `'cu126' in extras` and for the project's
     groups as extras or dependency groups (PEP 751); every group is checked, as if installed."""
@@ -246,6 +260,15 @@ def _check_lock(
         chosen = [e for e in entries if lock_marker_applies(e.marker, target, groups)]
         installs[target.name] = {e.name: e.version for e in chosen if e.version is not None}
         _judge_target(ruleset, path, target, chosen, out)
+        # what an install without them, or with one of them, takes: `'dev' not in extras` may
+        # choose another Triton than every group at once does (uv installs no extra by default)
+        for label, selection in _selections(groups):
+            picked = [e for e in entries if lock_marker_applies(e.marker, target, selection)]
+            if picked == chosen:
+                continue
+            found: list[Violation] = []
+            _judge_target(ruleset, path, target, picked, found)
+            out += [dataclasses.replace(v, message=f"{v.message} ({label})") for v in found if v not in out]
     for entry in entries:
         for n, wheel in enumerate(entry.data.get("wheels", []) or []):
             if not isinstance(wheel, dict) or not wheel.get("hashes"):
