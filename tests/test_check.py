@@ -628,3 +628,36 @@ def test_a_triton_only_an_install_without_extras_takes_is_judged(
     run = tripin(capsys, "check", "pylock.toml", "--target", X86)
     assert run.code == 1, run.out + run.err
     assert "found triton 3.3.0 (without extras or groups)" in run.out
+
+
+@pytest.mark.parametrize(
+    ("filename", "needle"),
+    [
+        (
+            "triton-3.3.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+            "triton 3.2.0: its wheel 'triton-3.3.0-cp312-cp312-manylinux_2_28_x86_64.whl' is triton 3.3.0",
+        ),
+        ("evil-3.2.0-cp312-cp312-manylinux_2_28_x86_64.whl", "is evil 3.2.0"),
+        ("triton-3.2.0.tar.gz", "is not a wheel file name"),
+    ],
+)
+def test_a_wheel_of_another_version_under_an_entry_fails(
+    work: Path, capsys: pytest.CaptureFixture[str], filename: str, needle: str
+) -> None:
+    """uv and pip refuse a lock whose wheel file names another version than its entry; an edit
+    that swaps only a wheel's URL passed check as the version the entry names."""
+    sha = "0" * 64
+    tag = "cp312-cp312-manylinux_2_28_x86_64"
+    ok = f"triton-3.2.0-{tag}.whl"
+    text = (
+        'lock-version = "1.0"\ncreated-by = "x"\n'
+        f'[[packages]]\nname = "torch"\nversion = "2.6.0"\n'
+        f'wheels = [{{ url = "https://files.example/torch-2.6.0-{tag}.whl", hashes = {{ sha256 = "{sha}" }} }}]\n'
+        f'[[packages]]\nname = "triton"\nversion = "3.2.0"\n'
+        f'wheels = [{{ url = "https://files.example/{ok}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+    )
+    (work / "pylock.toml").write_text(text)
+    assert tripin(capsys, "check", "pylock.toml", "--target", X86).code == 0
+    (work / "pylock.toml").write_text(text.replace(ok, filename))
+    run = tripin(capsys, "check", "pylock.toml", "--target", X86)
+    assert run.code == 1 and " TP015 " in run.out and needle in run.out, run.out + run.err

@@ -30,6 +30,7 @@ from tripin.targets import Target, parse_target
 __all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
 
 DEFAULT_TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312")
+WHEEL_MISMATCH = "TP015"  # a wheel whose file name names another project or version than its entry
 UNTRUSTED_SOURCE = "TP013"  # a Triton source no verdict can rest on, or a recipe not the rules'
 
 _TORCH = canonicalize_name("torch")
@@ -271,6 +272,8 @@ def _check_lock(
             out += [dataclasses.replace(v, message=f"{v.message} ({label})") for v in found if v not in out]
     for entry in entries:
         for n, wheel in enumerate(entry.data.get("wheels", []) or []):
+            if (mismatch := _wheel_mismatch(entry, wheel)) is not None:
+                out.append(Violation(where=Location(str(path), entry.line), code=WHEEL_MISMATCH, message=mismatch))
             if not isinstance(wheel, dict) or not wheel.get("hashes"):
                 out.append(
                     Violation(
@@ -290,6 +293,29 @@ def _check_lock(
             )
     _check_stale(path, data, ruleset, out, read)
     return installs
+
+
+def _wheel_mismatch(entry: _Entry, wheel: object) -> str | None:
+    """A wheel whose file name gives another project or version than its entry: uv and pip
+    refuse such a lock, and an edit that swaps one wheel's URL (triton 3.3.0's under a 3.2.0
+    entry) would otherwise pass as the version the entry names."""
+    from urllib.parse import unquote
+
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    if not isinstance(wheel, dict):
+        return None
+    where = wheel.get("name") or wheel.get("url") or wheel.get("path")
+    if not isinstance(where, str):
+        return None
+    filename = unquote(where.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1])
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return f"{entry.name}: {quote(filename, 80)} is not a wheel file name"
+    if name != entry.name or (entry.version is not None and version != entry.version):
+        return f"{entry.name} {entry.version}: its wheel {quote(filename, 80)} is {name} {version}"
+    return None
 
 
 def _judge_target(ruleset: Ruleset, path: Path, target: Target, chosen: Sequence[_Entry], out: list[Violation]) -> None:
