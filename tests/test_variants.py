@@ -294,3 +294,25 @@ def test_build_plan_without_a_rule_says_where_the_rules_give_one(
         'torch-2.3.0/metadata (platform_system == "Linux" and platform_machine == "x86_64" and python_version < "3.12")'
         in run.err
     )
+
+
+def test_constraints_files_a_lock_no_longer_writes_are_removed(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """constraints.txt stays behind once cpu targets join (constraints-cu126.txt and -cpu.txt
+    are written): `pip install -c constraints.txt` would install its old pins and `check` fails
+    on it. A file of that name tripin did not write with this lock is left alone."""
+    assert _lock(index, pytorch, capsys, CU_X86).code == 0  # type: ignore[attr-defined]
+    assert (work / "constraints.txt").is_file()
+    (work / "constraints-mine.txt").write_text("numpy<2\n")
+    assert _lock(index, pytorch, capsys, CU_X86, extra=("--check",)).code == 0  # type: ignore[attr-defined]
+    both = _lock(index, pytorch, capsys, CU_X86, CPU_X86)
+    assert both.code == 0, both.err  # type: ignore[attr-defined]
+    assert "removed constraints.txt: this lock no longer writes it" in both.err  # type: ignore[attr-defined]
+    files = sorted(p.name for p in work.glob("constraints*.txt"))
+    assert files == ["constraints-cpu.txt", "constraints-cu126.txt", "constraints-mine.txt"]
+    assert tripin(capsys, "check").code == 0
+    (work / "constraints-cpu.txt").touch()  # the cpu targets go: lock --check names the file, lock removes it
+    assert _lock(index, pytorch, capsys, CU_X86, extra=("--check",)).code == 1  # type: ignore[attr-defined]
+    assert _lock(index, pytorch, capsys, CU_X86).code == 0  # type: ignore[attr-defined]
+    assert sorted(p.name for p in work.glob("constraints*.txt")) == ["constraints-mine.txt", "constraints.txt"]

@@ -202,12 +202,18 @@ def _lock_with(
     constraints = {path: redact_text(text) for path, text in written.items()}
     outputs = {**constraints, settings.lock_path: pylock_text}
     stale: list[Path] | None = None  # lock --check: the outputs that would change
+    from tripin.lock.constraints import left_behind
+
+    behind = left_behind(list(constraints), settings.constraints_path, settings.lock_path)
     if args.check and args.format != "json":
-        return _check_up_to_date(outputs)
+        return _check_up_to_date(outputs, behind)
     if args.check:
-        stale = [path for path, _, _ in _stale(outputs)]
+        stale = [path for path, _, _ in _stale(outputs)] + behind
     else:
         write_files(outputs)  # the lock last: see lock/atomic.py
+        for path in behind:
+            path.unlink(missing_ok=True)
+            print(f"removed {path}: this lock no longer writes it (its targets' builds changed)", file=sys.stderr)
         remember_lock(args, settings, lock, resolutions, constraints)
     for resolution in resolutions:
         for warning in resolution.warnings:
@@ -280,8 +286,9 @@ def _stale(outputs: dict[Path, str]) -> list[tuple[Path, str | None, str]]:
     return out
 
 
-def _check_up_to_date(outputs: dict[Path, str]) -> int:
-    """`lock --check`, as `uv lock --check`: a unified diff of every output that would change."""
+def _check_up_to_date(outputs: dict[Path, str], behind: Sequence[Path] = ()) -> int:
+    """`lock --check`, as `uv lock --check`: a unified diff of every output that would change,
+    and of the constraints files that would be removed."""
     import difflib
 
     stale = _stale(outputs)
@@ -290,8 +297,11 @@ def _check_up_to_date(outputs: dict[Path, str]) -> int:
         sys.stdout.writelines(
             difflib.unified_diff((old or "").splitlines(True), text.splitlines(True), before, f"b/{path}")
         )
-    if stale:
-        print(f"tripin: {len(stale)} output(s) would change; run tripin lock", file=sys.stderr)
+    for path in behind:
+        old = path.read_text(encoding="utf-8", errors="replace")
+        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), [], f"a/{path}", "/dev/null"))
+    if stale or behind:
+        print(f"tripin: {len(stale) + len(behind)} output(s) would change; run tripin lock", file=sys.stderr)
         return EXIT_NO_SOLUTION
     return EXIT_OK
 
