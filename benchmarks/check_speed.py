@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import statistics
 import subprocess
@@ -34,8 +35,9 @@ MARKERS = {
 
 def _wheel(name: str, version: str, tag: str) -> str:
     digest = hashlib.sha256(f"{name}{version}{tag}".encode()).hexdigest()
-    url = f"https://files.example.org/{name}-{version}-{tag}.whl"
-    return f'{{ name = "{name}-{version}-{tag}.whl", url = "{url}", size = 1000, hashes = {{ sha256 = "{digest}" }} }}'
+    filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"  # a wheel file name escapes `-` (PEP 427)
+    url = f"https://files.example.org/{filename}"
+    return f'{{ name = "{filename}", url = "{url}", size = 1000, hashes = {{ sha256 = "{digest}" }} }}'
 
 
 def write_lock(path: Path, packages: int = 400) -> None:
@@ -68,6 +70,11 @@ def write_lock(path: Path, packages: int = 400) -> None:
         'version = "3.2.0+git9641643d"',
         'status = "matched"',
         'source = "https://github.com/triton-lang/triton/commit/9641643da6c52000c807b5eeed05edaec4402a67"',
+        'recipe = "triton-3.2"',
+        'requires = ["setuptools>=40.8.0", "wheel", "cmake>=3.18", "ninja>=1.11.1", "pybind11>=2.13.1"]',
+        'system = ["git"]',
+        "[packages.tool.tripin.build.env]",
+        'TRITON_WHEEL_VERSION_SUFFIX = "+git{short}"',
         "",
     ]
     out += [
@@ -106,6 +113,12 @@ def main() -> int:
         cache = work / "cache"
         times: dict[str, list[float]] = {"floor": [], "cold": [], "warm": []}
         check = [*tripin, "check", "pylock.toml"]
+        # the lock passes check: what is timed is a judgement, not a report of findings
+        probe = subprocess.run(
+            check, cwd=work, capture_output=True, text=True, env={**os.environ, "TRIPIN_CACHE_DIR": str(cache)}
+        )
+        if probe.returncode != 0:
+            raise SystemExit(f"the benchmark's lock does not pass check:\n{probe.stdout}{probe.stderr}")
         for _ in range(args.runs):  # alternating, so that a busy machine slows all three alike
             times["floor"].append(_once([sys.executable, "-c", "pass"], work, None, False))
             times["cold"].append(_once(check, work, cache, True))  # a fresh cache: rules parsed, lock judged
