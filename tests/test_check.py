@@ -564,3 +564,25 @@ def test_nothing_to_check_names_the_files_it_looked_for(work: Path, capsys: pyte
     (work / "pyproject.toml").write_text('[tool.tripin]\nlock = "pylock.proj.toml"\n')
     run = tripin(capsys, "check")
     assert run.code == 2 and "no pylock.proj.toml or constraints.proj.txt here" in run.err, run.err
+
+
+def test_a_hash_given_as_a_separate_word_counts(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pip reads `--hash sha256:...` as `--hash=sha256:...`: a line written either way is hashed."""
+    (work / "requirements.txt").write_text(
+        f"torch==2.6.0 --hash sha256:{'a' * 64}\ntriton==3.2.0 \\\n    --hash=sha256:{'b' * 64}\n"
+    )
+    run = tripin(capsys, "check", "requirements.txt", "--target", X86)
+    assert (run.code, run.out, run.err) == (0, "", "")
+
+
+def test_memo_answers_only_for_the_same_variables_a_file_names(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `${NAME}` in a requirements file is the environment's value, as pip reads it; an answer
+    remembered with one value is not the answer for another."""
+    (work / "constraints.txt").write_text("torch==2.6.0\ntriton==${TRITON_VERSION}\n")
+    monkeypatch.setenv("TRITON_VERSION", "3.2.0")
+    assert tripin(capsys, "check", "constraints.txt", "--target", X86).code == 0
+    monkeypatch.setenv("TRITON_VERSION", "3.2.0+git23753f4f")
+    run = tripin(capsys, "check", "constraints.txt", "--target", X86)
+    assert run.code == 1 and "constraints.txt:2: TP002 triton 3.2.0+git23753f4f" in run.out

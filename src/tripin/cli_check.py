@@ -27,7 +27,9 @@ def run_check(args: argparse.Namespace, argv: list[str]) -> int:
     output, code, errors = _run_check(args, read)
     sys.stdout.write(output)
     sys.stderr.write(errors)
-    if not args.fix:
+    from tripin.reqfile import uses_environment
+
+    if not args.fix and not uses_environment(read):  # a `${NAME}`: the answer depends on the environment
         memo.store(argv, args.rules, read, output, code, errors)
     return code
 

@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import ConfigError, Location
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_toml_file
-from tripin.reqfile import marker_problem
+from tripin.reqfile import FileOption, marker_problem
 
 __all__ = [
     "DEFAULT_INDEX",
@@ -89,6 +89,9 @@ class Settings:
     # the requirements and constraints files read (-r, -c, positional *.in/*.txt, their includes):
     # what a re-lock with nothing changed must find byte for byte as they were (relock.py)
     input_files: tuple[Path, ...] = ()
+    # what the inputs ask for that tripin does not do (an `--index-url` line in a requirements
+    # file): said on every run, since a re-lock that resolves nothing says it too
+    warnings: tuple[str, ...] = ()
 
 
 def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, ...]:
@@ -379,7 +382,8 @@ def build_settings(
     files = [*requirement_files, *(r for r in cli_requirements if _is_requirements_file(r))]
     cli_requirements = [r for r in cli_requirements if not _is_requirements_file(r)]
     read: list[Path] = []  # every requirements and constraints file opened, includes too
-    from_files, limits = _read_requirement_files(files, constraint_files, read)
+    in_file: list[FileOption] = []
+    from_files, limits = _read_requirement_files(files, constraint_files, read, in_file)
     deps: list[str] = []
     tool: dict[str, Any] = {}
     text = ""
@@ -507,6 +511,7 @@ def build_settings(
         sources=sources,
         input_files=tuple(dict.fromkeys(read)),
         requires_python=None if cli_requirements or files else _requires_python(pyproject),
+        warnings=tuple(_option_warnings(in_file)),
     )
 
 
@@ -544,10 +549,10 @@ def _is_requirements_file(arg: str) -> bool:
 
 
 def _read_requirement_files(
-    requirement_files: Sequence[str], constraint_files: Sequence[str], read: list[Path]
+    requirement_files: Sequence[str], constraint_files: Sequence[str], read: list[Path], options: list[FileOption]
 ) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...]]:
     """pip's syntax, with its -r/-c includes: what a file reached through -c only limits.
-    `read` collects every file opened, includes too."""
+    `read` collects every file opened, includes too; `options`, the files' option lines."""
     from tripin.reqfile import parse_requirements_file
 
     requirements: list[Requirement] = []
@@ -558,7 +563,7 @@ def _read_requirement_files(
             if not path.is_file():
                 what = "not a regular file" if path.exists() else "no such requirements file"
                 raise ConfigError(f"{name}: {what}")
-            for line in parse_requirements_file(path, constraint=as_constraint, read=read):
+            for line in parse_requirements_file(path, constraint=as_constraint, read=read, options=options):
                 (constraints if line.constraint else requirements).append(line.requirement)
     return tuple(requirements), tuple(constraints)
 
@@ -730,6 +735,38 @@ def rules_with_overlays(rules_dir: Path | None, overlays: Sequence[Path], *, val
     else:
         base = load_ruleset(rule_files(str(rules_dir)))
     return load_with_overlays(overlays, base=base)
+
+
+# What a lock does instead of an option line pip follows (req_file.py's SUPPORTED_OPTIONS). The
+# options left out change nothing in a lock: it holds wheels only (--only-binary, --prefer-binary),
+# always with hashes (--require-hashes), and --use-feature is pip's own.
+_NOT_FOLLOWED = {
+    "--index-url": "pass --index-url on the command line or set index-url in [tool.tripin]",
+    "--extra-index-url": "pass --extra-index-url on the command line or set extra-index-urls in [tool.tripin]",
+    "--pre": "pass --pre on the command line or set prerelease = true in [tool.tripin]",
+    "--all-releases": "pass --pre on the command line or set prerelease = true in [tool.tripin]",
+    "--only-final": "tripin takes a pre-release only with --pre, or where no final release fits",
+    "--find-links": "tripin locks from indexes only: serve those files as an index and pass --extra-index-url",
+    "--no-binary": "tripin locks wheels only",
+    "--trusted-host": "tripin always verifies TLS: give the host's CA bundle in TRIPIN_CERT",
+}
+
+
+def _option_warnings(options: Sequence[FileOption]) -> list[str]:
+    """One warning per option a requirements file sets and tripin does not follow, at its first
+    place, with what to do instead; `--no-index` is refused, since tripin would lock from the
+    very indexes the file turns off."""
+    said: dict[str, str] = {}
+    for option in options:
+        if option.name == "--no-index":
+            raise ConfigError(
+                f"{option.where}: --no-index: tripin resolves from package indexes only and cannot lock from "
+                "--find-links or local files; remove the line, and serve the wheels as an index (--index-url)"
+            )
+        hint = _NOT_FOLLOWED.get(option.name)
+        if hint is not None and option.name not in said:
+            said[option.name] = f"{option.name} in {option.where} is not read by tripin: {hint}"
+    return list(said.values())
 
 
 def project_overlays(pyproject: Path) -> list[Path]:
