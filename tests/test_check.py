@@ -586,3 +586,48 @@ def test_memo_answers_only_for_the_same_variables_a_file_names(
     monkeypatch.setenv("TRITON_VERSION", "3.2.0+git23753f4f")
     run = tripin(capsys, "check", "constraints.txt", "--target", X86)
     assert run.code == 1 and "constraints.txt:2: TP002 triton 3.2.0+git23753f4f" in run.out
+
+
+def _group_project(work: Path, index: IndexServer) -> None:
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\nrequires-python = ">=3.10"\ndependencies = ["filelock"]\n\n'
+        '[project.optional-dependencies]\nvision = ["jinja2"]\n\n[dependency-groups]\ndev = ["fsspec"]\n\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\nindex-url = "{index.simple_url}"\n'
+    )
+
+
+def test_a_lock_of_groups_named_on_the_command_line_is_fresh(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lock --group` records the groups in the lock (PEP 751 extras and dependency-groups), not
+    in [tool.tripin]: check digests pyproject.toml with the groups the lock records, so a lock
+    `lock --check` calls up to date passes, whatever order the groups were given in."""
+    _group_project(work, index)
+    for groups in (
+        ["--group", "dev"],
+        ["--group", "dev", "--group", "vision"],
+        ["--group", "vision", "--group", "dev"],
+    ):
+        assert tripin(capsys, "lock", *groups, "--cache-dir", "c").code == 0
+        assert tripin(capsys, "lock", "--check", *groups, "--cache-dir", "c").code == 0
+        run = tripin(capsys, "check")
+        assert (run.code, run.out) == (0, ""), (groups, run.out)
+    (work / "pyproject.toml").write_text((work / "pyproject.toml").read_text().replace('"fsspec"', '"fsspec<2025.10"'))
+    run = tripin(capsys, "check")
+    assert run.code == 1 and run.out.startswith("pylock.toml:1: TP005 pyproject.toml changed")
+    (work / "pyproject.toml").write_text((work / "pyproject.toml").read_text().replace("[dependency-groups]", "[x]"))
+    run = tripin(capsys, "check")  # the group is gone: as much a change as any
+    assert run.code == 1 and "TP005" in run.out and run.err == ""
+
+
+def test_a_raised_requires_python_makes_the_lock_stale(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lock --check` refuses a target outside requires-python, so a lock for it is stale."""
+    _group_project(work, index)
+    assert tripin(capsys, "lock", "--cache-dir", "c").code == 0
+    assert tripin(capsys, "check").code == 0
+    (work / "pyproject.toml").write_text((work / "pyproject.toml").read_text().replace(">=3.10", ">=3.13"))
+    assert tripin(capsys, "lock", "--check", "--cache-dir", "c").code == 2
+    run = tripin(capsys, "check")
+    assert run.code == 1 and run.out.startswith("pylock.toml:1: TP005 pyproject.toml changed")

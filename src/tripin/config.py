@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ __all__ = [
     "inputs_digest",
     "load_pyproject",
     "load_rules",
+    "lock_pyproject_digest",
     "parse_date",
     "parse_requirements",
     "project_settings",
@@ -491,6 +492,7 @@ def build_settings(
         ([pyproject.parent / o for o in _str_list(tool, "rules", where)], cfg),
     )
     sources["constraints-input"] = ", ".join(f"{f} (-c)" for f in constraint_files) or "none"
+    requires_python = None if cli_requirements or files else _requires_python(pyproject)
     return Settings(
         requirements=requirements,
         constraints=limits,
@@ -503,14 +505,14 @@ def build_settings(
         musllinux=one("musllinux", musllinux, "TRIPIN_MUSLLINUX"),
         macos=one("macos", macos, "TRIPIN_MACOS"),
         prereleases=bool(pre),
-        pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool),
+        pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool, requires_python),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
         groups=group_map,
         pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
         sources=sources,
         input_files=tuple(dict.fromkeys(read)),
-        requires_python=None if cli_requirements or files else _requires_python(pyproject),
+        requires_python=requires_python,
         warnings=tuple(_option_warnings(in_file)),
     )
 
@@ -777,11 +779,31 @@ def project_overlays(pyproject: Path) -> list[Path]:
     return [pyproject.parent / o for o in _str_list(tool, "rules", str(pyproject))]
 
 
-def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any]) -> str:
+def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any], requires_python: str | None = None) -> str:
     """What a lock made from pyproject.toml depends on there: `check` compares it to see
-    whether the file changed since (other tables may change freely)."""
-    payload = {"dependencies": list(dependencies), "tool.tripin": tool}
+    whether the file changed since (other tables may change freely). The requirements count as
+    a set, since the order in which `--group`s were given is not recorded; requires-python
+    decides which targets can be locked at all (raised past a target's Python, `lock` refuses)."""
+    payload = {
+        "dependencies": sorted(set(dependencies)),
+        "tool.tripin": tool,
+        **({"requires-python": requires_python} if requires_python is not None else {}),
+    }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def lock_pyproject_digest(pyproject: Path, groups: Iterable[str]) -> str | None:
+    """The digest of pyproject.toml as `lock` would record it now for a lock of these groups
+    (a lock lists its extras and dependency groups, whether [tool.tripin] groups or `--group`
+    named them); None when one of them is no longer there, an edit like any other."""
+    _, data = read_toml_file(pyproject, ConfigError)
+    project = data.get("project")
+    extras = project.get("optional-dependencies") if isinstance(project, dict) else None
+    names = sorted(set(groups))
+    if any(_named(extras, g) is None and _named(data.get("dependency-groups"), g) is None for g in names):
+        return None
+    deps, tool, _ = load_pyproject(pyproject, names)
+    return pyproject_digest(deps, tool, _requires_python(pyproject))
 
 
 def inputs_digest(settings: Settings, *, nightly: bool = False) -> str:
