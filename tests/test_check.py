@@ -631,3 +631,37 @@ def test_a_raised_requires_python_makes_the_lock_stale(
     assert tripin(capsys, "lock", "--check", "--cache-dir", "c").code == 2
     run = tripin(capsys, "check")
     assert run.code == 1 and run.out.startswith("pylock.toml:1: TP005 pyproject.toml changed")
+
+
+def test_a_pyproject_toml_stands_for_its_projects_lock(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hook passes pyproject.toml when it is the file that changed: check judges the lock and
+    constraints files configured next to it, in any folder; one with neither has nothing."""
+    (work / "app").mkdir()
+    (work / "app" / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\nindex-url = "{index.simple_url}"\nlock = "pylock.app.toml"\n'
+    )
+    (work / "lib").mkdir()
+    (work / "lib" / "pyproject.toml").write_text('[project]\nname = "b"\nversion = "0"\n')
+    monkeypatch.chdir(work / "app")
+    assert tripin(capsys, "lock", "--cache-dir", "c").code == 0
+    run = tripin(capsys, "check", "pyproject.toml")
+    assert (run.code, run.out, run.err) == (0, "", "")
+    monkeypatch.chdir(work)
+    assert tripin(capsys, "check", "app/pyproject.toml", "lib/pyproject.toml").code == 0
+    (work / "app" / "constraints.app.txt").write_text("torch==2.6.0\ntriton==3.2.0+git23753f4f\n")
+    (work / "app" / "pyproject.toml").write_text(
+        (work / "app" / "pyproject.toml").read_text().replace("2.6.0", "2.5.1")
+    )
+    run = tripin(capsys, "check", "app/pyproject.toml", "lib/pyproject.toml", "app/pylock.app.toml")
+    assert run.code == 1
+    assert sorted(line.split(" ")[0] + " " + line.split(" ")[1] for line in _lines(run.out)) == [
+        "app/constraints.app.txt:2: TP002",  # the constraints file next to it is judged too
+        "app/constraints.app.txt:2: TP003",
+        "app/constraints.app.txt:2: TP007",
+        "app/pylock.app.toml:1: TP005",  # the lock, once, though named twice
+    ], run.out
+    run = tripin(capsys, "check", "nowhere/pyproject.toml")
+    assert run.code == 2 and "nowhere/pyproject.toml: cannot read" in run.err
