@@ -661,3 +661,104 @@ def test_a_wheel_of_another_version_under_an_entry_fails(
     (work / "pylock.toml").write_text(text.replace(ok, filename))
     run = tripin(capsys, "check", "pylock.toml", "--target", X86)
     assert run.code == 1 and " TP015 " in run.out and needle in run.out, run.out + run.err
+
+
+def test_a_hash_given_as_a_separate_word_counts(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pip reads `--hash sha256:...` as `--hash=sha256:...`: a line written either way is hashed."""
+    (work / "requirements.txt").write_text(
+        f"torch==2.6.0 --hash sha256:{'a' * 64}\ntriton==3.2.0 \\\n    --hash=sha256:{'b' * 64}\n"
+    )
+    run = tripin(capsys, "check", "requirements.txt", "--target", X86)
+    assert (run.code, run.out, run.err) == (0, "", "")
+
+
+def test_memo_answers_only_for_the_same_variables_a_file_names(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `${NAME}` in a requirements file is the environment's value, as pip reads it; an answer
+    remembered with one value is not the answer for another."""
+    (work / "constraints.txt").write_text("torch==2.6.0\ntriton==${TRITON_VERSION}\n")
+    monkeypatch.setenv("TRITON_VERSION", "3.2.0")
+    assert tripin(capsys, "check", "constraints.txt", "--target", X86).code == 0
+    monkeypatch.setenv("TRITON_VERSION", "3.2.0+git23753f4f")
+    run = tripin(capsys, "check", "constraints.txt", "--target", X86)
+    assert run.code == 1 and "constraints.txt:2: TP002 triton 3.2.0+git23753f4f" in run.out
+
+
+def _group_project(work: Path, index: IndexServer) -> None:
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\nrequires-python = ">=3.10"\ndependencies = ["filelock"]\n\n'
+        '[project.optional-dependencies]\nvision = ["jinja2"]\n\n[dependency-groups]\ndev = ["fsspec"]\n\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\nindex-url = "{index.simple_url}"\n'
+    )
+
+
+def test_a_lock_of_groups_named_on_the_command_line_is_fresh(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lock --group` records the groups in the lock (PEP 751 extras and dependency-groups), not
+    in [tool.tripin]: check digests pyproject.toml with the groups the lock records, so a lock
+    `lock --check` calls up to date passes, whatever order the groups were given in."""
+    _group_project(work, index)
+    for groups in (
+        ["--group", "dev"],
+        ["--group", "dev", "--group", "vision"],
+        ["--group", "vision", "--group", "dev"],
+    ):
+        assert tripin(capsys, "lock", *groups, "--cache-dir", "c").code == 0
+        assert tripin(capsys, "lock", "--check", *groups, "--cache-dir", "c").code == 0
+        run = tripin(capsys, "check")
+        assert (run.code, run.out) == (0, ""), (groups, run.out)
+    (work / "pyproject.toml").write_text((work / "pyproject.toml").read_text().replace('"fsspec"', '"fsspec<2025.10"'))
+    run = tripin(capsys, "check")
+    assert run.code == 1 and run.out.startswith("pylock.toml:1: TP005 pyproject.toml changed")
+    (work / "pyproject.toml").write_text((work / "pyproject.toml").read_text().replace("[dependency-groups]", "[x]"))
+    run = tripin(capsys, "check")  # the group is gone: as much a change as any
+    assert run.code == 1 and "TP005" in run.out and run.err == ""
+
+
+def test_a_raised_requires_python_makes_the_lock_stale(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lock --check` refuses a target outside requires-python, so a lock for it is stale."""
+    _group_project(work, index)
+    assert tripin(capsys, "lock", "--cache-dir", "c").code == 0
+    assert tripin(capsys, "check").code == 0
+    (work / "pyproject.toml").write_text((work / "pyproject.toml").read_text().replace(">=3.10", ">=3.13"))
+    assert tripin(capsys, "lock", "--check", "--cache-dir", "c").code == 2
+    run = tripin(capsys, "check")
+    assert run.code == 1 and run.out.startswith("pylock.toml:1: TP005 pyproject.toml changed")
+
+
+def test_a_pyproject_toml_stands_for_its_projects_lock(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hook passes pyproject.toml when it is the file that changed: check judges the lock and
+    constraints files configured next to it, in any folder; one with neither has nothing."""
+    (work / "app").mkdir()
+    (work / "app" / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nversion = "0"\ndependencies = ["torch==2.6.0"]\n\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\nindex-url = "{index.simple_url}"\nlock = "pylock.app.toml"\n'
+    )
+    (work / "lib").mkdir()
+    (work / "lib" / "pyproject.toml").write_text('[project]\nname = "b"\nversion = "0"\n')
+    monkeypatch.chdir(work / "app")
+    assert tripin(capsys, "lock", "--cache-dir", "c").code == 0
+    run = tripin(capsys, "check", "pyproject.toml")
+    assert (run.code, run.out, run.err) == (0, "", "")
+    monkeypatch.chdir(work)
+    assert tripin(capsys, "check", "app/pyproject.toml", "lib/pyproject.toml").code == 0
+    (work / "app" / "constraints.app.txt").write_text("torch==2.6.0\ntriton==3.2.0+git23753f4f\n")
+    (work / "app" / "pyproject.toml").write_text(
+        (work / "app" / "pyproject.toml").read_text().replace("2.6.0", "2.5.1")
+    )
+    run = tripin(capsys, "check", "app/pyproject.toml", "lib/pyproject.toml", "app/pylock.app.toml")
+    assert run.code == 1
+    assert sorted(line.split(" ")[0] + " " + line.split(" ")[1] for line in _lines(run.out)) == [
+        "app/constraints.app.txt:2: TP002",  # the constraints file next to it is judged too
+        "app/constraints.app.txt:2: TP003",
+        "app/constraints.app.txt:2: TP007",
+        "app/pylock.app.toml:1: TP005",  # the lock, once, though named twice
+    ], run.out
+    run = tripin(capsys, "check", "nowhere/pyproject.toml")
+    assert run.code == 2 and "nowhere/pyproject.toml: cannot read" in run.err

@@ -253,3 +253,104 @@ def test_a_release_for_newer_pythons_is_passed_over_in_silence(
     assert "warning" not in run.err and "no wheel" not in (work / "pylock.toml").read_text()
     versions = {p["version"] for p in read_toml(work / "pylock.toml")["packages"] if p["name"] == "pkg"}
     assert versions == {"1.0", "2.0"}
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [("--foo-bar", "'--foo-bar'"), ("-Z", "'-Z'"), ("filelock --foo-bar", "'--foo-bar'"), ("--no", "'--no'")],
+)
+def test_an_option_pip_does_not_know_is_an_error_at_its_line(
+    work: Path, capsys: pytest.CaptureFixture[str], line: str, named: str
+) -> None:
+    """pip refuses the file (`error: no such option: --foo-bar`), and so does pip-compile: a
+    lock made without the line would not be what pip installs from the file."""
+    (work / "requirements.in").write_text(f"filelock\n{line}\n")
+    for command in (
+        ["lock", "requirements.in", "-t", X86, "-i", "http://127.0.0.1:9/simple"],
+        ["check", "requirements.in"],
+    ):
+        run = tripin(capsys, *command)
+        assert run.code == 2 and len(run.err.splitlines()) == 1, run.err
+        assert run.err.startswith("tripin: error: requirements.in:2: ") and named in run.err
+    assert not (work / "pylock.toml").exists()
+
+
+def test_every_option_pip_reads_in_a_file_is_known(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pip's own parser of requirements-file lines (pip/_internal/req/req_file.py) is the list:
+    each of its spellings is read, none is refused."""
+    from pip._internal.req.req_file import build_parser
+
+    parser = build_parser()
+    for option in parser.option_list:
+        for spelled in [*option._short_opts, *option._long_opts]:
+            if option.dest in ("requirements", "constraints"):
+                continue  # includes: a file name, tested on their own
+            line = f"{spelled} x" if option.takes_value() else spelled
+            (work / "r.txt").write_text(f"{line}\ntorch==2.6.0\n")
+            run = tripin(capsys, "check", "r.txt", "--target", X86)
+            assert (run.code, run.err) == (0, ""), (line, run.err)
+
+
+def test_options_tripin_does_not_follow_are_said_once_with_their_equivalent(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pip applies a file's --index-url, --pre or --find-links to the whole run, and uv pip
+    compile its index URLs: tripin takes those from the command line and [tool.tripin] only,
+    so it says where each belongs, once, on every run, including one that resolves nothing."""
+    (work / "requirements.in").write_text(
+        "--extra-index-url http://127.0.0.1:9/simple\n-i http://127.0.0.1:9/simple\n--pre\n"
+        "--find-links ./wheels\n--no-binary :all:\n--only-binary=:all:\n--prefer-binary\n-r more.in\nfilelock\n"
+    )
+    (work / "more.in").write_text("--pre\n--extra-index-url http://127.0.0.1:9/other\nfsspec\n")
+    for _ in range(2):
+        run = tripin(capsys, "lock", "requirements.in", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+        assert run.code == 0, run.err
+        warnings = [line for line in run.err.splitlines() if line.startswith("warning: ")]
+        assert warnings == [
+            "warning: --extra-index-url in requirements.in:1 is not read by tripin: pass --extra-index-url on the "
+            "command line or set extra-index-urls in [tool.tripin]",
+            "warning: --index-url in requirements.in:2 is not read by tripin: pass --index-url on the command line "
+            "or set index-url in [tool.tripin]",
+            "warning: --pre in requirements.in:3 is not read by tripin: pass --pre on the command line or set "
+            "prerelease = true in [tool.tripin]",
+            "warning: --find-links in requirements.in:4 is not read by tripin: tripin locks from indexes only: "
+            "serve those files as an index and pass --extra-index-url",
+            "warning: --no-binary in requirements.in:5 is not read by tripin: tripin locks wheels only",
+        ]
+    assert "nothing to resolve" in run.out  # the second run: its warnings came from the memo
+    assert {"filelock", "fsspec"} <= set(_versions(work / "pylock.toml"))
+
+
+def test_no_index_in_a_file_is_refused(work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """pip installs from --find-links alone with --no-index; tripin locks from indexes only, and
+    must not lock from PyPI what the file meant to take from elsewhere."""
+    (work / "requirements.in").write_text("--no-index\n--find-links ./wheels\nfilelock\n")
+    run = tripin(capsys, "lock", "requirements.in", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 2 and len(run.err.splitlines()) == 1
+    assert run.err.startswith("tripin: error: requirements.in:1: --no-index: tripin resolves from package indexes only")
+    assert not (work / "pylock.toml").exists() and not index.requests
+    assert tripin(capsys, "check", "requirements.in", "--target", X86).code == 0  # no pins to judge there
+
+
+def test_environment_variables_are_expanded_as_pip_does(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`${NAME}` (upper case, digits, `_`) is the variable's value, in includes and in
+    requirements; an unset one stays as written, as do `$NAME` and `${name}`. A lock made with
+    one value is not reused for another (the re-lock memo keys on TRIPIN_* variables only)."""
+    for sub, version in (("a", "3.19.1"), ("b", "3.20.0")):
+        (work / sub).mkdir()
+        (work / sub / "b.in").write_text("filelock==${FILELOCK_VERSION}\n")
+        monkeypatch.setenv("SUBDIR", sub)
+        monkeypatch.setenv("FILELOCK_VERSION", version)
+        (work / "env.in").write_text("-r ${SUBDIR}/b.in\n")
+        assert "nothing to resolve" not in _lock(index, capsys, "env.in")
+        assert _versions(work / "pylock.toml")["filelock"] == version
+    monkeypatch.delenv("SUBDIR")
+    run = tripin(capsys, "lock", "env.in", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == 2 and run.err == "tripin: error: ${SUBDIR}/b.in: cannot read: No such file or directory\n"
+    monkeypatch.setenv("subdir", "a")
+    for line in ("-r ${subdir}/b.in", "-r $SUBDIR/b.in"):
+        (work / "env.in").write_text(f"{line}\n")
+        run = tripin(capsys, "lock", "env.in", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+        assert run.code == 2 and "/b.in: cannot read" in run.err and line.split()[1] in run.err

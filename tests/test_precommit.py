@@ -18,6 +18,8 @@ from importlib.metadata import Distribution, distribution
 from pathlib import Path
 
 import pytest
+from helpers import tripin
+from indexserver import IndexServer
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -122,7 +124,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("home")
 
 
-def _pre_commit(project: Path, wheelhouse: Path, home: Path) -> subprocess.CompletedProcess[str]:
+def _pre_commit(project: Path, wheelhouse: Path, home: Path, *which: str) -> subprocess.CompletedProcess[str]:
+    """`pre-commit run` on every file, or on those `which` names (`--files F`; none given and
+    no `--all-files`: the staged files, as at a commit)."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -136,7 +140,7 @@ def _pre_commit(project: Path, wheelhouse: Path, home: Path) -> subprocess.Compl
         "GIT_CONFIG_NOSYSTEM": "1",
     }
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        [sys.executable, "-m", "pre_commit", "run", *(which or ["--all-files"]), "--color", "never"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -243,3 +247,44 @@ def test_hook_files_pattern_matches_the_usual_layouts(
     assert run.returncode == 1, run.stdout + run.stderr
     blamed = {line.split(":")[0]: int(line.split(":")[1]) for line in run.stdout.splitlines() if ": TP00" in line}
     assert blamed == {name: line for name, (_, line) in MATCHED.items()}, run.stdout
+
+
+def test_a_pyproject_edit_runs_the_hook(
+    tmp_path: Path,
+    wheelhouse: Path,
+    hook_repo: tuple[Path, str],
+    home: Path,
+    index: IndexServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A commit that changes only pyproject.toml's dependencies leaves the lock behind: the hook
+    runs on it (as uv's uv-lock hook does) and says the lock is older (TP005). A pyproject.toml
+    with no lock next to it passes."""
+    repo, rev = hook_repo
+    project = tmp_path / "project"
+    (project / "lib").mkdir(parents=True)
+    _git(project, "init", "-q")
+    (project / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: tripin-check\n"
+    )
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0"\ndependencies = ["filelock"]\n\n'
+        f'[tool.tripin]\ntargets = ["linux-x86_64-cp312"]\nindex-url = "{index.simple_url}"\n'
+    )
+    (project / "lib" / "pyproject.toml").write_text('[project]\nname = "lib"\nversion = "0"\n')
+    monkeypatch.chdir(project)
+    assert tripin(capsys, "lock", "--cache-dir", str(tmp_path / "cache")).code == 0
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "locked", "--no-verify")
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text.replace('["filelock"]', '["filelock", "fsspec"]'))
+    (project / "lib" / "pyproject.toml").write_text('[project]\nname = "lib"\nversion = "1"\n')
+    _git(project, "add", "pyproject.toml", "lib/pyproject.toml")
+    run = _pre_commit(project, wheelhouse, home)  # the staged files only, as at a commit
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "pylock.toml:1: TP005 pyproject.toml changed since the lock was written; fix: tripin lock" in run.stdout
+    assert tripin(capsys, "lock", "--cache-dir", str(tmp_path / "cache")).code == 0
+    _git(project, "add", "-A")
+    run = _pre_commit(project, wheelhouse, home, "--files", "pyproject.toml", "lib/pyproject.toml")
+    assert run.returncode == 0 and "Passed" in run.stdout, run.stdout + run.stderr

@@ -546,10 +546,10 @@ def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: lis
     if recorded:
         read.append(pyproject)
     if recorded and pyproject.is_file():
-        from tripin.config import load_pyproject, pyproject_digest
+        from tripin.config import lock_pyproject_digest
 
-        deps, table, _ = load_pyproject(pyproject)
-        if pyproject_digest(deps, table) != recorded:
+        extras, groups = _lock_groups(data)  # --group ones too: [tool.tripin] does not name those
+        if lock_pyproject_digest(pyproject, extras | groups) != recorded:
             out.append(
                 Violation(
                     where=where,

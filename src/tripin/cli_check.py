@@ -12,6 +12,7 @@ from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK
 
 if TYPE_CHECKING:
     from tripin.config import Project
+    from tripin.errors import TripinError
     from tripin.lock.model import Lock
     from tripin.rules.model import Ruleset
 
@@ -27,7 +28,9 @@ def run_check(args: argparse.Namespace, argv: list[str]) -> int:
     output, code, errors = _run_check(args, read)
     sys.stdout.write(output)
     sys.stderr.write(errors)
-    if not args.fix:
+    from tripin.reqfile import uses_environment
+
+    if not args.fix and not uses_environment(read):  # a `${NAME}`: the answer depends on the environment
         memo.store(argv, args.rules, read, output, code, errors)
     return code
 
@@ -36,21 +39,24 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     import json
 
     from tripin.check import check_files
-    from tripin.errors import ConfigError, TripinError
+    from tripin.errors import ConfigError
     from tripin.judge import OK_ACCEPTED, WARN_OTHER_CUT
     from tripin.targets import parse_target
 
     project = project_of(args)
-    files = [Path(f) for f in args.files] or _default_check_files(project, read)
-    if not files:
-        looked = f"{project.lock_path} or {project.constraints_path}"
-        raise ConfigError(f"nothing to check: no {looked} here; name the files")
+    unreadable: list[TripinError] = []  # reported after the verdicts on every other file
+    if args.files:
+        files = _named_files([Path(f) for f in args.files], read, unreadable)
+    else:
+        files = _project_files(project, Path("pyproject.toml"), read)
+        if not files:
+            looked = f"{project.lock_path} or {project.constraints_path}"
+            raise ConfigError(f"nothing to check: no {looked} here; name the files")
     read += project.overlays
     from tripin.config import load_rules
 
     ruleset = load_rules(project, validate=False)
     targets = [parse_target(t) for t in args.targets]
-    unreadable: list[TripinError] = []  # reported after the verdicts on every other file
     found = check_files(files, ruleset, targets, read, unreadable)
     warnings = [v for v in found if v.level == "warning"]
     violations = [v for v in found if v.level == "error"]
@@ -92,12 +98,37 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     return output, max([code, *(exc.exit_code for exc in unreadable)]), errors
 
 
-def _default_check_files(project: Project, read: list[Path]) -> list[Path]:
+def _named_files(files: list[Path], read: list[Path], unreadable: list[TripinError]) -> list[Path]:
+    """The files named, each once, a `pyproject.toml` standing for its project's lock and
+    constraints files (the pre-commit hook passes it when it changes, as uv's uv-lock hook
+    matches it): the lock's pyproject digest then says whether it is older (TP005). A
+    pyproject.toml with neither next to it has nothing to check."""
+    from tripin.config import project_settings
+    from tripin.errors import TripinError
+
+    out: list[Path] = []
+    for path in files:
+        if path.name != "pyproject.toml" or not path.is_file():  # a missing one: "cannot read", as any file
+            out.append(path)
+            continue
+        read.append(path)
+        try:
+            out += _project_files(project_settings(pyproject=path), path, read)
+        except TripinError as exc:  # a broken pyproject.toml must not hide the verdicts on the others
+            unreadable.append(exc)
+    return list(dict.fromkeys(out))
+
+
+def _project_files(project: Project, pyproject: Path, read: list[Path]) -> list[Path]:
+    """The project's lock and constraints files that are there, beside its pyproject.toml (its
+    uv.lock where it has no pylock.toml)."""
     from tripin.errors import ConfigError
 
-    names = [project.lock_path, project.constraints_path]
-    if Path("uv.lock").is_file() and not project.lock_path.is_file():
-        names.append(Path("uv.lock"))  # a uv project: its lock is what the hook guards
+    base = pyproject.parent
+    lock = base / project.lock_path
+    names = [lock, base / project.constraints_path]
+    if (base / "uv.lock").is_file() and not lock.is_file():
+        names.append(base / "uv.lock")  # a uv project: its lock is what the hook guards
     read += names  # a default file that appears later must invalidate the memo
     if any("\0" in str(n) for n in names):  # Path.is_file() raises ValueError on a NUL
         raise ConfigError("pyproject.toml: [tool.tripin] names a file with a NUL character")

@@ -63,6 +63,8 @@ def run_lock(args: argparse.Namespace) -> int:
         requirement_files=args.requirement_files,
         constraint_files=args.constraint_files,
     )
+    for warning in settings.warnings:  # requirements-file options tripin does not follow
+        print(one_line(f"warning: {warning}"), file=sys.stderr)
     names = list(dict.fromkeys(settings.targets))
     if any(n.endswith("-auto") for n in names):
         from tripin.host import detect_variant

@@ -54,11 +54,17 @@ def remember_lock(
         return  # such runs never look up; an -auto target depends on the host, not on the inputs
     from tripin import relock
     from tripin.memo import rule_files
+    from tripin.reqfile import uses_environment
+
+    if uses_environment(settings.input_files):
+        return  # a `${NAME}` in a requirements file: what it reads depends on a variable the key leaves out
 
     root, key = _relock_key(args)
     outputs = [settings.lock_path, *constraints]
     summary = _relock_summary(lock, resolutions, constraints)
     summary["lock"] = str(settings.lock_path)
+    # the requirements files' warnings too: said again when nothing is resolved
+    summary["warnings"] = [*settings.warnings, *(w for r in resolutions for w in r.warnings)]
     inputs = [Path("pyproject.toml"), *settings.overlays, *settings.input_files]
     relock.remember(root, key, rules=rule_files(args.rules), inputs=inputs, outputs=outputs, summary=summary)
 

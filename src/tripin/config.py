@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import ConfigError, Location
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_toml_file
-from tripin.reqfile import marker_problem
+from tripin.reqfile import FileOption, marker_problem
 
 __all__ = [
     "DEFAULT_INDEX",
@@ -30,6 +30,7 @@ __all__ = [
     "inputs_digest",
     "load_pyproject",
     "load_rules",
+    "lock_pyproject_digest",
     "parse_date",
     "parse_requirements",
     "project_settings",
@@ -89,6 +90,9 @@ class Settings:
     # the requirements and constraints files read (-r, -c, positional *.in/*.txt, their includes):
     # what a re-lock with nothing changed must find byte for byte as they were (relock.py)
     input_files: tuple[Path, ...] = ()
+    # what the inputs ask for that tripin does not do (an `--index-url` line in a requirements
+    # file): said on every run, since a re-lock that resolves nothing says it too
+    warnings: tuple[str, ...] = ()
 
 
 def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, ...]:
@@ -379,7 +383,8 @@ def build_settings(
     files = [*requirement_files, *(r for r in cli_requirements if _is_requirements_file(r))]
     cli_requirements = [r for r in cli_requirements if not _is_requirements_file(r)]
     read: list[Path] = []  # every requirements and constraints file opened, includes too
-    from_files, limits = _read_requirement_files(files, constraint_files, read)
+    in_file: list[FileOption] = []
+    from_files, limits = _read_requirement_files(files, constraint_files, read, in_file)
     deps: list[str] = []
     tool: dict[str, Any] = {}
     text = ""
@@ -487,6 +492,7 @@ def build_settings(
         ([pyproject.parent / o for o in _str_list(tool, "rules", where)], cfg),
     )
     sources["constraints-input"] = ", ".join(f"{f} (-c)" for f in constraint_files) or "none"
+    requires_python = None if cli_requirements or files else _requires_python(pyproject)
     return Settings(
         requirements=requirements,
         constraints=limits,
@@ -499,14 +505,15 @@ def build_settings(
         musllinux=one("musllinux", musllinux, "TRIPIN_MUSLLINUX"),
         macos=one("macos", macos, "TRIPIN_MACOS"),
         prereleases=bool(pre),
-        pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool),
+        pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool, requires_python),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
         groups=group_map,
         pytorch_index=_check_url(str(pytorch_index), sources["pytorch-index-url"]),
         sources=sources,
         input_files=tuple(dict.fromkeys(read)),
-        requires_python=None if cli_requirements or files else _requires_python(pyproject),
+        requires_python=requires_python,
+        warnings=tuple(_option_warnings(in_file)),
     )
 
 
@@ -544,10 +551,10 @@ def _is_requirements_file(arg: str) -> bool:
 
 
 def _read_requirement_files(
-    requirement_files: Sequence[str], constraint_files: Sequence[str], read: list[Path]
+    requirement_files: Sequence[str], constraint_files: Sequence[str], read: list[Path], options: list[FileOption]
 ) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...]]:
     """pip's syntax, with its -r/-c includes: what a file reached through -c only limits.
-    `read` collects every file opened, includes too."""
+    `read` collects every file opened, includes too; `options`, the files' option lines."""
     from tripin.reqfile import parse_requirements_file
 
     requirements: list[Requirement] = []
@@ -558,7 +565,7 @@ def _read_requirement_files(
             if not path.is_file():
                 what = "not a regular file" if path.exists() else "no such requirements file"
                 raise ConfigError(f"{name}: {what}")
-            for line in parse_requirements_file(path, constraint=as_constraint, read=read):
+            for line in parse_requirements_file(path, constraint=as_constraint, read=read, options=options):
                 (constraints if line.constraint else requirements).append(line.requirement)
     return tuple(requirements), tuple(constraints)
 
@@ -732,6 +739,38 @@ def rules_with_overlays(rules_dir: Path | None, overlays: Sequence[Path], *, val
     return load_with_overlays(overlays, base=base)
 
 
+# What a lock does instead of an option line pip follows (req_file.py's SUPPORTED_OPTIONS). The
+# options left out change nothing in a lock: it holds wheels only (--only-binary, --prefer-binary),
+# always with hashes (--require-hashes), and --use-feature is pip's own.
+_NOT_FOLLOWED = {
+    "--index-url": "pass --index-url on the command line or set index-url in [tool.tripin]",
+    "--extra-index-url": "pass --extra-index-url on the command line or set extra-index-urls in [tool.tripin]",
+    "--pre": "pass --pre on the command line or set prerelease = true in [tool.tripin]",
+    "--all-releases": "pass --pre on the command line or set prerelease = true in [tool.tripin]",
+    "--only-final": "tripin takes a pre-release only with --pre, or where no final release fits",
+    "--find-links": "tripin locks from indexes only: serve those files as an index and pass --extra-index-url",
+    "--no-binary": "tripin locks wheels only",
+    "--trusted-host": "tripin always verifies TLS: give the host's CA bundle in TRIPIN_CERT",
+}
+
+
+def _option_warnings(options: Sequence[FileOption]) -> list[str]:
+    """One warning per option a requirements file sets and tripin does not follow, at its first
+    place, with what to do instead; `--no-index` is refused, since tripin would lock from the
+    very indexes the file turns off."""
+    said: dict[str, str] = {}
+    for option in options:
+        if option.name == "--no-index":
+            raise ConfigError(
+                f"{option.where}: --no-index: tripin resolves from package indexes only and cannot lock from "
+                "--find-links or local files; remove the line, and serve the wheels as an index (--index-url)"
+            )
+        hint = _NOT_FOLLOWED.get(option.name)
+        if hint is not None and option.name not in said:
+            said[option.name] = f"{option.name} in {option.where} is not read by tripin: {hint}"
+    return list(said.values())
+
+
 def project_overlays(pyproject: Path) -> list[Path]:
     """[tool.tripin] rules, relative to pyproject.toml: what `check` reads besides the shipped rules."""
     if not pyproject.is_file():
@@ -740,11 +779,31 @@ def project_overlays(pyproject: Path) -> list[Path]:
     return [pyproject.parent / o for o in _str_list(tool, "rules", str(pyproject))]
 
 
-def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any]) -> str:
+def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any], requires_python: str | None = None) -> str:
     """What a lock made from pyproject.toml depends on there: `check` compares it to see
-    whether the file changed since (other tables may change freely)."""
-    payload = {"dependencies": list(dependencies), "tool.tripin": tool}
+    whether the file changed since (other tables may change freely). The requirements count as
+    a set, since the order in which `--group`s were given is not recorded; requires-python
+    decides which targets can be locked at all (raised past a target's Python, `lock` refuses)."""
+    payload = {
+        "dependencies": sorted(set(dependencies)),
+        "tool.tripin": tool,
+        **({"requires-python": requires_python} if requires_python is not None else {}),
+    }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def lock_pyproject_digest(pyproject: Path, groups: Iterable[str]) -> str | None:
+    """The digest of pyproject.toml as `lock` would record it now for a lock of these groups
+    (a lock lists its extras and dependency groups, whether [tool.tripin] groups or `--group`
+    named them); None when one of them is no longer there, an edit like any other."""
+    _, data = read_toml_file(pyproject, ConfigError)
+    project = data.get("project")
+    extras = project.get("optional-dependencies") if isinstance(project, dict) else None
+    names = sorted(set(groups))
+    if any(_named(extras, g) is None and _named(data.get("dependency-groups"), g) is None for g in names):
+        return None
+    deps, tool, _ = load_pyproject(pyproject, names)
+    return pyproject_digest(deps, tool, _requires_python(pyproject))
 
 
 def inputs_digest(settings: Settings, *, nightly: bool = False) -> str:
