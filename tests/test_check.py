@@ -762,3 +762,20 @@ def test_a_pyproject_toml_stands_for_its_projects_lock(
     ], run.out
     run = tripin(capsys, "check", "nowhere/pyproject.toml")
     assert run.code == 2 and "nowhere/pyproject.toml: cannot read" in run.err
+
+
+def test_a_stale_lock_s_fix_is_the_lock_command_that_makes_it(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bare `tripin lock` said "no requirements given" for a lock made from a requirements
+    file, and wrote pylock.toml beside pylock.req.toml: the fix names what made the lock."""
+    (work / "requirements.in").write_text("filelock\n")
+    args = ["lock", "requirements.in", "-t", X86, "-i", index.simple_url, "--lock", "pylock.req.toml", "-q"]
+    assert tripin(capsys, *args).code == 0
+    data = (work / "pylock.req.toml").read_text()
+    (work / "pylock.req.toml").write_text(data.replace('ruleset-digest = "sha256:', 'ruleset-digest = "sha256:0'))
+    run = tripin(capsys, "check", "pylock.req.toml")
+    assert run.code == 1 and f"fix: tripin lock filelock -t {X86} --lock pylock.req.toml" in run.out, run.out
+    fixed = run.out.split("fix: ", 1)[1].strip().split()[1:]
+    assert tripin(capsys, *fixed, "-i", index.simple_url).code == 0
+    assert tripin(capsys, "check", "pylock.req.toml").code == 0

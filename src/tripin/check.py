@@ -538,7 +538,7 @@ def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: lis
                 code="TP005",
                 message="the lock was written with another ruleset "
                 f"({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})",
-                fix="tripin lock",
+                fix=relock_command(path, data),
             )
         )
     recorded = tool.get("pyproject-digest")
@@ -555,9 +555,34 @@ def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: lis
                     where=where,
                     code="TP005",
                     message=f"{pyproject} changed since the lock was written",
-                    fix="tripin lock",
+                    fix=relock_command(path, data),
                 )
             )
+
+
+def relock_command(path: Path, data: Mapping[str, Any]) -> str:
+    """The `tripin lock` that makes this lock again: its file name, and where it was not made
+    from a pyproject.toml, its requirements and targets (a bare `tripin lock` there says "no
+    requirements given", and writes pylock.toml beside a pylock.gpu.toml). Every value comes
+    from the lock, which may be hostile: each is parsed for what it is before it is quoted."""
+    import shlex
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    tool = data.get("tool", {}).get("tripin", {})
+    argv = ["tripin", "lock"]
+    extras, groups = _lock_groups(data)
+    try:
+        if not tool.get("pyproject-digest"):
+            argv += [str(Requirement(r)) for r in tool.get("requirements", [])]
+            argv += [a for t in tool.get("targets", []) for a in ("-t", parse_target(t["name"]).name)]
+        # lock's --group names optional-dependencies and dependency-groups alike
+        argv += [a for g in sorted(extras | groups) for a in ("--group", str(canonicalize_name(g, validate=True)))]
+    except (InvalidRequirement, TargetError, TypeError, KeyError, ValueError):
+        return f"lock again with the inputs {path.name} was made from (tripin lock)"
+    if path.name != "pylock.toml":
+        argv += ["--lock", str(path)]
+    return shlex.join(argv)
 
 
 # -- requirements and constraints files ------------------------------------------------------------
