@@ -100,6 +100,41 @@ def test_install_takes_the_built_wheel_for_the_targets_python(
     assert built == [str(wheelhouse_lock / "wheelhouse" / BUILT.format(py=py))]
 
 
+def test_install_names_a_symlinked_wheel_as_found(wheelhouse_lock: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A wheelhouse entry that links to a file of another name: resolved, pip was handed
+    `triton-3.3.0-...whl` under the dry run's `source build 3.2.0+git9641643d` and installed it."""
+    (wheelhouse_lock / "other").mkdir()
+    elsewhere = wheelhouse_lock / "other" / "triton-3.3.0-cp312-cp312-linux_aarch64.whl"
+    elsewhere.touch()
+    link = wheelhouse_lock / "wheelhouse" / BUILT.format(py="cp312")
+    link.symlink_to(Path("..") / "other" / elsewhere.name)
+    python = str(python_for(wheelhouse_lock, ARM312))
+    run = tripin(capsys, "install", "--dry-run", "--target", ARM312, "--python", python, "--wheelhouse", "wheelhouse")
+    assert run.code == 0, run.err
+    assert "triton source build 3.2.0+git9641643d from wheelhouse" in run.out
+    assert [a for a in _planned(run.out) if a.endswith(".whl")] == [str(link)]
+
+
+@pytest.mark.parametrize(
+    ("builds", "taken"), [(("1", "2"), "2"), (("", "1"), "1"), (("9", "10"), "10"), (("2", "2a", "1"), "2a")]
+)
+def test_install_takes_the_highest_build_tag_as_pip_does(
+    wheelhouse_lock: Path, capsys: pytest.CaptureFixture[str], builds: tuple[str, ...], taken: str
+) -> None:
+    """PEP 427 build tags: pip prefers the highest (a number, then a string), and a tagged file
+    over one with none; tripin took the first name in sorted order."""
+
+    def named(build: str) -> str:
+        return BUILT.format(py="cp312").replace("-cp312-", f"-{build}-cp312-" if build else "-cp312-", 1)
+
+    for build in builds:
+        (wheelhouse_lock / "wheelhouse" / named(build)).touch()
+    python = str(python_for(wheelhouse_lock, ARM312))
+    run = tripin(capsys, "install", "--dry-run", "--target", ARM312, "--python", python)
+    assert run.code == 0, run.err
+    assert [a for a in _planned(run.out) if a.endswith(".whl")] == [str(wheelhouse_lock / "wheelhouse" / named(taken))]
+
+
 def test_install_asks_for_a_build_when_only_another_targets_wheel_is_there(
     wheelhouse_lock: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

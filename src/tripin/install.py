@@ -117,7 +117,10 @@ def _pinned(package: LockedPackage, target: Target) -> str:
 def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Path:
     """The wheelhouse's build of the package whose tags fit the target best, ranked as `_pinned`
     ranks index wheels: build scripts for cp311 and cp312 fill the same wheelhouse, and pip
-    refuses another Python's wheel ("not a supported wheel on this platform")."""
+    refuses another Python's wheel ("not a supported wheel on this platform"). The path is the
+    one found, made absolute, not resolved: a symlink's target may have another name, and pip
+    judges the file by the name it is given (resolved, `3.2.0+git9641643d` became the 3.3.0 it
+    pointed at, installed without a word)."""
     from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
     from packaging.version import InvalidVersion, Version
 
@@ -132,18 +135,20 @@ def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Pa
     ranked = []
     for path in sorted(wheelhouse.glob("*.whl")) if wheelhouse.is_dir() else []:
         try:
-            name, version, _, tags = parse_wheel_filename(path.name)
+            name, version, build, tags = parse_wheel_filename(path.name)
         except (InvalidWheelFilename, InvalidVersion):
             continue  # not a wheel: pip would not take it either
         if (name, version) == wanted and (rank := target.tag_rank(tags)) is not None:
-            ranked.append((rank, path))
+            ranked.append((-rank, build, path))
     if not ranked:
         raise LockError(
             f"{package.name} {package.build.version} is a source build and {wheelhouse} has no wheel of it"
             f" for {target.name}",
             hint=f"build it first: tripin build-plan --target {target.name} && sh build-{target.name}.sh {wheelhouse}",
         )
-    return min(ranked, key=lambda pair: pair[0])[1]
+    # pip's order among the files of one version: the best tag for the target, then the highest
+    # PEP 427 build tag (a rebuild `-2-` over `-1-`; any over none): the key pip sorts by
+    return max(ranked, key=lambda entry: entry[:2])[2]
 
 
 def install_plan(
@@ -170,7 +175,7 @@ def install_plan(
     builds = [p for p in packages if p.vcs is not None]
     wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)
     built = {p.name: wheel for p, wheel in zip(builds, wheels, strict=True)}
-    reqs = [str(built[p.name].resolve()) if p.name in built else _pinned(p, parsed) for p in packages]
+    reqs = [str(built[p.name].absolute()) if p.name in built else _pinned(p, parsed) for p in packages]
     options = ["--no-deps"]
     if installer == "uv":
         uv = shutil.which("uv")
