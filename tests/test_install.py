@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import python_for, read_toml, tripin
+from helpers import python_for, read_toml, recorded_file, tripin
 from indexserver import IndexServer, build_wheel
 from packaging.pylock import Pylock
 
@@ -336,3 +336,52 @@ def test_a_source_build_missing_its_commit_is_named(wheelhouse_lock: Path, capsy
         "tripin: error: pylock.toml: packages[0].vcs has no 'commit-id' key"
         " (tripin writes it: an edited or damaged lock)"
     )
+
+
+def test_install_refuses_a_wheel_of_another_version_than_its_entry(
+    two_targets: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The entry says triton 3.2.0, its x86_64 wheel's URL and hash were edited to 3.3.0's: the
+    dry run listed `triton 3.2.0` and pip would install 3.3.0 (uv and pip 26.3 refuse it)."""
+    old = recorded_file("triton", "triton-3.2.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+    new = recorded_file("triton", "triton-3.3.0-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl")
+    text = two_targets.read_text()
+    assert old["filename"] in text and old["hashes"]["sha256"] in text
+    text = text.replace(old["filename"], new["filename"]).replace(old["hashes"]["sha256"], new["hashes"]["sha256"])
+    two_targets.write_text(text)
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", str(python_for(two_targets.parent, X86)))
+    assert run.code == 2 and run.out == "", run.out
+    assert run.err == (
+        f"tripin: error: triton 3.2.0: its wheel '{new['filename']}' is triton 3.3.0, not triton 3.2.0:"
+        " the lock was edited\n"
+    )
+
+
+_CP312 = "cp312-cp312-manylinux_2_28_x86_64.whl"
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "filename", "says"),
+    [
+        ("pytorch-triton", "3.2.0+git35c6c7c6", f"pytorch_triton-3.2.0%2Bgit35c6c7c6-{_CP312}", None),
+        ("torch", "2.6.0+cu126", f"torch-2.6.0+cu126-{_CP312}", None),
+        ("torch", "2.6.0+cu126", f"torch-2.6.0%2bcu126-{_CP312}", None),
+        ("triton", "3.2", f"triton-3.2.0-{_CP312}", None),  # PEP 440: the same version
+        ("torch", "2.6.0+cu126", f"torch-2.6.0-{_CP312}", "is torch 2.6.0, not torch 2.6.0+cu126"),
+        ("triton", "3.2.0", f"pytorch_triton-3.2.0-{_CP312}", "is pytorch-triton 3.2.0, not triton 3.2.0"),
+        ("triton", "3.2.0", "triton.whl", "names no wheel file"),
+        ("triton", "three", f"triton-3.2.0-{_CP312}", "'triton' 'three': the version is not PEP 440"),
+    ],
+)
+def test_a_wheel_file_name_is_compared_as_pep_440_and_normalized_names(
+    name: str, version: str, filename: str, says: str | None
+) -> None:
+    from tripin.lock.model import LockedPackage, LockedWheel
+    from tripin.lock.pylock import wheel_mismatch
+
+    wheel = LockedWheel(url=f"https://files.example/packages/{filename}", size=1, upload_time=None, hashes=())
+    mismatch = wheel_mismatch(LockedPackage(name=name, version=version, marker=None, targets=()), wheel)
+    if says is None:
+        assert mismatch is None
+    else:
+        assert mismatch is not None and says in mismatch, mismatch

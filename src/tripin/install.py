@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tripin.errors import ConfigError, LockError, quote
 from tripin.lock.model import Lock, LockedPackage
+from tripin.lock.pylock import wheel_mismatch
 from tripin.pipcmd import pip_head
 from tripin.targets import Target, parse_target
 
@@ -94,6 +95,8 @@ def _pinned(package: LockedPackage, target: Target) -> str:
     for wheel in package.wheels:
         if not _URL.fullmatch(wheel.url):
             raise LockError(f"{package.name} {package.version}: not an http(s) wheel URL: {wheel.url!r}")
+        if (mismatch := wheel_mismatch(package, wheel)) is not None:
+            raise LockError(mismatch)
         tags = "-".join(wheel.filename.removesuffix(".whl").rsplit("-", 3)[-3:])  # py3-none-any
         if (rank := target.rank_of(tags)) is not None:
             ranked.append((rank, wheel))
