@@ -385,3 +385,77 @@ def test_a_wheel_file_name_is_compared_as_pep_440_and_normalized_names(
         assert mismatch is None
     else:
         assert mismatch is not None and says in mismatch, mismatch
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (None, "  filelock 3.20.0\n"),
+        ("https://i.example/\\u001b[2J", "  filelock 3.20.0 (https://i.example/\\x1b[2J)\n"),
+    ],
+)
+def test_a_dry_run_names_an_entrys_index_only_when_it_has_one(
+    two_targets: Path, capsys: pytest.CaptureFixture[str], url: str | None, shown: str
+) -> None:
+    """PEP 751 makes `index` optional: an entry without one printed `filelock 3.20.0 (None)`.
+    The lock's values are printed as one line, escaped."""
+    text = two_targets.read_text()
+    start = text.index('name = "filelock"\nversion = "3.20.0"\n')
+    line = text.index("index = ", start)
+    new = "" if url is None else f'index = "{url}"\n'
+    two_targets.write_text(text[:line] + new + text[text.index("\n", line) + 1 :])
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", str(python_for(two_targets.parent, X86)))
+    assert run.code == 0, run.err
+    assert shown in run.out and "None" not in run.out and "\x1b" not in run.out, run.out
+
+
+@pytest.fixture
+def group_only(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A project whose packages are all in a dependency group `train` or an extra `docs`."""
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\ndependencies = []\n'
+        '[project.optional-dependencies]\ndocs = ["jinja2"]\n[dependency-groups]\ntrain = ["filelock"]\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\ngroups = ["train", "docs"]\nindex-url = "{index.simple_url}"\n'
+    )
+    run = tripin(capsys, "lock", "--cache-dir", "c")
+    assert run.code == 0, run.err
+    return work
+
+
+@pytest.mark.parametrize("dry_run", [(), ("--dry-run",)])
+def test_install_with_nothing_selected_says_which_groups_hold_packages(
+    group_only: Path, capsys: pytest.CaptureFixture[str], dry_run: tuple[str, ...]
+) -> None:
+    """pip said "You must give at least one requirement" and uv failed: tripin ran either with
+    no requirement when the lock holds its packages only for its groups."""
+    python = str(python_for(group_only, X86))
+    run = tripin(capsys, "install", "--target", X86, "--python", python, "--installer", "pip", *dry_run)
+    assert run.code == 0 and run.err == "", run.err
+    assert run.out == (
+        f"nothing to install for {X86} without --group or --extra: the lock has packages for it with"
+        " --extra docs, --group train\n"
+    )
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", python, "--group", "train")
+    assert run.code == 0 and "  filelock " in run.out and "jinja2" not in run.out, run.out
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            ("--extra", "train"),
+            "--extra train: the lock has no such extra (it has: docs); train is a dependency group: --group train",
+        ),
+        (
+            ("--group", "docs"),
+            "--group docs: the lock has no such group (it has: train); docs is an extra: --extra docs",
+        ),
+        (("--extra", "dev"), "--extra dev: the lock has no such extra (it has: docs)"),
+    ],
+)
+def test_an_unknown_extra_is_called_an_extra(
+    group_only: Path, capsys: pytest.CaptureFixture[str], option: tuple[str, str], message: str
+) -> None:
+    python = str(python_for(group_only, X86))
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", python, *option)
+    assert run.code == 2 and run.err == f"tripin: error: {message}\n", run.err

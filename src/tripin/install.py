@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripin.errors import ConfigError, LockError, quote
+from tripin.errors import ConfigError, LockError, one_line, quote
 from tripin.lock.model import Lock, LockedPackage
 from tripin.lock.pylock import wheel_mismatch
 from tripin.pipcmd import pip_head
 from tripin.targets import Target, parse_target
 
-__all__ = ["Plan", "choose_target", "install_plan"]
+__all__ = ["Plan", "choose_target", "describe", "install_plan", "nothing_selected"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL = re.compile(r"https?://[^\s#;\\]+\.whl")
@@ -49,11 +49,13 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
     from tripin.check import lock_marker_applies
 
     chosen: dict[str, frozenset[str]] = {}
-    for kind, names, known in (("--extra", extras, lock.extras), ("--group", groups, lock.dependency_groups)):
+    for kind, names, known, other in (
+        ("--extra", extras, lock.extras, ("--group", "a dependency group", lock.dependency_groups)),
+        ("--group", groups, lock.dependency_groups, ("--extra", "an extra", lock.extras)),
+    ):
         normalized = frozenset(canonicalize_name(n) for n in names)
-        unknown = sorted(normalized - set(known))
-        if unknown:
-            raise ConfigError(f"{kind} {unknown[0]}: the lock has no such group (it has: {', '.join(known) or 'none'})")
+        if unknown := sorted(normalized - set(known)):
+            raise ConfigError(_unknown(kind, unknown[0], known, other))
         chosen[kind] = normalized
     parsed = parse_target(target)
     asked = (chosen["--extra"], chosen["--group"])
@@ -64,6 +66,41 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
     if twice := sorted({n for n in names if names.count(n) > 1}):
         raise LockError(f"{quote(twice[0], 60)}: the lock has two entries for {target}; PEP 751 allows one")
     return packages
+
+
+def _unknown(kind: str, name: str, known: Sequence[str], other: tuple[str, str, Sequence[str]]) -> str:
+    """An extra is not a dependency group (PEP 751 keeps `extras` and `dependency-groups` apart,
+    as uv's --extra and --group do): a name that is the other kind says which option takes it."""
+    option, what, names = other
+    message = f"{kind} {name}: the lock has no such {kind[2:]} (it has: {', '.join(known) or 'none'})"
+    return message + (f"; {name} is {what}: {option} {name}" if name in names else "")
+
+
+def nothing_selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[str]) -> str:
+    """What to say when the target gets no package: a pip or uv command with no requirement
+    fails ("You must give at least one requirement"), and a lock may hold its packages only for
+    its groups (a pyproject with only a dependency group `train` locked). Names the groups and
+    extras that do select packages for the target, as the options that take them."""
+    from packaging.utils import canonicalize_name
+
+    asked = " ".join([*(f"--extra {e}" for e in extras), *(f"--group {g}" for g in groups)])
+    said = f"nothing to install for {target} " + (f"with {asked}" if asked else "without --group or --extra")
+    choices = [
+        f"--{'group' if kind == 'group' else 'extra'} {name}"
+        for name, kind in lock.groups
+        if canonicalize_name(name) == name  # as read_pylock read it; _selected takes no other
+        and name not in (groups if kind == "group" else extras)
+        and _selected(lock, target, [name] if kind == "extra" else [], [name] if kind == "group" else [])
+    ]
+    return f"{said}: the lock has packages for it with {', '.join(choices)}" if choices else said
+
+
+def describe(package: LockedPackage, wheelhouse: str) -> str:
+    """A dry run's line for one package. Every value is the lock's, which may come from a hostile
+    pull request: one printable line. An entry with no `index` (PEP 751 makes it optional) says none."""
+    if package.build is not None:
+        return one_line(f"  {package.name} source build {package.build.version} from {wheelhouse}")
+    return one_line(f"  {package.name} {package.version}" + (f" ({package.index})" if package.index else ""))
 
 
 def choose_target(lock: Lock, platform: str, variant: str | None) -> str:
@@ -174,6 +211,8 @@ def install_plan(
     if target not in {t.name for t in lock.targets}:
         raise LockError(f"target {quote(target, 60)} is not in the lock")
     packages = _selected(lock, target, extras, groups)
+    if not packages:  # no command: pip and uv refuse one with no requirement (see nothing_selected)
+        return Plan(target=target, argv=(), packages=(), wheels=())
     parsed = parse_target(target)
     builds = [p for p in packages if p.vcs is not None]
     wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)
