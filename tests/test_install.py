@@ -100,16 +100,27 @@ def test_install_takes_the_built_wheel_for_the_targets_python(
     assert built == [str(wheelhouse_lock / "wheelhouse" / BUILT.format(py=py))]
 
 
-def test_install_names_a_symlinked_wheel_as_found(wheelhouse_lock: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A wheelhouse entry that links to a file of another name: resolved, pip was handed
-    `triton-3.3.0-...whl` under the dry run's `source build 3.2.0+git9641643d` and installed it."""
+@pytest.mark.parametrize("points_to", [BUILT.format(py="cp312"), "triton-3.3.0-cp312-cp312-linux_aarch64.whl"])
+def test_install_names_a_symlinked_wheel_as_found(
+    wheelhouse_lock: Path, capsys: pytest.CaptureFixture[str], points_to: str
+) -> None:
+    """A wheelhouse entry that links to a file elsewhere: resolved, pip was handed what the link
+    pointed to, `triton-3.3.0-...whl`, under the dry run's `source build 3.2.0+git9641643d`, and
+    installed it. A link to the same build is passed as found; one to another build is refused:
+    pip installs what a file holds, whatever it is called."""
     (wheelhouse_lock / "other").mkdir()
-    elsewhere = wheelhouse_lock / "other" / "triton-3.3.0-cp312-cp312-linux_aarch64.whl"
-    elsewhere.touch()
+    (wheelhouse_lock / "other" / points_to).touch()
     link = wheelhouse_lock / "wheelhouse" / BUILT.format(py="cp312")
-    link.symlink_to(Path("..") / "other" / elsewhere.name)
+    link.symlink_to(Path("..") / "other" / points_to)
     python = str(python_for(wheelhouse_lock, ARM312))
     run = tripin(capsys, "install", "--dry-run", "--target", ARM312, "--python", python, "--wheelhouse", "wheelhouse")
+    if "3.3.0" in points_to:
+        assert run.code == 2 and run.out == "", run.out
+        assert run.err == (
+            f"tripin: error: 'wheelhouse/{link.name}' is a symlink to '{points_to}', a wheel of triton 3.3.0:"
+            " pip would install that one; link or copy the build it names\n"
+        )
+        return
     assert run.code == 0, run.err
     assert "triton source build 3.2.0+git9641643d from wheelhouse" in run.out
     assert [a for a in _planned(run.out) if a.endswith(".whl")] == [str(link)]

@@ -158,9 +158,8 @@ def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Pa
     """The wheelhouse's build of the package whose tags fit the target best, ranked as `_pinned`
     ranks index wheels: build scripts for cp311 and cp312 fill the same wheelhouse, and pip
     refuses another Python's wheel ("not a supported wheel on this platform"). The path is the
-    one found, made absolute, not resolved: a symlink's target may have another name, and pip
-    judges the file by the name it is given (resolved, `3.2.0+git9641643d` became the 3.3.0 it
-    pointed at, installed without a word)."""
+    one found, made absolute, not resolved: resolved, the dry run's `3.2.0+git9641643d` ran as
+    the `triton-3.3.0-...whl` its symlink pointed to (see _same_wheel)."""
     from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
     from packaging.version import InvalidVersion, Version
 
@@ -188,7 +187,30 @@ def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Pa
         )
     # pip's order among the files of one version: the best tag for the target, then the highest
     # PEP 427 build tag (a rebuild `-2-` over `-1-`; any over none): the key pip sorts by
-    return max(ranked, key=lambda entry: entry[:2])[2]
+    return _same_wheel(max(ranked, key=lambda entry: entry[:2])[2])
+
+
+def _same_wheel(path: Path) -> Path:
+    """`path`, unless it is a symlink to a wheel of another name: pip installs what the file
+    holds, whatever name it is given (`demo-2.0-...whl` holding 1.0 installs 1.0 without a
+    word), so a link whose target names another build would install that one under this name.
+    A target whose name is no wheel's (a content-addressed store) says nothing either way."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.version import InvalidVersion
+
+    target = path.resolve()
+    if target.name == path.name:
+        return path
+    try:
+        found, other = parse_wheel_filename(path.name), parse_wheel_filename(target.name)
+    except (InvalidWheelFilename, InvalidVersion):
+        return path
+    if found != other:
+        raise LockError(
+            f"{quote(str(path), 200)} is a symlink to {quote(target.name, 120)}, a wheel of {other[0]} {other[1]}:"
+            " pip would install that one; link or copy the build it names"
+        )
+    return path
 
 
 def install_plan(
