@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import python_for, read_toml, tripin
+from helpers import python_for, read_toml, recorded_file, tripin
 from indexserver import IndexServer, build_wheel
 from packaging.pylock import Pylock
 
@@ -98,6 +98,52 @@ def test_install_takes_the_built_wheel_for_the_targets_python(
     assert run.code == 0, run.err
     built = [a for a in _planned(run.out) if a.endswith(".whl")]
     assert built == [str(wheelhouse_lock / "wheelhouse" / BUILT.format(py=py))]
+
+
+@pytest.mark.parametrize("points_to", [BUILT.format(py="cp312"), "triton-3.3.0-cp312-cp312-linux_aarch64.whl"])
+def test_install_names_a_symlinked_wheel_as_found(
+    wheelhouse_lock: Path, capsys: pytest.CaptureFixture[str], points_to: str
+) -> None:
+    """A wheelhouse entry that links to a file elsewhere: resolved, pip was handed what the link
+    pointed to, `triton-3.3.0-...whl`, under the dry run's `source build 3.2.0+git9641643d`, and
+    installed it. A link to the same build is passed as found; one to another build is refused:
+    pip installs what a file holds, whatever it is called."""
+    (wheelhouse_lock / "other").mkdir()
+    (wheelhouse_lock / "other" / points_to).touch()
+    link = wheelhouse_lock / "wheelhouse" / BUILT.format(py="cp312")
+    link.symlink_to(Path("..") / "other" / points_to)
+    python = str(python_for(wheelhouse_lock, ARM312))
+    run = tripin(capsys, "install", "--dry-run", "--target", ARM312, "--python", python, "--wheelhouse", "wheelhouse")
+    if "3.3.0" in points_to:
+        assert run.code == 2 and run.out == "", run.out
+        assert run.err == (
+            f"tripin: error: 'wheelhouse/{link.name}' is a symlink to '{points_to}', a wheel of triton 3.3.0:"
+            " pip would install that one; link or copy the build it names\n"
+        )
+        return
+    assert run.code == 0, run.err
+    assert "triton source build 3.2.0+git9641643d from wheelhouse" in run.out
+    assert [a for a in _planned(run.out) if a.endswith(".whl")] == [str(link)]
+
+
+@pytest.mark.parametrize(
+    ("builds", "taken"), [(("1", "2"), "2"), (("", "1"), "1"), (("9", "10"), "10"), (("2", "2a", "1"), "2a")]
+)
+def test_install_takes_the_highest_build_tag_as_pip_does(
+    wheelhouse_lock: Path, capsys: pytest.CaptureFixture[str], builds: tuple[str, ...], taken: str
+) -> None:
+    """PEP 427 build tags: pip prefers the highest (a number, then a string), and a tagged file
+    over one with none; tripin took the first name in sorted order."""
+
+    def named(build: str) -> str:
+        return BUILT.format(py="cp312").replace("-cp312-", f"-{build}-cp312-" if build else "-cp312-", 1)
+
+    for build in builds:
+        (wheelhouse_lock / "wheelhouse" / named(build)).touch()
+    python = str(python_for(wheelhouse_lock, ARM312))
+    run = tripin(capsys, "install", "--dry-run", "--target", ARM312, "--python", python)
+    assert run.code == 0, run.err
+    assert [a for a in _planned(run.out) if a.endswith(".whl")] == [str(wheelhouse_lock / "wheelhouse" / named(taken))]
 
 
 def test_install_asks_for_a_build_when_only_another_targets_wheel_is_there(
@@ -301,3 +347,126 @@ def test_a_source_build_missing_its_commit_is_named(wheelhouse_lock: Path, capsy
         "tripin: error: pylock.toml: packages[0].vcs has no 'commit-id' key"
         " (tripin writes it: an edited or damaged lock)"
     )
+
+
+def test_install_refuses_a_wheel_of_another_version_than_its_entry(
+    two_targets: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The entry says triton 3.2.0, its x86_64 wheel's URL and hash were edited to 3.3.0's: the
+    dry run listed `triton 3.2.0` and pip would install 3.3.0 (uv and pip 26.3 refuse it)."""
+    old = recorded_file("triton", "triton-3.2.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+    new = recorded_file("triton", "triton-3.3.0-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl")
+    text = two_targets.read_text()
+    assert old["filename"] in text and old["hashes"]["sha256"] in text
+    text = text.replace(old["filename"], new["filename"]).replace(old["hashes"]["sha256"], new["hashes"]["sha256"])
+    two_targets.write_text(text)
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", str(python_for(two_targets.parent, X86)))
+    assert run.code == 2 and run.out == "", run.out
+    assert run.err == (
+        f"tripin: error: triton 3.2.0: its wheel '{new['filename']}' is triton 3.3.0, not triton 3.2.0:"
+        " the lock was edited\n"
+    )
+
+
+_CP312 = "cp312-cp312-manylinux_2_28_x86_64.whl"
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "filename", "says"),
+    [
+        ("pytorch-triton", "3.2.0+git35c6c7c6", f"pytorch_triton-3.2.0%2Bgit35c6c7c6-{_CP312}", None),
+        ("torch", "2.6.0+cu126", f"torch-2.6.0+cu126-{_CP312}", None),
+        ("torch", "2.6.0+cu126", f"torch-2.6.0%2bcu126-{_CP312}", None),
+        ("triton", "3.2", f"triton-3.2.0-{_CP312}", None),  # PEP 440: the same version
+        ("torch", "2.6.0+cu126", f"torch-2.6.0-{_CP312}", "is torch 2.6.0, not torch 2.6.0+cu126"),
+        ("triton", "3.2.0", f"pytorch_triton-3.2.0-{_CP312}", "is pytorch-triton 3.2.0, not triton 3.2.0"),
+        ("triton", "3.2.0", "triton.whl", "names no wheel file"),
+        ("triton", "three", f"triton-3.2.0-{_CP312}", "'triton' 'three': the version is not PEP 440"),
+    ],
+)
+def test_a_wheel_file_name_is_compared_as_pep_440_and_normalized_names(
+    name: str, version: str, filename: str, says: str | None
+) -> None:
+    from tripin.lock.model import LockedPackage, LockedWheel
+    from tripin.lock.pylock import wheel_mismatch
+
+    wheel = LockedWheel(url=f"https://files.example/packages/{filename}", size=1, upload_time=None, hashes=())
+    mismatch = wheel_mismatch(LockedPackage(name=name, version=version, marker=None, targets=()), wheel)
+    if says is None:
+        assert mismatch is None
+    else:
+        assert mismatch is not None and says in mismatch, mismatch
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (None, "  filelock 3.20.0\n"),
+        ("https://i.example/\\u001b[2J", "  filelock 3.20.0 (https://i.example/\\x1b[2J)\n"),
+    ],
+)
+def test_a_dry_run_names_an_entrys_index_only_when_it_has_one(
+    two_targets: Path, capsys: pytest.CaptureFixture[str], url: str | None, shown: str
+) -> None:
+    """PEP 751 makes `index` optional: an entry without one printed `filelock 3.20.0 (None)`.
+    The lock's values are printed as one line, escaped."""
+    text = two_targets.read_text()
+    start = text.index('name = "filelock"\nversion = "3.20.0"\n')
+    line = text.index("index = ", start)
+    new = "" if url is None else f'index = "{url}"\n'
+    two_targets.write_text(text[:line] + new + text[text.index("\n", line) + 1 :])
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", str(python_for(two_targets.parent, X86)))
+    assert run.code == 0, run.err
+    assert shown in run.out and "None" not in run.out and "\x1b" not in run.out, run.out
+
+
+@pytest.fixture
+def group_only(index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A project whose packages are all in a dependency group `train` or an extra `docs`."""
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\ndependencies = []\n'
+        '[project.optional-dependencies]\ndocs = ["jinja2"]\n[dependency-groups]\ntrain = ["filelock"]\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\ngroups = ["train", "docs"]\nindex-url = "{index.simple_url}"\n'
+    )
+    run = tripin(capsys, "lock", "--cache-dir", "c")
+    assert run.code == 0, run.err
+    return work
+
+
+@pytest.mark.parametrize("dry_run", [(), ("--dry-run",)])
+def test_install_with_nothing_selected_says_which_groups_hold_packages(
+    group_only: Path, capsys: pytest.CaptureFixture[str], dry_run: tuple[str, ...]
+) -> None:
+    """pip said "You must give at least one requirement" and uv failed: tripin ran either with
+    no requirement when the lock holds its packages only for its groups."""
+    python = str(python_for(group_only, X86))
+    run = tripin(capsys, "install", "--target", X86, "--python", python, "--installer", "pip", *dry_run)
+    assert run.code == 0 and run.err == "", run.err
+    assert run.out == (
+        f"nothing to install for {X86} without --group or --extra: the lock has packages for it with"
+        " --extra docs, --group train\n"
+    )
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", python, "--group", "train")
+    assert run.code == 0 and "  filelock " in run.out and "jinja2" not in run.out, run.out
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            ("--extra", "train"),
+            "--extra train: the lock has no such extra (it has: docs); train is a dependency group: --group train",
+        ),
+        (
+            ("--group", "docs"),
+            "--group docs: the lock has no such group (it has: train); docs is an extra: --extra docs",
+        ),
+        (("--extra", "dev"), "--extra dev: the lock has no such extra (it has: docs)"),
+    ],
+)
+def test_an_unknown_extra_is_called_an_extra(
+    group_only: Path, capsys: pytest.CaptureFixture[str], option: tuple[str, str], message: str
+) -> None:
+    python = str(python_for(group_only, X86))
+    run = tripin(capsys, "install", "--dry-run", "--target", X86, "--python", python, *option)
+    assert run.code == 2 and run.err == f"tripin: error: {message}\n", run.err

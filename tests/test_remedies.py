@@ -370,3 +370,73 @@ def test_install_refuses_another_interpreters_target(
         run = tripin(capsys, "install", "--target", other, "--python", sys.executable, *dry_run)
         assert run.code == 2 and f"target {other} is not {sys.executable}'s ({_target()})" in run.err
         assert len(run.err.splitlines()) == 1 and "would run" not in run.out, run.out + run.err
+
+
+def _run_lines(out: str) -> list[str]:
+    return [line.removeprefix("  run: ") for line in out.splitlines() if line.startswith("  run: ")]
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+@pytest.mark.parametrize("state", ["bad-missing-files", "bad-beside-pytorch-triton", "bad-both"])
+def test_every_run_line_in_order_heals(
+    installer: str, state: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The known-bad main build, with files missing, beside a stray pytorch-triton, or both: each
+    `run:` line doctor prints, run in order as a user would, ends `healthy`. TP014's and TP009's
+    lines used to reinstall `triton===3.2.0+git23753f4f` after TP002/TP003 had replaced it: that
+    put the bad build back, or failed, as no index serves a local version."""
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("the x86_64 incident: PyPI's triton 3.2.0 wheel is x86_64's")
+    python = _venv(tmp_path, with_pip=installer == "pip")
+    wheels = [_torch(tmp_path / "t", "2.6.0")]
+    if state != "bad-missing-files":
+        wheels.append(_triton(tmp_path / "p", "3.2.0+git35c6c7c6", attrs=True, name="pytorch-triton"))
+    _install(python, *wheels, _triton(tmp_path / "bad", BAD, attrs=False))
+    if state != "bad-beside-pytorch-triton":
+        compiler = next(python.parent.parent.glob("lib/python*/site-packages/triton/compiler/compiler.py"))
+        compiler.unlink()
+    wheelhouse = tmp_path / "wheelhouse"
+    _triton(wheelhouse, "3.2.0", attrs=True)
+    _triton(wheelhouse, BAD, attrs=False)  # where it was built: a line reinstalling it would put it back
+    sick = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    lines = _run_lines(sick.out)
+    assert sick.code == 1 and lines, sick.out
+    for line in lines:
+        subprocess.run(["sh", "-c", line], check=True, capture_output=True, env=_env(wheelhouse, python.parent))
+    healed = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    assert healed.code == 0 and healed.out.rstrip().endswith("healthy"), (lines, healed.out)
+    assert _installed(python, "triton") == "3.2.0"
+    assert not any(BAD in line for line in lines), lines  # not even put back on the way
+
+
+@pytest.mark.parametrize("state", ["missing-files", "beside-pytorch-triton"])
+def test_a_build_of_its_own_gets_no_run_line_that_cannot_work(
+    state: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The right commit built here (3.2.0+git9641643d), with files missing or beside a stray
+    pytorch-triton: no index serves a local version, so `install triton===3.2.0+git9641643d`
+    fails. No `run:` line then; the advice names the wheelhouse, and followed, it heals."""
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("x86_64 rules")
+    own = "3.2.0+git9641643d"
+    python = _venv(tmp_path, with_pip=True)
+    wheelhouse = tmp_path / "wheelhouse"
+    stray = [_triton(tmp_path / "p", "3.2.0+git35c6c7c6", attrs=True, name="pytorch-triton")]
+    _install(python, _torch(tmp_path / "t", "2.6.0"), *(stray if state != "missing-files" else []))
+    _install(python, _triton(wheelhouse, own, attrs=True))
+    if state == "missing-files":
+        next(python.parent.parent.glob("lib/python*/site-packages/triton/__init__.py")).unlink()
+    sick = tripin(capsys, "doctor", "--python", str(python))
+    assert sick.code == 1 and not _run_lines(sick.out), sick.out
+    fix = next(line for line in sick.out.splitlines() if line.startswith("  fix: "))
+    assert f"tripin build-plan --torch 2.6.0 --target {_target()}" in fix, fix
+    command = fix[fix.index("pip install ") : fix.index(", or build it again")]
+    assert command == f"pip install --force-reinstall --no-deps --find-links WHEELHOUSE 'triton==={own}'"
+    if state != "missing-files":
+        command = f"pip uninstall -y pytorch-triton && {command}"
+    command = command.replace("pip ", f"{python} -m pip ").replace("WHEELHOUSE", str(wheelhouse))
+    subprocess.run(["sh", "-c", command], check=True, capture_output=True, env=_env(wheelhouse, python.parent))
+    healed = tripin(capsys, "doctor", "--python", str(python), "--probe")
+    assert healed.code == 0 and _installed(python, "triton") == own, healed.out

@@ -160,7 +160,7 @@ def run_install(args: argparse.Namespace) -> int:
     import subprocess
 
     from tripin.doctor import absolute_python, inspect
-    from tripin.install import choose_target, install_plan
+    from tripin.install import choose_target, describe, install_plan, nothing_selected
     from tripin.lock.pylock import read_pylock
 
     lock = read_pylock(lock_path_of(args))
@@ -205,12 +205,14 @@ def run_install(args: argparse.Namespace) -> int:
         groups=args.groups,
         has_pip=report.has_pip,
     )
+    if not plan.argv:
+        print(nothing_selected(lock, plan.target, args.extras, args.groups))
+        return EXIT_OK
     command = shlex.join(plan.argv)
     if args.dry_run:
         print(f"target {plan.target} into {python} with {installer}: {len(plan.packages)} packages")
         for p in plan.packages:
-            how = f"source build {p.build.version} from {args.wheelhouse}" if p.build else f"{p.version} ({p.index})"
-            print(f"  {p.name} {how}")
+            print(describe(p, args.wheelhouse))
         print(f"would run: {command}")
         return EXIT_OK
     print(f"tripin: running: {command}", file=sys.stderr)

@@ -342,38 +342,48 @@ def diagnose(python: str, ruleset: Ruleset, *, probe: bool = False) -> Report:
         target=report.target,
         gpu=_gpu(report),
     )
-    if len(report.tritons) > 1:
-        report.findings.append(_two_tritons(report, ruleset, pair, needed, strays))
     if (verdict := pair_verdict(ruleset, pair)) is not None:
         report.verdict = {"level": verdict.level, "reason": verdict.reason}
+    wrong: list[Finding] = []  # what says the judged Triton is wrong: each fix replaces it
     for finding in judge_pair(ruleset, pair):
         if finding.code == WARN_NO_NIGHTLY_RULE:
             report.notes.append(finding.message)
         elif finding.level == "warning":  # another cut, or main before a break: said, still healthy
             report.notes.append(f"{finding.code} {finding.message}")
         else:
-            report.findings.append(_remedy(finding, report, strays))
-    if triton is not None and report.missing.get(triton.name) and not _replaced(report):
-        report.findings.append(_missing(report, triton))
+            wrong.append(finding)
     if probe and triton is not None:
-        _probe(python, ruleset, pair, report, strays)
+        wrong += _probe(python, ruleset, pair, report)
+    if len(report.tritons) > 1:
+        report.findings.append(_two_tritons(report, ruleset, pair, needed, strays, wrong))
+    report.findings += [_remedy(finding, report, strays) for finding in wrong]
+    # a Triton being replaced is not reinstalled: run after the fix above, that would put it back
+    if triton is not None and report.missing.get(triton.name) and not wrong:
+        report.findings.append(_missing(report, ruleset, pair, triton))
     return report
 
 
-def _replaced(report: Report) -> bool:
-    """Whether a finding's fix already installs another Triton (TP001): the judged one is wrong."""
-    return any(f.code == "TP001" for f in report.findings)
-
-
-def _two_tritons(report: Report, ruleset: Ruleset, pair: Pair, needed: str, strays: tuple[str, ...]) -> DoctorFinding:
+def _two_tritons(
+    report: Report, ruleset: Ruleset, pair: Pair, needed: str, strays: tuple[str, ...], wrong: list[Finding]
+) -> DoctorFinding:
     """TP009: uninstalling a stray deletes the `triton/` files it shares with the one torch needs
     (both RECORDs list them), so the fix reinstalls that one after: the uninstall alone leaves
-    an import that fails."""
+    an import that fails. When that one is wrong too, the fix installs what replaces it instead:
+    reinstalled, it would be the build the next finding's fix takes out."""
     names = ", ".join(f"{t.name} {t.version}" for t in report.tritons)
     kept = next((t for t in report.tritons if t.name == needed), None)
-    if kept is not None:
+    replacement = next((f for f in wrong if f.argv), None)
+    if kept is not None and wrong:
+        reinstall = replacement.argv if replacement is not None else ()
+        want = f"replace {kept.name} {kept.version}: " + (
+            replacement.fix if replacement is not None else f"see {', '.join(f.code for f in wrong)} below"
+        )
+    elif kept is not None:
         reinstall = _pip_install(kept)
         want = f"reinstall {kept.name} {kept.version} (the one torch {pair.torch} needs)"
+        if not reinstall:  # no index serves it: no run line that stops half-way, with the import broken
+            want += f" {_from_where_built(kept, ruleset, pair)}"
+            return DoctorFinding(code="TP009", message=_two_message(names), fix=_two_fix(strays, want))
     elif pair.torch.is_devrelease:  # its pytorch-triton comes with it, from PyTorch's nightly index
         reinstall = ()
         want = f"install the pytorch-triton torch {pair.torch} requires, from PyTorch's nightly index"
@@ -381,21 +391,41 @@ def _two_tritons(report: Report, ruleset: Ruleset, pair: Pair, needed: str, stra
         reinstall = fix_argv_for(ruleset, pair)
         want = f"install {needed} (the one torch {pair.torch} needs): {fix_for(ruleset, pair)}"
     return _with_uninstall(
-        DoctorFinding(
-            code="TP009",
-            message=f"more than one Triton is installed ({names}): "
-            "they share the `triton` import name, so one overwrites the other",
-            fix=f"uninstall {', '.join(strays)}, then {want}: the uninstall deletes the `triton` files they share",
-            argv=reinstall,
-        ),
+        DoctorFinding(code="TP009", message=_two_message(names), fix=_two_fix(strays, want), argv=reinstall),
         report,
         strays,
     )
 
 
+def _two_message(names: str) -> str:
+    shared = "they share the `triton` import name, so one overwrites the other"
+    return f"more than one Triton is installed ({names}): {shared}"
+
+
+def _two_fix(strays: tuple[str, ...], want: str) -> str:
+    return f"uninstall {', '.join(strays)}, then {want}: the uninstall deletes the `triton` files they share"
+
+
 def _pip_install(installed: Installed) -> tuple[str, ...]:
-    """The installed distribution again, exactly that version (see judge._fix on `===`)."""
+    """The installed distribution again, exactly that version (see judge._fix on `===`); none
+    for a local version (`3.2.0+git9641643d`, a build of its own): PyPI takes no local versions,
+    so only the wheelhouse it was built into has it, and a command without one cannot work."""
+    if "+" in installed.version:
+        return ()
     return ("pip", "install", "--force-reinstall", "--no-deps", f"{installed.name}==={installed.version}")
+
+
+def _from_where_built(installed: Installed, ruleset: Ruleset, pair: Pair) -> str:
+    """Where a build of its own comes back from: its wheelhouse, else built again by tripin
+    (when it is the distribution the rules give this torch, which build-plan builds)."""
+    if pair.torch.is_devrelease:  # a nightly's pytorch-triton: PyTorch's nightly index has the build torch names
+        return f"from PyTorch's nightly index, with torch {pair.torch} (no public index serves a local version)"
+    how = f"pip install --force-reinstall --no-deps --find-links WHEELHOUSE '{installed.name}==={installed.version}'"
+    text = f"from where it was built (no public index serves a local version): {how}"
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    if pin is not None and pin.package == installed.name:
+        text += f", or build it again: tripin build-plan --torch {release_line(pair.torch)} --target {pair.target}"
+    return text
 
 
 def _remedy(finding: Finding, report: Report, strays: tuple[str, ...]) -> DoctorFinding:
@@ -420,39 +450,43 @@ def _with_uninstall(finding: DoctorFinding, report: Report, strays: tuple[str, .
     return replace(finding, argv=uninstall, then=(own,) if own else ())
 
 
-def _missing(report: Report, triton: Installed) -> DoctorFinding:
+def _missing(report: Report, ruleset: Ruleset, pair: Pair, triton: Installed) -> DoctorFinding:
     missing = report.missing[triton.name]
-    local = "+" in triton.version
+    argv = _pip_install(triton)
     return _with_uninstall(
         DoctorFinding(
             code=MISSING_FILES,
             message=f"{triton.name} {triton.version} is missing {len(missing)} of its files ({missing[0]}"
             f"{', ...' if len(missing) > 1 else ''}): uninstalling a distribution that shared them deletes them",
             fix=f"reinstall {triton.name} {triton.version}"
-            + (" (a build of its own: from where it was built, e.g. with --find-links wheelhouse)" if local else ""),
-            argv=_pip_install(triton),
+            + ("" if argv else f" {_from_where_built(triton, ruleset, pair)}"),
+            argv=argv,
         ),
         report,
         (),
     )
 
 
-def _probe(python: str, ruleset: Ruleset, pair: Pair, report: Report, strays: tuple[str, ...]) -> None:
-    """`--probe`: import in that interpreter what torch needs from Triton."""
+def _probe(python: str, ruleset: Ruleset, pair: Pair, report: Report) -> list[Finding]:
+    """`--probe`: import in that interpreter what torch needs from Triton; a failed import is a
+    finding whose fix installs the Triton the rules give."""
     probes = [p for p in ruleset.probes if p.torch.contains(pair.torch, prereleases=True)]
     groups = [["triton:__version__"], *[list(p.any_of) for p in probes]]
     results = _probe_answer(python, _run(python, _PROBE, json.dumps(groups), timeout=120), len(groups))
     checks = [("import triton", "import triton fails"), *[(p.id, p.symptom) for p in probes]]
+    findings: list[Finding] = []
     for (name, symptom), errors in zip(checks, results, strict=True):
         report.probes.append({"probe": name, "ok": errors is None, "errors": errors or []})
         if errors is not None:
-            finding = Finding(
-                code="TP010",
-                message=f"probe {name} failed: {symptom} ({errors[-1]})",
-                fix=fix_for(ruleset, pair),
-                argv=fix_argv_for(ruleset, pair),
+            findings.append(
+                Finding(
+                    code="TP010",
+                    message=f"probe {name} failed: {symptom} ({errors[-1]})",
+                    fix=fix_for(ruleset, pair),
+                    argv=fix_argv_for(ruleset, pair),
+                )
             )
-            report.findings.append(_remedy(finding, report, strays))
+    return findings
 
 
 def _probe_answer(python: str, text: str, count: int) -> list[list[str] | None]:

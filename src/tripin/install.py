@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripin.errors import ConfigError, LockError, quote
+from tripin.errors import ConfigError, LockError, one_line, quote
 from tripin.lock.model import Lock, LockedPackage
+from tripin.lock.pylock import wheel_mismatch
 from tripin.pipcmd import pip_head
 from tripin.targets import Target, parse_target
 
-__all__ = ["Plan", "choose_target", "install_plan"]
+__all__ = ["Plan", "choose_target", "describe", "install_plan", "nothing_selected"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL = re.compile(r"https?://[^\s#;\\]+\.whl")
@@ -48,11 +49,13 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
     from tripin.check import lock_marker_applies
 
     chosen: dict[str, frozenset[str]] = {}
-    for kind, names, known in (("--extra", extras, lock.extras), ("--group", groups, lock.dependency_groups)):
+    for kind, names, known, other in (
+        ("--extra", extras, lock.extras, ("--group", "a dependency group", lock.dependency_groups)),
+        ("--group", groups, lock.dependency_groups, ("--extra", "an extra", lock.extras)),
+    ):
         normalized = frozenset(canonicalize_name(n) for n in names)
-        unknown = sorted(normalized - set(known))
-        if unknown:
-            raise ConfigError(f"{kind} {unknown[0]}: the lock has no such group (it has: {', '.join(known) or 'none'})")
+        if unknown := sorted(normalized - set(known)):
+            raise ConfigError(_unknown(kind, unknown[0], known, other))
         chosen[kind] = normalized
     parsed = parse_target(target)
     asked = (chosen["--extra"], chosen["--group"])
@@ -63,6 +66,41 @@ def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[s
     if twice := sorted({n for n in names if names.count(n) > 1}):
         raise LockError(f"{quote(twice[0], 60)}: the lock has two entries for {target}; PEP 751 allows one")
     return packages
+
+
+def _unknown(kind: str, name: str, known: Sequence[str], other: tuple[str, str, Sequence[str]]) -> str:
+    """An extra is not a dependency group (PEP 751 keeps `extras` and `dependency-groups` apart,
+    as uv's --extra and --group do): a name that is the other kind says which option takes it."""
+    option, what, names = other
+    message = f"{kind} {name}: the lock has no such {kind[2:]} (it has: {', '.join(known) or 'none'})"
+    return message + (f"; {name} is {what}: {option} {name}" if name in names else "")
+
+
+def nothing_selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[str]) -> str:
+    """What to say when the target gets no package: a pip or uv command with no requirement
+    fails ("You must give at least one requirement"), and a lock may hold its packages only for
+    its groups (a pyproject with only a dependency group `train` locked). Names the groups and
+    extras that do select packages for the target, as the options that take them."""
+    from packaging.utils import canonicalize_name
+
+    asked = " ".join([*(f"--extra {e}" for e in extras), *(f"--group {g}" for g in groups)])
+    said = f"nothing to install for {target} " + (f"with {asked}" if asked else "without --group or --extra")
+    choices = [
+        f"--{'group' if kind == 'group' else 'extra'} {name}"
+        for name, kind in lock.groups
+        if canonicalize_name(name) == name  # as read_pylock read it; _selected takes no other
+        and name not in (groups if kind == "group" else extras)
+        and _selected(lock, target, [name] if kind == "extra" else [], [name] if kind == "group" else [])
+    ]
+    return f"{said}: the lock has packages for it with {', '.join(choices)}" if choices else said
+
+
+def describe(package: LockedPackage, wheelhouse: str) -> str:
+    """A dry run's line for one package. Every value is the lock's, which may come from a hostile
+    pull request: one printable line. An entry with no `index` (PEP 751 makes it optional) says none."""
+    if package.build is not None:
+        return one_line(f"  {package.name} source build {package.build.version} from {wheelhouse}")
+    return one_line(f"  {package.name} {package.version}" + (f" ({package.index})" if package.index else ""))
 
 
 def choose_target(lock: Lock, platform: str, variant: str | None) -> str:
@@ -94,6 +132,8 @@ def _pinned(package: LockedPackage, target: Target) -> str:
     for wheel in package.wheels:
         if not _URL.fullmatch(wheel.url):
             raise LockError(f"{package.name} {package.version}: not an http(s) wheel URL: {wheel.url!r}")
+        if (mismatch := wheel_mismatch(package, wheel)) is not None:
+            raise LockError(mismatch)
         tags = "-".join(wheel.filename.removesuffix(".whl").rsplit("-", 3)[-3:])  # py3-none-any
         if (rank := target.rank_of(tags)) is not None:
             ranked.append((rank, wheel))
@@ -117,7 +157,9 @@ def _pinned(package: LockedPackage, target: Target) -> str:
 def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Path:
     """The wheelhouse's build of the package whose tags fit the target best, ranked as `_pinned`
     ranks index wheels: build scripts for cp311 and cp312 fill the same wheelhouse, and pip
-    refuses another Python's wheel ("not a supported wheel on this platform")."""
+    refuses another Python's wheel ("not a supported wheel on this platform"). The path is the
+    one found, made absolute, not resolved: resolved, the dry run's `3.2.0+git9641643d` ran as
+    the `triton-3.3.0-...whl` its symlink pointed to (see _same_wheel)."""
     from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
     from packaging.version import InvalidVersion, Version
 
@@ -132,18 +174,43 @@ def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Pa
     ranked = []
     for path in sorted(wheelhouse.glob("*.whl")) if wheelhouse.is_dir() else []:
         try:
-            name, version, _, tags = parse_wheel_filename(path.name)
+            name, version, build, tags = parse_wheel_filename(path.name)
         except (InvalidWheelFilename, InvalidVersion):
             continue  # not a wheel: pip would not take it either
         if (name, version) == wanted and (rank := target.tag_rank(tags)) is not None:
-            ranked.append((rank, path))
+            ranked.append((-rank, build, path))
     if not ranked:
         raise LockError(
             f"{package.name} {package.build.version} is a source build and {wheelhouse} has no wheel of it"
             f" for {target.name}",
             hint=f"build it first: tripin build-plan --target {target.name} && sh build-{target.name}.sh {wheelhouse}",
         )
-    return min(ranked, key=lambda pair: pair[0])[1]
+    # pip's order among the files of one version: the best tag for the target, then the highest
+    # PEP 427 build tag (a rebuild `-2-` over `-1-`; any over none): the key pip sorts by
+    return _same_wheel(max(ranked, key=lambda entry: entry[:2])[2])
+
+
+def _same_wheel(path: Path) -> Path:
+    """`path`, unless it is a symlink to a wheel of another name: pip installs what the file
+    holds, whatever name it is given (`demo-2.0-...whl` holding 1.0 installs 1.0 without a
+    word), so a link whose target names another build would install that one under this name.
+    A target whose name is no wheel's (a content-addressed store) says nothing either way."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.version import InvalidVersion
+
+    target = path.resolve()
+    if target.name == path.name:
+        return path
+    try:
+        found, other = parse_wheel_filename(path.name), parse_wheel_filename(target.name)
+    except (InvalidWheelFilename, InvalidVersion):
+        return path
+    if found != other:
+        raise LockError(
+            f"{quote(str(path), 200)} is a symlink to {quote(target.name, 120)}, a wheel of {other[0]} {other[1]}:"
+            " pip would install that one; link or copy the build it names"
+        )
+    return path
 
 
 def install_plan(
@@ -166,11 +233,13 @@ def install_plan(
     if target not in {t.name for t in lock.targets}:
         raise LockError(f"target {quote(target, 60)} is not in the lock")
     packages = _selected(lock, target, extras, groups)
+    if not packages:  # no command: pip and uv refuse one with no requirement (see nothing_selected)
+        return Plan(target=target, argv=(), packages=(), wheels=())
     parsed = parse_target(target)
     builds = [p for p in packages if p.vcs is not None]
     wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)
     built = {p.name: wheel for p, wheel in zip(builds, wheels, strict=True)}
-    reqs = [str(built[p.name].resolve()) if p.name in built else _pinned(p, parsed) for p in packages]
+    reqs = [str(built[p.name].absolute()) if p.name in built else _pinned(p, parsed) for p in packages]
     options = ["--no-deps"]
     if installer == "uv":
         uv = shutil.which("uv")

@@ -16,7 +16,7 @@ from tripin.lockversion import require_pylock
 if TYPE_CHECKING:
     from tripin.targets import Target
 
-__all__ = ["dump_pylock", "lock_to_dict", "read_pylock"]
+__all__ = ["dump_pylock", "lock_to_dict", "read_pylock", "wheel_mismatch"]
 
 _RELOCK = "`tripin lock` writes it anew"
 
@@ -216,6 +216,37 @@ def _selected_by_marker(
     except (InvalidMarker, UndefinedComparison, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
     raise LockError(f"{what}: marker {quote(marker, 120)} cannot be evaluated: {reason}")
+
+
+def wheel_mismatch(package: LockedPackage, wheel: LockedWheel) -> str | None:
+    """Why `wheel` cannot be this entry's file, or None. A wheel's file name says its name and
+    version (PEP 427), and that is what an installer installs whatever the entry says: a lock
+    edited to point `triton 3.2.0` at `triton-3.3.0-...whl` installs 3.3.0 by an older pip, and
+    uv refuses it ("Wheel filename ... does not match package version"). Compared as PEP 440 versions and
+    normalized names: `pytorch_triton-...` is `pytorch-triton`, and a local label is `+cu126` in a
+    file name, `%2Bcu126` in a URL path. Not checked when the lock is read: `check` judges an
+    edited lock's versions, and `lock` takes an old lock's versions only, as preferences."""
+    from urllib.parse import unquote, urlsplit
+
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    what = f"{quote(package.name, 60)} {quote(package.version, 60)}"
+    try:
+        filename = unquote(urlsplit(wheel.url).path).rsplit("/", 1)[-1]
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (ValueError, InvalidWheelFilename, InvalidVersion):  # urlsplit's ValueError: a bad host
+        return f"{what}: {quote(wheel.url, 120)} names no wheel file"
+    try:
+        locked = Version(package.version)
+    except InvalidVersion:
+        return f"{what}: the version is not PEP 440"
+    if name == canonicalize_name(package.name) and version == locked:
+        return None
+    return (
+        f"{package.name} {package.version}: its wheel {quote(filename, 120)} is {name} {version}, "
+        f"not {package.name} {locked}: the lock was edited"
+    )
 
 
 def _list(value: object, key: str) -> tuple[Any, ...]:
