@@ -228,8 +228,8 @@ class IndexClient:
                 "impostor on one index could win (the torchtriton dependency confusion, December 2022)",
                 hint=f"pin it: [[tool.tripin.index]] name = ..., url = ..., packages = [{name!r}]",
             )
-        if not found:
-            raise IndexFetchError(
+        if not found:  # every index answered 404: a fact about the name, as with one index
+            raise ProjectNotFound(
                 f"package {name!r} not found on any index (" + ", ".join(i.public_url for i in indexes) + ")"
             )
         index, rows = found[0]
