@@ -3,14 +3,26 @@ that demands them; and never in the lock, the constraints file, the cache or a m
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import socket
+import ssl
 import subprocess
 import sys
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import INDEX_ROOT
 from helpers import tripin
 from indexserver import IndexServer
+
+from tripin.index.cache import Cache
+from tripin.index.client import _decode_rows
+from tripin.index.models import redact_url
+from tripin.redact import redact_text
 
 X86 = "linux-x86_64-cp312"
 SECRET = "s3cret-pw"
@@ -32,6 +44,28 @@ def _no_secret_anywhere(root: Path, *texts: str) -> None:
     for path in root.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+    for cache in {p.parents[3] for p in root.rglob("v1/projects/*/*") if p.is_file()}:
+        entries = list(_cache_entries(cache))
+        assert entries, cache
+        for entry in entries:
+            assert SECRET.encode() not in entry
+
+
+def _cache_entries(root: Path) -> Iterator[bytes]:
+    """Each entry of the index cache as it reads it, its compressed parts decompressed: the rows
+    of a project page are zlib-compressed, where a password is no longer there to grep."""
+    for path in [*root.glob("v1/projects/*/*"), *root.glob("v1/metadata/*/*")]:
+        key = json.loads(path.read_bytes().partition(b"\n")[0])["key"]
+        entry = Cache(root).get(path.parents[1].name, key)
+        assert entry is not None, path
+        yield key.encode()
+        rows = _decode_rows(entry.body)
+        if rows is not None:
+            yield from (zlib.decompress(packed) for _, packed in rows)
+        elif entry.body[:1] == b"x":
+            yield zlib.decompress(entry.body)
+        else:
+            yield entry.body
 
 
 def test_without_credentials_the_error_names_the_problem(
@@ -115,3 +149,181 @@ def test_ca_bundle_from_the_environment(
     if bundle.read_text():
         monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
         assert tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", index.simple_url, "--cache-dir", "c").code == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        # a `/`, `#` or second `@` in a password that was not percent-encoded: urllib reads a
+        # host of `alice:Tok` (port `Tok`), and its error text quoted the password
+        ("https://alice:Tok/en+Secret9@pypi.example.com/simple", "'https://****@pypi.example.com/simple'"),
+        ("https://alice:TokSecret9#x@pypi.example.com/simple", "'https://****@pypi.example.com/simple'"),
+        ("https://alice:Tok@Secret9@pypi.example.com:99999/simple", "'https://****@pypi.example.com:99999/simple'"),
+    ],
+)
+def test_an_index_url_that_does_not_parse_shows_no_part_of_its_password(
+    work: Path, capsys: pytest.CaptureFixture[str], url: str, shown: str
+) -> None:
+    run = tripin(capsys, "lock", "filelock", "-t", X86, "--index-url", url, "--cache-dir", "c")
+    assert run.code == 2
+    assert run.err.count("\n") == 1 and f"invalid index URL {shown}: bad host or port" in run.err
+    assert "Secret9" not in run.out + run.err and "Tok" not in run.out + run.err
+
+
+@pytest.mark.parametrize("userinfo", ["TOKEN123@", "TOKEN123:@"])
+def test_a_token_as_the_user_name_is_sent_with_an_empty_password(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], userinfo: str
+) -> None:
+    """As pip and uv send it (`TOKEN123:`); netrc and keyring have nothing for it here."""
+    (work / "home").mkdir()
+    index.require_auth = ("TOKEN123", "")
+    url = index.simple_url.replace("http://", f"http://{userinfo}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(work / "home"))
+        run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", url, "--cache-dir", "c")
+    assert run.code == 0, run.err
+    assert "TOKEN123" not in run.out + run.err + (work / "pylock.toml").read_text()
+    assert index.requests and all(r.status != 401 for r in index.requests)
+
+
+def _hashed_ca_directory(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A self-signed certificate for 127.0.0.1, its key, and a directory holding it under its
+    subject hash, as `openssl rehash` lays out a CA directory (what ssl's capath reads)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command")
+    cert, key, ca_dir = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.d"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,digitalSignature",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    digest = subprocess.run(
+        [openssl, "x509", "-hash", "-noout", "-in", str(cert)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    ca_dir.mkdir()
+    shutil.copy(cert, ca_dir / f"{digest}.0")
+    return cert, key, ca_dir
+
+
+@pytest.mark.parametrize("variable", ["PIP_CERT", "REQUESTS_CA_BUNDLE", "TRIPIN_CERT"])
+def test_a_ca_directory_from_the_environment(work: Path, capsys: pytest.CaptureFixture[str], variable: str) -> None:
+    """pip and requests take a directory of hashed certificates (capath) where a bundle goes."""
+    cert, key, ca_dir = _hashed_ca_directory(work)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = IndexServer(INDEX_ROOT)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    with server, pytest.MonkeyPatch.context() as patch:
+        for other in ("TRIPIN_CERT", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+            patch.delenv(other, raising=False)
+        patch.setenv(variable, str(ca_dir))
+        url = f"https://127.0.0.1:{server.port}/simple"
+        run = tripin(capsys, "lock", "filelock", "-t", X86, "-i", url, "--cache-dir", "c")
+        assert run.code == 0, run.err
+        assert server.requests_for("/simple/filelock/")
+
+
+def _lan_address() -> str:
+    """An address of this machine that is not loopback (no packet is sent to learn it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routed by the default route, never reached
+            address = str(probe.getsockname()[0])
+        except OSError:
+            address = ""
+    if not address or address.startswith("127."):
+        pytest.skip("needs a network address other than loopback")
+    return address
+
+
+@pytest.fixture
+def lan_index(make_index: Callable[..., IndexServer]) -> tuple[IndexServer, str]:
+    """The recorded index on a network address of this machine, and its simple URL."""
+    address = _lan_address()
+    server = make_index(INDEX_ROOT, host=address)
+    return server, f"http://{address}:{server.port}/simple"
+
+
+def test_a_plain_http_index_on_the_network_is_said_once(
+    lan_index: tuple[IndexServer, str],
+    index: IndexServer,
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Said through logging, which shows warnings on stderr (pytest's handler takes them here)."""
+    _, url = lan_index
+    run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", url, "--extra-index-url", url, "--cache-dir", "c")
+    assert run.code == 0, run.err
+    said = [r.getMessage() for r in caplog.records if "plain http" in r.getMessage()]
+    assert said == [
+        f"warning: index {url} is plain http: anyone on the network can read or change what it serves; use https://"
+    ]
+    caplog.clear()
+    run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", index.simple_url, "--cache-dir", "c2")
+    assert run.code == 0 and "plain http" not in caplog.text  # this machine's own index
+
+
+def test_credentials_in_the_url_of_a_plain_http_index_on_the_network_are_not_sent(
+    lan_index: tuple[IndexServer, str], work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, url = lan_index
+    server.require_auth = ("alice", SECRET)
+    run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", url.replace("//", f"//alice:{SECRET}@"))
+    assert run.code == 2 and SECRET not in run.err
+    assert f"index {url}: refusing to send its credentials over plain http" in run.err
+    assert "hint: use the index's https:// URL" in run.err
+    assert not server.requests
+
+
+def test_credentials_from_netrc_for_a_plain_http_index_on_the_network_are_not_sent(
+    lan_index: tuple[IndexServer, str], work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, url = lan_index
+    server.require_auth = ("alice", SECRET)
+    (work / "home").mkdir()
+    netrc = work / "home" / ".netrc"
+    netrc.write_text(f"machine {url.split('//')[1].split(':')[0]}\n  login alice\n  password {SECRET}\n")
+    netrc.chmod(0o600)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(work / "home"))
+        patch.delenv("NETRC", raising=False)
+        run = tripin(capsys, "lock", "torch==2.6.0", "-t", X86, "-i", url, "--cache-dir", "c")
+    assert run.code == 3 and SECRET not in run.err
+    assert "refusing to send credentials over plain http to a host other than this machine" in run.err
+    assert server.requests and not [r for r in server.requests if "Authorization" in r.headers]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://alice:Tok@Secret9@pypi.example.com:99999/simple", "https://****@pypi.example.com:99999/simple"),
+        ("https://a:b@c@Host.example/simple", "https://****@Host.example/simple"),
+        ("https://alice:Tok/en+Secret9@pypi.example.com/simple", "https://****@pypi.example.com/simple"),
+        ("https://alice:TokSecret9#x@pypi.example.com/simple", "https://****@pypi.example.com/simple"),
+        # no userinfo: left as it is
+        ("git+https://github.com/org/repo@v1.0", "git+https://github.com/org/repo@v1.0"),
+        ("https://host.example:8080/simple/@scope/", "https://host.example:8080/simple/@scope/"),
+        ("http://[fe80::ab]/x@y", "http://[fe80::ab]/x@y"),
+    ],
+)
+def test_printed_text_masks_userinfo_up_to_its_last_at(text: str, masked: str) -> None:
+    """What every message goes through on its way out (redact.RedactingStream)."""
+    assert redact_text(f"index '{text}': no") == f"index '{masked}': no"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://alice:Tok@Secret9@pypi.example.com:99999/simple", "https://****@pypi.example.com:99999/simple"),
+        ("https://alice:Tok/en+Secret9@pypi.example.com/simple", "https://****@pypi.example.com/simple"),
+        ("https://a:b@c@Host.example/simple", "https://Host.example/simple"),
+        ("http://u:p@[::1]:8080/simple", "http://[::1]:8080/simple"),
+        ("https://host.example/simple/@scope/", "https://host.example/simple/@scope/"),
+    ],
+)
+def test_an_index_url_loses_its_userinfo_and_never_raises(url: str, shown: str) -> None:
+    assert redact_url(url) == shown

@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -129,10 +130,10 @@ def test_truncated_body_without_length(index: IndexServer, tmp_path: Path) -> No
 
 def test_invalid_html(index: IndexServer, tmp_path: Path) -> None:
     index.html_only = True
-    index.fault("/simple/mpmath/", "garbage", body=b"<html><a href='x-1.0.tar.gz'>")
+    index.fault("/simple/mpmath/", "garbage", body=b"<html><a href='mpmath-1.0.tar.gz'>")
     with _client(index, tmp_path) as client:  # an unclosed tag still yields what is there
         files = client.project("mpmath").files
-    assert [f.filename for f in files] == ["x-1.0.tar.gz"]
+    assert [f.filename for f in files] == ["mpmath-1.0.tar.gz"]
 
 
 def test_gzip_bomb_is_capped(index: IndexServer, tmp_path: Path) -> None:
@@ -175,6 +176,22 @@ def test_torch_family_on_two_indexes_unpinned_is_refused(
     assert run.code == 3
     assert "'triton' is on more than one index" in run.err and "torchtriton" in run.err
     assert (work / "pylock.toml").read_text() == "old lock\n"
+
+
+@pytest.mark.parametrize("extra", [[], ["--extra-index-url"]])
+def test_a_torch_family_name_no_index_has_is_not_found(
+    index: IndexServer,
+    make_index: Callable[..., IndexServer],
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+) -> None:
+    """With one index or two, every index answered: a name none has is exit 1, not 3 (the
+    index could not be read)."""
+    extra = [*extra, make_index().simple_url] if extra else []
+    run = tripin(capsys, *lock_args(index.simple_url, work / "c", X86, extra=["torchaudio", *extra]))
+    assert run.code == 1, run.err
+    assert "package 'torchaudio' not found on any index" in run.err
 
 
 def test_pinned_torch_family_ignores_the_impostor(

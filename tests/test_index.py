@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.server
 import io
 import os
+import threading
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,6 +19,7 @@ from indexserver import IndexServer, build_wheel, wait_for
 from tripin.errors import IndexFetchError, ProjectNotFound
 from tripin.index import Index, IndexClient
 from tripin.index.cache import Cache
+from tripin.index.http import Fetcher
 from tripin.index.rangezip import RangeFetch
 from tripin.index.simple import parse_html_page, parse_json_page
 
@@ -145,13 +150,88 @@ def test_corrupted_cache_entry_is_refetched(index: IndexServer, tmp_path: Path) 
 
 
 def test_credentials_stay_out_of_urls_we_record(index: IndexServer, tmp_path: Path) -> None:
+    """The page links its files relative to itself: joined to the URL asked for, they carried
+    its password into every row, and into the cache (compressed, where grepping missed it)."""
     url = index.simple_url.replace("http://", "http://alice:s3cret@")
-    with IndexClient([Index(name="auth", url=url)], cache=Cache(tmp_path / "c")) as client:
+    with IndexClient([Index(name="auth", url=url)], cache=Cache(tmp_path / "c"), fetcher=Fetcher()) as client:
         project = client.project("mpmath")
     assert "s3cret" not in project.index.public_url
-    for path in (tmp_path / "c").rglob("*"):
-        if path.is_file():
-            assert b"s3cret" not in path.read_bytes()
+    assert project.files and all(f.url.startswith(f"{index.url}/files/") for f in project.files)
+    with IndexClient([Index(name="auth", url=url)], cache=Cache(tmp_path / "c"), offline=True) as client:
+        cached = client.project("mpmath")  # read back through the cache's own reader
+    assert [f.url for f in cached.files] == [f.url for f in project.files]
+
+
+class _Redirector(http.server.ThreadingHTTPServer):
+    """An index host that sends every /simple/ request to another host (302) and has no files
+    of its own, as a mirror's front door does."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(("127.0.0.1", 0), _RedirectHandler)
+        self.target = target
+
+    @property
+    def simple_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/simple"
+
+
+class _RedirectHandler(http.server.BaseHTTPRequestHandler):
+    server: _Redirector
+
+    def do_GET(self) -> None:
+        moved = self.path.startswith("/simple/")
+        self.send_response(302 if moved else 404)
+        if moved:
+            self.send_header("Location", self.server.target + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@contextlib.contextmanager
+def redirecting_to(target: str) -> Iterator[_Redirector]:
+    server = _Redirector(target)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_links_on_a_redirected_page_are_relative_to_where_it_came_from(
+    make_index: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    mirror = make_index()
+    mirror.publish(build_wheel(tmp_path / "w", "mypkg", "1.0"))  # linked as ../../files/NAME
+    with (
+        redirecting_to(mirror.url) as front,
+        IndexClient([Index(name="front", url=front.simple_url)], cache=Cache(None), fetcher=Fetcher()) as client,
+    ):
+        (wheel,) = client.project("mypkg").files
+        assert wheel.url == f"{mirror.url}/files/mypkg-1.0-py3-none-any.whl"
+        assert client.metadata(wheel).name == "mypkg"
+
+
+@pytest.mark.parametrize("html", [False, True])
+def test_a_page_listing_another_projects_files_gives_none_of_them(
+    make_index: Callable[..., IndexServer], tmp_path: Path, html: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pip ignores them ("No matching distribution"), uv warns and ignores them."""
+    server = make_index()
+    server.html_only = html
+    server.publish(build_wheel(tmp_path / "w", "other", "1.0"), project="mypkg")
+    server.publish(build_wheel(tmp_path / "w", "MyPkg", "2.0"), project="mypkg")  # another spelling: the same
+    sdist = tmp_path / "w" / "other-3.0.tar.gz"
+    sdist.write_bytes(b"not read")
+    server.publish(sdist, project="mypkg")
+    with IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(None), fetcher=Fetcher()) as client:
+        files = client.project("mypkg").files
+    assert [f.filename for f in files] == ["MyPkg-2.0-py3-none-any.whl"]
+    assert "lists 2 file(s) of other projects (such as other-1.0-py3-none-any.whl); ignored" in caplog.text
 
 
 @pytest.mark.parametrize(

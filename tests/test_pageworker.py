@@ -4,14 +4,17 @@ nothing but speed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from helpers import lock_args, tripin
-from indexserver import IndexServer
+from indexserver import IndexServer, build_wheel
+from packaging.utils import NormalizedName
+from test_index import redirecting_to
 
 import tripin.index.client as client_module
+from tripin.index.models import Index, Project
 from tripin.index.pageworker import PageWorker
 
 TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312", "windows-x86_64-cp312")
@@ -150,3 +153,48 @@ def test_a_module_in_the_working_directory_does_not_run_in_the_worker(index: Ind
     done = subprocess.run([*argv, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert not marker.exists()
+
+
+@pytest.fixture
+def worker() -> Iterator[PageWorker]:
+    started = PageWorker()
+    try:
+        started.start()
+        assert started._ready.wait(30), "the page worker never became ready"
+        yield started
+    finally:
+        started.close()
+
+
+def _files(worker: PageWorker, url: str, project: str) -> list[str]:
+    page = worker.fetch(url, {"Accept": client_module._ACCEPT}, 1 << 20, project=project)
+    assert page is not None and page.error is None and page.releases is not None
+    index = Index(name="local", url=url)
+    return [f.url for f in Project(name=NormalizedName(project), index=index, releases=page.releases).files]
+
+
+def test_the_worker_joins_links_to_the_page_without_its_credentials(worker: PageWorker, index: IndexServer) -> None:
+    url = index.simple_url.replace("http://", "http://alice:s3cret@")
+    urls = _files(worker, f"{url}/mpmath/", "mpmath")
+    assert urls and all(u.startswith(f"{index.url}/files/") for u in urls)
+
+
+def test_the_worker_joins_links_to_the_page_it_was_redirected_to(
+    worker: PageWorker, make_index: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    mirror = make_index()
+    mirror.publish(build_wheel(tmp_path / "w", "mypkg", "1.0"))
+    with redirecting_to(mirror.url) as front:
+        assert _files(worker, f"{front.simple_url}/mypkg/", "mypkg") == [
+            f"{mirror.url}/files/mypkg-1.0-py3-none-any.whl"
+        ]
+
+
+def test_the_worker_drops_files_of_other_projects(
+    worker: PageWorker, make_index: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "other", "1.0"), project="mypkg")
+    server.publish(build_wheel(tmp_path / "w", "mypkg", "2.0"))
+    urls = _files(worker, f"{server.simple_url}/mypkg/", "mypkg")
+    assert urls == [f"{server.url}/files/mypkg-2.0-py3-none-any.whl"]

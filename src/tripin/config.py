@@ -614,8 +614,8 @@ def _check_url(url: str, where: str) -> str:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"{where}: invalid index URL {shown}: {exc}") from None
+    except ValueError:  # urllib's text quotes the URL's parts, a password among them: never shown
+        raise ConfigError(f"{where}: invalid index URL {shown}: bad host or port (encode /#?@ in a password)") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: index URL must be http(s)://HOST/...: {shown}")
     if port == 0:

@@ -12,13 +12,29 @@ from __future__ import annotations
 import re
 from typing import Any, TextIO
 
-__all__ = ["RedactingStream", "redact_text"]
+__all__ = ["RedactingStream", "redact_one_url", "redact_text"]
 
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@'\"<>]+@")
+_SCHEME = r"([A-Za-z][A-Za-z0-9+.-]*://)"
+# userinfo up to the last `@` of the authority: `user:p@ss@host` is user `user`, password `p@ss`
+_USERINFO = re.compile(_SCHEME + r"(?:[^\s/@'\"<>]*@)+")
+# a URL whose authority is no host[:port] (`user:pa/ss@host`, a `/` or `#` in a password the user
+# did not percent-encode): everything up to the last `@` of the URL is taken for userinfo
+_MALFORMED = re.compile(_SCHEME + r"(?!\[)(?=[^\s/@'\"<>]*:[^\s/@'\"<>]*[^\s/@'\"<>\d:][^\s/@'\"<>]*[/?#])[^\s'\"<>]*@")
 
 
 def redact_text(text: str) -> str:
-    return _USERINFO.sub(r"\1****@", text) if "://" in text else text
+    if "://" not in text or "@" not in text:
+        return text
+    return _USERINFO.sub(r"\1****@", _MALFORMED.sub(r"\1****@", text))
+
+
+def redact_one_url(url: str) -> str:
+    """One URL known to be a URL (an index URL as given), with everything from `//` to its last
+    `@` masked: for a URL that does not parse, where any `@` may end a password."""
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    return f"{head}://****@{rest.rpartition('@')[2]}"
 
 
 class RedactingStream:

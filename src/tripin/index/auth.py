@@ -8,21 +8,50 @@ import base64
 import netrc
 import os
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
 
-__all__ = ["IndexAuth"]
+from tripin.errors import IndexFetchError
+from tripin.index.http import is_loopback, origin_key
+from tripin.index.models import redact_url
+
+__all__ = ["IndexAuth", "clear_text_error"]
 
 
 def _basic(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
+Given = tuple[str, str | None]  # a user name, and its password when one was given (maybe empty)
+
+
+def _userinfo(url: httpx.URL) -> Given | None:
+    """The URL's own credentials, percent-decoded once; `TOKEN@` has no password, `TOKEN:@` an
+    empty one."""
+    raw = url.userinfo.decode("ascii", "replace")
+    if not raw:
+        return None
+    user, colon, password = raw.partition(":")
+    return unquote(user), unquote(password) if colon else None
+
+
+def clear_text_error(where: str) -> IndexFetchError:
+    return IndexFetchError(
+        f"{where}: refusing to send credentials over plain http to a host other than this machine "
+        "(anyone on the network could read them)",
+        hint="use the index's https:// URL, or reach it through a tunnel on localhost",
+    )
+
+
 class IndexAuth(httpx.Auth):
-    def __init__(self) -> None:
+    """`given`: credentials from index URLs by origin (http.origin_key), for the files an index
+    links to on its own host, whose URLs carry none."""
+
+    def __init__(self, given: Mapping[str, Given] | None = None) -> None:
+        self._given = given if given is not None else {}
         self._found: dict[str, tuple[str, str] | None] = {}
         self._lock = threading.Lock()
 
@@ -31,24 +60,38 @@ class IndexAuth(httpx.Auth):
             yield request
             return
         url = request.url
-        user, password = unquote(url.username), unquote(url.password)
-        if user and password:
-            request.headers["Authorization"] = _basic(user, password)
-            yield request
-            return
-        origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
-        # a user without a password asks netrc, then keyring, for that user's password; with no
-        # user at all, keyring is asked only once the index answers 401, as pip does: loading
-        # it and asking a backend cost half a second a host, on every index
-        found = self._lookup(url.host, origin, user or None, keyring=bool(user))
-        if found is not None:
+        clear = url.scheme == "http" and not is_loopback(url.host)
+        given = _userinfo(url) or self._given.get(origin_key(url.scheme, url.host, url.port))
+        if given is not None and clear:
+            raise clear_text_error(redact_url(str(url)))
+        found = self._find(url, given, keyring=given is not None)
+        if found is not None and not clear:
             request.headers["Authorization"] = _basic(*found)
         response = yield request
-        if response.status_code == 401 and found is None and not user:
-            found = self._lookup(url.host, origin, None, keyring=True)
-            if found is not None:
-                request.headers["Authorization"] = _basic(*found)
-                yield request
+        if response.status_code != 401 or given is not None or (found is not None and not clear):
+            return  # let in, or refused what it was sent: nothing else to try
+        # with no user at all, keyring is asked only once the index answers 401, as pip does:
+        # loading it and asking a backend cost half a second a host, on every index
+        found = found or self._find(url, None, keyring=True)
+        if found is None:
+            return
+        if clear:  # credentials from ~/.netrc or keyring, asked for by a host on the network
+            raise clear_text_error(redact_url(str(url)))
+        request.headers["Authorization"] = _basic(*found)
+        yield request
+
+    def _find(self, url: httpx.URL, given: Given | None, *, keyring: bool) -> tuple[str, str] | None:
+        """A user without a password asks netrc, then keyring, for that user's password; with
+        none found, the user name goes alone, with an empty password (a token as the user
+        name), as pip and uv send it."""
+        if given is not None and given[1] is not None:
+            return given[0], given[1]
+        user = given[0] if given is not None else None
+        origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
+        found = self._lookup(url.host, origin, user or None, keyring=keyring)
+        if found is None and user:
+            return user, ""
+        return found
 
     def _lookup(self, host: str, origin: str, user: str | None, *, keyring: bool) -> tuple[str, str] | None:
         with self._lock:

@@ -13,12 +13,13 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import IndexFetchError, ProjectNotFound
+from tripin.errors import ConfigError, IndexFetchError, ProjectNotFound
 from tripin.index.cache import Cache, Entry
-from tripin.index.http import Fetcher
+from tripin.index.http import Fetcher, is_loopback
 from tripin.index.metadata import essential, parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
 from tripin.index.pageworker import PageWorker
@@ -35,7 +36,9 @@ _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel 
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
 _BIG_PAGE = 1024 * 1024
-_ROWS = "tripin-releases-3"  # the form of a cached page: a changed form is a cache miss, never misread
+# the form of a cached page: a changed form is a cache miss, never misread (4: file URLs joined to
+# the page's URL without userinfo; 3 held index credentials in the URLs of relative links)
+_ROWS = "tripin-releases-4"
 _log = logging.getLogger("tripin.index")
 # names whose wheels run code inside torch: each must come from one index only
 TORCH_FAMILY = frozenset(
@@ -83,6 +86,7 @@ class IndexClient:
         self.offline = offline
         self.refresh = refresh  # revalidate every cached page, however fresh
         self.fetcher = fetcher or Fetcher()
+        _check_transport([*self.indexes, *self.routed.values()], self.fetcher)
         # no more fetching threads than connections: with more, httpcore's pool stalled for its
         # 5 s keep-alive expiry now and then (measured: 4 connections, 16 threads, 6.3 s runs)
         workers = max(1, min(workers, self.fetcher.max_connections))
@@ -228,8 +232,8 @@ class IndexClient:
                 "impostor on one index could win (the torchtriton dependency confusion, December 2022)",
                 hint=f"pin it: [[tool.tripin.index]] name = ..., url = ..., packages = [{name!r}]",
             )
-        if not found:
-            raise IndexFetchError(
+        if not found:  # every index answered 404: a fact about the name, as with one index
+            raise ProjectNotFound(
                 f"package {name!r} not found on any index (" + ", ".join(i.public_url for i in indexes) + ")"
             )
         index, rows = found[0]
@@ -263,7 +267,7 @@ class IndexClient:
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
         page = (
-            self._worker.fetch(url, headers, _PAGE_CAP, timeout=3 * self.fetcher.deadline)
+            self._worker.fetch(url, headers, _PAGE_CAP, timeout=3 * self.fetcher.deadline, project=name)
             if self._worker is not None
             else None
         )
@@ -283,7 +287,10 @@ class IndexClient:
                 # as most of them are on the way to the next dependency and a big one takes 0.2 s
                 with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
                     content_type = response.headers.get("content-type", "")
-                    fresh = pack_releases(parse_page(response.body, content_type, url))  # parse before caching
+                    # links are relative to where the page came from after redirects, and never
+                    # to the credentials of the URL asked for: the rows go to the cache
+                    base = response.url or key
+                    fresh = pack_releases(parse_page(response.body, content_type, base, name))  # parse before caching
         max_age = _max_age(response_headers)
         if status == 304 and cached is not None and rows is not None:
             _log.debug("%s: unchanged (304)", key)
@@ -406,6 +413,32 @@ class IndexClient:
                 f"the file name says {file.name} {file.version}"
             )
         return metadata
+
+
+def _check_transport(indexes: Iterable[Index], fetcher: Fetcher) -> None:
+    """Credentials in an index URL go to its host for the files it links to as well; none go
+    in clear text over a network, and an index read over one is said once (pip ignores such an
+    index unless told to trust its host). This machine's own indexes are exempt."""
+    warned: set[str] = set()
+    for index in indexes:
+        fetcher.add_credentials(index.url)
+        try:
+            parts = urlsplit(index.url)
+        except ValueError:
+            continue
+        if parts.scheme != "http" or is_loopback(parts.hostname or "") or index.public_url in warned:
+            continue
+        if parts.username is not None:
+            raise ConfigError(
+                f"index {index.public_url}: refusing to send its credentials over plain http "
+                "(anyone on the network could read them)",
+                hint="use the index's https:// URL, or reach it through a tunnel on localhost",
+            )
+        warned.add(index.public_url)
+        _log.warning(
+            "warning: index %s is plain http: anyone on the network can read or change what it serves; use https://",
+            index.public_url,
+        )
 
 
 class _NeedsNetwork(Exception):

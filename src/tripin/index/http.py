@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripin.errors import ConfigError, IndexFetchError
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # imported on the first request: a run that the cache answers
 
     import httpx
 
-__all__ = ["Fetcher", "Response", "Stats"]
+__all__ = ["Fetcher", "Response", "Stats", "is_loopback", "origin_key"]
 
 _log = logging.getLogger("tripin.http")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -35,6 +36,7 @@ class Response:
     status: int
     body: bytes
     headers: Mapping[str, str]
+    url: str = ""  # where the body came from, after redirects, without userinfo: what links on it are relative to
 
 
 @dataclass(slots=True)
@@ -68,6 +70,8 @@ def _ssl_context() -> ssl.SSLContext:
         bundle = os.environ.get(key, "").strip()
         if bundle:
             try:
+                if Path(bundle).is_dir():  # a hashed certificate directory, as pip and requests take it
+                    return ssl.create_default_context(capath=bundle)
                 return ssl.create_default_context(cafile=bundle)
             except (OSError, ssl.SSLError) as exc:
                 raise IndexFetchError(f"{key}={bundle}: cannot load the CA bundle ({exc})") from None
@@ -115,6 +119,24 @@ class Fetcher:
         self._http2 = http2
         self._made: httpx.Client | None = None
         self._making = threading.Lock()
+        # credentials given in index URLs, by origin: the files and metadata an index links to
+        # on its own host are fetched with them, as pip does (their URLs never carry them)
+        self.credentials: dict[str, tuple[str, str | None]] = {}
+
+    def add_credentials(self, url: str) -> None:
+        """Remember the userinfo of an index URL for its origin (the first index's wins)."""
+        from urllib.parse import unquote, urlsplit
+
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return  # config refuses such URLs before they get here
+        if parts.username is None or not parts.hostname:
+            return
+        password = None if parts.password is None else unquote(parts.password)
+        key = origin_key(parts.scheme, parts.hostname, port)
+        self.credentials.setdefault(key, (unquote(parts.username), password))
 
     def warm(self) -> None:
         """Load httpx and set up TLS now rather than at the first request."""
@@ -148,7 +170,7 @@ class Fetcher:
         timeout = self._timeout
         return httpx.Client(
             http2=http2,
-            auth=IndexAuth(),
+            auth=IndexAuth(self.credentials),
             verify=_ssl_context(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             follow_redirects=True,
@@ -233,7 +255,31 @@ class Fetcher:
                 r.status_code,
                 r.num_bytes_downloaded,
             )
-            return Response(r.status_code, b"".join(chunks), {k.lower(): v for k, v in r.headers.items()})
+            headers = {k.lower(): v for k, v in r.headers.items()}
+            return Response(r.status_code, b"".join(chunks), headers, redact_url(str(r.url)))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_key(scheme: str, host: str, port: int | None) -> str:
+    """`scheme://host:port`, the default port spelled out, so URLs that differ only in how
+    they say the port share their credentials."""
+    scheme = scheme.lower()
+    return f"{scheme}://{host.lower()}:{port or _DEFAULT_PORTS.get(scheme, 0)}"
+
+
+def is_loopback(host: str) -> bool:
+    """This machine: plain http to it crosses no network (pip treats these as secure too)."""
+    import ipaddress
+
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _have_h2() -> bool:

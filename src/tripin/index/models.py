@@ -23,6 +23,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from tripin.redact import redact_one_url
+
 __all__ = [
     "DistFile",
     "Index",
@@ -46,14 +48,20 @@ Raw = tuple[str, str, Any, Any, bool, Any, Any, str | None]
 
 
 def redact_url(url: str) -> str:
-    """Drop userinfo, so a credential never reaches a lock, a cache key or a message."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    """Drop userinfo, so a credential never reaches a lock, a cache key or a message. Never
+    raises: a URL whose authority does not parse (`user:pa/ss@host`, a port out of range) has
+    everything up to its last `@` masked, as any of its `@` may end a password."""
+    if "@" not in url:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for an authority that is no host[:port]
+    except ValueError:
+        return redact_one_url(url)
+    if parts.username is None:
+        return url
+    # the host as written (an IPv6 literal keeps its brackets), after the last `@` of the netloc
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

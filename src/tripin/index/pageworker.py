@@ -111,8 +111,11 @@ class PageWorker:
                 return
             threading.Thread(target=self._answers, args=(self._proc,), name="tripin-pages", daemon=True).start()
 
-    def fetch(self, url: str, headers: dict[str, str], max_bytes: int, timeout: float = 600.0) -> Page | None:
-        """The page as the worker fetched it, or None: then the caller fetches it itself (no
+    def fetch(
+        self, url: str, headers: dict[str, str], max_bytes: int, timeout: float = 600.0, *, project: str = ""
+    ) -> Page | None:
+        """The page of `project` as the worker fetched it (files of other projects dropped),
+        or None: then the caller fetches it itself (no
         worker, one still starting, one that died on the way, or one that took longer than
         `timeout`, which its own deadlines should never let it do)."""
         with self._lock:
@@ -123,7 +126,7 @@ class PageWorker:
             number, self._next = self._next, self._next + 1
             self._pending[number] = answer
             try:
-                _write(proc.stdin, marshal.dumps((number, url, headers, max_bytes)))
+                _write(proc.stdin, marshal.dumps((number, url, headers, max_bytes, project)))
             except (OSError, ValueError):
                 self._pending.pop(number, None)
                 self._fail()
@@ -196,7 +199,7 @@ def serve() -> None:
 
     from tripin.errors import IndexFetchError
     from tripin.index.http import Fetcher
-    from tripin.index.models import pack_releases
+    from tripin.index.models import pack_releases, redact_url
     from tripin.index.simple import parse_page
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -208,7 +211,7 @@ def serve() -> None:
     fetcher = Fetcher()
     writing, parsing = threading.Lock(), threading.Lock()
 
-    def answer(number: int, url: str, headers: dict[str, str], max_bytes: int) -> None:
+    def answer(number: int, url: str, headers: dict[str, str], max_bytes: int, name: str) -> None:
         got: list[tuple[int, str]] = []
         collect.lines.got = got
         status, kept, releases, nbytes, error, hint = -1, {}, None, 0, None, None
@@ -217,7 +220,9 @@ def serve() -> None:
             status, kept, nbytes = response.status, dict(response.headers), len(response.body)
             if response.status == 200:
                 with parsing:  # one page parsed at a time: parsed, a page takes ten times its bytes
-                    releases = pack_releases(parse_page(response.body, kept.get("content-type", ""), url))
+                    base = response.url or redact_url(url)  # after redirects; without credentials
+                    files = parse_page(response.body, kept.get("content-type", ""), base, name or None)
+                    releases = pack_releases(files)
         except IndexFetchError as exc:
             status, error, hint = 0, str(exc), exc.hint
         except Exception as exc:  # anything else: the parent fetches this page itself

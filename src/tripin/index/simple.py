@@ -6,14 +6,18 @@ the cache in this form, and only the files the resolver looks at become DistFile
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
+from packaging.utils import canonicalize_name
+
 from tripin.errors import IndexFetchError
-from tripin.index.models import DistFile, Index, Raw, Row, redact_url, short_url, to_distfile, to_row
+from tripin.index.models import DistFile, Index, Raw, Row, identify_file, redact_url, short_url, to_distfile, to_row
 
 __all__ = [
     "JSON_TYPE",
@@ -21,19 +25,53 @@ __all__ = [
     "html_rows",
     "json_raw",
     "json_rows",
+    "own_files",
     "parse_html_page",
     "parse_json_page",
     "parse_page",
 ]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+_log = logging.getLogger("tripin.index")
 
 
-def parse_page(body: bytes, content_type: str, page_url: str) -> list[Raw]:
-    """Dispatch on the response's content type, as PEP 691 content negotiation allows either."""
-    if content_type.split(";")[0].strip() == JSON_TYPE:
-        return json_raw(body, page_url)
-    return html_raw(body, page_url)
+def parse_page(body: bytes, content_type: str, page_url: str, project: str | None = None) -> list[Raw]:
+    """Dispatch on the response's content type, as PEP 691 content negotiation allows either.
+    With `project`, files whose names give another project are dropped (see own_files)."""
+    parse = json_raw if content_type.split(";")[0].strip() == JSON_TYPE else html_raw
+    files = parse(body, page_url)
+    return files if project is None else own_files(files, project, page_url)
+
+
+def own_files(files: list[Raw], project: str, page_url: str) -> list[Raw]:
+    """The files of `project` alone: a page that lists `other-1.0-py3-none-any.whl` does not
+    make it a release of the project asked for. pip ignores such a file, and uv warns ("listed
+    a wheel for 'other' when queried for 'mypkg'"); so does tripin, once per page. A name that
+    does not parse stays, for to_row to refuse."""
+    kept = [raw for raw in files if _project_of(raw[0]) in (project, None)]
+    if len(kept) < len(files):
+        other = next(raw[0] for raw in files if _project_of(raw[0]) not in (project, None))
+        _log.warning(
+            "warning: %s lists %d file(s) of other projects (such as %s); ignored",
+            redact_url(page_url),
+            len(files) - len(kept),
+            other,
+        )
+    return kept
+
+
+def _project_of(filename: str) -> str | None:
+    """The normalized project a file name gives: a wheel's up to its first `-` (PEP 427 escapes
+    any other), an sdist's as packaging parses it."""
+    if filename.endswith(".whl"):
+        return _canonical(filename.partition("-")[0])
+    ident = identify_file(filename)
+    return None if ident is None else ident[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(name: str) -> str:
+    return canonicalize_name(name)  # once per spelling: a page repeats its name in every file
 
 
 def parse_json_page(body: bytes, page_url: str, index: Index) -> list[DistFile]:
