@@ -15,7 +15,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import ConfigError, Location
+from tripin.errors import ConfigError, Location, quote
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_toml_file
 from tripin.reqfile import FileOption, marker_problem
@@ -25,8 +25,10 @@ __all__ = [
     "Project",
     "Settings",
     "build_settings",
+    "configured_indexes",
     "describe",
     "describe_project",
+    "index_problem",
     "inputs_digest",
     "load_pyproject",
     "load_rules",
@@ -36,6 +38,7 @@ __all__ = [
     "project_settings",
     "pyproject_digest",
     "rules_with_overlays",
+    "same_index_key",
 ]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -774,6 +777,54 @@ def project_settings(
         indexes=tuple(indexes),
         pins=pins,
     )
+
+
+def configured_indexes(project: Project) -> list[str]:
+    """Every index URL the project configures (no credentials): its named indexes, the extra
+    ones, the default one and the PyTorch index. A variant target's torch comes from
+    `<PyTorch index>/<variant>` (or `/nightly/<variant>`), which `index_problem` also takes."""
+    return list(dict.fromkeys([*(i.public_url for i in project.indexes), redact_url(project.pytorch_index)]))
+
+
+def index_problem(
+    project: Project, name: NormalizedName, index: object, *, wheels: bool, tripin_lock: bool
+) -> str | None:
+    """Why a lock's entry for `name` cannot have come from `index` (None: it can). A lock may
+    come from a hostile pull request that points a package at another index and file; offline,
+    this is what can be told: another index than the one the name is pinned to, or, where the
+    project configures its indexes (pyproject.toml or the environment), one it does not. A
+    project that configures none takes them from `tripin lock --index-url` on each run, which
+    no file records: only its pins are judged. `wheels`: the entry has wheels, which a tripin
+    lock (`tripin_lock`) always takes from an index it names."""
+    pinned = next((i for i in project.indexes if i.name == project.pins.get(name)), None)
+    judged = pinned is not None or _indexes_configured(project)
+    if index is None:
+        if wheels and (pinned is not None or (tripin_lock and judged)):
+            where = f"pinned to index {pinned.name!r} ({pinned.public_url})" if pinned else "from an index"
+            return f"{name}: its entry names no index, but it has wheels {where}"
+        return None
+    if not isinstance(index, str):
+        return f"{name}: index must be a URL string, not {quote(index, 60)}"
+    key = same_index_key(index)
+    if pinned is not None:
+        if key == same_index_key(pinned.url):
+            return None
+        taken = quote(index, 120)
+        return f"{name} is pinned to index {pinned.name!r} ({pinned.public_url}) but the lock takes it from {taken}"
+    known = {same_index_key(url) for url in configured_indexes(project)}
+    torch_root = re.escape(same_index_key(project.pytorch_index))
+    if not judged or key in known or re.fullmatch(rf"{torch_root}/(?:nightly/)?[A-Za-z0-9._+-]+", key):
+        return None
+    return (
+        f"{name}: index {quote(index, 120)} is not one the project configures "
+        f"({', '.join(configured_indexes(project))}, and the PyTorch index's /<variant> roots)"
+    )
+
+
+def _indexes_configured(project: Project) -> bool:
+    """Whether pyproject.toml or the environment names any index (else all are defaults)."""
+    keys = ("index-url", "extra-index-urls", "index", "pytorch-index-url")
+    return any(project.sources.get(key, "default") != "default" for key in keys)
 
 
 def describe_project(project: Project) -> list[tuple[str, str, str]]:

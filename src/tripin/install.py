@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tripin.config import Project, index_problem
 from tripin.errors import ConfigError, LockError, quote
 from tripin.lock.model import Lock, LockedPackage
 from tripin.pipcmd import pip_head
@@ -146,6 +147,19 @@ def _built_wheel(package: LockedPackage, wheelhouse: Path, target: Target) -> Pa
     return min(ranked, key=lambda pair: pair[0])[1]
 
 
+def _check_indexes(packages: Sequence[LockedPackage], project: Project) -> None:
+    """What `tripin check` reports as TP016 (config.index_problem): a package the lock takes
+    from an index the project does not configure, or not from the one it is pinned to."""
+    from packaging.utils import canonicalize_name
+
+    for package in packages:
+        problem = index_problem(
+            project, canonicalize_name(package.name), package.index, wheels=bool(package.wheels), tripin_lock=True
+        )
+        if problem is not None:
+            raise LockError(f"refusing to install: {problem}", hint="tripin check says the same (TP016)")
+
+
 def install_plan(
     lock: Lock,
     target: str,
@@ -157,6 +171,7 @@ def install_plan(
     extras: Sequence[str] = (),
     groups: Sequence[str] = (),
     has_pip: bool = True,
+    project: Project,
 ) -> Plan:
     """The one command that installs `target`'s packages into `python`'s environment.
     `replace_triton` names an installed Triton whose version string equals the locked one but
@@ -166,6 +181,7 @@ def install_plan(
     if target not in {t.name for t in lock.targets}:
         raise LockError(f"target {quote(target, 60)} is not in the lock")
     packages = _selected(lock, target, extras, groups)
+    _check_indexes(packages, project)
     parsed = parse_target(target)
     builds = [p for p in packages if p.vcs is not None]
     wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)
