@@ -292,7 +292,42 @@ def _check_lock(
                 )
             )
     _check_stale(path, data, ruleset, out, read)
+    _check_indexes(path, data, entries, out, read)
     return installs
+
+
+# -- the indexes a lock names (TP016) ---------------------------------------------------------------
+
+FOREIGN_INDEX = "TP016"  # a lock entry's index is not one the project configures, or not the pinned one
+
+
+def _check_indexes(
+    path: Path, data: Mapping[str, Any], entries: Sequence[_Entry], out: list[Violation], read: list[Path]
+) -> None:
+    """A hostile edit may point a package at another index (and a file there): each entry's
+    `index` must be one the project beside the lock configures (its pyproject.toml and the
+    environment, as `lock` reads them), and a pinned name's must be the index it is pinned to.
+    A tripin lock names the index of every package with wheels; another tool's lock is judged
+    only where an entry names one."""
+    from tripin.config import index_problem, project_settings
+
+    pyproject = path.parent / "pyproject.toml"
+    read.append(pyproject)
+    project = project_settings(pyproject=pyproject)
+    tool = data.get("tool")
+    ours = isinstance(tool, Mapping) and isinstance(tool.get("tripin"), Mapping)
+    for entry in entries:
+        wheels = bool(entry.data.get("wheels"))
+        problem = index_problem(project, entry.name, entry.data.get("index"), wheels=wheels, tripin_lock=ours)
+        if problem is not None:
+            out.append(
+                Violation(
+                    where=Location(str(path), entry.line),
+                    code=FOREIGN_INDEX,
+                    message=problem,
+                    fix="re-lock with `tripin lock` (an index the project does use belongs in [tool.tripin])",
+                )
+            )
 
 
 def _wheel_mismatch(entry: _Entry, wheel: object) -> str | None:

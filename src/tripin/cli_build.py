@@ -159,11 +159,14 @@ def run_install(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
+    from tripin.config import project_settings
     from tripin.doctor import absolute_python, inspect
     from tripin.install import choose_target, describe, install_plan, nothing_selected
     from tripin.lock.pylock import read_pylock
 
-    lock = read_pylock(lock_path_of(args))
+    lock_path = lock_path_of(args)
+    lock = read_pylock(lock_path)
+    project = project_settings(pyproject=lock_path.parent / "pyproject.toml")  # whose indexes it names
     python = absolute_python(args.python)
     report, _ = inspect(python)
     target = args.target
@@ -204,6 +207,7 @@ def run_install(args: argparse.Namespace) -> int:
         extras=args.extras,
         groups=args.groups,
         has_pip=report.has_pip,
+        project=project,
     )
     if not plan.argv:
         print(nothing_selected(lock, plan.target, args.extras, args.groups))

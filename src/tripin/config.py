@@ -15,7 +15,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from tripin.errors import ConfigError, Location
+from tripin.errors import ConfigError, Location, quote
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_toml_file
 from tripin.reqfile import FileOption, marker_problem
@@ -25,8 +25,10 @@ __all__ = [
     "Project",
     "Settings",
     "build_settings",
+    "configured_indexes",
     "describe",
     "describe_project",
+    "index_problem",
     "inputs_digest",
     "load_pyproject",
     "load_rules",
@@ -36,6 +38,7 @@ __all__ = [
     "project_settings",
     "pyproject_digest",
     "rules_with_overlays",
+    "same_index_key",
 ]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -206,6 +209,21 @@ def _check_index_tables(value: object, where: Location) -> None:
         packages = entry.get("packages", [])
         if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
             raise ConfigError(f"{where}: {key}.packages must be a list of strings")
+        for package in packages:
+            _check_package_name(package, f"{where}: {key}.packages")
+
+
+def _check_package_name(package: str, where: str) -> None:
+    """A pin names a project exactly: `"mypriv "`, `"torch*"` or `"torch==2.6"` would pin no
+    name at all and leave the package to whichever index has it first."""
+    from packaging.utils import InvalidName
+
+    try:
+        canonicalize_name(package, validate=True)
+    except InvalidName:
+        raise ConfigError(
+            f"{where}: {package!r} is not a package name (PEP 508: letters, digits, '.', '_', '-')"
+        ) from None
 
 
 def _type_name(value: object) -> str:
@@ -433,43 +451,9 @@ def build_settings(
             "no target given",
             hint="add --target linux-x86_64-cp312 (repeatable) or [tool.tripin] targets = [...] in pyproject.toml",
         )
-    env_index = next(((env[k], f"environment ({k})") for k in _INDEX_ENV if env.get(k, "").strip()), (None, ""))
-    default, sources["index-url"] = _first((index_url, cli), env_index, (tool.get("index-url"), cfg))
-    default = default or DEFAULT_INDEX
-    env_extra, env_extra_src = _env_list(env, "TRIPIN_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL")
-    extras, sources["extra-index-urls"] = _first(
-        (list(extra_index_urls), cli), (env_extra, env_extra_src), (_str_list(tool, "extra-index-urls", where), cfg)
+    indexes, pins = _index_settings(
+        tool, pyproject, text, env, index_url=index_url, extra_index_urls=extra_index_urls, sources=sources
     )
-    # uv's order: the extra indexes first, in the order given, then the default one. With the
-    # first index that has a name winning, a project's own index is asked before PyPI, so a
-    # package of its name uploaded to PyPI cannot shadow it (dependency confusion)
-    indexes = [
-        Index(name=f"extra-{i + 1}", url=_check_url(u, sources["extra-index-urls"])) for i, u in enumerate(extras or [])
-    ]
-    indexes.append(Index(name="default", url=_check_url(str(default), sources["index-url"])))
-    pins: dict[NormalizedName, str] = {}
-    named = tool.get("index", [])
-    if not isinstance(named, list):
-        raise ConfigError(f"{Location(where, _line_of(text, 'index'))}: use [[tool.tripin.index]] tables")
-    _check_index_tables(named, Location(where, _line_of(text, "index")))
-    for entry in named:
-        name = entry["name"]
-        at = Location(where, _line_of(text, "index"))
-        if _RESERVED_INDEX.fullmatch(name):
-            raise ConfigError(
-                f"{at}: index name {name!r} is reserved (tripin names its own indexes default, extra-N, pytorch-*)"
-            )
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-            raise ConfigError(f"{at}: index name {name!r} must be letters, digits, '.', '_' or '-'")
-        if any(i.name == name for i in indexes):
-            raise ConfigError(f"{at}: two [[tool.tripin.index]] tables are named {name!r}; a pin must name one index")
-        indexes.append(Index(name=name, url=_check_url(entry["url"], where)))
-        for package in _str_list(entry, "packages", where):
-            normalized = canonicalize_name(package)
-            if pins.get(normalized, name) != name:
-                raise ConfigError(f"{at}: {package!r} is pinned to two indexes ({pins[normalized]!r} and {name!r})")
-            pins[normalized] = name
-    sources["index"] = cfg if named else "default"
 
     def one(key: str, value: str | None, env_key: str) -> Any:
         picked, sources[key] = _first(
@@ -515,6 +499,86 @@ def build_settings(
         requires_python=requires_python,
         warnings=tuple(_option_warnings(in_file)),
     )
+
+
+def _index_settings(
+    tool: Mapping[str, Any],
+    pyproject: Path,
+    text: str,
+    env: Mapping[str, str],
+    *,
+    index_url: str | None,
+    extra_index_urls: Sequence[str],
+    sources: dict[str, str],
+) -> tuple[list[Index], dict[NormalizedName, str]]:
+    """The indexes in the order names are looked up in them, and the names pinned to one.
+    uv's order: the project's named indexes ([[tool.tripin.index]], as [[tool.uv.index]]), then
+    the extra indexes (the command line's or the environment's ahead of [tool.tripin]'s, which
+    they add to, as uv does), then the default one. With the first index that has a name
+    winning, a project's own index is asked before PyPI, so a package of its name uploaded to
+    PyPI cannot shadow it (dependency confusion). `sources` gets where each index came from."""
+    where, cfg = str(pyproject), f"{pyproject} [tool.tripin]"
+    env_index = next(((env[k], f"environment ({k})") for k in _INDEX_ENV if env.get(k, "").strip()), (None, ""))
+    default, sources["index-url"] = _first((index_url, "command line"), env_index, (tool.get("index-url"), cfg))
+    env_extra, env_extra_src = _env_list(env, "TRIPIN_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+    front, front_src = _first((list(extra_index_urls), "command line"), (env_extra, env_extra_src))
+    extras = [(u, front_src) for u in front or []] + [(u, cfg) for u in _str_list(tool, "extra-index-urls", where)]
+    sources["extra-index-urls"] = " + ".join(dict.fromkeys(src for _, src in extras)) or "default"
+    indexes, pins = _named_indexes(tool, where, text)
+    sources["index"] = cfg if indexes else "default"
+    for index in indexes:
+        sources[f"index {index.name}"] = cfg
+    seen: set[str] = set()
+    for url, src in extras:
+        checked = _check_url(url, src)
+        if (key := same_index_key(checked)) not in seen:  # given twice (the environment and the config)
+            seen.add(key)
+            indexes.append(Index(name=f"extra-{len(seen)}", url=checked))
+            sources[f"index extra-{len(seen)}"] = src
+    indexes.append(Index(name="default", url=_check_url(str(default or DEFAULT_INDEX), sources["index-url"])))
+    sources["index default"] = sources["index-url"]
+    return indexes, pins
+
+
+def _named_indexes(tool: Mapping[str, Any], where: str, text: str) -> tuple[list[Index], dict[NormalizedName, str]]:
+    """[[tool.tripin.index]] tables, checked, and the names each one pins."""
+    named = tool.get("index", [])
+    at = Location(where, _line_of(text, "index"))
+    if not isinstance(named, list):
+        raise ConfigError(f"{at}: use [[tool.tripin.index]] tables")
+    _check_index_tables(named, at)
+    indexes: list[Index] = []
+    pins: dict[NormalizedName, str] = {}
+    for entry in named:
+        name = entry["name"]
+        if _RESERVED_INDEX.fullmatch(name):
+            raise ConfigError(
+                f"{at}: index name {name!r} is reserved (tripin names its own indexes default, extra-N, pytorch-*)"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise ConfigError(f"{at}: index name {name!r} must be letters, digits, '.', '_' or '-'")
+        if any(i.name == name for i in indexes):
+            raise ConfigError(f"{at}: two [[tool.tripin.index]] tables are named {name!r}; a pin must name one index")
+        indexes.append(Index(name=name, url=_check_url(entry["url"], where)))
+        for package in _str_list(entry, "packages", where):
+            normalized = canonicalize_name(package)
+            if pins.get(normalized, name) != name:
+                raise ConfigError(f"{at}: {package!r} is pinned to two indexes ({pins[normalized]!r} and {name!r})")
+            pins[normalized] = name
+    return indexes, pins
+
+
+def same_index_key(url: str) -> str:
+    """What two spellings of one index URL share: no credentials, no trailing slash, the
+    scheme and host in lower case (RFC 3986 says they are case-insensitive; the path is not)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(redact_url(url))
+        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return url
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
 
 
 def default_constraints(lock_path: str | Path) -> str:
@@ -578,17 +642,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         ("constraints (input)", ", ".join(str(r) for r in settings.constraints) or "-", s["constraints-input"]),
         ("targets", ", ".join(settings.targets), s["targets"]),
     ]
-    for index in settings.indexes:
-        kind = (
-            "index-url"
-            if index.name == "default"
-            else "extra-index-urls"
-            if index.name.startswith("extra-")
-            else "index"
-        )
-        pinned = sorted(n for n, i in settings.pins.items() if i == index.name)
-        value = index.public_url + (f" (only: {', '.join(pinned)})" if pinned else "")
-        rows.append((f"index {index.name}", value, s.get(kind, "default")))
+    rows += _index_rows(settings.indexes, settings.pins, s)
     rows += [
         ("lock", str(settings.lock_path), s["lock"]),
         ("constraints", str(settings.constraints_path), s["constraints"]),
@@ -600,6 +654,19 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         ("musllinux", settings.musllinux or "1.2", s["musllinux"]),
         ("macos", settings.macos or "14.0", s["macos"]),
     ]
+    return rows
+
+
+def _index_rows(
+    indexes: Sequence[Index], pins: Mapping[NormalizedName, str], sources: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """One row per index, in the order names are looked up, with the names pinned to it: those
+    are read from that index alone, while any name may come from it where it is first to have it."""
+    rows = []
+    for index in indexes:
+        pinned = sorted(n for n, i in pins.items() if i == index.name)
+        value = index.public_url + (f" (pinned: {', '.join(pinned)})" if pinned else "")
+        rows.append((f"index {index.name}", value, sources.get(f"index {index.name}", "default")))
     return rows
 
 
@@ -647,6 +714,10 @@ class Project:
     index_url: str
     pytorch_index: str
     sources: Mapping[str, str]
+    # every index the project configures, in lookup order, and the names pinned to one: what a
+    # lock's `index` must be one of (check's TP016, install)
+    indexes: tuple[Index, ...] = ()
+    pins: Mapping[NormalizedName, str] = field(default_factory=dict)
 
 
 def project_settings(
@@ -663,7 +734,7 @@ def project_settings(
     environ: Mapping[str, str] | None = None,
 ) -> Project:
     env = os.environ if environ is None else environ
-    tool: dict[str, Any] = load_pyproject(pyproject)[1] if pyproject.is_file() else {}
+    _, tool, text = load_pyproject(pyproject) if pyproject.is_file() else ([], {}, "")
     cli, cfg, where = "command line", f"{pyproject} [tool.tripin]", str(pyproject)
     sources: dict[str, str] = {}
 
@@ -678,8 +749,9 @@ def project_settings(
 
     lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
     constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or default_constraints(lock_path)
-    env_index = next(((env[k], f"environment ({k})") for k in _INDEX_ENV if env.get(k, "").strip()), (None, ""))
-    index, sources["index-url"] = _first((index_url, cli), env_index, (tool.get("index-url"), cfg))
+    indexes, pins = _index_settings(
+        tool, pyproject, text, env, index_url=index_url, extra_index_urls=(), sources=sources
+    )
     pytorch = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
     overlay_paths, sources["rules"] = _first(
         ([Path(o) for o in overlays], cli),
@@ -699,10 +771,60 @@ def project_settings(
         overlays=tuple(overlay_paths or ()),
         rules_dir=Path(rules) if rules else None,
         cache_dir=None if no_cache else Path(cache) if cache else cache_root(),
-        index_url=_check_url(str(index or DEFAULT_INDEX), sources["index-url"]),
+        index_url=indexes[-1].url,
         pytorch_index=_check_url(str(pytorch), sources["pytorch-index-url"]),
         sources=sources,
+        indexes=tuple(indexes),
+        pins=pins,
     )
+
+
+def configured_indexes(project: Project) -> list[str]:
+    """Every index URL the project configures (no credentials): its named indexes, the extra
+    ones, the default one and the PyTorch index. A variant target's torch comes from
+    `<PyTorch index>/<variant>` (or `/nightly/<variant>`), which `index_problem` also takes."""
+    return list(dict.fromkeys([*(i.public_url for i in project.indexes), redact_url(project.pytorch_index)]))
+
+
+def index_problem(
+    project: Project, name: NormalizedName, index: object, *, wheels: bool, tripin_lock: bool
+) -> str | None:
+    """Why a lock's entry for `name` cannot have come from `index` (None: it can). A lock may
+    come from a hostile pull request that points a package at another index and file; offline,
+    this is what can be told: another index than the one the name is pinned to, or, where the
+    project configures its indexes (pyproject.toml or the environment), one it does not. A
+    project that configures none takes them from `tripin lock --index-url` on each run, which
+    no file records: only its pins are judged. `wheels`: the entry has wheels, which a tripin
+    lock (`tripin_lock`) always takes from an index it names."""
+    pinned = next((i for i in project.indexes if i.name == project.pins.get(name)), None)
+    judged = pinned is not None or _indexes_configured(project)
+    if index is None:
+        if wheels and (pinned is not None or (tripin_lock and judged)):
+            where = f"pinned to index {pinned.name!r} ({pinned.public_url})" if pinned else "from an index"
+            return f"{name}: its entry names no index, but it has wheels {where}"
+        return None
+    if not isinstance(index, str):
+        return f"{name}: index must be a URL string, not {quote(index, 60)}"
+    key = same_index_key(index)
+    if pinned is not None:
+        if key == same_index_key(pinned.url):
+            return None
+        taken = quote(index, 120)
+        return f"{name} is pinned to index {pinned.name!r} ({pinned.public_url}) but the lock takes it from {taken}"
+    known = {same_index_key(url) for url in configured_indexes(project)}
+    torch_root = re.escape(same_index_key(project.pytorch_index))
+    if not judged or key in known or re.fullmatch(rf"{torch_root}/(?:nightly/)?[A-Za-z0-9._+-]+", key):
+        return None
+    return (
+        f"{name}: index {quote(index, 120)} is not one the project configures "
+        f"({', '.join(configured_indexes(project))}, and the PyTorch index's /<variant> roots)"
+    )
+
+
+def _indexes_configured(project: Project) -> bool:
+    """Whether pyproject.toml or the environment names any index (else all are defaults)."""
+    keys = ("index-url", "extra-index-urls", "index", "pytorch-index-url")
+    return any(project.sources.get(key, "default") != "default" for key in keys)
 
 
 def describe_project(project: Project) -> list[tuple[str, str, str]]:
@@ -714,6 +836,7 @@ def describe_project(project: Project) -> list[tuple[str, str, str]]:
         ("rules overlays", ", ".join(str(p) for p in project.overlays) or "-", s["rules"]),
         ("rules", str(project.rules_dir) if project.rules_dir else "shipped", s["rules-dir"]),
         ("index-url", redact_url(project.index_url), s["index-url"]),
+        *(row for row in _index_rows(project.indexes, project.pins, s) if row[0] != "index default"),
         ("pytorch-index-url", redact_url(project.pytorch_index), s["pytorch-index-url"]),
         ("cache-dir", str(project.cache_dir) if project.cache_dir else "- (no cache)", s["cache-dir"]),
     ]

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tripin.config import Project, index_problem
 from tripin.errors import ConfigError, LockError, one_line, quote
 from tripin.lock.model import Lock, LockedPackage
 from tripin.lock.pylock import wheel_mismatch
@@ -213,6 +214,19 @@ def _same_wheel(path: Path) -> Path:
     return path
 
 
+def _check_indexes(packages: Sequence[LockedPackage], project: Project) -> None:
+    """What `tripin check` reports as TP016 (config.index_problem): a package the lock takes
+    from an index the project does not configure, or not from the one it is pinned to."""
+    from packaging.utils import canonicalize_name
+
+    for package in packages:
+        problem = index_problem(
+            project, canonicalize_name(package.name), package.index, wheels=bool(package.wheels), tripin_lock=True
+        )
+        if problem is not None:
+            raise LockError(f"refusing to install: {problem}", hint="tripin check says the same (TP016)")
+
+
 def install_plan(
     lock: Lock,
     target: str,
@@ -224,6 +238,7 @@ def install_plan(
     extras: Sequence[str] = (),
     groups: Sequence[str] = (),
     has_pip: bool = True,
+    project: Project,
 ) -> Plan:
     """The one command that installs `target`'s packages into `python`'s environment.
     `replace_triton` names an installed Triton whose version string equals the locked one but
@@ -235,6 +250,7 @@ def install_plan(
     packages = _selected(lock, target, extras, groups)
     if not packages:  # no command: pip and uv refuse one with no requirement (see nothing_selected)
         return Plan(target=target, argv=(), packages=(), wheels=())
+    _check_indexes(packages, project)
     parsed = parse_target(target)
     builds = [p for p in packages if p.vcs is not None]
     wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)

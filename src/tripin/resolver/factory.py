@@ -23,7 +23,7 @@ from tripin.resolver.types import Candidate, Req
 from tripin.rules.model import Build, Pin, Ruleset
 from tripin.targets import Target
 
-__all__ = ["Factory", "to_reqs"]
+__all__ = ["Factory", "refuse_variant_pins", "to_reqs"]
 
 _log = logging.getLogger("tripin.resolver")
 _PREFETCH = 2  # candidates per name whose metadata is fetched before the resolver asks
@@ -89,6 +89,20 @@ def to_reqs(
     return out
 
 
+def refuse_variant_pins(targets: Sequence[Target], pins: Mapping[NormalizedName, str]) -> None:
+    """A variant target takes the torch and Triton families from its PyTorch index alone (its
+    torch 2.6.0+cu126 runs the Triton that index builds with it), so a [[tool.tripin.index]] pin
+    of one of those names cannot hold there: refused, never passed over in silence."""
+    for target in targets:
+        pinned = sorted(n for n in pins if n in VARIANT_FAMILY) if target.variant else []
+        if pinned:
+            raise ConfigError(
+                f"{pinned[0]} is pinned to index {pins[pinned[0]]!r} ([[tool.tripin.index]]), but target "
+                f"{target.name} takes the torch and Triton families from the PyTorch index's /{target.variant} root "
+                "alone: drop the pin or the variant target, or set pytorch-index-url to a mirror you trust"
+            )
+
+
 class Factory:
     """Everything the provider asks is answered here, so the provider only adapts."""
 
@@ -118,6 +132,7 @@ class Factory:
             self.limits[req.name] = self.limits.get(req.name, SpecifierSet()) & req.specifier
         self.client = client
         # a variant target takes the torch and Triton families from its PyTorch index alone
+        refuse_variant_pins([target], client.pins)
         self.routes: dict[NormalizedName, str] = (
             {NormalizedName(n): f"pytorch-{target.variant}" for n in VARIANT_FAMILY} if target.variant else {}
         )
