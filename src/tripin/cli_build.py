@@ -44,6 +44,11 @@ def run_build_plan(args: argparse.Namespace) -> int:
             raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
         target = needing[0]
     builds = source_builds(lock, target)
+    if not args.torch:
+        from tripin.install import check_indexes
+
+        # the script prints an install line with the lock's indexes: not one the project does not configure
+        check_indexes(lock.for_target(target), project, "write a build plan")
     if builds and not args.torch:
         _require_accepted(lock, builds, ruleset, target, project.lock_path)
     constraints = None if args.torch else _constraints_for(lock, target, args.constraints, project.constraints_path)

@@ -25,7 +25,7 @@ from tripin.lock.pylock import wheel_mismatch
 from tripin.pipcmd import pip_head
 from tripin.targets import Target, parse_target
 
-__all__ = ["Plan", "choose_target", "describe", "install_plan", "nothing_selected"]
+__all__ = ["Plan", "check_indexes", "choose_target", "describe", "install_plan", "nothing_selected"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL = re.compile(r"https?://[^\s#;\\]+\.whl")
@@ -214,7 +214,7 @@ def _same_wheel(path: Path) -> Path:
     return path
 
 
-def _check_indexes(packages: Sequence[LockedPackage], project: Project) -> None:
+def check_indexes(packages: Sequence[LockedPackage], project: Project, doing: str = "install") -> None:
     """What `tripin check` reports as TP016 (config.index_problem): a package the lock takes
     from an index the project does not configure, or not from the one it is pinned to."""
     from packaging.utils import canonicalize_name
@@ -224,7 +224,7 @@ def _check_indexes(packages: Sequence[LockedPackage], project: Project) -> None:
             project, canonicalize_name(package.name), package.index, wheels=bool(package.wheels), tripin_lock=True
         )
         if problem is not None:
-            raise LockError(f"refusing to install: {problem}", hint="tripin check says the same (TP016)")
+            raise LockError(f"refusing to {doing}: {problem}", hint="tripin check says the same (TP016)")
 
 
 def install_plan(
@@ -250,7 +250,7 @@ def install_plan(
     packages = _selected(lock, target, extras, groups)
     if not packages:  # no command: pip and uv refuse one with no requirement (see nothing_selected)
         return Plan(target=target, argv=(), packages=(), wheels=())
-    _check_indexes(packages, project)
+    check_indexes(packages, project)
     parsed = parse_target(target)
     builds = [p for p in packages if p.vcs is not None]
     wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)
