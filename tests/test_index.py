@@ -230,8 +230,24 @@ def test_a_page_listing_another_projects_files_gives_none_of_them(
     server.publish(sdist, project="mypkg")
     with IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(None), fetcher=Fetcher()) as client:
         files = client.project("mypkg").files
-    assert [f.filename for f in files] == ["MyPkg-2.0-py3-none-any.whl"]
-    assert "lists 2 file(s) of other projects (such as other-1.0-py3-none-any.whl); ignored" in caplog.text
+    # an sdist's name and version are not told apart by its file name (cffi-1.0.2-2.tar.gz is
+    # cffi 1.0.2.post2): it stays, and tripin locks wheels only
+    assert [f.filename for f in files] == ["MyPkg-2.0-py3-none-any.whl", "other-3.0.tar.gz"]
+    assert "lists 1 file(s) of other projects (such as other-1.0-py3-none-any.whl); ignored" in caplog.text
+
+
+def test_a_project_s_own_odd_sdist_names_draw_no_warning(
+    make_index: Callable[..., IndexServer], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PyPI's cffi page lists cffi-1.0.2-2.tar.gz and mpmath's mpmath-all-0.17.tar.gz: their own."""
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "cffi", "1.0"), project="cffi")
+    for name in ("cffi-1.0.2-2.tar.gz", "cffi-all-0.17.tar.gz"):
+        (tmp_path / "w" / name).write_bytes(b"not read")
+        server.publish(tmp_path / "w" / name, project="cffi")
+    with IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(None), fetcher=Fetcher()) as client:
+        assert len(client.project("cffi").files) == 3
+    assert "other projects" not in caplog.text
 
 
 @pytest.mark.parametrize(

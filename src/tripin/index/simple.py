@@ -17,7 +17,7 @@ from urllib.parse import unquote, urldefrag, urljoin
 from packaging.utils import canonicalize_name
 
 from tripin.errors import IndexFetchError
-from tripin.index.models import DistFile, Index, Raw, Row, identify_file, redact_url, short_url, to_distfile, to_row
+from tripin.index.models import DistFile, Index, Raw, Row, redact_url, short_url, to_distfile, to_row
 
 __all__ = [
     "JSON_TYPE",
@@ -61,12 +61,13 @@ def own_files(files: list[Raw], project: str, page_url: str) -> list[Raw]:
 
 
 def _project_of(filename: str) -> str | None:
-    """The normalized project a file name gives: a wheel's up to its first `-` (PEP 427 escapes
-    any other), an sdist's as packaging parses it."""
+    """The normalized project a wheel's file name gives: up to its first `-` (PEP 427 escapes
+    any other). None for an sdist: its name and version are not told apart by the file name
+    (`cffi-1.0.2-2.tar.gz` is cffi 1.0.2.post2, `mpmath-all-0.17.tar.gz` an old upload of
+    mpmath's), and tripin locks wheels only, so no sdist is taken for another project's."""
     if filename.endswith(".whl"):
         return _canonical(filename.partition("-")[0])
-    ident = identify_file(filename)
-    return None if ident is None else ident[0]
+    return None
 
 
 @functools.lru_cache(maxsize=1024)
