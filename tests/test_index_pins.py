@@ -262,7 +262,8 @@ def test_an_unpinned_name_may_come_from_any_configured_index(
 def test_another_tools_lock_is_judged_where_it_names_an_index(
     work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.org/simple")  # the project's index, as pip and uv read it
+    # the project names its index (not the environment: see the test below)
+    (work / "pyproject.toml").write_text('[tool.tripin]\nindex-url = "https://pypi.org/simple"\n')
     sha = "ab" * 32
     wheel = f'wheels = [{{url = "https://files.example.org/a-1.0-py3-none-any.whl", hashes = {{sha256 = "{sha}"}}}}]'
     lock = work / "pylock.toml"
@@ -315,3 +316,15 @@ def test_a_pin_of_a_variant_targets_triton_is_refused(
     assert f"{X86}-cu126" in run.err
     assert not vetted.requests and not pytorch.requests
     assert not (work / "pylock.toml").exists()
+
+
+@pytest.mark.parametrize("variable", ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL"])
+def test_an_index_in_the_checker_s_environment_does_not_fail_a_committed_lock(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """CI runners and corporate shells set PIP_INDEX_URL to a PyPI proxy: a lock made against
+    the project's indexes must not fail check or install for whoever has it set."""
+    assert tripin(capsys, "lock", "filelock", "-t", X86, "--index-url", index.simple_url).code == 0
+    monkeypatch.setenv(variable, "https://artifactory.example.com/api/pypi/pypi/simple")
+    run = tripin(capsys, "check", "--strict")
+    assert run.code == 0, run.out + run.err

@@ -792,7 +792,7 @@ def index_problem(
     """Why a lock's entry for `name` cannot have come from `index` (None: it can). A lock may
     come from a hostile pull request that points a package at another index and file; offline,
     this is what can be told: another index than the one the name is pinned to, or, where the
-    project configures its indexes (pyproject.toml or the environment), one it does not. A
+    project configures its indexes (pyproject.toml), one it does not. A
     project that configures none takes them from `tripin lock --index-url` on each run, which
     no file records: only its pins are judged. `wheels`: the entry has wheels, which a tripin
     lock (`tripin_lock`) always takes from an index it names."""
@@ -822,9 +822,10 @@ def index_problem(
 
 
 def _indexes_configured(project: Project) -> bool:
-    """Whether pyproject.toml or the environment names any index (else all are defaults)."""
+    """Whether pyproject.toml names any index. Not the environment: a lock committed to a
+    repository must not fail for whoever checks it with PIP_INDEX_URL set to a PyPI proxy."""
     keys = ("index-url", "extra-index-urls", "index", "pytorch-index-url")
-    return any(project.sources.get(key, "default") != "default" for key in keys)
+    return any(project.sources.get(key, "default").endswith("[tool.tripin]") for key in keys)
 
 
 def describe_project(project: Project) -> list[tuple[str, str, str]]:
