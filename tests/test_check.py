@@ -779,3 +779,23 @@ def test_a_stale_lock_s_fix_is_the_lock_command_that_makes_it(
     fixed = run.out.split("fix: ", 1)[1].strip().split()[1:]
     assert tripin(capsys, *fixed, "-i", index.simple_url).code == 0
     assert tripin(capsys, "check", "pylock.req.toml").code == 0
+
+
+def test_a_target_a_lock_s_torch_has_no_wheel_for_is_not_judged(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`uv pip compile -o pylock.toml` on x86_64 writes no `environments`: its torch installs on
+    x86_64 alone, so the default aarch64 target is not judged (it said TP001 there)."""
+    sha = "0" * 64
+    base = "https://download.pytorch.org/whl/cu126"
+    torch = f"{base}/torch-2.6.0%2Bcu126-cp312-cp312-manylinux_2_28_x86_64.whl"
+    triton = f"{base}/triton-3.2.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    (work / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n'
+        f'[[packages]]\nname = "torch"\nversion = "2.6.0+cu126"\n'
+        f'wheels = [{{ url = "{torch}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+        f'[[packages]]\nname = "triton"\nversion = "3.2.0"\nmarker = "platform_machine == \'x86_64\'"\n'
+        f'wheels = [{{ url = "{triton}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+    )
+    run = tripin(capsys, "check", "--strict", "pylock.toml")
+    assert run.code == 0, run.out + run.err
+    data = json.loads(tripin(capsys, "check", "pylock.toml", "--format", "json").out)
+    assert not data["violations"]

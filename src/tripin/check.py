@@ -330,6 +330,26 @@ def _check_indexes(
             )
 
 
+def _installs_on(entry: _Entry, target: Target) -> bool:
+    """Whether an entry given by wheels has one for the target: a lock with no `environments`
+    (uv pip compile on an x86_64 machine) has torch for x86_64 alone, and no installer puts it
+    on aarch64, so nothing there is judged. An entry without wheels (a source) is taken."""
+    from urllib.parse import unquote
+
+    wheels = entry.data.get("wheels")
+    if not isinstance(wheels, list) or not wheels:
+        return True
+    for wheel in wheels:
+        where = wheel.get("name") or wheel.get("url") or wheel.get("path") if isinstance(wheel, dict) else None
+        if not isinstance(where, str):
+            return True  # not a wheel check can read: judged, as before
+        stem = unquote(where.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]).removesuffix(".whl")
+        parts = stem.split("-")
+        if len(parts) < 5 or target.rank_of("-".join(parts[-3:])) is not None:
+            return True
+    return False
+
+
 def _wheel_mismatch(entry: _Entry, wheel: object) -> str | None:
     """A wheel whose file name gives another project or version than its entry: uv and pip
     refuse such a lock, and an edit that swaps one wheel's URL (triton 3.3.0's under a 3.2.0
@@ -356,7 +376,7 @@ def _wheel_mismatch(entry: _Entry, wheel: object) -> str | None:
 def _judge_target(ruleset: Ruleset, path: Path, target: Target, chosen: Sequence[_Entry], out: list[Violation]) -> None:
     """The torch/Triton pair (and companions) a lock installs on one target: pylock.toml and uv.lock alike."""
     torch = next((e for e in chosen if e.name == _TORCH), None)
-    if torch is None or torch.version is None:
+    if torch is None or torch.version is None or not _installs_on(torch, target):
         return
     triton = next((e for e in chosen if e.name in TRITONS), None)
     problem = source_problem(triton.data, ruleset) if triton is not None else None
