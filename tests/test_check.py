@@ -799,3 +799,17 @@ def test_a_target_a_lock_s_torch_has_no_wheel_for_is_not_judged(work: Path, caps
     assert run.code == 0, run.out + run.err
     data = json.loads(tripin(capsys, "check", "pylock.toml", "--format", "json").out)
     assert not data["violations"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"git+https://github.com/openai/triton.git@{GOOD_320}#subdirectory=python",  # the old name GitHub redirects
+        f"git+https://github.com/Triton-Lang/Triton@{GOOD_320}#subdirectory=python",  # GitHub ignores the case
+        f"git+ssh://git@github.com/triton-lang/triton.git@{GOOD_320}#subdirectory=python",
+    ],
+)
+def test_triton_s_repository_spelled_otherwise_passes(work: Path, capsys: pytest.CaptureFixture[str], url: str) -> None:
+    (work / "r.txt").write_text(f"torch==2.6.0\ntriton @ {url}\n")
+    run = tripin(capsys, "check", "--strict", "r.txt", "--target", "linux-aarch64-cp312-cu126")
+    assert run.code == 0, run.out + run.err

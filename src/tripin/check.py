@@ -145,13 +145,26 @@ def repository_of(url: str) -> str:
     return f"{scheme}://{netloc}{slash}{path}"
 
 
+# GitHub's redirect of the renamed repository: the same commits under the old name
+_RENAMED = {"github.com/openai/triton": "github.com/triton-lang/triton"}
+
+
+def _repository_key(url: str) -> str:
+    """One repository whatever the transport (https, ssh, git) and, on GitHub, the case of its
+    owner and name, which GitHub ignores; the old openai/triton is triton-lang/triton."""
+    host_path = repository_of(url).split("://", 1)[-1]
+    if host_path.startswith("github.com/"):
+        host_path = host_path.lower()
+    return _RENAMED.get(host_path, host_path)
+
+
 def _repository_problem(url: str, ruleset: Ruleset) -> str | None:
     """A full commit fixes the content only where the installer takes it as a commit: pip looks
     a 40-hex revision up as a branch or tag name first, so a fork with a tag named like the
     pinned commit gets its own code installed (uv refuses such a ref). Only the repositories
     the rules build from are trusted to hold their commits under their own names."""
-    known = {repository_of(b.repository) for b in ruleset.builds}
-    if repository_of(url) in known:
+    known = {_repository_key(b.repository) for b in ruleset.builds}
+    if _repository_key(url) in known:
         return None
     return (
         f"comes from the repository {quote(repository_of(url), 80)}, which no rule builds from: pip takes a "
