@@ -771,12 +771,19 @@ def test_a_stale_lock_s_fix_is_the_lock_command_that_makes_it(
     file, and wrote pylock.toml beside pylock.req.toml: the fix names what made the lock."""
     (work / "requirements.in").write_text("filelock\n")
     args = ["lock", "requirements.in", "-t", X86, "-i", index.simple_url, "--lock", "pylock.req.toml", "-q"]
+    args += ["--exclude-newer", "2030-01-01"]
     assert tripin(capsys, *args).code == 0
     data = (work / "pylock.req.toml").read_text()
     (work / "pylock.req.toml").write_text(data.replace('ruleset-digest = "sha256:', 'ruleset-digest = "sha256:0'))
     run = tripin(capsys, "check", "pylock.req.toml")
-    assert run.code == 1 and f"fix: tripin lock filelock -t {X86} --lock pylock.req.toml" in run.out, run.out
-    fixed = run.out.split("fix: ", 1)[1].strip().split()[1:]
+    assert run.code == 1, run.out
+    assert (
+        f"fix: tripin lock filelock -t {X86} --exclude-newer 2030-01-01T23:59:59.999999+00:00 --lock pylock.req.toml"
+        in run.out
+    ), run.out
+    # the lock does not record the index it was given (the local one here), so the fix says so
+    assert run.out.rstrip().endswith("with the index options (--index-url, --pytorch-index-url) it was made with")
+    fixed = run.out.split("fix: ", 1)[1].split(" with the index options", 1)[0].split()[1:]
     assert tripin(capsys, *fixed, "-i", index.simple_url).code == 0
     assert tripin(capsys, "check", "pylock.req.toml").code == 0
 

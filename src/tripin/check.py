@@ -640,16 +640,26 @@ def relock_command(path: Path, data: Mapping[str, Any]) -> str:
     tool = data.get("tool", {}).get("tripin", {})
     argv = ["tripin", "lock"]
     extras, groups = _lock_groups(data)
+    made_here = True  # every option of the lock's is in its files (pyproject.toml) or in this argv
     try:
         if not tool.get("pyproject-digest"):
             argv += [str(Requirement(r)) for r in tool.get("requirements", [])]
             argv += [a for t in tool.get("targets", []) for a in ("-t", parse_target(t["name"]).name)]
+            if isinstance(newer := tool.get("exclude-newer"), str):
+                from datetime import datetime
+
+                datetime.fromisoformat(newer)  # a date or time, as lock wrote it: nothing else is quoted
+                argv += ["--exclude-newer", newer]
+            # indexes, --overlay, --manylinux: the lock does not record them as they were given
+            made_here = all(p.get("index") in (None, "https://pypi.org/simple") for p in data.get("packages", []))
         # lock's --group names optional-dependencies and dependency-groups alike
         argv += [a for g in sorted(extras | groups) for a in ("--group", str(canonicalize_name(g, validate=True)))]
     except (InvalidRequirement, TargetError, TypeError, KeyError, ValueError):
         return f"lock again with the inputs {path.name} was made from (tripin lock)"
     if path.name != "pylock.toml":
         argv += ["--lock", str(path)]
+    if not made_here:
+        return f"{shlex.join(argv)} with the index options (--index-url, --pytorch-index-url) it was made with"
     return shlex.join(argv)
 
 
