@@ -791,16 +791,7 @@ def _direct_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: T
     from tripin.judge import fix_for
     from tripin.scriptvalues import shown
 
-    pair = Pair(
-        torch=torch,
-        triton=NormalizedName(line.requirement.name),
-        triton_version=None,
-        commit=None,
-        commit_from="",
-        environment=target.environment(),
-        target=target.name,
-        variant=target.variant,
-    )
+    pair = _pair(torch, line, target)
     fix = f"pin the commit the rules give torch {torch} instead: {fix_for(ruleset, pair)}"
     url = shown(line.requirement.url, 120)
     given = line.requirement.url or ""

@@ -154,15 +154,19 @@ def _release_rules_hold(ruleset: Ruleset, variant: str | None) -> bool:
     return rule is not None and rule.applies == "release"
 
 
+def _release_pin(ruleset: Ruleset, pair: Pair) -> Pin | None:
+    """The pin of the pair's release line for its Triton, where the release rules hold for its
+    build variant and the pair runs the Triton that pin names; else None."""
+    if pair.triton is None or not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
+        return None
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    return pin if pin is not None and pair.triton == pin.package else None
+
+
 def pair_verdict(ruleset: Ruleset, pair: Pair) -> Verdict | None:
     """The verdict on the pair's Triton commit, or None when there is no commit to judge (a wheel
     by version, no rule for this torch on this target, a variant the pins do not speak of)."""
-    if pair.commit is None or pair.triton is None:
-        return None
-    if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
-        return None
-    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
-    if pin is None or pair.triton != pin.package:
+    if pair.commit is None or (pin := _release_pin(ruleset, pair)) is None:
         return None
     verdict = commit_verdict(ruleset, pair.torch, pair.commit, pin, ruleset.build_for(pin.package, pin.version))
     if pair.torch.is_devrelease and verdict.level == "ok":
@@ -217,12 +221,7 @@ def range_finding(ruleset: Ruleset, pair: Pair, specifier: SpecifierSet) -> Find
     """TP001 for a range (`triton<3.2`, `~=3.1.0`, `!=3.2.0`) beside a pinned torch that leaves
     out the one Triton the rule gives it: nothing that range installs runs with that torch. A
     range that admits it says nothing exact, and is left alone."""
-    if pair.triton is None or pair.torch.is_devrelease:
-        return None
-    if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):
-        return None
-    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
-    if pin is None or pair.triton != pin.package:
+    if pair.torch.is_devrelease or (pin := _release_pin(ruleset, pair)) is None:
         return None
     build = ruleset.build_for(pin.package, pin.version)
     wanted = [pin.version, *([ruleset.source_version(build)] if build is not None else [])]
