@@ -26,6 +26,7 @@ from tripin.lockversion import require_pylock
 from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
 from tripin.targets import Target, parse_target
+from tripin.wheelfile import file_name, parse_wheel, tag_text
 
 __all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
 
@@ -122,7 +123,7 @@ def _archive_name(package: Mapping[str, Any]) -> str | None:
     if not isinstance(archive, dict):
         return None
     where = archive.get("url") or archive.get("path")
-    return where.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1] if isinstance(where, str) else ""
+    return file_name(where) if isinstance(where, str) else ""
 
 
 def _archive_wheel_version(package: Mapping[str, Any]) -> str | None:
@@ -130,6 +131,12 @@ def _archive_wheel_version(package: Mapping[str, Any]) -> str | None:
     installs, whatever its `version` says (as for a wheel URL in a requirements file)."""
     name = _archive_name(package)
     return str(version) if name and (version := _wheel_version(name)) is not None else None
+
+
+def _wheel_where(wheel: object) -> str | None:
+    """A PEP 751 wheel table's file: its `name`, else its URL or path."""
+    where = wheel.get("name") or wheel.get("url") or wheel.get("path") if isinstance(wheel, dict) else None
+    return where if isinstance(where, str) else None
 
 
 def repository_of(url: str) -> str:
@@ -347,19 +354,14 @@ def _installs_on(entry: _Entry, target: Target) -> bool:
     """Whether an entry given by wheels has one for the target: a lock with no `environments`
     (uv pip compile on an x86_64 machine) has torch for x86_64 alone, and no installer puts it
     on aarch64, so nothing there is judged. An entry without wheels (a source) is taken."""
-    from urllib.parse import unquote
-
     wheels = entry.data.get("wheels")
     if not isinstance(wheels, list) or not wheels:
         return True
     for wheel in wheels:
-        where = wheel.get("name") or wheel.get("url") or wheel.get("path") if isinstance(wheel, dict) else None
-        if not isinstance(where, str):
-            return True  # not a wheel check can read: judged, as before
-        stem = unquote(where.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]).removesuffix(".whl")
-        parts = stem.split("-")
-        if len(parts) < 5 or target.rank_of("-".join(parts[-3:])) is not None:
-            return True
+        where = _wheel_where(wheel)
+        tags = tag_text(where) if where is not None else None
+        if tags is None or target.rank_of(tags) is not None:
+            return True  # a wheel for the target, or one check cannot read: judged, as before
     return False
 
 
@@ -367,20 +369,11 @@ def _wheel_mismatch(entry: _Entry, wheel: object) -> str | None:
     """A wheel whose file name gives another project or version than its entry: uv and pip
     refuse such a lock, and an edit that swaps one wheel's URL (triton 3.3.0's under a 3.2.0
     entry) would otherwise pass as the version the entry names."""
-    from urllib.parse import unquote
-
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-    if not isinstance(wheel, dict):
+    if (where := _wheel_where(wheel)) is None:
         return None
-    where = wheel.get("name") or wheel.get("url") or wheel.get("path")
-    if not isinstance(where, str):
-        return None
-    filename = unquote(where.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1])
-    try:
-        name, version, _, _ = parse_wheel_filename(filename)
-    except (InvalidWheelFilename, InvalidVersion):
-        return f"{entry.name}: {quote(filename, 80)} is not a wheel file name"
+    if (parsed := parse_wheel(where)) is None:
+        return f"{entry.name}: {quote(file_name(where), 80)} is not a wheel file name"
+    filename, name, version = parsed
     if name != entry.name or (entry.version is not None and version != entry.version):
         return f"{entry.name} {entry.version}: its wheel {quote(filename, 80)} is {name} {version}"
     return None
@@ -774,13 +767,8 @@ def _pair(torch: Version, triton: ReqLine, target: Target) -> Pair:
 
 def _wheel_version(url: str) -> Version | None:
     """The version a direct reference to a wheel file names in its file name."""
-    name = url.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
-    if not name.endswith(".whl") or name.count("-") < 4:
-        return None
-    try:
-        return Version(name.split("-")[1])
-    except InvalidVersion:
-        return None
+    parsed = parse_wheel(url)
+    return None if parsed is None else parsed[2]
 
 
 def _direct_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: Target, commit: str | None) -> Violation:

@@ -226,17 +226,15 @@ def wheel_mismatch(package: LockedPackage, wheel: LockedWheel) -> str | None:
     normalized names: `pytorch_triton-...` is `pytorch-triton`, and a local label is `+cu126` in a
     file name, `%2Bcu126` in a URL path. Not checked when the lock is read: `check` judges an
     edited lock's versions, and `lock` takes an old lock's versions only, as preferences."""
-    from urllib.parse import unquote, urlsplit
-
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
 
+    from tripin.wheelfile import parse_wheel
+
     what = f"{quote(package.name, 60)} {quote(package.version, 60)}"
-    try:
-        filename = unquote(urlsplit(wheel.url).path).rsplit("/", 1)[-1]
-        name, version, _, _ = parse_wheel_filename(filename)
-    except (ValueError, InvalidWheelFilename, InvalidVersion):  # urlsplit's ValueError: a bad host
+    if (parsed := parse_wheel(wheel.url)) is None:
         return f"{what}: {quote(wheel.url, 120)} names no wheel file"
+    filename, name, version = parsed
     try:
         locked = Version(package.version)
     except InvalidVersion:
