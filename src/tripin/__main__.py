@@ -1,6 +1,7 @@
-"""The `tripin` command (and `python -m tripin`): a remembered `tripin check` answer is replayed
-before the command line, argparse and the rules are imported, so a pre-commit hook with unchanged
-inputs costs little more than Python's start-up (tripin/memo.py says when an answer holds)."""
+"""The `tripin` command (and `python -m tripin`): a remembered `tripin check` answer, or what a
+`tripin lock` with nothing to resolve said, is replayed before the command line, argparse and the
+rules are imported, so a pre-commit hook or a re-lock with unchanged inputs costs little more
+than Python's start-up (tripin/memo.py says when an answer holds)."""
 
 import sys
 
@@ -11,6 +12,12 @@ def main() -> int:
         from tripin.memo import replay
 
         code = replay(argv)
+        if code is not None:
+            return code
+    elif argv[:1] == ["lock"]:  # a re-lock with nothing changed (tripin/relock.py), said again
+        from tripin.memo import replay_lock
+
+        code = replay_lock(argv)
         if code is not None:
             return code
     from tripin.cli import main as cli_main

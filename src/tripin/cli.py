@@ -332,7 +332,7 @@ def _main(argv: Sequence[str] | None) -> int:
     module, function = _COMMANDS[args.command]
     run: Callable[..., int] = getattr(importlib.import_module(f"tripin.{module}"), function)
     try:
-        if args.command == "check":  # its memo is keyed by the exact arguments
+        if args.command in ("check", "lock"):  # their memos are keyed by the exact arguments
             return run(args, list(argv) if argv is not None else sys.argv[1:])
         return run(args)
     except TripinError as exc:

@@ -29,16 +29,22 @@ if TYPE_CHECKING:
 _TRITON_NAMES = ("triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu")
 
 
-def run_lock(args: argparse.Namespace) -> int:
+def run_lock(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """`tripin` answers a run identical to one that found nothing to resolve before importing
+    this module (memo.replay_lock); that lookup is made here too for in-process callers."""
     setup_logging(args.verbose)
     import time
 
     started = time.monotonic()
+    from tripin import memo
     from tripin.cli_relock import print_unchanged, unchanged_lock
 
+    fresh = args.upgrade or args.upgrade_package or args.refresh or args.print_config
+    if not fresh and (code := memo.replay_lock(argv)) is not None:
+        return code
     unchanged = unchanged_lock(args)  # checked before the settings, packaging and the resolver load
     if unchanged is not None:
-        return print_unchanged(args, unchanged, time.monotonic() - started)
+        return print_unchanged(args, unchanged, time.monotonic() - started, argv)
     from tripin.config import build_settings
     from tripin.index import IndexClient
     from tripin.index.cache import Cache, default_cache_dir
@@ -89,7 +95,7 @@ def run_lock(args: argparse.Namespace) -> int:
     with client:
         if not args.print_config:
             _fetch_roots_early(client, settings.requirements, targets)
-        return _lock_with(args, settings, targets, client, started)
+        return _lock_with(args, settings, targets, client, started, argv)
 
 
 def _check_requires_python(targets: Sequence[Target], requires_python: str | None) -> None:
@@ -129,7 +135,12 @@ def _fetch_roots_early(client: IndexClient, requirements: Sequence[Requirement],
 
 
 def _lock_with(
-    args: argparse.Namespace, settings: Settings, targets: list[Target], client: IndexClient, started: float
+    args: argparse.Namespace,
+    settings: Settings,
+    targets: list[Target],
+    client: IndexClient,
+    started: float,
+    argv: Sequence[str],
 ) -> int:
     import time
 
@@ -219,7 +230,7 @@ def _lock_with(
         for path in behind:
             path.unlink(missing_ok=True)
             print(f"removed {path}: this lock no longer writes it (its targets' builds changed)", file=sys.stderr)
-        remember_lock(args, settings, lock, resolutions, constraints)
+        remember_lock(args, settings, lock, resolutions, constraints, argv)
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(one_line(f"warning: {warning}"), file=sys.stderr)

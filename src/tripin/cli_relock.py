@@ -49,6 +49,7 @@ def remember_lock(
     lock: Lock,
     resolutions: Sequence[TargetResolution],
     constraints: Iterable[Path],
+    argv: Sequence[str],
 ) -> None:
     if args.upgrade or args.upgrade_package or args.refresh or any(t.endswith("-auto") for t in settings.targets):
         return  # such runs never look up; an -auto target depends on the host, not on the inputs
@@ -66,7 +67,14 @@ def remember_lock(
     # the requirements files' warnings too: said again when nothing is resolved
     summary["warnings"] = [*settings.warnings, *(w for r in resolutions for w in r.warnings)]
     inputs = [Path("pyproject.toml"), *settings.overlays, *settings.input_files]
+    # what a run with these exact arguments checks before argparse (memo.replay_lock); the rules
+    # directory's files and listing are added there
+    summary["files"] = [str(p.resolve()) for p in [*inputs, *outputs]]
     relock.remember(root, key, rules=rule_files(args.rules), inputs=inputs, outputs=outputs, summary=summary)
+    if root is not None:
+        from tripin import memo
+
+        memo.store_lock(argv, root, args.rules, [*inputs, *outputs], render_unchanged(args, summary))
 
 
 def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path]) -> dict[str, object]:
@@ -90,41 +98,60 @@ def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs
     }
 
 
-def print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: float) -> int:
+def print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: float, argv: Sequence[str]) -> int:
     """Nothing to resolve or write: the lock and its constraints files are the ones this machine
-    wrote from the same inputs (tripin/relock.py)."""
+    wrote from the same inputs (tripin/relock.py). Remembered for these exact arguments too, so
+    that the next such run answers before argparse (tripin/memo.py, replay_lock)."""
+    from tripin import memo
+
+    answer = render_unchanged(args, summary)
+    sys.stderr.write(answer[3])
+    sys.stdout.write(memo.with_seconds(*answer[:3], elapsed))
+    files = summary.get("files")
+    root, _ = _relock_key(args)
+    if root is not None and isinstance(files, list):
+        memo.store_lock(argv, root, args.rules, [Path(f) for f in files], answer)
+    return EXIT_OK
+
+
+def render_unchanged(args: argparse.Namespace, summary: dict[str, Any]) -> tuple[str, str, str, str]:
+    """What a run that finds nothing to resolve prints, as (stdout before the seconds it took,
+    stdout after them, "text" or "json", stderr)."""
     lock_path, outputs = summary["lock"], summary["constraints"]
+    errors = []
     if args.verbose:
-        print(f"tripin: {lock_path}: inputs, rules and outputs as when written: nothing to resolve", file=sys.stderr)
-    for warning in summary["warnings"]:
-        print(one_line(f"warning: {warning}"), file=sys.stderr)
+        errors.append(f"tripin: {lock_path}: inputs, rules and outputs as when written: nothing to resolve")
+    errors += [one_line(f"warning: {warning}") for warning in summary["warnings"]]
+    stderr = "".join(f"{line}\n" for line in errors)
     if args.format == "json":
         import json
 
-        print(
-            json.dumps(
-                {
-                    "schema": 1,
-                    "lock": str(lock_path),
-                    "constraints": ", ".join(outputs),
-                    "packages": summary["packages"],
-                    "seconds": round(elapsed, 3),
-                    "requests": 0,
-                    "bytes": 0,
-                    "targets": summary["targets"],
-                    "warnings": summary["warnings"],
-                    "changes": [],
-                    **({"stale": []} if getattr(args, "check", False) else {}),
-                },
-                indent=2,
-            )
+        mark = "\x00seconds\x00"
+        text = json.dumps(
+            {
+                "schema": 1,
+                "lock": str(lock_path),
+                "constraints": ", ".join(outputs),
+                "packages": summary["packages"],
+                "seconds": mark,
+                "requests": 0,
+                "bytes": 0,
+                "targets": summary["targets"],
+                "warnings": summary["warnings"],
+                "changes": [],
+                **({"stale": []} if getattr(args, "check", False) else {}),
+            },
+            indent=2,
         )
-    elif not args.quiet:
-        print(
-            f"Locked {summary['packages']} packages for {len(summary['targets'])} target(s) in {elapsed:.2f}s "
-            f"(nothing to resolve: inputs, rules and outputs as when tripin wrote them; -U, -P or --refresh "
-            f"resolve again) -> {lock_path}, " + ", ".join(outputs)
-        )
-        print("\n".join(summary["lines"]))
-        print(f"  no change against the previous {lock_path}")
-    return EXIT_OK
+        before, _, after = text.partition(json.dumps(mark))
+        return before, after + "\n", "json", stderr
+    if args.quiet:
+        return "", "", "none", stderr
+    before = f"Locked {summary['packages']} packages for {len(summary['targets'])} target(s) in "
+    after = (
+        f"s (nothing to resolve: inputs, rules and outputs as when tripin wrote them; -U, -P or --refresh "
+        f"resolve again) -> {lock_path}, " + ", ".join(outputs) + "\n"
+    )
+    after += "".join(f"{line}\n" for line in summary["lines"])
+    after += f"  no change against the previous {lock_path}\n"
+    return before, after, "text", stderr

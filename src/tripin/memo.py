@@ -11,6 +11,12 @@ every rules file) and the listing
 of the rules directory; it answers only while all of them are unchanged, so it can never answer
 for other inputs. Entries are written only by a run that parsed its arguments and did not
 `--fix`, so an argument list argparse would reject or abbreviate to `--fix` never has one.
+
+`tripin lock` keeps the same kind of entry (replay_lock, store_lock) for what it said when it
+found nothing to resolve: written only where tripin/relock.py would skip resolving (never for
+-U, -P, --refresh, an -auto target or a requirements file reading `${NAME}`), it holds the
+digests of the inputs, the rules and the lock and constraints files as written, so a re-lock
+with the same arguments answers before argparse, as a warm check does.
 """
 
 from __future__ import annotations
@@ -27,7 +33,19 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from pathlib import Path
 
-__all__ = ["ENV_PREFIXES", "cache_root", "code_stamp", "default_rules_dir", "lookup", "replay", "rule_files", "store"]
+__all__ = [
+    "ENV_PREFIXES",
+    "cache_root",
+    "code_stamp",
+    "default_rules_dir",
+    "lock_root",
+    "lookup",
+    "replay",
+    "replay_lock",
+    "rule_files",
+    "store",
+    "store_lock",
+]
 
 _FORMAT = 3
 ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can give (config.py)
@@ -136,9 +154,9 @@ def code_stamp(package_dir: str | None = None) -> str:
     return f"{__version__}+{newest}.{count}"
 
 
-def _entry_path(argv: Sequence[str]) -> str | None:
+def _entry_path(argv: Sequence[str], root: str | None = None, kind: str = "check") -> str | None:
     try:
-        root = _cache_root()
+        root = root or _cache_root()
         # the environment settles files too (TRIPIN_LOCK, TRIPIN_CONSTRAINTS: which files a bare
         # `tripin check` reads), so every variable that can give tripin a setting is in the key
         env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
@@ -147,30 +165,38 @@ def _entry_path(argv: Sequence[str]) -> str | None:
         key = _digest("\0".join(parts).encode("utf-8", "surrogateescape"))
     except (ImportError, RuntimeError, OSError, ValueError):
         return None
-    return os.path.join(root, f"v{_FORMAT}", "check", key)
+    return os.path.join(root, f"v{_FORMAT}", kind, key)
 
 
-def lookup(argv: Sequence[str]) -> tuple[str, int, str] | None:
-    """(output, exit code, warnings) of an earlier identical check, or None."""
-    path = _entry_path(argv)
+def _load(path: str | None) -> tuple[object, ...] | None:
+    """An entry's answer fields while every file and directory listing it names is unchanged."""
     if path is None:
         return None
     try:
         with open(path, "rb") as handle:
             # the cache is the user's own directory, as trusted as the __pycache__ Python loads
             entry = marshal.loads(handle.read())  # noqa: S302
-        output, code, errors, files, dirs = entry
+        *answer, files, dirs = entry
         for directory, names in dirs.items():
             if _rule_names(directory) != names:
                 return None
         for name, digest in files.items():
             if _file_digest(name) != digest:
                 return None
-        if not (isinstance(output, str) and isinstance(code, int) and isinstance(errors, str)):
-            return None
-        return output, code, errors
+        return tuple(answer)
     except (OSError, ValueError, EOFError, TypeError, AttributeError):
         return None
+
+
+def lookup(argv: Sequence[str]) -> tuple[str, int, str] | None:
+    """(output, exit code, warnings) of an earlier identical check, or None."""
+    answer = _load(_entry_path(argv))
+    if answer is None or len(answer) != 3:
+        return None
+    output, code, errors = answer
+    if not (isinstance(output, str) and isinstance(code, int) and isinstance(errors, str)):
+        return None
+    return output, code, errors
 
 
 def replay(argv: Sequence[str]) -> int | None:
@@ -183,19 +209,89 @@ def replay(argv: Sequence[str]) -> int | None:
     return hit[1]
 
 
+_missed: set[tuple[str, ...]] = set()
+
+
+def lock_root(argv: Sequence[str]) -> str | None:
+    """The cache a `tripin lock` with these arguments keeps its memo in, read without argparse:
+    `--cache-dir DIR` or `--cache-dir=DIR` as typed, None for `--no-cache`. An abbreviation
+    argparse would take (`--cache-d`) is not seen here, so such a run looks in the default
+    cache, where no run with its exact arguments ever wrote: a miss, never a wrong answer."""
+    root = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--no-cache":
+            return None
+        if arg == "--cache-dir" and i + 1 < len(argv):
+            root = argv[i + 1]
+        elif arg.startswith("--cache-dir="):
+            root = arg.partition("=")[2]
+    return root or _cache_root()
+
+
+def replay_lock(argv: Sequence[str]) -> int | None:
+    """Say again what an identical `tripin lock` said when it found nothing to resolve, while
+    its inputs, the rules and the files it wrote are unchanged (tripin/relock.py gives the
+    same answer after argparse and the settings; this one comes before them). Its time is
+    this run's."""
+    import time
+
+    started = time.monotonic()
+    if tuple(argv) in _missed:  # `tripin` looked already, before the command line was parsed
+        return None
+    _missed.add(tuple(argv))
+    root = lock_root(argv)
+    answer = _load(_entry_path(argv, root, "relock") if root else None)
+    if answer is None or len(answer) != 4:
+        return None
+    before, after, kind, errors = answer
+    if not (isinstance(before, str) and isinstance(after, str) and isinstance(kind, str) and isinstance(errors, str)):
+        return None
+    sys.stderr.write(errors)
+    sys.stdout.write(with_seconds(before, after, kind, time.monotonic() - started))
+    return 0
+
+
+def with_seconds(before: str, after: str, kind: str, elapsed: float) -> str:
+    """A remembered lock summary with this run's time: "0.02" in text, a number rounded to
+    milliseconds in JSON, nothing at all for `-q`."""
+    if kind == "text":
+        return f"{before}{elapsed:.2f}{after}"
+    return f"{before}{round(elapsed, 3)!r}{after}" if kind == "json" else ""
+
+
 def store(
     argv: Sequence[str], rules_dir: str | None, read: Iterable[Path], output: str, code: int, errors: str = ""
 ) -> None:
-    path = _entry_path(argv)
+    from tripin.redact import redact_text  # replayed before the redacting streams exist
+
+    _store(_entry_path(argv), rules_dir, read, (redact_text(output), code, redact_text(errors)))
+
+
+def store_lock(
+    argv: Sequence[str], root: Path, rules_dir: str | None, read: Iterable[Path], answer: tuple[str, str, str, str]
+) -> None:
+    """After a lock run that `replay_lock` may answer for: (text before the seconds, text
+    after them, "text" or "json", what went to stderr), valid while `read` is unchanged."""
+    from tripin.redact import redact_text
+
+    if os.path.abspath(lock_root(argv) or "") != os.path.abspath(root):
+        return  # an abbreviated --cache-dir: replay_lock would look elsewhere
+    _missed.discard(tuple(argv))  # an in-process caller running these arguments again may use it
+    before, after, kind, errors = answer
+    answer = (redact_text(before), redact_text(after), kind, redact_text(errors))
+    _store(_entry_path(argv, os.fspath(root), "relock"), rules_dir, read, answer)
+
+
+def _store(path: str | None, rules_dir: str | None, read: Iterable[Path], answer: tuple[str | int, ...]) -> None:
     if path is None:
         return
     directory = os.path.abspath(rules_dir) if rules_dir else _default_rules_dir()
     names = _rule_names(directory)
     files = {os.path.abspath(p): _file_digest(os.fspath(p)) for p in read}
     files.update((os.path.join(directory, n), _file_digest(os.path.join(directory, n))) for n in names)
-    from tripin.redact import redact_text  # replayed before the redacting streams exist
-
-    entry = (redact_text(output), code, redact_text(errors), files, {directory: names})
+    entry = (*answer, files, {directory: names})
     # a name of this process's own, renamed into place: readers see a whole entry or none
     # (tempfile would import shutil and random, a few milliseconds on every cold check)
     tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
