@@ -167,6 +167,21 @@ def test_targets_outside_requires_python(work: Path, index: IndexServer, capsys:
     assert cli.code == 0, cli.err
 
 
+@pytest.mark.parametrize(("spec", "fits"), [(">=3.12.1", True), ("==3.12.3", True), (">3.12", True), ("<3.12", False)])
+def test_requires_python_at_a_patch_level_keeps_the_minor_target(
+    work: Path, index: IndexServer, capsys: pytest.CaptureFixture[str], spec: str, fits: bool
+) -> None:
+    """cp312 stands for every 3.12.z: a patch-level floor such as `>=3.12.1` keeps it, as uv
+    keeps it; only a range no 3.12 release meets refuses it."""
+    (work / "pyproject.toml").write_text(
+        f'[project]\nname = "a"\nversion = "0"\nrequires-python = "{spec}"\ndependencies = ["filelock"]\n'
+    )
+    run = tripin(capsys, "lock", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
+    assert run.code == (0 if fits else 2), run.err
+    if not fits:
+        assert "Python 3.12 is outside the project's requires-python" in run.err
+
+
 def test_a_bad_line_in_a_group_is_blamed_on_the_group(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "pyproject.toml").write_text(
         '[project]\nname = "a"\nversion = "0"\ndependencies = ["attrs"]\n[dependency-groups]\ndev = ["pytest>>1"]\n'

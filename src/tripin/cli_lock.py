@@ -100,7 +100,8 @@ def run_lock(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _check_requires_python(targets: Sequence[Target], requires_python: str | None) -> None:
     """A target whose Python the project does not support: uv refuses it, and so does tripin,
-    before anything is fetched."""
+    before anything is fetched. A target names a minor release (cp312), so it fits when some
+    3.12.z does: `>=3.12.1` or `==3.12.3` keep cp312, as uv keeps it."""
     if requires_python is None:
         return
     from packaging.specifiers import SpecifierSet
@@ -111,7 +112,8 @@ def _check_requires_python(targets: Sequence[Target], requires_python: str | Non
     spec = SpecifierSet(requires_python)
     for target in targets:
         python = Version(target.environment()["python_full_version"])
-        if not spec.contains(python, prereleases=True):
+        patches = (Version(f"{python.major}.{python.minor}.{z}") for z in range(100))
+        if not any(spec.contains(v, prereleases=True) for v in patches):
             raise ConfigError(
                 f"target {target.name}: Python {python.major}.{python.minor} is outside the project's "
                 f"requires-python {requires_python} (pyproject.toml)"
