@@ -37,10 +37,13 @@ class Progress:
         )
 
     def target_done(self, name: str) -> None:
+        """Called from the resolver threads: each line is one write, under the lock (print's
+        separate write of the newline let two threads' lines run together)."""
         with self._lock:
             self.done.append(name)
-        if self.enabled and not self.tty and time.monotonic() - self._started > _DELAY:
-            print(f"tripin: resolved {name} ({self.line()})", file=self.stream, flush=True)
+            if self.enabled and not self.tty and time.monotonic() - self._started > _DELAY:
+                self.stream.write(f"tripin: resolved {name} ({self.line()})\n")
+                self.stream.flush()
 
     def __enter__(self) -> Progress:
         if self.enabled and self.tty:
