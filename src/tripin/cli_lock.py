@@ -364,7 +364,10 @@ def _previous_lock(path: Path) -> Lock | None:
     if not path.is_file():
         return None
     try:
-        return read_pylock(path)
+        # its versions are preferences the resolver checks like any candidate, and the change
+        # list names versions: its markers select nothing here (evaluating them for every
+        # package and target was a tenth of a warm re-lock)
+        return read_pylock(path, check_markers=False)
     except LockError:
         return None  # not a tripin lock (or damaged): nothing to compare with
 

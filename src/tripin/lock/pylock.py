@@ -145,9 +145,11 @@ def _need(table: Mapping[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
-def read_pylock(path: Path) -> Lock:
+def read_pylock(path: Path, *, check_markers: bool = True) -> Lock:
     """A lock tripin wrote, checked before any of it is used: the lock-version (PEP 751), the
-    types, and that every package's marker agrees with the targets tripin recorded for it."""
+    types, and that every package's marker agrees with the targets tripin recorded for it
+    (unless `check_markers` is false: for `lock`, which takes only versions from the previous
+    lock, as preferences, and judges nothing by its markers or targets)."""
     _, data = read_toml_file(path, LockError)
     require_pylock(path, data)
     tool = data.get("tool")
@@ -166,7 +168,8 @@ def read_pylock(path: Path) -> Lock:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         detail = str(exc).encode("unicode_escape").decode("ascii")[:200]  # one line, however hostile
         raise LockError(f"{path}: not a tripin pylock.toml ({exc.__class__.__name__}: {detail})") from None
-    _check_markers(path, lock)
+    if check_markers:
+        _check_markers(path, lock)
     return lock
 
 
