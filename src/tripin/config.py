@@ -18,7 +18,11 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import ConfigError, Location, quote
 from tripin.index.models import Index, redact_url
 from tripin.inputfile import MAX_NUMBER_DIGITS, huge_number, read_toml_file
+from tripin.pyprojectgroups import check_group_names, group_requirements, main_dependencies, named, own_requirements
+from tripin.pyprojectgroups import line_of as _line_of
 from tripin.reqfile import FileOption, marker_problem
+from tripin.uvconfig import RESERVED_INDEX as _RESERVED_INDEX
+from tripin.uvconfig import ForeignSettings, read_foreign
 
 __all__ = [
     "DEFAULT_INDEX",
@@ -59,9 +63,9 @@ _TOOL_KEYS = {  # [tool.tripin] key -> the type it must have
     "groups": "str-or-strs",
     "pytorch-index-url": "str",
 }
-# Names tripin gives indexes itself: a [[tool.tripin.index]] may not take one, or a pin to it
-# could mean an index the user never named (an extra index serving an impostor torch).
-_RESERVED_INDEX = re.compile(r"default|extra-\d+|pytorch-.*")
+# Names tripin gives indexes itself (uvconfig.RESERVED_INDEX): a [[tool.tripin.index]] may not
+# take one, or a pin to it could mean an index the user never named (an extra index serving an
+# impostor torch).
 _INDEX_ENV = ("TRIPIN_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 
 
@@ -112,33 +116,24 @@ def parse_requirements(texts: Sequence[str], where: str) -> tuple[Requirement, .
     return tuple(out)
 
 
-def _line_of(text: str, key: str) -> int | None:
-    for i, line in enumerate(text.splitlines()):
-        if re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
-            return i + 1
-    return None
-
-
-def load_pyproject(path: Path, groups: Sequence[str] = ()) -> tuple[list[str], dict[str, Any], str]:
+def load_pyproject(
+    path: Path, groups: Sequence[str] = (), warnings: list[str] | None = None
+) -> tuple[list[str], dict[str, Any], str]:
     """[project].dependencies plus the groups asked for ([tool.tripin] groups, then `groups`),
     [tool.tripin] and the file's text (for error lines)."""
     text, data = read_toml_file(path, ConfigError)
-    project = data.get("project", {})
-    deps = project.get("dependencies", []) if isinstance(project, dict) else []
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise ConfigError(
-            f"{Location(str(path), _line_of(text, 'dependencies'))}: [project].dependencies must be a list of strings"
-        )
+    deps = main_dependencies(data, path, text)
     tables = data.get("tool", {})
     tool = tables.get("tripin", {}) if isinstance(tables, dict) else {}
     if not isinstance(tool, dict):
         raise ConfigError(f"{path}: [tool.tripin] must be a table")
     _check_tool(tool, path, text)
+    check_group_names(data, path, text)
     from_tool = _str_list(tool, "groups", str(path))
     for group in dict.fromkeys([*from_tool, *groups]):
         # blame the source that named the group: the command line, or [tool.tripin] groups
         blame = None if group in from_tool else f"--group {group}"
-        deps += _group(data, group, path, text, blame=blame)
+        deps += group_requirements(data, group, path, text, blame=blame, warnings=warnings)
     # two groups (or an extra through `me[x]`) may bring one requirement twice: list it once
     return list(dict.fromkeys(deps)), tool, text
 
@@ -147,17 +142,7 @@ def pyproject_groups(path: Path, names: Sequence[str]) -> dict[str, tuple[str, l
     """Each group's own requirements (include-group entries followed) and its kind: "extra" for
     [project.optional-dependencies], "group" for PEP 735 [dependency-groups]."""
     text, data = read_toml_file(path, ConfigError)
-    project = data.get("project", {})
-    extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
-    out: dict[str, tuple[str, list[str]]] = {}
-    for name in dict.fromkeys(names):
-        kind = "extra" if _named(extras, name) is not None else "group"
-        main = set(project.get("dependencies", []) if isinstance(project, dict) else [])
-        reqs = [r for r in _group(data, name, path, text) if r not in main]
-        key = canonicalize_name(name)  # PEP 751 writes extras and groups normalized
-        before = out[key][1] if key in out else []  # asked for twice, spelled two ways
-        out[key] = (kind, before + [r for r in reqs if r not in before])
-    return out
+    return own_requirements(data, path, text, names)
 
 
 def _check_tool(tool: Mapping[str, Any], path: Path, text: str) -> None:
@@ -174,6 +159,8 @@ def _check_tool(tool: Mapping[str, Any], path: Path, text: str) -> None:
         if kind == "index":
             _check_index_tables(value, where)
             continue
+        if value == "" or (isinstance(value, list) and "" in value):
+            raise ConfigError(f"{where}: tool.tripin.{key} must not be empty (leave the key out for the default)")
         ok = {
             "str": isinstance(value, str),
             "bool": isinstance(value, bool),
@@ -235,107 +222,6 @@ def _type_name(value: object) -> str:
         list: "a list",
         dict: "a table",
     }.get(type(value), type(value).__name__)
-
-
-def _group(
-    data: Mapping[str, Any],
-    name: str,
-    path: Path,
-    text: str,
-    seen: frozenset[str] = frozenset(),
-    *,
-    blame: str | None = None,
-) -> list[str]:
-    """A requirements group: [project.optional-dependencies] or PEP 735 [dependency-groups]
-    (with its {include-group = ...} entries). Names compare normalized (PEP 685, PEP 735:
-    `Dev_Tools` is `dev-tools`), and a requirement on the project itself (`all =
-    ["myproject[yaml]"]`) is that extra's requirements, as pip and uv read it, not a package
-    of that name from the index."""
-    extras = data.get("project", {}).get("optional-dependencies", {})
-    groups = data.get("dependency-groups", {})
-    key = _named(extras, name)
-    if key is not None:
-        if not isinstance(extras[key], list) or not all(isinstance(d, str) for d in extras[key]):
-            raise ConfigError(
-                f"{Location(str(path), _line_of(text, key))}: project.optional-dependencies.{key} "
-                "must be a list of strings"
-            )
-        return _self_expanded(data, list(extras[key]), path, text, seen | {f"extra:{canonicalize_name(name)}"})
-    key = _named(groups, name)
-    if key is None:
-        import difflib
-
-        known = [*(extras if isinstance(extras, dict) else {}), *(groups if isinstance(groups, dict) else {})]
-        close = difflib.get_close_matches(name, known, n=1)
-        where = blame or str(Location(str(path), _line_of(text, "groups")))
-        raise ConfigError(
-            f"{where}: no requirements group {name!r} in {path}'s [project.optional-dependencies] or "
-            "[dependency-groups]" + (f"; did you mean {close[0]!r}?" if close else ""),
-            hint=f"groups there: {', '.join(known)}" if known else None,
-        )
-    if canonicalize_name(name) in seen:
-        raise ConfigError(f"{Location(str(path), _line_of(text, key))}: dependency-groups.{key} includes itself")
-    out: list[str] = []
-    entries = groups[key]
-    if not isinstance(entries, list):
-        raise ConfigError(f"{Location(str(path), _line_of(text, key))}: dependency-groups.{key} must be a list")
-    for i, entry in enumerate(entries):
-        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str) and len(entry) == 1:
-            out += _group(data, entry["include-group"], path, text, seen | {canonicalize_name(name)})
-        elif isinstance(entry, str):
-            out.append(entry)
-        else:
-            raise ConfigError(
-                f"{Location(str(path), _line_of(text, key))}: dependency-groups.{key}[{i}] must be a "
-                "requirement string or {include-group = NAME}"
-            )
-    return _self_expanded(data, out, path, text, seen | {canonicalize_name(name)})
-
-
-def _named(table: object, name: str) -> str | None:
-    """The key of `table` that names `name`, compared normalized."""
-    if not isinstance(table, dict):
-        return None
-    if name in table:
-        return name
-    wanted = canonicalize_name(name)
-    return next((k for k in table if isinstance(k, str) and canonicalize_name(k) == wanted), None)
-
-
-def _self_expanded(data: Mapping[str, Any], reqs: list[str], path: Path, text: str, seen: frozenset[str]) -> list[str]:
-    """`myproject[a,b]` among a group's requirements, where myproject is this project: the
-    requirements of its extras a and b (with the reference's marker), followed as far as they
-    go. The project itself is what is being locked, so a bare `myproject` adds nothing."""
-    project = data.get("project", {})
-    own = project.get("name") if isinstance(project, dict) else None
-    if not isinstance(own, str):
-        return reqs
-    me = canonicalize_name(own)
-    out: list[str] = []
-    for text_req in reqs:
-        try:
-            req = Requirement(text_req)
-        except InvalidRequirement:
-            out.append(text_req)  # reported with its place when the requirements are parsed
-            continue
-        if canonicalize_name(req.name) != me or req.url:
-            out.append(text_req)
-            continue
-        for extra in sorted(req.extras):
-            if f"extra:{canonicalize_name(extra)}" in seen:
-                # extras that require each other (x = ["me[y]"], y = ["me[x]"]): legal, as pip
-                # and uv read them; the extra being expanded further up brings its own
-                continue
-            for sub in _group(data, extra, path, text, seen):
-                out.append(sub if req.marker is None else _and_marker(sub, str(req.marker)))
-    return out
-
-
-def _and_marker(text: str, marker: str) -> str:
-    req = Requirement(text)
-    own = f"({req.marker}) and ({marker})" if req.marker is not None else marker
-    req.marker = None
-    return f"{req} ; {own}"
 
 
 def _str_list(tool: Mapping[str, Any], key: str, where: str) -> list[str]:
@@ -406,8 +292,9 @@ def build_settings(
     deps: list[str] = []
     tool: dict[str, Any] = {}
     text = ""
+    found: list[str] = []  # what pyproject.toml's groups say that pip and uv only warn about
     if pyproject.exists():
-        deps, tool, text = load_pyproject(pyproject, groups)
+        deps, tool, text = load_pyproject(pyproject, groups, found)
     elif groups:
         raise ConfigError("--group needs a pyproject.toml here")
     elif not cli_requirements and not files:
@@ -431,6 +318,7 @@ def build_settings(
             ([cli] if cli_requirements else []) + [f"{f} ({'-r' if f in requirement_files else 'file'})" for f in files]
         )
     else:
+        _refuse_dynamic(pyproject)
         wanted = [*_str_list(tool, "groups", where), *groups]
         group_map = {  # first: a bad line in a group is blamed on that group, not on [project]
             name: (kind, parse_requirements(reqs, f"{pyproject} group {name}"))
@@ -441,7 +329,7 @@ def build_settings(
             f" + groups {', '.join(dict.fromkeys(wanted))}" if wanted else ""
         )
     if not requirements:
-        raise ConfigError(f"{pyproject}: [project].dependencies is empty; nothing to lock")
+        raise _nothing_to_lock(pyproject)
     env_targets, env_targets_src = _env_list(env, "TRIPIN_TARGETS")
     targets, sources["targets"] = _first(
         (list(cli_targets), cli), (env_targets, env_targets_src), (_str_list(tool, "targets", where), cfg)
@@ -451,8 +339,16 @@ def build_settings(
             "no target given",
             hint="add --target linux-x86_64-cp312 (repeatable) or [tool.tripin] targets = [...] in pyproject.toml",
         )
+    foreign = _foreign_settings(pyproject)
     indexes, pins = _index_settings(
-        tool, pyproject, text, env, index_url=index_url, extra_index_urls=extra_index_urls, sources=sources
+        tool,
+        pyproject,
+        text,
+        env,
+        index_url=index_url,
+        extra_index_urls=extra_index_urls,
+        sources=sources,
+        foreign=foreign,
     )
 
     def one(key: str, value: str | None, env_key: str) -> Any:
@@ -485,11 +381,11 @@ def build_settings(
         pins=pins,
         lock_path=Path(lock_path),
         constraints_path=Path(constraints_path),
-        manylinux=one("manylinux", manylinux, "TRIPIN_MANYLINUX"),
-        musllinux=one("musllinux", musllinux, "TRIPIN_MUSLLINUX"),
-        macos=one("macos", macos, "TRIPIN_MACOS"),
+        manylinux=_level(one("manylinux", manylinux, "TRIPIN_MANYLINUX"), "manylinux", sources),
+        musllinux=_level(one("musllinux", musllinux, "TRIPIN_MUSLLINUX"), "musllinux", sources),
+        macos=_level(one("macos", macos, "TRIPIN_MACOS"), "macos", sources),
         prereleases=bool(pre),
-        pyproject_digest=None if cli_requirements or files else pyproject_digest(deps, tool, requires_python),
+        pyproject_digest=None if cli_requirements or files else _digest_now(pyproject, tool, groups, requires_python),
         exclude_newer=parse_date(str(cutoff_text), sources["exclude-newer"]) if cutoff_text else None,
         overlays=tuple(overlay_paths or ()),
         groups=group_map,
@@ -497,8 +393,47 @@ def build_settings(
         sources=sources,
         input_files=tuple(dict.fromkeys(read)),
         requires_python=requires_python,
-        warnings=tuple(_option_warnings(in_file)),
+        warnings=tuple(
+            dict.fromkeys(
+                [*_option_warnings(in_file), *foreign.warnings, *([] if cli_requirements or files else found)]
+            )
+        ),
     )
+
+
+_LEVELS = {"manylinux": ("manylinux glibc", "2.28"), "musllinux": ("musllinux", "1.2"), "macos": ("macOS", "14.0")}
+
+
+def _level(value: str | None, key: str, sources: Mapping[str, str]) -> str | None:
+    """--manylinux, --musllinux, --macos (or their setting): MAJOR.MINOR, checked here where
+    it is known which of the command line, the environment or pyproject.toml gave it."""
+    if value is not None and not re.fullmatch(r"\d+\.\d+", str(value)):
+        what, example = _LEVELS[key]
+        raise ConfigError(f"{sources[key]}: invalid {what} level {quote(value)}: expected MAJOR.MINOR, e.g. {example}")
+    return value
+
+
+def _refuse_dynamic(pyproject: Path) -> None:
+    """`dynamic = ["dependencies"]`: they come from a build backend (setuptools' `file = ...`),
+    whose metadata tripin does not build; locking the groups alone would drop them in silence."""
+    text, data = read_toml_file(pyproject, ConfigError)
+    project = data.get("project")
+    dynamic = project.get("dynamic", []) if isinstance(project, dict) else []
+    if isinstance(dynamic, list) and "dependencies" in dynamic:
+        raise ConfigError(
+            f"{Location(str(pyproject), _line_of(text, 'dynamic'))}: [project].dependencies are dynamic, and tripin "
+            "does not build a project's metadata: pass them as requirements (e.g. tripin lock requirements.in)"
+        )
+
+
+def _nothing_to_lock(pyproject: Path) -> ConfigError:
+    _, data = read_toml_file(pyproject, ConfigError)
+    if "project" not in data:
+        return ConfigError(
+            f"{pyproject} has no [project] table: nothing to lock (add one with dependencies, or pass "
+            "requirements: tripin lock torch==2.6.0)"
+        )
+    return ConfigError(f"{pyproject}: [project].dependencies is empty; nothing to lock")
 
 
 def _index_settings(
@@ -510,6 +445,7 @@ def _index_settings(
     index_url: str | None,
     extra_index_urls: Sequence[str],
     sources: dict[str, str],
+    foreign: ForeignSettings,
 ) -> tuple[list[Index], dict[NormalizedName, str]]:
     """The indexes in the order names are looked up in them, and the names pinned to one.
     uv's order: the project's named indexes ([[tool.tripin.index]], as [[tool.uv.index]]), then
@@ -519,15 +455,19 @@ def _index_settings(
     PyPI cannot shadow it (dependency confusion). `sources` gets where each index came from."""
     where, cfg = str(pyproject), f"{pyproject} [tool.tripin]"
     env_index = next(((env[k], f"environment ({k})") for k in _INDEX_ENV if env.get(k, "").strip()), (None, ""))
-    default, sources["index-url"] = _first((index_url, "command line"), env_index, (tool.get("index-url"), cfg))
+    default, sources["index-url"] = _first(
+        (index_url, "command line"), env_index, (tool.get("index-url"), cfg), foreign.default or (None, "")
+    )
     env_extra, env_extra_src = _env_list(env, "TRIPIN_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL")
     front, front_src = _first((list(extra_index_urls), "command line"), (env_extra, env_extra_src))
     extras = [(u, front_src) for u in front or []] + [(u, cfg) for u in _str_list(tool, "extra-index-urls", where)]
+    extras += foreign.extras
     sources["extra-index-urls"] = " + ".join(dict.fromkeys(src for _, src in extras)) or "default"
     indexes, pins = _named_indexes(tool, where, text)
     sources["index"] = cfg if indexes else "default"
     for index in indexes:
         sources[f"index {index.name}"] = cfg
+    _add_foreign(foreign, indexes, pins, sources)
     seen: set[str] = set()
     for url, src in extras:
         checked = _check_url(url, src)
@@ -538,6 +478,28 @@ def _index_settings(
     indexes.append(Index(name="default", url=_check_url(str(default or DEFAULT_INDEX), sources["index-url"])))
     sources["index default"] = sources["index-url"]
     return indexes, pins
+
+
+def _add_foreign(
+    foreign: ForeignSettings, indexes: list[Index], pins: dict[NormalizedName, str], sources: dict[str, str]
+) -> None:
+    """[[tool.uv.index]] after [[tool.tripin.index]] (uv asks its named indexes before the extra
+    ones), and [tool.uv.sources] index pins; where [tool.tripin] names the same index or pins the
+    same package, [tool.tripin] wins."""
+    for index in foreign.named:
+        if not any(i.name == index.name for i in indexes):
+            indexes.append(Index(name=index.name, url=_check_url(index.url, index.source), explicit=index.explicit))
+            sources[f"index {index.name}"] = index.source
+    for package, name in foreign.pins.items():
+        pins.setdefault(package, name)
+
+
+def _foreign_settings(pyproject: Path) -> ForeignSettings:
+    """What [tool.uv] and [tool.pip-tools] say about indexes (uvconfig.py)."""
+    if not pyproject.is_file():
+        return ForeignSettings()
+    _, data = read_toml_file(pyproject, ConfigError)
+    return read_foreign(data, str(pyproject))
 
 
 def _named_indexes(tool: Mapping[str, Any], where: str, text: str) -> tuple[list[Index], dict[NormalizedName, str]]:
@@ -665,7 +627,8 @@ def _index_rows(
     rows = []
     for index in indexes:
         pinned = sorted(n for n, i in pins.items() if i == index.name)
-        value = index.public_url + (f" (pinned: {', '.join(pinned)})" if pinned else "")
+        value = index.public_url + (" (explicit)" if index.explicit else "")
+        value += f" (pinned: {', '.join(pinned)})" if pinned else ""
         rows.append((f"index {index.name}", value, sources.get(f"index {index.name}", "default")))
     return rows
 
@@ -750,7 +713,14 @@ def project_settings(
     lock_path = one("lock", lock, "TRIPIN_LOCK") or "pylock.toml"
     constraints_path = one("constraints", constraints, "TRIPIN_CONSTRAINTS") or default_constraints(lock_path)
     indexes, pins = _index_settings(
-        tool, pyproject, text, env, index_url=index_url, extra_index_urls=(), sources=sources
+        tool,
+        pyproject,
+        text,
+        env,
+        index_url=index_url,
+        extra_index_urls=(),
+        sources=sources,
+        foreign=_foreign_settings(pyproject),
     )
     pytorch = one("pytorch-index-url", pytorch_index_url, "TRIPIN_PYTORCH_INDEX_URL") or PYTORCH_INDEX
     overlay_paths, sources["rules"] = _first(
@@ -825,7 +795,11 @@ def _indexes_configured(project: Project) -> bool:
     """Whether pyproject.toml names any index. Not the environment: a lock committed to a
     repository must not fail for whoever checks it with PIP_INDEX_URL set to a PyPI proxy."""
     keys = ("index-url", "extra-index-urls", "index", "pytorch-index-url")
-    return any(project.sources.get(key, "default").endswith("[tool.tripin]") for key in keys)
+    return any(
+        "[tool." in source or "[[tool." in source
+        for key, source in project.sources.items()
+        if key in keys or key.startswith("index ")
+    )
 
 
 def describe_project(project: Project) -> list[tuple[str, str, str]]:
@@ -903,15 +877,29 @@ def project_overlays(pyproject: Path) -> list[Path]:
     return [pyproject.parent / o for o in _str_list(tool, "rules", str(pyproject))]
 
 
-def pyproject_digest(dependencies: Sequence[str], tool: Mapping[str, Any], requires_python: str | None = None) -> str:
+def pyproject_digest(
+    dependencies: Sequence[str],
+    tool: Mapping[str, Any],
+    requires_python: str | None = None,
+    *,
+    groups: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    foreign: Mapping[str, Any] | None = None,
+) -> str:
     """What a lock made from pyproject.toml depends on there: `check` compares it to see
     whether the file changed since (other tables may change freely). The requirements count as
-    a set, since the order in which `--group`s were given is not recorded; requires-python
-    decides which targets can be locked at all (raised past a target's Python, `lock` refuses)."""
+    sets, since the order in which `--group`s were given is not recorded, one for the main ones
+    and one per group, which the lock's markers tell apart (a requirement moved from a group to
+    [project].dependencies changes the lock); requires-python decides which targets can be
+    locked at all (raised past a target's Python, `lock` refuses); `foreign`, the [tool.uv] and
+    [tool.pip-tools] index settings. A lock of no group and no such setting keeps the digest
+    earlier versions wrote."""
+    own = {name: [kind, sorted(set(reqs))] for name, (kind, reqs) in (groups or {}).items() if reqs}
     payload = {
         "dependencies": sorted(set(dependencies)),
         "tool.tripin": tool,
         **({"requires-python": requires_python} if requires_python is not None else {}),
+        **({"groups": own} if own else {}),
+        **(foreign or {}),
     }
     return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -924,10 +912,23 @@ def lock_pyproject_digest(pyproject: Path, groups: Iterable[str]) -> str | None:
     project = data.get("project")
     extras = project.get("optional-dependencies") if isinstance(project, dict) else None
     names = sorted(set(groups))
-    if any(_named(extras, g) is None and _named(data.get("dependency-groups"), g) is None for g in names):
+    if any(named(extras, g) is None and named(data.get("dependency-groups"), g) is None for g in names):
         return None
-    deps, tool, _ = load_pyproject(pyproject, names)
-    return pyproject_digest(deps, tool, _requires_python(pyproject))
+    _, tool, _ = load_pyproject(pyproject, names)
+    return _digest_now(pyproject, tool, names, _requires_python(pyproject))
+
+
+def _digest_now(pyproject: Path, tool: Mapping[str, Any], groups: Sequence[str], requires_python: str | None) -> str:
+    """pyproject.toml's digest for a lock of its [tool.tripin] groups and `groups`."""
+    text, data = read_toml_file(pyproject, ConfigError)
+    wanted = [*_str_list(tool, "groups", str(pyproject)), *groups]
+    return pyproject_digest(
+        main_dependencies(data, pyproject, text),
+        tool,
+        requires_python,
+        groups=own_requirements(data, pyproject, text, wanted),
+        foreign=read_foreign(data, str(pyproject)).read,
+    )
 
 
 def inputs_digest(settings: Settings, *, nightly: bool = False) -> str:
@@ -938,7 +939,7 @@ def inputs_digest(settings: Settings, *, nightly: bool = False) -> str:
         "requirements": sorted(str(r) for r in settings.requirements),
         **({"constraints": sorted(str(r) for r in settings.constraints)} if settings.constraints else {}),
         "targets": list(settings.targets),
-        "indexes": [[i.name, i.public_url] for i in settings.indexes],
+        "indexes": [[i.name, i.public_url, *(["explicit"] if i.explicit else [])] for i in settings.indexes],
         "pins": sorted(settings.pins.items()),
         "levels": [settings.manylinux, settings.musllinux, settings.macos],
         "prereleases": settings.prereleases,

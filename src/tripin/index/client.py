@@ -191,7 +191,7 @@ class IndexClient:
 
     def _load_project(self, name: NormalizedName) -> Project:
         pinned = self.pins.get(name)
-        candidates = [i for i in self.indexes if i.name == pinned] if pinned else self.indexes
+        candidates = [i for i in self.indexes if (i.name == pinned if pinned else not i.explicit)]
         if not pinned and name in TORCH_FAMILY and len(candidates) > 1:
             return self._load_unpinned_torch_family(name, candidates)
         for index in candidates:

@@ -70,6 +70,7 @@ class Index:
 
     name: str
     url: str
+    explicit: bool = False  # uv's `explicit = true`: asked only for the names pinned to it
 
     @property
     def public_url(self) -> str:
