@@ -18,10 +18,10 @@ if TYPE_CHECKING:  # the parser imports this module for every command: the rules
 __all__ = ["add_rules_parser", "run_rules"]
 
 
-def add_rules_parser(sub: Any) -> None:
+def add_rules_parser(sub: Any, help_text: str) -> None:
     rules = sub.add_parser(
         "rules",
-        help="show, verify and refresh the ruleset",
+        help=help_text,
         description="The ruleset: list it, show one torch line, verify it (offline: the files; "
         "--online: against the index's metadata), or sync it from the index.",
     )
