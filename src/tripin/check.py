@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import NormalizedName, canonicalize_name
@@ -27,6 +27,9 @@ from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
 from tripin.targets import Target, parse_target
 from tripin.wheelfile import file_name, parse_wheel, tag_text
+
+if TYPE_CHECKING:
+    from tripin.config import Project
 
 __all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
 
@@ -312,7 +315,8 @@ def _check_lock(
                 )
             )
     _check_stale(path, data, ruleset, out, read)
-    _check_indexes(path, data, entries, out, read)
+    read.append(path.parent / "pyproject.toml")
+    _check_indexes(path, data, entries, lock_project(path), out)
     return installs
 
 
@@ -321,19 +325,27 @@ def _check_lock(
 FOREIGN_INDEX = "TP016"  # a lock entry's index is not one the project configures, or not the pinned one
 
 
+def lock_project(lock: Path) -> Project:
+    """The settings a lock is judged by (TP016, TP005's fix, install's refusal): those of the
+    pyproject.toml beside it, without this shell's environment. A lock is committed and checked
+    in many shells: PIP_INDEX_URL there must not turn TP016 off (an index the project does not
+    configure would pass), nor may PIP_EXTRA_INDEX_URL make an index count as the project's
+    (the hook passes on one machine and fails in CI)."""
+    from tripin.config import project_settings
+
+    return project_settings(pyproject=lock.parent / "pyproject.toml", environ={})
+
+
 def _check_indexes(
-    path: Path, data: Mapping[str, Any], entries: Sequence[_Entry], out: list[Violation], read: list[Path]
+    path: Path, data: Mapping[str, Any], entries: Sequence[_Entry], project: Project, out: list[Violation]
 ) -> None:
     """A hostile edit may point a package at another index (and a file there): each entry's
-    `index` must be one the project beside the lock configures (its pyproject.toml and the
-    environment, as `lock` reads them), and a pinned name's must be the index it is pinned to.
+    `index` must be one the project beside the lock configures (its pyproject.toml, not the
+    environment of whoever checks it), and a pinned name's must be the index it is pinned to.
     A tripin lock names the index of every package with wheels; another tool's lock is judged
     only where an entry names one."""
-    from tripin.config import index_problem, project_settings
+    from tripin.config import index_problem
 
-    pyproject = path.parent / "pyproject.toml"
-    read.append(pyproject)
-    project = project_settings(pyproject=pyproject)
     tool = data.get("tool")
     ours = isinstance(tool, Mapping) and isinstance(tool.get("tripin"), Mapping)
     for entry in entries:
