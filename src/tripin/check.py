@@ -314,9 +314,10 @@ def _check_lock(
                     message=f"{entry.name} {entry.version}: sdist has no hashes",
                 )
             )
-    _check_stale(path, data, ruleset, out, read)
+    project = lock_project(path)
     read.append(path.parent / "pyproject.toml")
-    _check_indexes(path, data, entries, lock_project(path), out)
+    _check_stale(path, data, ruleset, project, out)
+    _check_indexes(path, data, entries, project, out)
     return installs
 
 
@@ -599,73 +600,29 @@ def _companion_fix(ruleset: Ruleset, name: str, torch: Version) -> str:
     return f"pin {name}=={fit} (built for torch {torch.public}), or lock both: tripin lock"
 
 
-def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: list[Violation], read: list[Path]) -> None:
+def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project: Project, out: list[Violation]) -> None:
     tool = data.get("tool", {}).get("tripin")
     if not isinstance(tool, dict):
         return  # not written by tripin: nothing records its inputs
     where = Location(str(path), 1)
+    stale: list[str] = []
     if tool.get("ruleset-digest") and tool["ruleset-digest"] != ruleset.digest:
-        out.append(
-            Violation(
-                where=where,
-                code="TP005",
-                message="the lock was written with another ruleset "
-                f"({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})",
-                fix=relock_command(path, data),
-            )
+        stale.append(
+            f"the lock was written with another ruleset ({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})"
         )
     recorded = tool.get("pyproject-digest")
     pyproject = path.parent / "pyproject.toml"
-    if recorded:
-        read.append(pyproject)
+    extras, groups = _lock_groups(data)  # --group ones too: [tool.tripin] does not name those
     if recorded and pyproject.is_file():
         from tripin.config import lock_pyproject_digest
 
-        extras, groups = _lock_groups(data)  # --group ones too: [tool.tripin] does not name those
         if lock_pyproject_digest(pyproject, extras | groups) != recorded:
-            out.append(
-                Violation(
-                    where=where,
-                    code="TP005",
-                    message=f"{pyproject} changed since the lock was written",
-                    fix=relock_command(path, data),
-                )
-            )
+            stale.append(f"{pyproject} changed since the lock was written")
+    if stale:
+        from tripin.remake import relock_command
 
-
-def relock_command(path: Path, data: Mapping[str, Any]) -> str:
-    """The `tripin lock` that makes this lock again: its file name, and where it was not made
-    from a pyproject.toml, its requirements and targets (a bare `tripin lock` there says "no
-    requirements given", and writes pylock.toml beside a pylock.gpu.toml). Every value comes
-    from the lock, which may be hostile: each is parsed for what it is before it is quoted."""
-    import shlex
-
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    tool = data.get("tool", {}).get("tripin", {})
-    argv = ["tripin", "lock"]
-    extras, groups = _lock_groups(data)
-    made_here = True  # every option of the lock's is in its files (pyproject.toml) or in this argv
-    try:
-        if not tool.get("pyproject-digest"):
-            argv += [str(Requirement(r)) for r in tool.get("requirements", [])]
-            argv += [a for t in tool.get("targets", []) for a in ("-t", parse_target(t["name"]).name)]
-            if isinstance(newer := tool.get("exclude-newer"), str):
-                from datetime import datetime
-
-                datetime.fromisoformat(newer)  # a date or time, as lock wrote it: nothing else is quoted
-                argv += ["--exclude-newer", newer]
-            # indexes, --overlay, --manylinux: the lock does not record them as they were given
-            made_here = all(p.get("index") in (None, "https://pypi.org/simple") for p in data.get("packages", []))
-        # lock's --group names optional-dependencies and dependency-groups alike
-        argv += [a for g in sorted(extras | groups) for a in ("--group", str(canonicalize_name(g, validate=True)))]
-    except (InvalidRequirement, TargetError, TypeError, KeyError, ValueError):
-        return f"lock again with the inputs {path.name} was made from (tripin lock)"
-    if path.name != "pylock.toml":
-        argv += ["--lock", str(path)]
-    if not made_here:
-        return f"{shlex.join(argv)} with the index options (--index-url, --pytorch-index-url) it was made with"
-    return shlex.join(argv)
+        fix = relock_command(path, data, project, sorted(extras | groups))
+        out += [Violation(where=where, code="TP005", message=message, fix=fix) for message in stale]
 
 
 # -- requirements and constraints files ------------------------------------------------------------
