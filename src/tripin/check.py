@@ -29,6 +29,8 @@ from tripin.targets import Target, parse_target
 from tripin.wheelfile import file_name, parse_wheel, tag_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tripin.config import Project
 
 __all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
@@ -827,25 +829,28 @@ def check_files(
     targets: Sequence[Target] = (),
     read: list[Path] | None = None,
     errors: list[TripinError] | None = None,
+    rules_of: Callable[[Path], Ruleset] | None = None,
 ) -> list[Violation]:
     """Every violation in the files, in file order, each reported once. `read` collects every
     file the verdict depends on. With `errors`, a file that cannot be read is reported there
     and the others are still judged: a pre-commit run hands over every matching file, and one
-    that is not pip's syntax must not hide the wrong Triton in another."""
+    that is not pip's syntax must not hide the wrong Triton in another. `rules_of` gives the
+    ruleset a file is judged by (its own project's overlays), `ruleset` where it is not given."""
     read = [] if read is None else read
     out: list[Violation] = []
     locks: dict[Path, dict[str, dict[str, Version]]] = {}
     for path in [p for p in paths if p.suffix in (".toml", ".lock")]:
         try:
+            rules = rules_of(path) if rules_of else ruleset
             if path.suffix == ".toml":
-                locks[path] = _lock_installs(path, ruleset, targets, out, read)
+                locks[path] = _lock_installs(path, rules, targets, out, read)
             else:
-                locks[path] = _check_uvlock(path, ruleset, targets, out, read)
+                locks[path] = _check_uvlock(path, rules, targets, out, read)
         except TripinError as exc:
             _keep(exc, errors)
     for path in [p for p in paths if p.suffix not in (".toml", ".lock")]:
         try:
-            _judge_reqfile(path, ruleset, targets, locks, out, read)
+            _judge_reqfile(path, rules_of(path) if rules_of else ruleset, targets, locks, out, read)
         except TripinError as exc:
             _keep(exc, errors)
     return _dedupe(out)
