@@ -10,11 +10,12 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import read_toml, tripin
-from indexserver import IndexServer
+from indexserver import IndexServer, build_wheel
 
 X86 = "linux-x86_64-cp312"
 ALL_ENV = ("PIP_", "UV_", "TRIPIN_")
@@ -180,3 +181,39 @@ def test_indexes_no_command_line_can_name_are_said_to_be_so(
     fix = _fix(capsys)
     assert fix.startswith("tripin lock with the index options it was made with (") and said in fix, fix
     assert "****" not in fix and "$(x)" not in fix and "\\x0a" not in fix
+
+
+def test_a_variant_lock_keeps_the_pytorch_index_it_was_made_with(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A -cu126 target's torch came from `--pytorch-index-url URL`/cu126: the fix names URL."""
+    pyproject = _project(work, f'targets = ["{X86}-cu126"]\n', '"torch==2.6.0", "filelock"')
+    args = ["lock", "-q", "--index-url", index.simple_url, "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *args).code == 0
+    _edit(pyproject)
+    fix = _fix(capsys)
+    assert fix == f"tripin lock --index-url {index.simple_url} --pytorch-index-url {pytorch.url}", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert _indexes(work / "pylock.toml") == {index.simple_url, f"{pytorch.url}/cu126"}
+
+
+def test_a_nightly_lock_is_made_again_from_the_nightly_index(
+    index: IndexServer, make_index: Callable[..., IndexServer], work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its torch came from URL/nightly/cu126: without --nightly the fix would move it to a release."""
+    server = make_index()
+    wheels, x86 = work.parent / "nightly", "cp312-cp312-manylinux_2_28_x86_64"
+    triton = 'pytorch-triton==3.2.0+git4b3bb1f8; platform_system == "Linux" and platform_machine == "x86_64"'
+    torch = build_wheel(wheels, "torch", "2.7.0.dev20250301+cu126", x86, requires_dist=["filelock", triton])
+    server.add_variant_wheel("nightly/cu126", torch)
+    server.add_variant_wheel("nightly/cu126", build_wheel(wheels, "pytorch-triton", "3.2.0+git4b3bb1f8", x86))
+    pyproject = _project(work, f'targets = ["{X86}-cu126"]\n', '"torch>=2.7.0.dev0", "filelock"')
+    args = ["lock", "-q", "--nightly", "--index-url", index.simple_url, "--pytorch-index-url", server.url]
+    assert tripin(capsys, *args).code == 0
+    _edit(pyproject)
+    fix = _fix(capsys)
+    assert fix == f"tripin lock --index-url {index.simple_url} --pytorch-index-url {server.url} --nightly", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert f"{server.url}/nightly/cu126" in _indexes(work / "pylock.toml")
