@@ -253,10 +253,36 @@ def test_an_unpinned_name_may_come_from_any_configured_index(
     _edit(lock, EVIL_INDEX)
     run = tripin(capsys, "check")
     assert run.code == 1 and "TP016 mypriv: index 'https://evil.example.com/simple' is not one the project" in run.out
-    # an index given in the environment is one the project is locked with too (uv reads it as well)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("UV_EXTRA_INDEX_URL", EVIL_INDEX)
-        assert tripin(capsys, "check").code == 0
+    # an index in the checking shell's environment is not one the project configures: the hook
+    # would pass on the machine that sets it and fail in CI (or for the reviewer)
+    for variable in ("UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL", "TRIPIN_EXTRA_INDEX_URL"):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(variable, EVIL_INDEX)
+            assert "TP016 mypriv: index 'https://evil.example.com/simple'" in tripin(capsys, "check").out, variable
+
+
+@pytest.mark.parametrize("variable", ["PIP_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "TRIPIN_INDEX_URL"])
+def test_the_projects_index_in_the_checker_s_environment_keeps_tp016(
+    work: Path,
+    public: IndexServer,
+    other: IndexServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    """A hostile pull request's lock takes mypriv from another index than pyproject.toml's
+    index-url. With that same index-url set in the shell (PIP_INDEX_URL on a CI runner), the
+    environment became the setting's source, nothing counted as configured, TP016 judged
+    nothing, and install would have installed the other index's file."""
+    _project(work, f'index-url = "{public.simple_url}"\n')
+    assert tripin(capsys, "lock", "--index-url", other.simple_url).code == 0
+    message = f"TP016 mypriv: index '{other.simple_url}' is not one the project configures"
+    assert message in tripin(capsys, "check").out
+    monkeypatch.setenv(variable, public.simple_url)
+    run = tripin(capsys, "check")
+    assert run.code == 1 and message in run.out, run.out
+    code, out, err = _install(capsys, work / "pylock.toml")
+    assert code == 2 and "refusing to install" in err and other.simple_url not in out, (out, err)
 
 
 def test_another_tools_lock_is_judged_where_it_names_an_index(

@@ -141,3 +141,43 @@ def test_build_plan_without_the_lock_s_overlay_says_so(
     run = tripin(capsys, "build-plan", "--target", ARM_CU, "-o", "b.sh")
     assert run.code == 2 and "the lock was made with other rules" in run.err and "pass the same --overlay" in run.err
     assert tripin(capsys, "build-plan", "--target", ARM_CU, "-o", "b.sh", "--overlay", "internal.toml").code == 0
+
+
+def test_check_from_the_root_judges_each_project_by_its_own_overlays(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hook runs at the repository's root, whose pyproject.toml has no overlay: a
+    subproject's lock, written with its overlay, was TP005 "another ruleset", and its fork's
+    build was judged by rules that do not know it (TP002). A sibling without the overlay
+    keeps the shipped rules."""
+    tool = f'[tool.tripin]\ntargets = ["{ARM}"]\nindex-url = "{index.simple_url}"\n'
+    pair = "torch==2.6.0\ntriton==3.2.0+git11111111\n"
+    for name, rules in (("api", 'rules = ["internal.toml"]\n'), ("web", "")):
+        folder = work / "services" / name
+        folder.mkdir(parents=True)
+        shutil.copy(OVERLAY, folder / "internal.toml")
+        (folder / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\nversion = "0"\ndependencies = ["filelock"]\n{tool}{rules}'
+        )
+        (folder / "requirements.txt").write_text(pair)
+        monkeypatch.chdir(folder)
+        assert tripin(capsys, "lock", "-q").code == 0
+        assert (tripin(capsys, "check", "requirements.txt", "pyproject.toml").code == 0) is (name == "api")
+    monkeypatch.chdir(work)
+    (work / "pyproject.toml").write_text('[project]\nname = "root"\nversion = "0"\n')
+    api = ["services/api/pyproject.toml", "services/api/requirements.txt"]
+    run = tripin(capsys, "check", *api)
+    assert (run.code, run.out) == (0, ""), run.out
+    run = tripin(capsys, "check", *api, "services/web/pyproject.toml", "services/web/requirements.txt")
+    assert run.code == 1 and {line.split(" ")[0] for line in run.out.splitlines()} == {
+        "services/web/requirements.txt:2:"
+    }, run.out
+    assert "TP002" in run.out
+    # the subproject's overlay is part of the answer a repeated check replays
+    fork = work / "services" / "api" / "internal.toml"
+    fork.write_text(fork.read_text().replace('status = "verified"', 'status = "candidate"'))
+    run = tripin(capsys, "check", *api)
+    assert run.code == 1 and "TP005 the lock was written with another ruleset" in run.out, run.out
+    # --overlay on the command line is for every file named
+    run = tripin(capsys, "check", "--overlay", "internal.toml", "services/web/requirements.txt")
+    assert run.code == 0, run.out

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import NormalizedName, canonicalize_name
@@ -27,6 +27,11 @@ from tripin.reqfile import ReqLine, parse_requirements_file, vcs_commit
 from tripin.rules.model import Ruleset
 from tripin.targets import Target, parse_target
 from tripin.wheelfile import file_name, parse_wheel, tag_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tripin.config import Project
 
 __all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
 
@@ -311,8 +316,10 @@ def _check_lock(
                     message=f"{entry.name} {entry.version}: sdist has no hashes",
                 )
             )
-    _check_stale(path, data, ruleset, out, read)
-    _check_indexes(path, data, entries, out, read)
+    project = lock_project(path)
+    read.append(path.parent / "pyproject.toml")
+    _check_stale(path, data, ruleset, project, out)
+    _check_indexes(path, data, entries, project, out)
     return installs
 
 
@@ -321,19 +328,27 @@ def _check_lock(
 FOREIGN_INDEX = "TP016"  # a lock entry's index is not one the project configures, or not the pinned one
 
 
+def lock_project(lock: Path) -> Project:
+    """The settings a lock is judged by (TP016, TP005's fix, install's refusal): those of the
+    pyproject.toml beside it, without this shell's environment. A lock is committed and checked
+    in many shells: PIP_INDEX_URL there must not turn TP016 off (an index the project does not
+    configure would pass), nor may PIP_EXTRA_INDEX_URL make an index count as the project's
+    (the hook passes on one machine and fails in CI)."""
+    from tripin.config import project_settings
+
+    return project_settings(pyproject=lock.parent / "pyproject.toml", environ={})
+
+
 def _check_indexes(
-    path: Path, data: Mapping[str, Any], entries: Sequence[_Entry], out: list[Violation], read: list[Path]
+    path: Path, data: Mapping[str, Any], entries: Sequence[_Entry], project: Project, out: list[Violation]
 ) -> None:
     """A hostile edit may point a package at another index (and a file there): each entry's
-    `index` must be one the project beside the lock configures (its pyproject.toml and the
-    environment, as `lock` reads them), and a pinned name's must be the index it is pinned to.
+    `index` must be one the project beside the lock configures (its pyproject.toml, not the
+    environment of whoever checks it), and a pinned name's must be the index it is pinned to.
     A tripin lock names the index of every package with wheels; another tool's lock is judged
     only where an entry names one."""
-    from tripin.config import index_problem, project_settings
+    from tripin.config import index_problem
 
-    pyproject = path.parent / "pyproject.toml"
-    read.append(pyproject)
-    project = project_settings(pyproject=pyproject)
     tool = data.get("tool")
     ours = isinstance(tool, Mapping) and isinstance(tool.get("tripin"), Mapping)
     for entry in entries:
@@ -587,73 +602,29 @@ def _companion_fix(ruleset: Ruleset, name: str, torch: Version) -> str:
     return f"pin {name}=={fit} (built for torch {torch.public}), or lock both: tripin lock"
 
 
-def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, out: list[Violation], read: list[Path]) -> None:
+def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project: Project, out: list[Violation]) -> None:
     tool = data.get("tool", {}).get("tripin")
     if not isinstance(tool, dict):
         return  # not written by tripin: nothing records its inputs
     where = Location(str(path), 1)
+    stale: list[str] = []
     if tool.get("ruleset-digest") and tool["ruleset-digest"] != ruleset.digest:
-        out.append(
-            Violation(
-                where=where,
-                code="TP005",
-                message="the lock was written with another ruleset "
-                f"({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})",
-                fix=relock_command(path, data),
-            )
+        stale.append(
+            f"the lock was written with another ruleset ({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})"
         )
     recorded = tool.get("pyproject-digest")
     pyproject = path.parent / "pyproject.toml"
-    if recorded:
-        read.append(pyproject)
+    extras, groups = _lock_groups(data)  # --group ones too: [tool.tripin] does not name those
     if recorded and pyproject.is_file():
         from tripin.config import lock_pyproject_digest
 
-        extras, groups = _lock_groups(data)  # --group ones too: [tool.tripin] does not name those
         if lock_pyproject_digest(pyproject, extras | groups) != recorded:
-            out.append(
-                Violation(
-                    where=where,
-                    code="TP005",
-                    message=f"{pyproject} changed since the lock was written",
-                    fix=relock_command(path, data),
-                )
-            )
+            stale.append(f"{pyproject} changed since the lock was written")
+    if stale:
+        from tripin.remake import relock_command
 
-
-def relock_command(path: Path, data: Mapping[str, Any]) -> str:
-    """The `tripin lock` that makes this lock again: its file name, and where it was not made
-    from a pyproject.toml, its requirements and targets (a bare `tripin lock` there says "no
-    requirements given", and writes pylock.toml beside a pylock.gpu.toml). Every value comes
-    from the lock, which may be hostile: each is parsed for what it is before it is quoted."""
-    import shlex
-
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    tool = data.get("tool", {}).get("tripin", {})
-    argv = ["tripin", "lock"]
-    extras, groups = _lock_groups(data)
-    made_here = True  # every option of the lock's is in its files (pyproject.toml) or in this argv
-    try:
-        if not tool.get("pyproject-digest"):
-            argv += [str(Requirement(r)) for r in tool.get("requirements", [])]
-            argv += [a for t in tool.get("targets", []) for a in ("-t", parse_target(t["name"]).name)]
-            if isinstance(newer := tool.get("exclude-newer"), str):
-                from datetime import datetime
-
-                datetime.fromisoformat(newer)  # a date or time, as lock wrote it: nothing else is quoted
-                argv += ["--exclude-newer", newer]
-            # indexes, --overlay, --manylinux: the lock does not record them as they were given
-            made_here = all(p.get("index") in (None, "https://pypi.org/simple") for p in data.get("packages", []))
-        # lock's --group names optional-dependencies and dependency-groups alike
-        argv += [a for g in sorted(extras | groups) for a in ("--group", str(canonicalize_name(g, validate=True)))]
-    except (InvalidRequirement, TargetError, TypeError, KeyError, ValueError):
-        return f"lock again with the inputs {path.name} was made from (tripin lock)"
-    if path.name != "pylock.toml":
-        argv += ["--lock", str(path)]
-    if not made_here:
-        return f"{shlex.join(argv)} with the index options (--index-url, --pytorch-index-url) it was made with"
-    return shlex.join(argv)
+        fix = relock_command(path, data, project, sorted(extras | groups))
+        out += [Violation(where=where, code="TP005", message=message, fix=fix) for message in stale]
 
 
 # -- requirements and constraints files ------------------------------------------------------------
@@ -858,25 +829,28 @@ def check_files(
     targets: Sequence[Target] = (),
     read: list[Path] | None = None,
     errors: list[TripinError] | None = None,
+    rules_of: Callable[[Path], Ruleset] | None = None,
 ) -> list[Violation]:
     """Every violation in the files, in file order, each reported once. `read` collects every
     file the verdict depends on. With `errors`, a file that cannot be read is reported there
     and the others are still judged: a pre-commit run hands over every matching file, and one
-    that is not pip's syntax must not hide the wrong Triton in another."""
+    that is not pip's syntax must not hide the wrong Triton in another. `rules_of` gives the
+    ruleset a file is judged by (its own project's overlays), `ruleset` where it is not given."""
     read = [] if read is None else read
     out: list[Violation] = []
     locks: dict[Path, dict[str, dict[str, Version]]] = {}
     for path in [p for p in paths if p.suffix in (".toml", ".lock")]:
         try:
+            rules = rules_of(path) if rules_of else ruleset
             if path.suffix == ".toml":
-                locks[path] = _lock_installs(path, ruleset, targets, out, read)
+                locks[path] = _lock_installs(path, rules, targets, out, read)
             else:
-                locks[path] = _check_uvlock(path, ruleset, targets, out, read)
+                locks[path] = _check_uvlock(path, rules, targets, out, read)
         except TripinError as exc:
             _keep(exc, errors)
     for path in [p for p in paths if p.suffix not in (".toml", ".lock")]:
         try:
-            _judge_reqfile(path, ruleset, targets, locks, out, read)
+            _judge_reqfile(path, rules_of(path) if rules_of else ruleset, targets, locks, out, read)
         except TripinError as exc:
             _keep(exc, errors)
     return _dedupe(out)

@@ -164,14 +164,14 @@ def run_install(args: argparse.Namespace) -> int:
     import shutil
     import subprocess
 
-    from tripin.config import project_settings
+    from tripin.check import lock_project
     from tripin.doctor import absolute_python, inspect
     from tripin.install import choose_target, describe, install_plan, nothing_selected
     from tripin.lock.pylock import read_pylock
 
     lock_path = lock_path_of(args)
     lock = read_pylock(lock_path)
-    project = project_settings(pyproject=lock_path.parent / "pyproject.toml")  # whose indexes it names
+    project = lock_project(lock_path)  # whose indexes it names, as check's TP016 judges them
     python = absolute_python(args.python)
     report, _ = inspect(python)
     target = args.target

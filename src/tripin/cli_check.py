@@ -11,6 +11,8 @@ from tripin.cli_shared import lock_path_of, project_of, ruleset_of
 from tripin.errors import EXIT_NO_SOLUTION, EXIT_OK
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tripin.config import Project
     from tripin.errors import TripinError
     from tripin.lock.model import Lock
@@ -56,8 +58,9 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     from tripin.config import load_rules
 
     ruleset = load_rules(project, validate=False)
+    rules_of = _rules_by_project(project, ruleset, read)
     targets = [parse_target(t) for t in args.targets]
-    found = check_files(files, ruleset, targets, read, unreadable)
+    found = check_files(files, ruleset, targets, read, unreadable, rules_of)
     warnings = [v for v in found if v.level == "warning"]
     violations = [v for v in found if v.level == "error"]
     if args.fix and violations:
@@ -68,7 +71,7 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
             print(f"fixed {line}", file=sys.stderr)
         for line in skipped:
             print(f"not fixed {line}", file=sys.stderr)
-        found = check_files(files, ruleset, targets, errors=[])
+        found = check_files(files, ruleset, targets, errors=[], rules_of=rules_of)
         violations = [v for v in found if v.level == "error"]
     if args.format == "json":
         rows = [
@@ -96,6 +99,33 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     failed = violations or (getattr(args, "strict", False) and warnings)
     code = EXIT_NO_SOLUTION if failed else EXIT_OK
     return output, max([code, *(exc.exit_code for exc in unreadable)]), errors
+
+
+def _rules_by_project(project: Project, ruleset: Ruleset, read: list[Path]) -> Callable[[Path], Ruleset]:
+    """The ruleset each file is judged by: its own project's, with the `rules` overlays of the
+    pyproject.toml beside it, as `lock` run there used (the hook runs at the repository's root,
+    where a subproject's lock judged by the root's rules was stale and its fork's Triton
+    misjudged). `--overlay` and a file with no pyproject.toml beside it take this directory's."""
+    from tripin.config import project_overlays, rules_with_overlays
+
+    here = Path.cwd().resolve()
+    loaded: dict[tuple[Path, ...], Ruleset] = {tuple(o.resolve() for o in project.overlays): ruleset}
+
+    def rules_of(path: Path) -> Ruleset:
+        pyproject = path.parent / "pyproject.toml"
+        if project.sources.get("rules") == "command line" or path.parent.resolve() == here:
+            return ruleset
+        read.append(pyproject)  # one written later changes the answer: the memo must see it
+        if not pyproject.is_file():
+            return ruleset
+        overlays = project_overlays(pyproject)
+        read.extend(overlays)
+        key = tuple(o.resolve() for o in overlays)
+        if key not in loaded:
+            loaded[key] = rules_with_overlays(project.rules_dir, overlays, validate=False)
+        return loaded[key]
+
+    return rules_of
 
 
 def _named_files(files: list[Path], read: list[Path], unreadable: list[TripinError]) -> list[Path]:

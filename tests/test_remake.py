@@ -1,0 +1,219 @@
+"""TP005's fix (tripin/remake.py), run as printed by a real shell, makes a lock `check` passes.
+
+Before it is run, each test compares the printed command with what it has to be: a wrong fix
+would lock from PyPI, and tests never reach the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import read_toml, tripin
+from indexserver import IndexServer, build_wheel
+
+X86 = "linux-x86_64-cp312"
+ALL_ENV = ("PIP_", "UV_", "TRIPIN_")
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository root; `bin/tripin` runs this tripin, as the printed command names it."""
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    for key in [k for k in os.environ if k.startswith(ALL_ENV)]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    launcher = tmp_path / "bin" / "tripin"
+    launcher.parent.mkdir()
+    launcher.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m tripin "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{launcher.parent}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "repo"
+
+
+def _project(folder: Path, tool: str, deps: str = '"filelock"') -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    pyproject = folder / "pyproject.toml"
+    pyproject.write_text(f'[project]\nname = "p"\nversion = "0"\ndependencies = [{deps}]\n[tool.tripin]\n{tool}')
+    return pyproject
+
+
+def _edit(pyproject: Path) -> None:
+    pyproject.write_text(pyproject.read_text().replace('"filelock"', '"filelock", "markupsafe"'))
+
+
+def _fix(capsys: pytest.CaptureFixture[str], *files: str) -> str:
+    run = tripin(capsys, "check", *files)
+    assert run.code == 1 and run.out.count("\n") == 1 and " TP005 " in run.out, run.out
+    return run.out.rstrip("\n").split("; fix: ", 1)[1]
+
+
+def _run_printed(fix: str) -> None:
+    """The fix by sh, as a user pastes it; it must then leave nothing for `check` to say."""
+    done = subprocess.run(["sh", "-c", fix], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def _indexes(lock: Path) -> set[str]:
+    return {p["index"] for p in read_toml(lock)["packages"]}
+
+
+def test_a_lock_keeps_the_index_and_exclude_newer_it_was_made_with(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The project configures no index: the fix said `tripin lock`, which moved every package
+    to PyPI and dropped --exclude-newer."""
+    pyproject = _project(work, f'targets = ["{X86}"]\n')
+    lock = ["lock", "-q", "--index-url", index.simple_url, "--exclude-newer", "2030-01-01"]
+    assert tripin(capsys, *lock).code == 0
+    _edit(pyproject)
+    fix = _fix(capsys)
+    newer = "2030-01-01T23:59:59.999999+00:00"
+    assert fix == f"tripin lock --exclude-newer {newer} --index-url {index.simple_url}"
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    data = read_toml(work / "pylock.toml")
+    assert data["tool"]["tripin"]["exclude-newer"] == newer
+    assert {p["name"] for p in data["packages"]} == {"filelock", "markupsafe"}
+    assert _indexes(work / "pylock.toml") == {index.simple_url}
+
+
+def test_configured_options_are_left_to_the_project(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What [tool.tripin] configures is read again by the fix (an edit there included), and an
+    index TP016 reports is not carried into it: the re-lock takes the project's own."""
+    tool = f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\nexclude-newer = "2030-01-01"\n'
+    pyproject = _project(work, tool)
+    assert tripin(capsys, "lock", "-q").code == 0
+    _edit(pyproject)
+    assert _fix(capsys) == "tripin lock"
+    lock = work / "pylock.toml"
+    lock.write_text(lock.read_text().replace(f'index = "{index.simple_url}"', 'index = "https://evil.example.com/s"'))
+    run = tripin(capsys, "check")
+    assert "TP016" in run.out and run.out.count("TP005") == 1 and "fix: tripin lock\n" in run.out, run.out
+
+
+def test_targets_given_on_the_command_line_are_named(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No [tool.tripin] targets: the fix `tripin lock` failed with "no target given"."""
+    pyproject = _project(work, f'index-url = "{index.simple_url}"\n')
+    assert tripin(capsys, "lock", "-q", "-t", X86).code == 0
+    monkeypatch.setenv("TRIPIN_TARGETS", "linux-aarch64-cp312")  # lock's environment, not check's
+    _edit(pyproject)
+    monkeypatch.delenv("TRIPIN_TARGETS")
+    fix = _fix(capsys)
+    assert fix == f"tripin lock -t {X86}"
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert {p["name"] for p in read_toml(work / "pylock.toml")["packages"]} == {"filelock", "markupsafe"}
+
+
+@pytest.mark.parametrize("folder", ["services/api", "services/my api/$(touch pwned)'`touch pwned`", "-x"])
+def test_a_subproject_is_locked_in_its_own_folder(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    """The hook runs at the repository's root: `tripin lock --lock services/api/pylock.api.toml`
+    locked the root's pyproject.toml into the subproject's lock. The folder is quoted for a
+    shell, whatever its name."""
+    tool = f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\n'
+    _project(work, tool, '"markupsafe"')
+    pyproject = _project(work / folder, tool + 'lock = "pylock.api.toml"\n')
+    assert tripin(capsys, "lock", "-q").code == 0
+    monkeypatch.chdir(work / folder)
+    assert tripin(capsys, "lock", "-q").code == 0
+    monkeypatch.chdir(work)
+    root_lock = (work / "pylock.toml").read_bytes()
+    _edit(pyproject)
+    fix = _fix(capsys, "--", f"{folder}/pyproject.toml")
+    shown = folder if not folder.startswith("-") else f"./{folder}"
+    assert fix == f"cd {shlex.quote(shown)} && tripin lock", fix
+    _run_printed(fix)
+    assert not list(work.rglob("pwned"))
+    assert tripin(capsys, "check", "pyproject.toml", "--", f"{folder}/pyproject.toml").code == 0
+    assert (work / "pylock.toml").read_bytes() == root_lock
+    names = {p["name"] for p in read_toml(work / folder / "pylock.api.toml")["packages"]}
+    assert names == {"filelock", "markupsafe"}
+
+
+def test_a_lock_of_another_name_than_the_projects_names_its_file(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pyproject = _project(work / "app", f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\n')
+    monkeypatch.chdir(work / "app")
+    assert tripin(capsys, "lock", "-q", "--lock", "pylock.gpu.toml").code == 0
+    monkeypatch.chdir(work)
+    _edit(pyproject)
+    fix = _fix(capsys, "app/pylock.gpu.toml")
+    assert fix == "cd app && tripin lock --lock pylock.gpu.toml"
+    _run_printed(fix)
+    assert tripin(capsys, "check", "app/pylock.gpu.toml").code == 0
+
+
+@pytest.mark.parametrize(
+    ("indexes", "said"),
+    [
+        (["https://a.example.org/simple", "https://b.example.org/simple"], "does not record which was --index-url"),
+        (["https://user:****@a.example.org/simple"], "not a plain URL without credentials"),
+        (["https://a.example.org/simple\\n$(x)"], "not a plain URL without credentials"),
+    ],
+)
+def test_indexes_no_command_line_can_name_are_said_to_be_so(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], indexes: list[str], said: str
+) -> None:
+    """Two indexes of which the lock does not record the --index-url, a URL whose credentials
+    were masked, or a hostile one: the fix says to give the index options, and names none."""
+    pyproject = _project(work, f'targets = ["{X86}"]\n', '"filelock", "markupsafe"')
+    assert tripin(capsys, "lock", "-q", "--index-url", index.simple_url).code == 0
+    lock = work / "pylock.toml"
+    text = lock.read_text()
+    for n, url in enumerate(indexes):
+        text = text.replace(f'index = "{index.simple_url}"', f'index = "{url}"', 1 if n < len(indexes) - 1 else -1)
+    lock.write_text(text)
+    pyproject.write_text(pyproject.read_text().replace('"markupsafe"', '"markupsafe>=1"'))
+    fix = _fix(capsys)
+    assert fix.startswith("tripin lock with the index options it was made with (") and said in fix, fix
+    assert "****" not in fix and "$(x)" not in fix and "\\x0a" not in fix
+
+
+def test_a_variant_lock_keeps_the_pytorch_index_it_was_made_with(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A -cu126 target's torch came from `--pytorch-index-url URL`/cu126: the fix names URL."""
+    pyproject = _project(work, f'targets = ["{X86}-cu126"]\n', '"torch==2.6.0", "filelock"')
+    args = ["lock", "-q", "--index-url", index.simple_url, "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *args).code == 0
+    _edit(pyproject)
+    fix = _fix(capsys)
+    assert fix == f"tripin lock --index-url {index.simple_url} --pytorch-index-url {pytorch.url}", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert _indexes(work / "pylock.toml") == {index.simple_url, f"{pytorch.url}/cu126"}
+
+
+def test_a_nightly_lock_is_made_again_from_the_nightly_index(
+    index: IndexServer, make_index: Callable[..., IndexServer], work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its torch came from URL/nightly/cu126: without --nightly the fix would move it to a release."""
+    server = make_index()
+    wheels, x86 = work.parent / "nightly", "cp312-cp312-manylinux_2_28_x86_64"
+    triton = 'pytorch-triton==3.2.0+git4b3bb1f8; platform_system == "Linux" and platform_machine == "x86_64"'
+    torch = build_wheel(wheels, "torch", "2.7.0.dev20250301+cu126", x86, requires_dist=["filelock", triton])
+    server.add_variant_wheel("nightly/cu126", torch)
+    server.add_variant_wheel("nightly/cu126", build_wheel(wheels, "pytorch-triton", "3.2.0+git4b3bb1f8", x86))
+    pyproject = _project(work, f'targets = ["{X86}-cu126"]\n', '"torch>=2.7.0.dev0", "filelock"')
+    args = ["lock", "-q", "--nightly", "--index-url", index.simple_url, "--pytorch-index-url", server.url]
+    assert tripin(capsys, *args).code == 0
+    _edit(pyproject)
+    fix = _fix(capsys)
+    assert fix == f"tripin lock --index-url {index.simple_url} --pytorch-index-url {server.url} --nightly", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert f"{server.url}/nightly/cu126" in _indexes(work / "pylock.toml")
