@@ -72,7 +72,7 @@ def test_lock_json_summary_and_changes(index: IndexServer, locked: Path, capsys:
     assert changes[(X86, "torch")] == ("~", "2.6.0 -> 2.5.1")
     assert changes[(X86, "triton")] == ("~", "3.2.0 -> 3.1.0")
     text = tripin(capsys, *lock_args(index.simple_url, locked / "c", X86, ARM, extra=["torch==2.5.1"])).out
-    assert "no change against the previous pylock.toml" in text
+    assert "no package changed against the previous pylock.toml" in text
 
 
 def test_explain_says_when_a_rule_added_triton(

@@ -232,7 +232,7 @@ def _lock_with(
         for path in behind:
             path.unlink(missing_ok=True)
             print(f"removed {path}: this lock no longer writes it (its targets' builds changed)", file=sys.stderr)
-        remember_lock(args, settings, lock, resolutions, constraints, argv)
+        remember_lock(args, settings, lock, resolutions, constraints, argv, ruleset)
     for resolution in resolutions:
         for warning in resolution.warnings:
             print(one_line(f"warning: {warning}"), file=sys.stderr)
@@ -287,7 +287,7 @@ def _lock_with(
             for target, change, package_name, detail in changes:
                 print(f"    {target}: {change} {package_name} {detail}")
         elif changes is not None:
-            print(f"  no change against the previous {settings.lock_path}")
+            print(f"  no package changed against the previous {settings.lock_path}")
     return EXIT_OK
 
 

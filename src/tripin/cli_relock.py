@@ -4,6 +4,7 @@ remember after writing a lock, and what to say when a run finds nothing to resol
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,12 +16,12 @@ if TYPE_CHECKING:
     from tripin.config import Settings
     from tripin.lock.model import Lock
     from tripin.resolver import TargetResolution
+    from tripin.rules.model import Ruleset
 
 __all__ = ["print_unchanged", "remember_lock", "unchanged_lock"]
 
 
 def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
-    import os
 
     from tripin import relock
     from tripin.memo import cache_root, code_stamp
@@ -50,6 +51,7 @@ def remember_lock(
     resolutions: Sequence[TargetResolution],
     constraints: Iterable[Path],
     argv: Sequence[str],
+    ruleset: Ruleset,
 ) -> None:
     if args.upgrade or args.upgrade_package or args.refresh or any(t.endswith("-auto") for t in settings.targets):
         return  # such runs never look up; an -auto target depends on the host, not on the inputs
@@ -59,29 +61,57 @@ def remember_lock(
 
     if uses_environment(settings.input_files):
         return  # a `${NAME}` in a requirements file: what it reads depends on a variable the key leaves out
+    if any(_over_the_network_in_clear(url) for url in [*(i.url for i in settings.indexes), settings.pytorch_index]):
+        return  # its warning (plain http) is said on every run, as pip says it, never skipped with the work
 
     root, key = _relock_key(args)
     outputs = [settings.lock_path, *constraints]
-    summary = _relock_summary(lock, resolutions, constraints)
+    summary = _relock_summary(lock, resolutions, constraints, ruleset)
     summary["lock"] = str(settings.lock_path)
-    # the requirements files' warnings too: said again when nothing is resolved
+    # the requirements files' warnings too, on stderr; the JSON lists the resolution's, as a run that resolved does
     summary["warnings"] = [*settings.warnings, *(w for r in resolutions for w in r.warnings)]
     inputs = [Path("pyproject.toml"), *settings.overlays, *settings.input_files]
     # what a run with these exact arguments checks before argparse (memo.replay_lock); the rules
-    # directory's files and listing are added there
-    summary["files"] = [str(p.resolve()) for p in [*inputs, *outputs]]
-    relock.remember(root, key, rules=rule_files(args.rules), inputs=inputs, outputs=outputs, summary=summary)
+    # directory's files and listing are added there. Each file by the path it is read by: a
+    # symlink pointed elsewhere is another input
+    summary["files"] = [str(p.absolute()) for p in [*inputs, *outputs]]
+    # where the constraints files are: one that appears there (an older lock's, which a run that
+    # resolves removes, see lock/constraints.py left_behind) ends the answer
+    where = settings.constraints_path
+    summary["listings"] = [[str(where.parent.absolute()), where.stem, where.suffix]]
+    listings = [(d, prefix, suffix) for d, prefix, suffix in summary["listings"]]
+    rules = rule_files(args.rules)
+    relock.remember(root, key, rules=rules, inputs=inputs, outputs=outputs, summary=summary, listings=listings)
     if root is not None:
         from tripin import memo
 
-        memo.store_lock(argv, root, args.rules, [*inputs, *outputs], render_unchanged(args, summary))
+        answer = render_unchanged(args, summary)
+        memo.store_lock(argv, root, args.rules, [*inputs, *outputs], answer, listings)
 
 
-def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path]) -> dict[str, object]:
-    """What `tripin lock` says about this lock, for the run that finds nothing changed."""
-    from tripin.cli_lock import _summary, _target_json  # the words of a run that resolved
+def _over_the_network_in_clear(url: str) -> bool:
+    from urllib.parse import urlsplit
 
-    lines = [f"  {r.target}: {_summary(r)}" for r in resolutions]
+    from tripin.index.http import is_loopback
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return True
+    return parts.scheme != "https" and not is_loopback(parts.hostname or "")
+
+
+def _relock_summary(
+    lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path], ruleset: Ruleset
+) -> dict[str, Any]:
+    """What `tripin lock` says about this lock, for the run that finds nothing changed: the
+    words of a run that resolved (cli_lock), with its notes and its source builds' verdicts."""
+    from tripin.cli_lock import _summary, _target_json
+
+    lines = []
+    for r in resolutions:
+        lines.append(f"  {r.target}: {_summary(r, ruleset)}")
+        lines += [f"    {note.split(': ', 1)[1]}" for note in r.notes]
     lines += [
         f"  source build needed on {target}: {p.name} {p.version} [{p.build.status}]; "
         f"run: tripin build-plan --target {target}"
@@ -92,9 +122,10 @@ def _relock_summary(lock: Lock, resolutions: Sequence[TargetResolution], outputs
     return {
         "packages": len(lock.packages),
         "constraints": [str(p) for p in outputs],
-        "targets": {r.target.name: _target_json(r) for r in resolutions},
+        "targets": {r.target.name: _target_json(r, ruleset) for r in resolutions},
         "lines": lines,
-        "warnings": [w for r in resolutions for w in r.warnings],
+        "json_warnings": [w for r in resolutions for w in r.warnings],
+        "notes": [n for r in resolutions for n in r.notes],
     }
 
 
@@ -107,10 +138,11 @@ def print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: 
     answer = render_unchanged(args, summary)
     sys.stderr.write(answer[3])
     sys.stdout.write(memo.with_seconds(*answer[:3], elapsed))
-    files = summary.get("files")
+    files, listings = summary.get("files"), summary.get("listings")
     root, _ = _relock_key(args)
-    if root is not None and isinstance(files, list):
-        memo.store_lock(argv, root, args.rules, [Path(f) for f in files], answer)
+    if root is not None and isinstance(files, list) and isinstance(listings, list):
+        where = [(d, prefix, suffix) for d, prefix, suffix in listings]
+        memo.store_lock(argv, root, args.rules, [Path(f) for f in files], answer, where)
     return EXIT_OK
 
 
@@ -137,7 +169,8 @@ def render_unchanged(args: argparse.Namespace, summary: dict[str, Any]) -> tuple
                 "requests": 0,
                 "bytes": 0,
                 "targets": summary["targets"],
-                "warnings": summary["warnings"],
+                "warnings": summary["json_warnings"],
+                "notes": summary["notes"],
                 "changes": [],
                 **({"stale": []} if getattr(args, "check", False) else {}),
             },
@@ -153,5 +186,5 @@ def render_unchanged(args: argparse.Namespace, summary: dict[str, Any]) -> tuple
         f"resolve again) -> {lock_path}, " + ", ".join(outputs) + "\n"
     )
     after += "".join(f"{line}\n" for line in summary["lines"])
-    after += f"  no change against the previous {lock_path}\n"
+    after += f"  no package changed against the previous {lock_path}\n"
     return before, after, "text", stderr

@@ -546,10 +546,11 @@ def same_index_key(url: str) -> str:
 def default_constraints(lock_path: str | Path) -> str:
     """constraints.txt beside pylock.toml, constraints.NAME.txt beside pylock.NAME.toml: two
     named locks of one project must not write one constraints file in turn."""
-    name = Path(lock_path).name
+    lock = Path(lock_path)
+    name = lock.name
     if name.startswith("pylock.") and name.endswith(".toml") and name.count(".") == 2:
-        return f"constraints.{name[len('pylock.') : -len('.toml')]}.txt"
-    return "constraints.txt"
+        return str(lock.parent / f"constraints.{name[len('pylock.') : -len('.toml')]}.txt")
+    return str(lock.parent / "constraints.txt")
 
 
 def _requires_python(pyproject: Path) -> str | None:

@@ -38,6 +38,7 @@ __all__ = [
     "cache_root",
     "code_stamp",
     "default_rules_dir",
+    "listing",
     "lock_root",
     "lookup",
     "replay",
@@ -47,7 +48,7 @@ __all__ = [
     "store_lock",
 ]
 
-_FORMAT = 3
+_FORMAT = 4
 ENV_PREFIXES = ("TRIPIN_", "UV_", "PIP_")  # every setting the environment can give (config.py)
 
 
@@ -67,12 +68,15 @@ def _default_rules_dir() -> str:
 
 
 def rule_files(rules_dir: str | None) -> list[Path]:
-    """The *.toml rules, then Triton's history (rules/triton-history.txt) where the directory has it."""
+    """The *.toml rules (not hidden ones), then Triton's history (rules/triton-history.txt)
+    where the directory has it."""
     from pathlib import Path
 
     directory = Path(rules_dir) if rules_dir else default_rules_dir()
     history = directory / "triton-history.txt"
-    return sorted(directory.glob("*.toml")) + ([history] if history.is_file() else [])
+    # not hidden files (an editor's `.#torch.toml`): the memos list the directory the same way
+    toml = sorted(p for p in directory.glob("*.toml") if not p.name.startswith("."))
+    return toml + ([history] if history.is_file() else [])
 
 
 def _rule_names(directory: str) -> tuple[str, ...]:
@@ -176,9 +180,12 @@ def _load(path: str | None) -> tuple[object, ...] | None:
         with open(path, "rb") as handle:
             # the cache is the user's own directory, as trusted as the __pycache__ Python loads
             entry = marshal.loads(handle.read())  # noqa: S302
-        *answer, files, dirs = entry
+        *answer, files, dirs, listings = entry
         for directory, names in dirs.items():
             if _rule_names(directory) != names:
+                return None
+        for directory, prefix, suffix, names in listings:
+            if listing(directory, prefix, suffix) != names:
                 return None
         for name, digest in files.items():
             if _file_digest(name) != digest:
@@ -186,6 +193,16 @@ def _load(path: str | None) -> tuple[object, ...] | None:
         return tuple(answer)
     except (OSError, ValueError, EOFError, TypeError, AttributeError):
         return None
+
+
+def listing(directory: str, prefix: str, suffix: str) -> tuple[str, ...]:
+    """The names in `directory` that start with `prefix` and end with `suffix`: where a lock's
+    constraints files are, a file appearing there (one an older lock left, which `lock` would
+    remove) must end a remembered answer."""
+    try:
+        return tuple(sorted(n for n in os.listdir(directory) if n.startswith(prefix) and n.endswith(suffix)))
+    except OSError:
+        return ()
 
 
 def lookup(argv: Sequence[str]) -> tuple[str, int, str] | None:
@@ -242,7 +259,7 @@ def replay_lock(argv: Sequence[str]) -> int | None:
         return None
     _missed.add(tuple(argv))
     root = lock_root(argv)
-    answer = _load(_entry_path(argv, root, "relock") if root else None)
+    answer = _load(_entry_path(argv, root, "lock") if root else None)
     if answer is None or len(answer) != 4:
         return None
     before, after, kind, errors = answer
@@ -270,10 +287,16 @@ def store(
 
 
 def store_lock(
-    argv: Sequence[str], root: Path, rules_dir: str | None, read: Iterable[Path], answer: tuple[str, str, str, str]
+    argv: Sequence[str],
+    root: Path,
+    rules_dir: str | None,
+    read: Iterable[Path],
+    answer: tuple[str, str, str, str],
+    listings: Iterable[tuple[str, str, str]] = (),
 ) -> None:
     """After a lock run that `replay_lock` may answer for: (text before the seconds, text
-    after them, "text" or "json", what went to stderr), valid while `read` is unchanged."""
+    after them, "text" or "json", what went to stderr), valid while `read` is unchanged and
+    each (directory, prefix, suffix) of `listings` lists the same names (see `listing`)."""
     from tripin.redact import redact_text
 
     if os.path.abspath(lock_root(argv) or "") != os.path.abspath(root):
@@ -281,17 +304,24 @@ def store_lock(
     _missed.discard(tuple(argv))  # an in-process caller running these arguments again may use it
     before, after, kind, errors = answer
     answer = (redact_text(before), redact_text(after), kind, redact_text(errors))
-    _store(_entry_path(argv, os.fspath(root), "relock"), rules_dir, read, answer)
+    _store(_entry_path(argv, os.fspath(root), "lock"), rules_dir, read, answer, listings)
 
 
-def _store(path: str | None, rules_dir: str | None, read: Iterable[Path], answer: tuple[str | int, ...]) -> None:
+def _store(
+    path: str | None,
+    rules_dir: str | None,
+    read: Iterable[Path],
+    answer: tuple[str | int, ...],
+    listings: Iterable[tuple[str, str, str]] = (),
+) -> None:
     if path is None:
         return
+    listed = tuple((d, prefix, suffix, listing(d, prefix, suffix)) for d, prefix, suffix in listings)
     directory = os.path.abspath(rules_dir) if rules_dir else _default_rules_dir()
     names = _rule_names(directory)
     files = {os.path.abspath(p): _file_digest(os.fspath(p)) for p in read}
     files.update((os.path.join(directory, n), _file_digest(os.path.join(directory, n))) for n in names)
-    entry = (*answer, files, {directory: names})
+    entry = (*answer, files, {directory: names}, listed)
     # a name of this process's own, renamed into place: readers see a whole entry or none
     # (tempfile would import shutil and random, a few milliseconds on every cold check)
     tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")

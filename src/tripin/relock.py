@@ -27,11 +27,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tripin.memo import ENV_PREFIXES
+from tripin.memo import ENV_PREFIXES, listing
 
 __all__ = ["inputs_key", "lookup", "remember"]
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _file_digest(path: Path) -> str:
@@ -70,6 +70,9 @@ def lookup(root: Path | None, key: str, rules: Iterable[Path]) -> dict[str, Any]
         for name, digest in [*entry["inputs"].items(), *entry["outputs"].items()]:
             if _file_digest(Path(name)) != digest:
                 return None
+        for directory, prefix, suffix, names in entry["listings"]:
+            if list(listing(directory, prefix, suffix)) != names:
+                return None
         summary = entry["summary"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -84,15 +87,19 @@ def remember(
     inputs: Iterable[Path],
     outputs: Iterable[Path],
     summary: Mapping[str, Any],
+    listings: Iterable[tuple[str, str, str]] = (),
 ) -> None:
-    """After the outputs were written: the digests of the inputs and of the outputs as on disk."""
+    """After the outputs were written: the digests of the inputs and of the outputs as on disk,
+    each by the path it was read or written by (a symlink pointed elsewhere reads other bytes),
+    and the names each (directory, prefix, suffix) of `listings` lists (memo.listing)."""
     if root is None:
         return
     rule_list = list(rules)
     entry = {
         "rules": [str(p) for p in rule_list],
-        "inputs": {str(p.resolve()): _file_digest(p) for p in [*rule_list, *inputs]},
-        "outputs": {str(p.resolve()): _file_digest(p) for p in outputs},
+        "inputs": {str(p.absolute()): _file_digest(p) for p in [*rule_list, *inputs]},
+        "outputs": {str(p.absolute()): _file_digest(p) for p in outputs},
+        "listings": [[d, prefix, suffix, list(listing(d, prefix, suffix))] for d, prefix, suffix in listings],
         "summary": dict(summary),
     }
     body = json.dumps(entry).encode()
