@@ -283,6 +283,8 @@ def test_the_projects_index_in_the_checker_s_environment_keeps_tp016(
     assert run.code == 1 and message in run.out, run.out
     code, out, err = _install(capsys, work / "pylock.toml")
     assert code == 2 and "refusing to install" in err and other.simple_url not in out, (out, err)
+    plan = tripin(capsys, "build-plan", "-t", X86, "-o", "-")  # its install line would name the other index
+    assert plan.code == 2 and "refusing to write a build plan" in plan.err and other.simple_url not in plan.out
 
 
 def test_another_tools_lock_is_judged_where_it_names_an_index(

@@ -45,10 +45,12 @@ def run_build_plan(args: argparse.Namespace) -> int:
         target = needing[0]
     builds = source_builds(lock, target)
     if not args.torch:
+        from tripin.check import lock_project
         from tripin.install import check_indexes
 
-        # the script prints an install line with the lock's indexes: not one the project does not configure
-        check_indexes(lock.for_target(target), project, "write a build plan")
+        # the script prints an install line with the lock's indexes: not one the project beside
+        # the lock does not configure (this shell's PIP_INDEX_URL cannot make it one, see check)
+        check_indexes(lock.for_target(target), lock_project(project.lock_path), "write a build plan")
     if builds and not args.torch:
         _require_accepted(lock, builds, ruleset, target, project.lock_path)
     constraints = None if args.torch else _constraints_for(lock, target, args.constraints, project.constraints_path)
