@@ -81,7 +81,7 @@ def run_lock(args: argparse.Namespace, argv: Sequence[str]) -> int:
     targets = [parse_target(t, glibc=settings.manylinux, musl=settings.musllinux, macos=settings.macos) for t in names]
     _check_distinct_markers(targets)
     _check_requires_python(targets, settings.requires_python)
-    from tripin.resolver.factory import refuse_variant_pins
+    from tripin.index.client import refuse_variant_pins
 
     refuse_variant_pins(targets, settings.pins)  # before any request
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())

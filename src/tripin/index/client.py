@@ -12,7 +12,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -26,7 +26,10 @@ from tripin.index.pageworker import PageWorker
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
-__all__ = ["IndexClient"]
+if TYPE_CHECKING:
+    from tripin.targets import Target
+
+__all__ = ["TORCH_FAMILY", "VARIANT_FAMILY", "IndexClient", "refuse_variant_pins"]
 
 _T = TypeVar("_T")
 _ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -53,6 +56,8 @@ TORCH_FAMILY = frozenset(
         "pytorch-triton-xpu",
     }
 )
+# what a variant target takes from its PyTorch index alone
+VARIANT_FAMILY = TORCH_FAMILY | {"pytorch-triton-rocm", "pytorch-triton-xpu"}
 
 
 class IndexClient:
@@ -413,6 +418,22 @@ class IndexClient:
                 f"the file name says {file.name} {file.version}"
             )
         return metadata
+
+
+def refuse_variant_pins(targets: Sequence[Target], pins: Mapping[NormalizedName, str]) -> None:
+    """A variant target takes the torch and Triton families from its PyTorch index alone (its
+    torch 2.6.0+cu126 runs the Triton that index builds with it), so a [[tool.tripin.index]] pin
+    of one of those names cannot hold there: refused, never passed over in silence. Called
+    before any request, so here and not in the resolver, which `tripin lock` loads after it has
+    asked for the roots' pages."""
+    for target in targets:
+        pinned = sorted(n for n in pins if n in VARIANT_FAMILY) if target.variant else []
+        if pinned:
+            raise ConfigError(
+                f"{pinned[0]} is pinned to index {pins[pinned[0]]!r} ([[tool.tripin.index]]), but target "
+                f"{target.name} takes the torch and Triton families from the PyTorch index's /{target.variant} root "
+                "alone: drop the pin or the variant target, or set pytorch-index-url to a mirror you trust"
+            )
 
 
 def _check_transport(indexes: Iterable[Index], fetcher: Fetcher) -> None:

@@ -17,20 +17,18 @@ from packaging.version import Version
 from tripin.builds import cpu_note, is_gpu_build
 from tripin.errors import ConfigError, ProjectNotFound, ResolutionError
 from tripin.index import DistFile, IndexClient, Metadata, Project
-from tripin.index.client import TORCH_FAMILY
+from tripin.index.client import TORCH_FAMILY, VARIANT_FAMILY, refuse_variant_pins
 from tripin.index.models import requires_python
 from tripin.resolver.types import Candidate, Req
 from tripin.rules.model import Build, Pin, Ruleset
 from tripin.targets import Target
 
-__all__ = ["Factory", "refuse_variant_pins", "to_reqs"]
+__all__ = ["Factory", "to_reqs"]
 
 _log = logging.getLogger("tripin.resolver")
 _PREFETCH = 2  # candidates per name whose metadata is fetched before the resolver asks
 # on PyPI these names are placeholders: never take them from there
 _PLACEHOLDERS = frozenset({"pytorch-triton", "pytorch-triton-xpu"})
-# what a variant target takes from its PyTorch index alone
-VARIANT_FAMILY = TORCH_FAMILY | {"pytorch-triton-rocm", "pytorch-triton-xpu"}
 _TORCH = canonicalize_name("torch")
 _COMPANIONS = frozenset({canonicalize_name("torchvision"), canonicalize_name("torchaudio")})
 
@@ -87,20 +85,6 @@ def to_reqs(
             )
         )
     return out
-
-
-def refuse_variant_pins(targets: Sequence[Target], pins: Mapping[NormalizedName, str]) -> None:
-    """A variant target takes the torch and Triton families from its PyTorch index alone (its
-    torch 2.6.0+cu126 runs the Triton that index builds with it), so a [[tool.tripin.index]] pin
-    of one of those names cannot hold there: refused, never passed over in silence."""
-    for target in targets:
-        pinned = sorted(n for n in pins if n in VARIANT_FAMILY) if target.variant else []
-        if pinned:
-            raise ConfigError(
-                f"{pinned[0]} is pinned to index {pins[pinned[0]]!r} ([[tool.tripin.index]]), but target "
-                f"{target.name} takes the torch and Triton families from the PyTorch index's /{target.variant} root "
-                "alone: drop the pin or the variant target, or set pytorch-index-url to a mirror you trust"
-            )
 
 
 class Factory:

@@ -41,7 +41,7 @@ class Prefetcher:
         self._all = frozenset(range(len(self.targets)))
         self._seen: set[tuple[NormalizedName, str, int]] = set()
         self._bounds: dict[NormalizedName, SpecifierSet] = {}
-        from tripin.resolver.factory import VARIANT_FAMILY
+        from tripin.index.client import VARIANT_FAMILY
 
         self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
