@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -530,9 +531,12 @@ def _named_indexes(tool: Mapping[str, Any], where: str, text: str) -> tuple[list
     return indexes, pins
 
 
+@functools.lru_cache(maxsize=256)
 def same_index_key(url: str) -> str:
     """What two spellings of one index URL share: no credentials, no trailing slash, the
-    scheme and host in lower case (RFC 3986 says they are case-insensitive; the path is not)."""
+    scheme and host in lower case (RFC 3986 says they are case-insensitive; the path is not).
+    Remembered: `check` asks it four times for each of a lock's hundreds of entries, about a
+    handful of URLs."""
     from urllib.parse import urlsplit, urlunsplit
 
     try:
