@@ -107,3 +107,17 @@ def python_for(directory: Path, target: str) -> Path:
     python.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(site))} exec {shlex.quote(sys.executable)} "$@"\n')
     python.chmod(0o755)
     return python
+
+
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tmp_path/p as the working directory, with no PIP_*, UV_* or TRIPIN_* setting of this
+    machine's, and the cache beside it (tmp_path/cache)."""
+    import os
+
+    (tmp_path / "p").mkdir()
+    monkeypatch.chdir(tmp_path / "p")
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "p"

@@ -5,12 +5,11 @@ that normalize alike are refused. Errors are one line naming pyproject.toml."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import read_toml, tripin
+from helpers import project_dir, read_toml, tripin
 from indexserver import IndexServer, build_wheel
 
 X86 = "linux-x86_64-cp312"
@@ -20,13 +19,7 @@ HEAD = '[project]\nname = "proj"\nversion = "0.1"\n'
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project directory as cwd, with no index or tripin setting from the environment."""
-    (tmp_path / "p").mkdir()
-    monkeypatch.chdir(tmp_path / "p")
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "p"
+    return project_dir(tmp_path, monkeypatch)
 
 
 @pytest.fixture

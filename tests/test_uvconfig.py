@@ -5,15 +5,14 @@ index where someone uploaded an impostor of the project's private package."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import read_toml, tripin
-from indexserver import IndexServer, build_wheel
-from test_index_pins import _edit
+from helpers import project_dir, read_toml, tripin
+from indexserver import IndexServer
+from test_index_pins import _edit, _index
 
 X86 = "linux-x86_64-cp312"
 
@@ -21,20 +20,7 @@ X86 = "linux-x86_64-cp312"
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project directory as cwd, with no index or tripin setting from the environment."""
-    (tmp_path / "p").mkdir()
-    monkeypatch.chdir(tmp_path / "p")
-    for key in list(os.environ):
-        if key.startswith(("PIP_", "UV_", "TRIPIN_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "p"
-
-
-def _index(make_index: Callable[..., IndexServer], wheels: Path, *releases: tuple[str, str]) -> IndexServer:
-    server = make_index()
-    for name, version in releases:
-        server.publish(build_wheel(wheels, name, version, "py3-none-any"))
-    return server
+    return project_dir(tmp_path, monkeypatch)
 
 
 @pytest.fixture
