@@ -332,6 +332,8 @@ def build_settings(
     if not requirements:
         raise _nothing_to_lock(pyproject)
     env_targets, env_targets_src = _env_list(env, "TRIPIN_TARGETS")
+    # separated by spaces or commas (`linux-x86_64-cp312,linux-aarch64-cp312`): no target name has either
+    env_targets = [t for item in env_targets for t in item.split(",") if t]
     targets, sources["targets"] = _first(
         (list(cli_targets), cli), (env_targets, env_targets_src), (_str_list(tool, "targets", where), cfg)
     )
