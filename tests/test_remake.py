@@ -217,3 +217,48 @@ def test_a_nightly_lock_is_made_again_from_the_nightly_index(
     _run_printed(fix)
     assert tripin(capsys, "check").code == 0
     assert f"{server.url}/nightly/cu126" in _indexes(work / "pylock.toml")
+
+
+def _in_subfolder(work: Path, index: IndexServer, pytorch: IndexServer) -> Path:
+    """`svc` locks into svc/locks/ for a CPU and a CUDA build (two constraints files)."""
+    tool = (
+        f'targets = ["{X86}-cpu", "{X86}-cu126"]\nindex-url = "{index.simple_url}"\n'
+        f'pytorch-index-url = "{pytorch.url}"\nlock = "locks/pylock.svc.toml"\n'
+    )
+    (work / "svc/locks").mkdir(parents=True)
+    return _project(work / "svc", tool, '"torch==2.6.0", "filelock"')
+
+
+@pytest.mark.parametrize("where", [".", "svc"])
+def test_a_lock_in_a_subfolder_of_its_project_is_judged_by_that_project(
+    index: IndexServer,
+    pytorch: IndexServer,
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """[tool.tripin] lock = "locks/pylock.svc.toml": check looked for a pyproject.toml in
+    locks/, so an edited project (TP005) and a forged index (TP016) passed, build-plan wrote
+    the forged index into its install line, and from the root the constraints files, whose
+    header names `locks/pylock.svc.toml`, were compared with the other build's target (TP007)."""
+    pyproject = _in_subfolder(work, index, pytorch)
+    monkeypatch.chdir(work / "svc")
+    assert tripin(capsys, "lock", "-q").code == 0
+    monkeypatch.chdir(work / where)
+    prefix = "" if where == "svc" else "svc/"
+    files = [f"{prefix}locks/{n}" for n in ("pylock.svc.toml", "constraints.svc-cpu.txt", "constraints.svc-cu126.txt")]
+    run = tripin(capsys, "check", *files)
+    assert run.code == 0, run.out
+    _edit(pyproject)
+    lock = work / "svc/locks/pylock.svc.toml"
+    lock.write_text(lock.read_text().replace(f'index = "{index.simple_url}"', 'index = "https://evil.example/s"', 1))
+    run = tripin(capsys, "check", *files)
+    assert " TP016 " in run.out and run.out.count(" TP005 ") == 1, run.out
+    fix = next(line for line in run.out.splitlines() if " TP005 " in line).split("; fix: ", 1)[1]
+    assert fix == ("tripin lock" if where == "svc" else "cd svc && tripin lock"), fix
+    plan = tripin(capsys, "build-plan", "--lock", files[0], "--target", f"{X86}-cpu", "-o", "-")
+    assert plan.code != 0 and "evil.example" not in plan.out and "TP016" in plan.err, plan.err
+    _run_printed(fix)
+    assert tripin(capsys, "check", *files).code == 0
+    assert "markupsafe" in {p["name"] for p in read_toml(lock)["packages"]}

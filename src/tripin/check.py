@@ -316,9 +316,9 @@ def _check_lock(
                     message=f"{entry.name} {entry.version}: sdist has no hashes",
                 )
             )
-    project = lock_project(path)
-    read.append(path.parent / "pyproject.toml")
-    _check_stale(path, data, ruleset, project, out)
+    folder = project_folder(path, read)
+    project = lock_project(path, folder)
+    _check_stale(path, data, ruleset, project, folder, out)
     _check_indexes(path, data, entries, project, out)
     return installs
 
@@ -328,15 +328,71 @@ def _check_lock(
 FOREIGN_INDEX = "TP016"  # a lock entry's index is not one the project configures, or not the pinned one
 
 
-def lock_project(lock: Path) -> Project:
-    """The settings a lock is judged by (TP016, TP005's fix, install's refusal): those of the
-    pyproject.toml beside it, without this shell's environment. A lock is committed and checked
-    in many shells: PIP_INDEX_URL there must not turn TP016 off (an index the project does not
-    configure would pass), nor may PIP_EXTRA_INDEX_URL make an index count as the project's
-    (the hook passes on one machine and fails in CI)."""
+def lock_project(lock: Path, folder: Path | None = None) -> Project:
+    """The settings a lock is judged by (TP016, TP005's fix, install's refusal): those of its
+    project's pyproject.toml (`project_folder`), without this shell's environment. A lock is
+    committed and checked in many shells: PIP_INDEX_URL there must not turn TP016 off (an index
+    the project does not configure would pass), nor may PIP_EXTRA_INDEX_URL make an index count
+    as the project's (the hook passes on one machine and fails in CI)."""
     from tripin.config import project_settings
 
-    return project_settings(pyproject=lock.parent / "pyproject.toml", environ={})
+    folder = project_folder(lock) if folder is None else folder
+    return project_settings(pyproject=folder / "pyproject.toml", environ={})
+
+
+def project_folder(path: Path, read: list[Path] | None = None) -> Path:
+    """The folder of the project a lock or constraints file belongs to: the nearest one at or
+    above the file's folder whose pyproject.toml configures it as its output (`[tool.tripin]
+    lock = "locks/pylock.svc.toml"`, which `tripin lock` accepts, and the constraints files
+    that lock writes), else the file's own folder. Judged by the pyproject.toml beside it alone,
+    such a lock passed TP005 and TP016 whatever its project said. The walk stops at the
+    repository's root (a `.git`); every pyproject.toml it looks for goes to `read`, since one
+    written later changes the answer. The folder is given as the path was (relative stays
+    relative), for the `cd` a fix prints."""
+    start = path.parent
+    wanted = _real(path)
+    for folder in _upward(start):
+        pyproject = folder / "pyproject.toml"
+        if read is not None:
+            read.append(pyproject)
+        if any(_real(output) == wanted for output in _outputs(folder, pyproject, path.name)):
+            return folder
+        if (folder / ".git").exists():
+            break
+    return start
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL: compared as written
+        return path.absolute()
+
+
+def _upward(start: Path) -> Iterable[Path]:
+    """`start`, then each folder above it, each as `start` is given (relative to the working
+    directory where it is relative): `a/b` -> a/b, a, ., .., ../.."""
+    yield start
+    base = start.absolute()
+    for above in base.parents:
+        yield above if start.is_absolute() else Path(os.path.relpath(above))
+
+
+def _outputs(folder: Path, pyproject: Path, name: str) -> list[Path]:
+    """The files the project in `folder` has `tripin lock` write, as far as they could be
+    `name`: its lock, its constraints file, and that file's per-variant ones."""
+    if not pyproject.is_file():
+        return []
+    from tripin.config import default_constraints
+    from tripin.errors import ConfigError
+
+    tables = read_toml_file(pyproject, ConfigError)[1].get("tool")
+    tool = tables.get("tripin") if isinstance(tables, dict) else None
+    tool = tool if isinstance(tool, dict) else {}
+    lock = str(tool.get("lock") or "pylock.toml")
+    constraints = Path(str(tool.get("constraints") or default_constraints(lock)))
+    variant = name.startswith(f"{constraints.stem}-") and name.endswith(constraints.suffix)
+    return [folder / lock, folder / constraints, *([folder / constraints.with_name(name)] if variant else [])]
 
 
 def _check_indexes(
@@ -602,7 +658,9 @@ def _companion_fix(ruleset: Ruleset, name: str, torch: Version) -> str:
     return f"pin {name}=={fit} (built for torch {torch.public}), or lock both: tripin lock"
 
 
-def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project: Project, out: list[Violation]) -> None:
+def _check_stale(
+    path: Path, data: Mapping[str, Any], ruleset: Ruleset, project: Project, folder: Path, out: list[Violation]
+) -> None:
     tool = data.get("tool", {}).get("tripin")
     if not isinstance(tool, dict):
         return  # not written by tripin: nothing records its inputs
@@ -613,7 +671,7 @@ def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project:
             f"the lock was written with another ruleset ({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})"
         )
     recorded = tool.get("pyproject-digest")
-    pyproject = path.parent / "pyproject.toml"
+    pyproject = folder / "pyproject.toml"
     extras, groups = _lock_groups(data)  # --group ones too: [tool.tripin] does not name those
     if recorded and pyproject.is_file():
         from tripin.config import lock_pyproject_digest
@@ -623,7 +681,7 @@ def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project:
     if stale:
         from tripin.remake import relock_command
 
-        fix = relock_command(path, data, project, sorted(extras | groups))
+        fix = relock_command(path, data, project, sorted(extras | groups), folder)
         out += [Violation(where=where, code="TP005", message=message, fix=fix) for message in stale]
 
 
@@ -889,7 +947,9 @@ def _judge_reqfile(
         _disagreements(lock, locks[lock], lines, req_targets, out)
 
 
-_WRITTEN_WITH = re.compile(rb"# This file was generated by tripin \S+ with (pylock(?:\.[^\s;/]+)?\.toml);")
+# the lock as `tripin lock` was given it: a name (beside the file), or a path from the project's folder
+_WRITTEN_WITH = re.compile(rb"# This file was generated by tripin \S+ with (.+?); do not edit by hand\.\r?$", re.M)
+_LOCK_NAME = re.compile(r"pylock(?:\.[^\s;/.]+)?\.toml")
 
 
 def _head(path: Path) -> bytes:
@@ -918,11 +978,15 @@ def _locks_of(path: Path, locks: Mapping[Path, object]) -> tuple[list[Path], fro
     head = _head(path)
     here = [lock for lock in locks if lock.resolve().parent == path.resolve().parent]
     named = _WRITTEN_WITH.match(head)
-    if named is None:
+    name = Path(named[1].decode(errors="replace")) if named else None
+    if name is None or not _LOCK_NAME.fullmatch(name.name):
         return here, frozenset()
     written = _WRITTEN_FOR.search(head)
     targets = frozenset(t.strip() for t in written[1].decode(errors="replace").split(",")) if written else frozenset()
-    return [lock for lock in here if lock.name == named[1].decode()], targets
+    # `with locks/pylock.svc.toml` is from the project's folder (where `tripin lock` ran), a
+    # bare name from the file's own (as older headers all are)
+    bases = {path.parent, project_folder(path)}
+    return [lock for lock in locks if any(_real(base / name) == _real(lock) for base in bases)], targets
 
 
 def _dedupe(violations: Iterable[Violation]) -> list[Violation]:
