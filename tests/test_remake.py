@@ -257,8 +257,31 @@ def test_a_lock_in_a_subfolder_of_its_project_is_judged_by_that_project(
     assert " TP016 " in run.out and run.out.count(" TP005 ") == 1, run.out
     fix = next(line for line in run.out.splitlines() if " TP005 " in line).split("; fix: ", 1)[1]
     assert fix == ("tripin lock" if where == "svc" else "cd svc && tripin lock"), fix
+    # TP016's fix is the same command: a bare `tripin lock` from the root fails there
+    assert "TP016 filelock: index 'https://evil.example/s' is not one the project configures" in run.out
+    assert all(line.endswith(f"; fix: {fix}") for line in run.out.splitlines()), run.out
     plan = tripin(capsys, "build-plan", "--lock", files[0], "--target", f"{X86}-cpu", "-o", "-")
     assert plan.code != 0 and "evil.example" not in plan.out and "TP016" in plan.err, plan.err
     _run_printed(fix)
     assert tripin(capsys, "check", *files).code == 0
     assert "markupsafe" in {p["name"] for p in read_toml(lock)["packages"]}
+
+
+def test_a_constraints_file_that_disagrees_with_its_lock_is_fixed_in_the_lock_folder(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TP007's fix was a bare `tripin lock`: from the root, "no requirements given and no
+    pyproject.toml here", or, where the root has a project, a lock of the wrong one."""
+    _project(work / "app", f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\n')
+    monkeypatch.chdir(work / "app")
+    assert tripin(capsys, "lock", "-q").code == 0
+    monkeypatch.chdir(work)
+    constraints = work / "app/constraints.txt"
+    locked = next(p["version"] for p in read_toml(work / "app/pylock.toml")["packages"] if p["name"] == "filelock")
+    constraints.write_text(constraints.read_text().replace(f"filelock=={locked}", "filelock==0.1"))
+    run = tripin(capsys, "check", "app/pylock.toml", "app/constraints.txt")
+    assert run.code == 1 and run.out.startswith("app/constraints.txt:4: TP007 filelock==0.1"), run.out
+    fix = run.out.rstrip("\n").split("; fix: ", 1)[1]
+    assert fix == "cd app && tripin lock", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check", "app/pylock.toml", "app/constraints.txt").code == 0
