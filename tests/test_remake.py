@@ -285,3 +285,18 @@ def test_a_constraints_file_that_disagrees_with_its_lock_is_fixed_in_the_lock_fo
     assert fix == "cd app && tripin lock", fix
     _run_printed(fix)
     assert tripin(capsys, "check", "app/pylock.toml", "app/constraints.txt").code == 0
+
+
+def test_targets_that_override_the_configured_ones_are_named(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lock -t a -t b` over [tool.tripin] targets = [a]: the fix `tripin lock` dropped b."""
+    arm = "linux-aarch64-cp312"
+    pyproject = _project(work, f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\n')
+    assert tripin(capsys, "lock", "-q", "-t", X86, "-t", arm).code == 0
+    _edit(pyproject)
+    fix = _fix(capsys)
+    assert fix == f"tripin lock -t {X86} -t {arm}", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert [t["name"] for t in read_toml(work / "pylock.toml")["tool"]["tripin"]["targets"]] == [X86, arm]

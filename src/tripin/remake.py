@@ -107,8 +107,12 @@ def _inputs(tool: Mapping[str, Any], pyproject: Path) -> list[str]:
         config = tables.get("tripin", {}) if isinstance(tables, dict) else {}
     given = not tool.get("pyproject-digest")  # every input was given to `lock` by hand
     argv = [str(Requirement(r)) for r in tool.get("requirements", [])] if given else []
-    if given or "targets" not in config:
-        argv += [a for t in tool.get("targets", []) for a in ("-t", parse_target(t["name"]).name)]
+    locked = [parse_target(t["name"]).name for t in tool.get("targets", [])]
+    configured = config.get("targets")
+    configured = [configured] if isinstance(configured, str) else configured
+    # `lock -t a -t b` over configured [a]: the command line's replace the configured ones
+    if given or not isinstance(configured, list) or configured != locked:
+        argv += [a for name in locked for a in ("-t", name)]
     if isinstance(newer := tool.get("exclude-newer"), str) and (given or "exclude-newer" not in config):
         datetime.fromisoformat(newer)  # a date or time, as lock wrote it: nothing else is quoted
         argv += ["--exclude-newer", newer]
