@@ -305,3 +305,23 @@ def test_a_triton_others_require_next_to_a_cpu_torch_is_the_rules(
     assert "is a CPU build, but the requirements require triton" in run.out
     assert "no Triton" not in run.out
     assert tripin(capsys, "check").code == 0
+
+
+def test_the_summary_names_a_lock_given_on_the_command_line(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run: tripin build-plan --target T` after `lock --lock pylock.gpu.toml` failed as
+    printed ("pylock.toml: cannot read"): it names the lock, on a run that resolved, on one
+    that found nothing to resolve, and in `lock --check`'s "run tripin lock"."""
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url, "--lock", "pylock.gpu.toml"]
+    args = lock_args(index.simple_url, work / "cache", ARM_CU, extra=extra)
+    for _ in range(2):  # the second run finds nothing to resolve
+        run = tripin(capsys, *args)
+        assert run.code == 0, run.err
+        line = next(line for line in run.out.splitlines() if "source build needed" in line)
+        printed = line.split("; run: ", 1)[1]
+        assert printed == f"tripin build-plan --target {ARM_CU} --lock pylock.gpu.toml", line
+        assert tripin(capsys, *printed.split()[1:], "-o", "-").code == 0
+    (work / "pylock.gpu.toml").write_text((work / "pylock.gpu.toml").read_text() + "\n")
+    run = tripin(capsys, *args, "--check")
+    assert run.code == 1 and "run tripin lock --lock pylock.gpu.toml" in run.err, run.err

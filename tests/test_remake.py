@@ -217,3 +217,86 @@ def test_a_nightly_lock_is_made_again_from_the_nightly_index(
     _run_printed(fix)
     assert tripin(capsys, "check").code == 0
     assert f"{server.url}/nightly/cu126" in _indexes(work / "pylock.toml")
+
+
+def _in_subfolder(work: Path, index: IndexServer, pytorch: IndexServer) -> Path:
+    """`svc` locks into svc/locks/ for a CPU and a CUDA build (two constraints files)."""
+    tool = (
+        f'targets = ["{X86}-cpu", "{X86}-cu126"]\nindex-url = "{index.simple_url}"\n'
+        f'pytorch-index-url = "{pytorch.url}"\nlock = "locks/pylock.svc.toml"\n'
+    )
+    (work / "svc/locks").mkdir(parents=True)
+    return _project(work / "svc", tool, '"torch==2.6.0", "filelock"')
+
+
+@pytest.mark.parametrize("where", [".", "svc"])
+def test_a_lock_in_a_subfolder_of_its_project_is_judged_by_that_project(
+    index: IndexServer,
+    pytorch: IndexServer,
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """[tool.tripin] lock = "locks/pylock.svc.toml": check looked for a pyproject.toml in
+    locks/, so an edited project (TP005) and a forged index (TP016) passed, build-plan wrote
+    the forged index into its install line, and from the root the constraints files, whose
+    header names `locks/pylock.svc.toml`, were compared with the other build's target (TP007)."""
+    pyproject = _in_subfolder(work, index, pytorch)
+    monkeypatch.chdir(work / "svc")
+    assert tripin(capsys, "lock", "-q").code == 0
+    monkeypatch.chdir(work / where)
+    prefix = "" if where == "svc" else "svc/"
+    files = [f"{prefix}locks/{n}" for n in ("pylock.svc.toml", "constraints.svc-cpu.txt", "constraints.svc-cu126.txt")]
+    run = tripin(capsys, "check", *files)
+    assert run.code == 0, run.out
+    _edit(pyproject)
+    lock = work / "svc/locks/pylock.svc.toml"
+    lock.write_text(lock.read_text().replace(f'index = "{index.simple_url}"', 'index = "https://evil.example/s"', 1))
+    run = tripin(capsys, "check", *files)
+    assert " TP016 " in run.out and run.out.count(" TP005 ") == 1, run.out
+    fix = next(line for line in run.out.splitlines() if " TP005 " in line).split("; fix: ", 1)[1]
+    assert fix == ("tripin lock" if where == "svc" else "cd svc && tripin lock"), fix
+    # TP016's fix is the same command: a bare `tripin lock` from the root fails there
+    assert "TP016 filelock: index 'https://evil.example/s' is not one the project configures" in run.out
+    assert all(line.endswith(f"; fix: {fix}") for line in run.out.splitlines()), run.out
+    plan = tripin(capsys, "build-plan", "--lock", files[0], "--target", f"{X86}-cpu", "-o", "-")
+    assert plan.code != 0 and "evil.example" not in plan.out and "TP016" in plan.err, plan.err
+    _run_printed(fix)
+    assert tripin(capsys, "check", *files).code == 0
+    assert "markupsafe" in {p["name"] for p in read_toml(lock)["packages"]}
+
+
+def test_a_constraints_file_that_disagrees_with_its_lock_is_fixed_in_the_lock_folder(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TP007's fix was a bare `tripin lock`: from the root, "no requirements given and no
+    pyproject.toml here", or, where the root has a project, a lock of the wrong one."""
+    _project(work / "app", f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\n')
+    monkeypatch.chdir(work / "app")
+    assert tripin(capsys, "lock", "-q").code == 0
+    monkeypatch.chdir(work)
+    constraints = work / "app/constraints.txt"
+    locked = next(p["version"] for p in read_toml(work / "app/pylock.toml")["packages"] if p["name"] == "filelock")
+    constraints.write_text(constraints.read_text().replace(f"filelock=={locked}", "filelock==0.1"))
+    run = tripin(capsys, "check", "app/pylock.toml", "app/constraints.txt")
+    assert run.code == 1 and run.out.startswith("app/constraints.txt:4: TP007 filelock==0.1"), run.out
+    fix = run.out.rstrip("\n").split("; fix: ", 1)[1]
+    assert fix == "cd app && tripin lock", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check", "app/pylock.toml", "app/constraints.txt").code == 0
+
+
+def test_targets_that_override_the_configured_ones_are_named(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lock -t a -t b` over [tool.tripin] targets = [a]: the fix `tripin lock` dropped b."""
+    arm = "linux-aarch64-cp312"
+    pyproject = _project(work, f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\n')
+    assert tripin(capsys, "lock", "-q", "-t", X86, "-t", arm).code == 0
+    _edit(pyproject)
+    fix = _fix(capsys)
+    assert fix == f"tripin lock -t {X86} -t {arm}", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert [t["name"] for t in read_toml(work / "pylock.toml")["tool"]["tripin"]["targets"]] == [X86, arm]

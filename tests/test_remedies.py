@@ -191,14 +191,19 @@ def test_the_json_fix_is_argv_then_each_of_then(
 def test_the_check_fix_runs_in_the_activated_venv(
     incident: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`check`'s argv starts with `pip`: the environment's, as in an activated venv."""
+    """A file's finding is fixed in the file: `check`'s argv is `tripin check --fix FILE` (it
+    was `pip install ...`, which changed the venv and left the file, and the check, failing);
+    the constraints file it writes then installs the pin in the activated venv."""
     python, wheelhouse = incident
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.txt").write_text(f"torch==2.6.0\ntriton=={BAD}\n")
     data = json.loads(tripin(capsys, "check", "c.txt", "--target", _target(), "--format", "json").out)
     argv = next(v["fix"]["argv"] for v in data["violations"] if v["code"] == "TP002")
-    assert argv == ["pip", "install", "--force-reinstall", "--no-deps", "triton===3.2.0"]
-    subprocess.run(argv, check=True, capture_output=True, env=_env(wheelhouse, python.parent))
+    assert argv == ["tripin", "check", "--fix", "c.txt"]
+    assert tripin(capsys, *argv[1:], "--target", _target()).code == 0
+    assert tripin(capsys, "check", "c.txt", "--target", _target()).code == 0
+    pip = [str(python), "-m", "pip", "install", "-c", "c.txt", "triton"]
+    subprocess.run(pip, check=True, capture_output=True, env=_env(wheelhouse, python.parent))
     assert tripin(capsys, "doctor", "--python", str(python)).code == 0
 
 

@@ -33,7 +33,15 @@ if TYPE_CHECKING:
 
     from tripin.config import Project
 
-__all__ = ["DEFAULT_TARGETS", "Violation", "check_files", "lock_marker_applies"]
+__all__ = [
+    "DEFAULT_TARGETS",
+    "Violation",
+    "check_files",
+    "lock_marker_applies",
+    "lock_project",
+    "project_folder",
+    "relock_of",
+]
 
 DEFAULT_TARGETS = ("linux-x86_64-cp312", "linux-aarch64-cp312")
 WHEEL_MISMATCH = "TP015"  # a wheel whose file name names another project or version than its entry
@@ -55,6 +63,7 @@ class Violation:
     want_version: str | None = None
     want_commit: str | None = None
     level: str = "error"  # "warning": shown, fails only with --strict; "ok": a verdict, never shown as text
+    relock: str = ""  # the command that makes the file's lock again (remake.relock_command), for --fix's words
 
     def __str__(self) -> str:
         return one_line(f"{self.where}: {self.code} {self.message}" + (f"; fix: {self.fix}" if self.fix else ""))
@@ -272,10 +281,16 @@ def lock_marker_applies(marker: Marker | None, target: Target, groups: tuple[fro
 
 
 def _check_lock(
-    path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
+    path: Path,
+    ruleset: Ruleset,
+    targets: Sequence[Target],
+    out: list[Violation],
+    read: list[Path],
+    relocks: dict[Path, Callable[[], str]],
 ) -> dict[str, dict[str, Version]]:
     """Violations of one pylock; returns, per target, the versions it installs (for TP007)."""
     read.append(path)
+    start = len(out)
     text, data = read_toml_file(path, LockError)
     require_pylock(path, data)
     entries = _lock_entries(path, data, text)
@@ -316,11 +331,63 @@ def _check_lock(
                     message=f"{entry.name} {entry.version}: sdist has no hashes",
                 )
             )
-    project = lock_project(path)
-    read.append(path.parent / "pyproject.toml")
-    _check_stale(path, data, ruleset, project, out)
+    folder = project_folder(path, read)
+    project = lock_project(path, folder)
+    relock = _Relock(path, data, project, folder)
+    _check_stale(path, data, ruleset, relock, out)
     _check_indexes(path, data, entries, project, out)
+    out[start:] = [_file_fix(v, relock) for v in out[start:]]
+    relocks[path] = relock
     return installs
+
+
+class _Relock:
+    """A lock's re-lock command (remake.relock_command), made once and only where a finding
+    needs it: check runs as a pre-commit hook on every lock, most of which pass."""
+
+    def __init__(self, path: Path, data: Mapping[str, Any], project: Project, folder: Path) -> None:
+        self.path, self.data, self.project, self.folder = path, data, project, folder
+        self._text: str | None = None
+
+    def __call__(self) -> str:
+        if self._text is None:
+            from tripin.remake import relock_command
+
+            extras, groups = _lock_groups(self.data)
+            self._text = relock_command(self.path, self.data, self.project, sorted(extras | groups), self.folder)
+        return self._text
+
+
+def relock_of(path: Path) -> str:
+    """The command that makes the lock at `path` again, as TP005's fix names it, for commands
+    other than check that refuse a lock (build-plan)."""
+    _, data = read_toml_file(path, LockError)
+    folder = project_folder(path)
+    return _Relock(path, data, lock_project(path, folder), folder)()
+
+
+# findings whose fix is the file's to change, not the environment's: `pip install ...` or
+# `tripin build-plan --torch ...` leave the file as it is, and the check failing
+_FILE_FIXED = frozenset({"TP001", "TP002", "TP003", "TP004", UNTRUSTED_SOURCE, "TP016"})
+
+
+def _file_fix(v: Violation, relock: Callable[[], str] | None) -> Violation:
+    """A finding in a lock or requirements file, fixed in that file: `tripin check --fix FILE`
+    where --fix rewrites it, else the lock's re-lock command (where the file has a lock)."""
+    if v.code not in _FILE_FIXED or not v.fix:
+        return v
+    from tripin.fix import can_fix
+
+    if can_fix(v) and v.where.path.isprintable():
+        import shlex
+
+        argv = ("tripin", "check", "--fix", *(["--"] if v.where.path.startswith("-") else []), v.where.path)
+        # what it writes, as a shell comment: the line runs as printed and still says it
+        what = f"  # pins {v.want_version}" + (f" (commit {v.want_commit})" if v.want_commit else "")
+        return dataclasses.replace(v, fix=shlex.join(argv) + what, argv=argv, relock=relock() if relock else "")
+    if relock is None:
+        return v
+    return dataclasses.replace(v, fix=relock(), argv=(), relock=relock())
 
 
 # -- the indexes a lock names (TP016) ---------------------------------------------------------------
@@ -328,15 +395,71 @@ def _check_lock(
 FOREIGN_INDEX = "TP016"  # a lock entry's index is not one the project configures, or not the pinned one
 
 
-def lock_project(lock: Path) -> Project:
-    """The settings a lock is judged by (TP016, TP005's fix, install's refusal): those of the
-    pyproject.toml beside it, without this shell's environment. A lock is committed and checked
-    in many shells: PIP_INDEX_URL there must not turn TP016 off (an index the project does not
-    configure would pass), nor may PIP_EXTRA_INDEX_URL make an index count as the project's
-    (the hook passes on one machine and fails in CI)."""
+def lock_project(lock: Path, folder: Path | None = None) -> Project:
+    """The settings a lock is judged by (TP016, TP005's fix, install's refusal): those of its
+    project's pyproject.toml (`project_folder`), without this shell's environment. A lock is
+    committed and checked in many shells: PIP_INDEX_URL there must not turn TP016 off (an index
+    the project does not configure would pass), nor may PIP_EXTRA_INDEX_URL make an index count
+    as the project's (the hook passes on one machine and fails in CI)."""
     from tripin.config import project_settings
 
-    return project_settings(pyproject=lock.parent / "pyproject.toml", environ={})
+    folder = project_folder(lock) if folder is None else folder
+    return project_settings(pyproject=folder / "pyproject.toml", environ={})
+
+
+def project_folder(path: Path, read: list[Path] | None = None) -> Path:
+    """The folder of the project a lock or constraints file belongs to: the nearest one at or
+    above the file's folder whose pyproject.toml configures it as its output (`[tool.tripin]
+    lock = "locks/pylock.svc.toml"`, which `tripin lock` accepts, and the constraints files
+    that lock writes), else the file's own folder. Judged by the pyproject.toml beside it alone,
+    such a lock passed TP005 and TP016 whatever its project said. The walk stops at the
+    repository's root (a `.git`); every pyproject.toml it looks for goes to `read`, since one
+    written later changes the answer. The folder is given as the path was (relative stays
+    relative), for the `cd` a fix prints."""
+    start = path.parent
+    wanted = _real(path)
+    for folder in _upward(start):
+        pyproject = folder / "pyproject.toml"
+        if read is not None:
+            read.append(pyproject)
+        if any(_real(output) == wanted for output in _outputs(folder, pyproject, path.name)):
+            return folder
+        if (folder / ".git").exists():
+            break
+    return start
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL: compared as written
+        return path.absolute()
+
+
+def _upward(start: Path) -> Iterable[Path]:
+    """`start`, then each folder above it, each as `start` is given (relative to the working
+    directory where it is relative): `a/b` -> a/b, a, ., .., ../.."""
+    yield start
+    base = start.absolute()
+    for above in base.parents:
+        yield above if start.is_absolute() else Path(os.path.relpath(above))
+
+
+def _outputs(folder: Path, pyproject: Path, name: str) -> list[Path]:
+    """The files the project in `folder` has `tripin lock` write, as far as they could be
+    `name`: its lock, its constraints file, and that file's per-variant ones."""
+    if not pyproject.is_file():
+        return []
+    from tripin.config import default_constraints
+    from tripin.errors import ConfigError
+
+    tables = read_toml_file(pyproject, ConfigError)[1].get("tool")
+    tool = tables.get("tripin") if isinstance(tables, dict) else None
+    tool = tool if isinstance(tool, dict) else {}
+    lock = str(tool.get("lock") or "pylock.toml")
+    constraints = Path(str(tool.get("constraints") or default_constraints(lock)))
+    variant = name.startswith(f"{constraints.stem}-") and name.endswith(constraints.suffix)
+    return [folder / lock, folder / constraints, *([folder / constraints.with_name(name)] if variant else [])]
 
 
 def _check_indexes(
@@ -602,7 +725,7 @@ def _companion_fix(ruleset: Ruleset, name: str, torch: Version) -> str:
     return f"pin {name}=={fit} (built for torch {torch.public}), or lock both: tripin lock"
 
 
-def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project: Project, out: list[Violation]) -> None:
+def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, relock: _Relock, out: list[Violation]) -> None:
     tool = data.get("tool", {}).get("tripin")
     if not isinstance(tool, dict):
         return  # not written by tripin: nothing records its inputs
@@ -613,7 +736,7 @@ def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project:
             f"the lock was written with another ruleset ({str(tool['ruleset-digest'])[:19]}, now {ruleset.digest[:19]})"
         )
     recorded = tool.get("pyproject-digest")
-    pyproject = path.parent / "pyproject.toml"
+    pyproject = relock.folder / "pyproject.toml"
     extras, groups = _lock_groups(data)  # --group ones too: [tool.tripin] does not name those
     if recorded and pyproject.is_file():
         from tripin.config import lock_pyproject_digest
@@ -621,10 +744,7 @@ def _check_stale(path: Path, data: Mapping[str, Any], ruleset: Ruleset, project:
         if lock_pyproject_digest(pyproject, extras | groups) != recorded:
             stale.append(f"{pyproject} changed since the lock was written")
     if stale:
-        from tripin.remake import relock_command
-
-        fix = relock_command(path, data, project, sorted(extras | groups))
-        out += [Violation(where=where, code="TP005", message=message, fix=fix) for message in stale]
+        out += [Violation(where=where, code="TP005", message=m, fix=relock(), relock=relock()) for m in stale]
 
 
 # -- requirements and constraints files ------------------------------------------------------------
@@ -802,7 +922,10 @@ def _disagreements(
     lines: Iterable[ReqLine],
     targets: Sequence[Target],
     out: list[Violation],
+    relock: Callable[[], str] | None = None,
 ) -> None:
+    """TP007: a pin that is not what the lock installs, fixed by making the lock (and the
+    files written with it) again: a uv.lock's by tripin lock as before."""
     for target in targets:
         versions = installs.get(target.name)
         if versions is None:
@@ -818,7 +941,8 @@ def _disagreements(
                         where=ln.where,
                         code="TP007",
                         message=f"{ln.requirement.name}=={pinned} on {target.name}, but {lock} locks {locked}",
-                        fix="tripin lock",
+                        fix=relock() if relock else "tripin lock",
+                        relock=relock() if relock else "",
                     )
                 )
 
@@ -839,18 +963,19 @@ def check_files(
     read = [] if read is None else read
     out: list[Violation] = []
     locks: dict[Path, dict[str, dict[str, Version]]] = {}
+    relocks: dict[Path, Callable[[], str]] = {}  # each pylock's re-lock command
     for path in [p for p in paths if p.suffix in (".toml", ".lock")]:
         try:
             rules = rules_of(path) if rules_of else ruleset
             if path.suffix == ".toml":
-                locks[path] = _lock_installs(path, rules, targets, out, read)
+                locks[path] = _lock_installs(path, rules, targets, out, read, relocks)
             else:
                 locks[path] = _check_uvlock(path, rules, targets, out, read)
         except TripinError as exc:
             _keep(exc, errors)
     for path in [p for p in paths if p.suffix not in (".toml", ".lock")]:
         try:
-            _judge_reqfile(path, rules_of(path) if rules_of else ruleset, targets, locks, out, read)
+            _judge_reqfile(path, rules_of(path) if rules_of else ruleset, targets, locks, relocks, out, read)
         except TripinError as exc:
             _keep(exc, errors)
     return _dedupe(out)
@@ -863,10 +988,15 @@ def _keep(exc: TripinError, errors: list[TripinError] | None) -> None:
 
 
 def _lock_installs(
-    path: Path, ruleset: Ruleset, targets: Sequence[Target], out: list[Violation], read: list[Path]
+    path: Path,
+    ruleset: Ruleset,
+    targets: Sequence[Target],
+    out: list[Violation],
+    read: list[Path],
+    relocks: dict[Path, Callable[[], str]],
 ) -> dict[str, dict[str, Version]]:
     try:
-        return _check_lock(path, ruleset, targets, out, read)
+        return _check_lock(path, ruleset, targets, out, read, relocks)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a lock of the wrong shape
         raise LockError(f"{path}: not a valid pylock.toml ({exc.__class__.__name__}: {exc})") from None
 
@@ -876,20 +1006,27 @@ def _judge_reqfile(
     ruleset: Ruleset,
     targets: Sequence[Target],
     locks: Mapping[Path, Mapping[str, Mapping[str, Version]]],
+    relocks: Mapping[Path, Callable[[], str]],
     out: list[Violation],
     read: list[Path],
 ) -> None:
+    start = len(out)
     own, written_for = _locks_of(path, locks)
     own_targets = {
         name: parse_target(name) for lock in own for name in locks[lock] if name in written_for or not written_for
     }
     req_targets = list(targets) or list(own_targets.values()) or [parse_target(t) for t in DEFAULT_TARGETS]
     lines = _check_reqfile(path, ruleset, req_targets, out, read)
+    # a file written with a lock is changed by making that lock again
+    relock = relocks.get(own[0]) if len(own) == 1 and _WRITTEN_WITH.match(_head(path)) else None
+    out[start:] = [_file_fix(v, relock) for v in out[start:]]
     for lock in own:
-        _disagreements(lock, locks[lock], lines, req_targets, out)
+        _disagreements(lock, locks[lock], lines, req_targets, out, relocks.get(lock))
 
 
-_WRITTEN_WITH = re.compile(rb"# This file was generated by tripin \S+ with (pylock(?:\.[^\s;/]+)?\.toml);")
+# the lock as `tripin lock` was given it: a name (beside the file), or a path from the project's folder
+_WRITTEN_WITH = re.compile(rb"# This file was generated by tripin \S+ with (.+?); do not edit by hand\.\r?$", re.M)
+_LOCK_NAME = re.compile(r"pylock(?:\.[^\s;/.]+)?\.toml")
 
 
 def _head(path: Path) -> bytes:
@@ -918,19 +1055,25 @@ def _locks_of(path: Path, locks: Mapping[Path, object]) -> tuple[list[Path], fro
     head = _head(path)
     here = [lock for lock in locks if lock.resolve().parent == path.resolve().parent]
     named = _WRITTEN_WITH.match(head)
-    if named is None:
+    name = Path(named[1].decode(errors="replace")) if named else None
+    if name is None or not _LOCK_NAME.fullmatch(name.name):
         return here, frozenset()
     written = _WRITTEN_FOR.search(head)
     targets = frozenset(t.strip() for t in written[1].decode(errors="replace").split(",")) if written else frozenset()
-    return [lock for lock in here if lock.name == named[1].decode()], targets
+    # `with locks/pylock.svc.toml` is from the project's folder (where `tripin lock` ran), a
+    # bare name from the file's own (as older headers all are)
+    bases = {path.parent, project_folder(path)}
+    return [lock for lock in locks if any(_real(base / name) == _real(lock) for base in bases)], targets
 
 
 def _dedupe(violations: Iterable[Violation]) -> list[Violation]:
     """Targets that see the same violation with the same fix (x86_64 at cp311 and cp312, say)
     report it once; targets that need another fix report their own line."""
-    seen: dict[tuple[str, int | None, str, str, str], Violation] = {}
+    seen: dict[tuple[str, int | None, str, str, str, str | None, str | None], Violation] = {}
     for v in violations:
-        seen.setdefault((v.where.path, v.where.line, v.code, _untargeted(v.message), v.fix), v)
+        # what --fix writes tells targets apart too: its fix text (`tripin check --fix FILE`) does not
+        key = (v.where.path, v.where.line, v.code, _untargeted(v.message), v.fix, v.want_version, v.want_commit)
+        seen.setdefault(key, v)
     return sorted(seen.values(), key=lambda v: (v.where.path, v.where.line or 0, v.code))
 
 

@@ -125,9 +125,11 @@ def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Rule
                 env=build.build.env,
             )
         ):
+            from tripin.check import relock_of
+
             raise LockError(
                 f"{path}: the source build on {target} is not the rules' recipe ({'; '.join(differences)}); "
-                f"{refuse}: lock again (tripin lock), or tripin build-plan --torch {version} --target {target}"
+                f"{refuse}: lock again ({relock_of(path)}), or tripin build-plan --torch {version} --target {target}"
             )
 
 

@@ -102,20 +102,23 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
 
 
 def _rules_by_project(project: Project, ruleset: Ruleset, read: list[Path]) -> Callable[[Path], Ruleset]:
-    """The ruleset each file is judged by: its own project's, with the `rules` overlays of the
-    pyproject.toml beside it, as `lock` run there used (the hook runs at the repository's root,
+    """The ruleset each file is judged by: its own project's (check.project_folder), with the
+    `rules` overlays of its pyproject.toml, as `lock` run there used (the hook runs at the repository's root,
     where a subproject's lock judged by the root's rules was stale and its fork's Triton
     misjudged). `--overlay` and a file with no pyproject.toml beside it take this directory's."""
+    from tripin.check import project_folder
     from tripin.config import project_overlays, rules_with_overlays
 
     here = Path.cwd().resolve()
     loaded: dict[tuple[Path, ...], Ruleset] = {tuple(o.resolve() for o in project.overlays): ruleset}
 
     def rules_of(path: Path) -> Ruleset:
-        pyproject = path.parent / "pyproject.toml"
-        if project.sources.get("rules") == "command line" or path.parent.resolve() == here:
+        if project.sources.get("rules") == "command line":
             return ruleset
-        read.append(pyproject)  # one written later changes the answer: the memo must see it
+        folder = project_folder(path, read)  # one written later changes the answer: the memo must see it
+        pyproject = folder / "pyproject.toml"
+        if folder.resolve() == here:
+            return ruleset
         if not pyproject.is_file():
             return ruleset
         overlays = project_overlays(pyproject)

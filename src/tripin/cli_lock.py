@@ -231,7 +231,7 @@ def _lock_with(
 
     behind = left_behind(list(constraints), settings.constraints_path, settings.lock_path)
     if args.check and args.format != "json":
-        return _check_up_to_date(outputs, behind)
+        return _check_up_to_date(outputs, behind, lock_option(settings))
     if args.check:
         stale = [path for path, _, _ in _stale(outputs)] + behind
     else:
@@ -287,7 +287,7 @@ def _lock_with(
                 for target in package.targets:
                     print(
                         f"  source build needed on {target}: {package.name} {package.version} "
-                        f"[{package.build.status}]; run: tripin build-plan --target {target}"
+                        f"[{package.build.status}]; run: tripin build-plan --target {target}{lock_option(settings)}"
                     )
         if changes:
             print(f"  changes against the previous {settings.lock_path}:")
@@ -311,7 +311,19 @@ def _stale(outputs: dict[Path, str]) -> list[tuple[Path, str | None, str]]:
     return out
 
 
-def _check_up_to_date(outputs: dict[Path, str], behind: Sequence[Path] = ()) -> int:
+def lock_option(settings: Settings) -> str:
+    """` --lock NAME` where the lock's name came from the command line or the environment: a
+    command printed for it finds the project's default lock (pylock.toml) otherwise."""
+    import shlex
+
+    source = settings.sources.get("lock", "")
+    if source != "command line" and not source.startswith("environment"):
+        return ""
+    name = str(settings.lock_path)
+    return f" --lock {shlex.quote(name if not name.startswith('-') else f'./{name}')}"
+
+
+def _check_up_to_date(outputs: dict[Path, str], behind: Sequence[Path] = (), lock: str = "") -> int:
     """`lock --check`, as `uv lock --check`: a unified diff of every output that would change,
     and of the constraints files that would be removed."""
     import difflib
@@ -326,7 +338,7 @@ def _check_up_to_date(outputs: dict[Path, str], behind: Sequence[Path] = ()) -> 
         old = path.read_text(encoding="utf-8", errors="replace")
         sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), [], f"a/{path}", "/dev/null"))
     if stale or behind:
-        print(f"tripin: {len(stale) + len(behind)} output(s) would change; run tripin lock", file=sys.stderr)
+        print(f"tripin: {len(stale) + len(behind)} output(s) would change; run tripin lock{lock}", file=sys.stderr)
         return EXIT_NO_SOLUTION
     return EXIT_OK
 

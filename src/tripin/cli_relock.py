@@ -66,7 +66,7 @@ def remember_lock(
 
     root, key = _relock_key(args)
     outputs = [settings.lock_path, *constraints]
-    summary = _relock_summary(lock, resolutions, constraints, ruleset)
+    summary = _relock_summary(lock, resolutions, constraints, ruleset, settings)
     summary["lock"] = str(settings.lock_path)
     # the requirements files' warnings too, on stderr; the JSON lists the resolution's, as a run that resolved does
     summary["warnings"] = [*settings.warnings, *(w for r in resolutions for w in r.warnings)]
@@ -102,11 +102,11 @@ def _over_the_network_in_clear(url: str) -> bool:
 
 
 def _relock_summary(
-    lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path], ruleset: Ruleset
+    lock: Lock, resolutions: Sequence[TargetResolution], outputs: Iterable[Path], ruleset: Ruleset, settings: Settings
 ) -> dict[str, Any]:
     """What `tripin lock` says about this lock, for the run that finds nothing changed: the
     words of a run that resolved (cli_lock), with its notes and its source builds' verdicts."""
-    from tripin.cli_lock import _summary, _target_json
+    from tripin.cli_lock import _summary, _target_json, lock_option
 
     lines = []
     for r in resolutions:
@@ -114,7 +114,7 @@ def _relock_summary(
         lines += [f"    {note.split(': ', 1)[1]}" for note in r.notes]
     lines += [
         f"  source build needed on {target}: {p.name} {p.version} [{p.build.status}]; "
-        f"run: tripin build-plan --target {target}"
+        f"run: tripin build-plan --target {target}{lock_option(settings)}"
         for p in lock.packages
         if p.build is not None
         for target in p.targets

@@ -17,7 +17,7 @@ from tripin.inputfile import read_input
 from tripin.lock.atomic import write_atomic
 from tripin.reqfile import text_encoding
 
-__all__ = ["apply_fixes"]
+__all__ = ["apply_fixes", "can_fix"]
 
 _FIXABLE = frozenset({"TP001", "TP002", "TP004"})
 # what to do about what --fix leaves, where the check gave no command of its own
@@ -40,7 +40,7 @@ def apply_fixes(violations: list[Violation]) -> tuple[list[str], list[str]]:
     for path, items in by_file.items():
         if path.endswith((".lock", ".toml")) and (companions := [v for v in items if v.code == "TP004"]):
             # another torchvision/torchaudio is another wheel (URL, size, hashes): the lock's to write
-            skipped += [f"{v.where}: {v.message}: change it with tripin lock" for v in companions]
+            skipped += [f"{v.where}: {v.message}: change it with {v.relock or 'tripin lock'}" for v in companions]
             items = [v for v in items if v.code != "TP004"]
             if not items:
                 continue
@@ -58,12 +58,25 @@ def _fixing(v: Violation) -> bool:
     return v.code in _FIXABLE and bool(v.want_version)
 
 
+def can_fix(v: Violation) -> bool:
+    """Whether --fix rewrites this finding in its file, as far as the finding tells: a lock's
+    source-build entry to another commit the rules name, a requirements line's pin. check
+    names `tripin check --fix FILE` as the fix of those, the lock's re-lock of the others."""
+    if not _fixing(v):
+        return False
+    if v.where.path.endswith(".lock"):
+        return False
+    if v.where.path.endswith(".toml"):
+        return v.kind == "pylock-vcs" and bool(v.want_commit) and "+git" in (v.want_version or "")
+    return True  # a requirements line: _rewrite says where it cannot (a URL, --hash values)
+
+
 def _beyond(v: Violation) -> str:
     """A violation --fix does not rewrite (a known-bad pair on a line it does not pin, a stale
     lock, missing hashes, a rule that names no build): the reason, and the check's own fix."""
     # a fixable code without a version: a source build whose commit the rules do not know
     why = "the rules name no build to pin here" if v.code in _FIXABLE else f"{v.code} is not a pin --fix rewrites"
-    return f"{v.where}: {why}; {v.fix or _BEYOND.get(v.code, 'tripin lock')}"
+    return f"{v.where}: {why}; {v.fix or _BEYOND.get(v.code, v.relock or 'tripin lock')}"
 
 
 def _fix_lines(path: Path, items: list[Violation], done: list[str], skipped: list[str]) -> None:
@@ -153,7 +166,9 @@ def _fix_pylock(path: Path, items: list[Violation], done: list[str], skipped: li
     changed = False
     for v in items:
         if v.kind != "pylock-vcs" or not v.want_commit or packages is None or "+git" not in (v.want_version or ""):
-            skipped.append(f"{v.where}: needs another wheel (URL and hashes from the index): run tripin lock")
+            skipped.append(
+                f"{v.where}: needs another wheel (URL and hashes from the index): run {v.relock or 'tripin lock'}"
+            )
             continue
         entry = packages[v.index]
         vcs = entry["vcs"]

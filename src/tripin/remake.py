@@ -31,18 +31,23 @@ class _Unnamed(ValueError):
     """The lock took packages from indexes no command line names: why, for the fix's text."""
 
 
-def relock_command(path: Path, data: Mapping[str, Any], project: Project, groups: Sequence[str]) -> str:
-    """TP005's fix: a command line, or, where the lock's values allow none, what to run instead."""
+def relock_command(
+    path: Path, data: Mapping[str, Any], project: Project, groups: Sequence[str], folder: Path | None = None
+) -> str:
+    """TP005's fix: a command line, or, where the lock's values allow none, what to run instead.
+    `folder`: the lock's project's (check.project_folder), by default the lock's own."""
     from packaging.requirements import InvalidRequirement
 
     from tripin.errors import TargetError
 
     tool = data.get("tool", {}).get("tripin", {})
-    cd = _cd(path.parent)
-    if cd is None or not path.name.isprintable():
+    folder = path.parent if folder is None else folder
+    cd = _cd(folder)
+    name = _lock_name(path, folder)
+    if cd is None or name is None:
         return f"lock again in the folder of {quote(str(path))} (tripin lock)"
     try:
-        argv = ["tripin", "lock", *_inputs(tool, path.parent / "pyproject.toml")]
+        argv = ["tripin", "lock", *_inputs(tool, folder / "pyproject.toml")]
         # lock's --group names optional-dependencies and dependency-groups alike
         argv += [a for g in groups for a in ("--group", str(canonicalize_name(g, validate=True)))]
         unnamed = ""
@@ -52,9 +57,21 @@ def relock_command(path: Path, data: Mapping[str, Any], project: Project, groups
             unnamed = f" with the index options it was made with ({exc})"
     except (InvalidRequirement, TargetError, TypeError, KeyError, AttributeError, ValueError):
         return f"{cd}lock again with the inputs {path.name} was made from (tripin lock)"
-    if Path(path.name) != project.lock_path:
-        argv += ["--lock", path.name]
+    if name != project.lock_path:
+        argv += ["--lock", str(name) if not str(name).startswith("-") else f"./{name}"]
     return f"{cd}{shlex.join(argv)}{unnamed}"
+
+
+def _lock_name(path: Path, folder: Path) -> Path | None:
+    """The lock's path from its project's folder (`locks/pylock.svc.toml`), as `--lock` takes
+    it there; None where it cannot be given on one printable line."""
+    import os
+
+    try:
+        name = Path(os.path.relpath(path, folder)) if folder != path.parent else Path(path.name)
+    except ValueError:  # another drive
+        return None
+    return name if str(name).isprintable() else None
 
 
 def _cd(folder: Path) -> str | None:
@@ -90,8 +107,12 @@ def _inputs(tool: Mapping[str, Any], pyproject: Path) -> list[str]:
         config = tables.get("tripin", {}) if isinstance(tables, dict) else {}
     given = not tool.get("pyproject-digest")  # every input was given to `lock` by hand
     argv = [str(Requirement(r)) for r in tool.get("requirements", [])] if given else []
-    if given or "targets" not in config:
-        argv += [a for t in tool.get("targets", []) for a in ("-t", parse_target(t["name"]).name)]
+    locked = [parse_target(t["name"]).name for t in tool.get("targets", [])]
+    configured = config.get("targets")
+    configured = [configured] if isinstance(configured, str) else configured
+    # `lock -t a -t b` over configured [a]: the command line's replace the configured ones
+    if given or not isinstance(configured, list) or configured != locked:
+        argv += [a for name in locked for a in ("-t", name)]
     if isinstance(newer := tool.get("exclude-newer"), str) and (given or "exclude-newer" not in config):
         datetime.fromisoformat(newer)  # a date or time, as lock wrote it: nothing else is quoted
         argv += ["--exclude-newer", newer]
