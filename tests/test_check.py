@@ -38,9 +38,15 @@ def test_incident_as_a_constraints_file(work: Path, capsys: pytest.CaptureFixtur
     lines = _lines(run.out)
     arm = next(line for line in lines if "TP002" in line and ARM in line)
     assert arm.startswith("constraints.txt:2: TP002 triton 3.2.0+git23753f4f")
-    # the file's fix changes the file (the build is doctor's and build-plan's to name)
+    # the file's fix changes the file (the build is doctor's and build-plan's to name); judged
+    # for both default targets, the one line needs two pins: it is split first
+    assert arm.endswith(
+        "(3.2.0 and 3.2.0+git9641643d): split it into one line per platform with markers "
+        '(`; platform_machine == "aarch64"`), then run `tripin check --fix` again'
+    )
+    one = _lines(tripin(capsys, "check", "constraints.txt", "--target", ARM).out)
     pins = f"pins 3.2.0+git{GOOD_320[:8]} (commit {GOOD_320})"
-    assert arm.endswith(f"; fix: tripin check --fix constraints.txt  # {pins}")
+    assert any(line.endswith(f"; fix: tripin check --fix --target {ARM} constraints.txt  # {pins}") for line in one)
     bad = next(line for line in lines if "TP003" in line)
     assert "AttrsDescriptor" in bad
     assert all(line.startswith("constraints.txt:2: TP00") for line in lines), lines
@@ -512,9 +518,9 @@ def test_companions_in_a_requirements_file(work: Path, capsys: pytest.CaptureFix
     assert run.code == 1
     assert _lines(run.out) == [
         "r.txt:3: TP004 torchvision 0.20.0 is built for torch==2.5.0, not torch 2.6.0 [torchvision-0.20.0]; "
-        "fix: tripin check --fix r.txt  # pins 0.21.0"
+        f"fix: tripin check --fix --target {X86} r.txt  # pins 0.21.0"
     ]
-    assert tripin(capsys, "check", "--fix", "r.txt", "--target", X86).code == 0
+    assert tripin(capsys, "check", "--fix", "--target", X86, "r.txt").code == 0  # as printed
     (work / "r.txt").write_text("torch==2.6.0\ntriton==3.2.0\ntorchvision==0.21.0\ntorchaudio==2.6.0\n")
     assert tripin(capsys, "check", "r.txt", "--target", X86).code == 0
 
@@ -819,3 +825,24 @@ def test_triton_s_repository_spelled_otherwise_passes(work: Path, capsys: pytest
     (work / "r.txt").write_text(f"torch==2.6.0\ntriton @ {url}\n")
     run = tripin(capsys, "check", "--strict", "r.txt", "--target", "linux-aarch64-cp312-cu126")
     assert run.code == 0, run.out + run.err
+
+
+def test_a_line_that_needs_other_pins_on_other_targets_is_split_before_it_is_fixed(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The incident's unmarked `triton==` line judged for x86_64 (the 3.2.0 wheel) and aarch64
+    (the source build): `check --fix` refuses such a line, so the fix says to split it, and once
+    split as said, the printed `check --fix` of each line runs and check passes."""
+    (work / "k.txt").write_text("torch==2.6.0.dev20241230+cu126\ntriton==3.2.0+git23753f4f\n")
+    run = tripin(capsys, "check", "k.txt")
+    assert run.code == 1 and "the targets need different pins on this line (3.2.0 and 3.2.0+git9641643d)" in run.out
+    assert "fix: tripin check --fix k.txt" not in run.out  # it would not fix the line
+    bad = "triton==3.2.0+git23753f4f"
+    (work / "k.txt").write_text(
+        f'torch==2.6.0.dev20241230+cu126\n{bad}; platform_machine == "x86_64"\n{bad}; platform_machine == "aarch64"\n'
+    )
+    split = tripin(capsys, "check", "k.txt")
+    assert "fix: tripin check --fix k.txt  # pins 3.2.0 " in split.out
+    assert "fix: tripin check --fix k.txt  # pins 3.2.0+git9641643d " in split.out
+    assert tripin(capsys, "check", "--fix", "k.txt").code == 0
+    assert tripin(capsys, "check", "k.txt").code == 0

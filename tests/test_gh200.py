@@ -231,8 +231,9 @@ def _fake_aarch64(tmp_path: Path) -> dict[str, str]:
 def test_the_fix_check_and_doctor_give_builds_and_installs(
     gh200: tuple[Path, str, IndexServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The remedy for a wrong source build: build-plan --torch (no lock), the script, then the
-    printed install line, run with real pip in the environment that has torch: doctor passes."""
+    """The remedy for a wrong source build: the file's fix (check --fix, with check's own
+    --target) pins the build, then build-plan --torch (no lock), the script, then the printed
+    install line, run with real pip in the environment that has torch: doctor passes."""
     from test_doctor import _torch, _triton, _venv
 
     project, commit, _ = gh200
@@ -242,8 +243,11 @@ def test_the_fix_check_and_doctor_give_builds_and_installs(
 
     checked = json.loads(tripin(capsys, "check", "c.txt", "--target", TARGET, "--format", "json").out)
     argv = next(v["fix"]["argv"] for v in checked["violations"] if v["code"] == "TP002")
-    assert argv == ["tripin", "build-plan", "--torch", "2.6.0", "--target", TARGET]
-    plan = tripin(capsys, *argv[1:])
+    assert argv == ["tripin", "check", "--fix", "--target", TARGET, "c.txt"]
+    assert tripin(capsys, *argv[1:]).code == 0  # run as printed: the file now pins the build
+    assert f"triton==3.2.0+git{short}\n" in (project / "c.txt").read_text()
+    assert tripin(capsys, "check", "c.txt", "--target", TARGET).code == 0
+    plan = tripin(capsys, "build-plan", "--torch", "2.6.0", "--target", TARGET)
     assert plan.code == 0, plan.err
     build, install = (
         next(x for x in plan.out.splitlines() if x.startswith("then: ")).removeprefix("then: ").split(" && ")

@@ -199,8 +199,8 @@ def test_the_check_fix_runs_in_the_activated_venv(
     (tmp_path / "c.txt").write_text(f"torch==2.6.0\ntriton=={BAD}\n")
     data = json.loads(tripin(capsys, "check", "c.txt", "--target", _target(), "--format", "json").out)
     argv = next(v["fix"]["argv"] for v in data["violations"] if v["code"] == "TP002")
-    assert argv == ["tripin", "check", "--fix", "c.txt"]
-    assert tripin(capsys, *argv[1:], "--target", _target()).code == 0
+    assert argv == ["tripin", "check", "--fix", "--target", _target(), "c.txt"]  # check's own target
+    assert tripin(capsys, *argv[1:]).code == 0
     assert tripin(capsys, "check", "c.txt", "--target", _target()).code == 0
     pip = [str(python), "-m", "pip", "install", "-c", "c.txt", "triton"]
     subprocess.run(pip, check=True, capture_output=True, env=_env(wheelhouse, python.parent))

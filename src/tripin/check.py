@@ -390,6 +390,41 @@ def _file_fix(v: Violation, relock: Callable[[], str] | None) -> Violation:
     return dataclasses.replace(v, fix=relock(), argv=(), relock=relock())
 
 
+def settle_file_fixes(found: Sequence[Violation], options: Sequence[str]) -> list[Violation]:
+    """The `tripin check --fix FILE` fixes as they run: with check's own options, and, where one
+    line needs other pins on other targets (an unmarked `triton==` line judged for x86_64 and
+    aarch64), not as a command, since --fix refuses that line: as the split it needs."""
+    wants: dict[tuple[str, int | None], set[tuple[str | None, str | None]]] = {}
+    for v in found:
+        if v.argv[:3] == ("tripin", "check", "--fix"):
+            wants.setdefault((v.where.path, v.where.line), set()).add((v.want_version, v.want_commit))
+    out = []
+    for v in found:
+        if v.argv[:3] == ("tripin", "check", "--fix") and len(wants[(v.where.path, v.where.line)]) > 1:
+            pins = " and ".join(sorted(f"{w[0]}" for w in wants[(v.where.path, v.where.line)] if w[0]))
+            split = (
+                f"the targets need different pins on this line ({pins}): split it into one line per platform "
+                'with markers (`; platform_machine == "aarch64"`), then run `tripin check --fix` again'
+            )
+            out.append(dataclasses.replace(v, fix=split, argv=()))
+        else:
+            out.append(with_check_options(v, options))
+    return out
+
+
+def with_check_options(v: Violation, options: Sequence[str]) -> Violation:
+    """A `tripin check --fix FILE` fix with the options check itself ran with (`--target`,
+    `--overlay`, `--rules`): without them the fix judges the file for other targets or by
+    other rules than the finding was made with."""
+    if not options or v.argv[:3] != ("tripin", "check", "--fix") or not v.fix:
+        return v
+    import shlex
+
+    comment = v.fix[len(shlex.join(v.argv)) :]
+    argv = (*v.argv[:3], *options, *v.argv[3:])
+    return dataclasses.replace(v, fix=shlex.join(argv) + comment, argv=argv)
+
+
 # -- the indexes a lock names (TP016) ---------------------------------------------------------------
 
 FOREIGN_INDEX = "TP016"  # a lock entry's index is not one the project configures, or not the pinned one

@@ -37,10 +37,17 @@ def run_check(args: argparse.Namespace, argv: list[str]) -> int:
     return code
 
 
+def _check_options(args: argparse.Namespace) -> list[str]:
+    """The options of this check that a printed `tripin check --fix FILE` must repeat."""
+    out = [a for t in args.targets for a in ("--target", t)]
+    out += [a for o in args.overlay for a in ("--overlay", o)]
+    return out + (["--rules", args.rules] if args.rules else [])
+
+
 def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, str]:
     import json
 
-    from tripin.check import check_files
+    from tripin.check import check_files, settle_file_fixes
     from tripin.errors import ConfigError
     from tripin.judge import OK_ACCEPTED, WARN_OTHER_CUT
     from tripin.targets import parse_target
@@ -61,6 +68,7 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     rules_of = _rules_by_project(project, ruleset, read)
     targets = [parse_target(t) for t in args.targets]
     found = check_files(files, ruleset, targets, read, unreadable, rules_of)
+    found = settle_file_fixes(found, _check_options(args))
     warnings = [v for v in found if v.level == "warning"]
     violations = [v for v in found if v.level == "error"]
     if args.fix and violations:
