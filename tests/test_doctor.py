@@ -239,3 +239,24 @@ def test_a_malformed_record_is_no_traceback(
     run = tripin(capsys, "doctor", "--python", str(python))
     assert run.code == int(missing) and not run.err, run.err
     assert ("problem TP014" in run.out) == missing and "\0" not in run.out
+
+
+def test_the_activated_environment_is_the_default(tmp_path: Path) -> None:
+    """`tripin` installed as a tool (pipx, `uv tool`) runs from its own environment: doctor and
+    install take the activated one ($VIRTUAL_ENV), as `uv pip install` does, not tripin's, whose
+    own dependencies an install replaced (found installing packaging==24.0 into tripin's venv)."""
+    import os
+    import venv
+
+    env_dir = tmp_path / "project-env"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    environ = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    argv = [sys.executable, "-m", "tripin", "doctor", "--format", "json"]
+    activated = subprocess.run(argv, capture_output=True, text=True, env={**environ, "VIRTUAL_ENV": str(env_dir)})
+    assert json.loads(activated.stdout)["python"] == str(python)
+    plain = subprocess.run(argv, capture_output=True, text=True, env=environ)
+    assert json.loads(plain.stdout)["python"] != str(python)
+    for command in (["install", "--help"], ["doctor", "--help"]):
+        shown = subprocess.run([*argv[:3], *command], capture_output=True, text=True, env=environ).stdout
+        assert "$VIRTUAL_ENV" in shown

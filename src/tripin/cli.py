@@ -17,6 +17,21 @@ __all__ = ["main"]
 RULES_HELP = "show, verify and refresh the ruleset"
 
 
+def _default_python() -> str:
+    """The activated environment's interpreter ($VIRTUAL_ENV), as `uv pip install` takes it,
+    else the one running tripin. tripin installed as a tool (pipx, `uv tool`) runs from its own
+    environment: installing a project's lock there replaced tripin's own dependencies, and
+    the activated project environment got nothing."""
+    import os
+    from pathlib import Path
+
+    venv = os.environ.get("VIRTUAL_ENV", "").strip()
+    for relative in ("bin/python", "Scripts/python.exe") if venv else ():
+        if (candidate := Path(venv) / relative).is_file():
+            return str(candidate)
+    return sys.executable
+
+
 def _add_rules_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", metavar="DIR", help="read rules/*.toml from DIR instead of the shipped ruleset")
     parser.add_argument(
@@ -249,7 +264,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
             "-t", "--target", metavar="NAME", help="the lock's target to install (default: this machine's)"
         )
         install.add_argument(
-            "--python", metavar="PATH", default=sys.executable, help="environment's interpreter (default: this one)"
+            "--python",
+            metavar="PATH",
+            default=_default_python(),
+            help="environment's interpreter (default: the activated one, $VIRTUAL_ENV, as uv; else tripin's)",
         )
         install.add_argument(
             "--installer", choices=("pip", "uv"), help="default: the environment's pip, else uv when on PATH"
@@ -297,8 +315,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         doctor.add_argument(
             "--python",
             metavar="PATH",
-            default=sys.executable,
-            help="interpreter to inspect (default: the one running tripin)",
+            default=_default_python(),
+            help="interpreter to inspect (default: the activated one, $VIRTUAL_ENV; else the one running tripin)",
         )
         doctor.add_argument(
             "--probe",
