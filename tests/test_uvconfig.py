@@ -163,6 +163,25 @@ def test_what_tripin_does_not_follow_is_said_on_every_run(
     assert _locked(work)["mypriv"] == ("0.5", internal.simple_url)
 
 
+def test_uvs_torch_per_platform_sources_are_answered_with_variant_targets(
+    work: Path, capsys: pytest.CaptureFixture[str], public: IndexServer
+) -> None:
+    """uv's way to take torch's CUDA build on Linux and PyPI's elsewhere (a list of sources with
+    markers): pinning torch to one index, the generic advice, would send macOS to the CUDA index;
+    tripin's way is a variant target per platform, and the warning says so."""
+    (work / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0"\ndependencies = ["six"]\n'
+        '[tool.uv.sources]\ntorch = [{ index = "pytorch-cu128", marker = "sys_platform == \'linux\'" }]\n'
+        '[[tool.uv.index]]\nname = "pytorch-cu128"\nurl = "https://download.pytorch.org/whl/cu128"\nexplicit = true\n'
+        f'[tool.tripin]\ntargets = ["{X86}"]\nindex-url = "{public.simple_url}"\n'
+    )
+    run = tripin(capsys, "lock")
+    assert run.code == 0, run.err
+    assert "[tool.uv.sources] torch: a list of sources is not followed" in run.err
+    assert "a variant target per platform instead (linux-x86_64-cp312-cu128" in run.err
+    assert "pin it to one index" not in run.err
+
+
 @pytest.mark.parametrize(
     ("tool", "message"),
     [

@@ -126,7 +126,7 @@ def _fetch_roots_early(client: IndexClient, requirements: Sequence[Requirement],
     overlap that work. The resolver's prefetcher asks for the same pages, and gets these."""
     from packaging.utils import canonicalize_name
 
-    from tripin.index.client import TORCH_FAMILY
+    from tripin.families import TORCH_FAMILY
 
     variants = any(t.variant for t in targets)  # those read torch's family from their own index
     pending = False

@@ -15,6 +15,7 @@ from typing import Any
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from tripin.errors import ConfigError, quote
+from tripin.families import VARIANT_FAMILY
 
 __all__ = ["RESERVED_INDEX", "ForeignIndex", "ForeignSettings", "read_foreign"]
 
@@ -177,9 +178,15 @@ def _uv_pins(sources: object, names: Mapping[str, str], where: str, warnings: li
             if isinstance(source, list)
             else "a source with conditions"
         )
+        if name in VARIANT_FAMILY and not kinds:  # uv's way to take torch's build per platform
+            advice = (
+                "give tripin a variant target per platform instead (linux-x86_64-cp312-cu128 takes torch and "
+                "Triton from PyTorch's /cu128 index; macos-arm64-cp312 from PyPI)"
+            )
+        else:
+            advice = "pin it to one index with { index = NAME }, or lock from a requirements file"
         warnings.append(
-            f"{at} {package}: {what} is not followed by tripin, which locks {package} from its indexes; "
-            "pin it to one index with { index = NAME }, or lock from a requirements file"
+            f"{at} {package}: {what} is not followed by tripin, which locks {package} from its indexes; {advice}"
         )
     return pins
 

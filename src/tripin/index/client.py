@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from packaging.utils import NormalizedName, canonicalize_name
 
 from tripin.errors import ConfigError, IndexFetchError, ProjectNotFound
+from tripin.families import TORCH_FAMILY, VARIANT_FAMILY
 from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher, is_loopback
 from tripin.index.metadata import essential, parse_metadata
@@ -29,7 +30,7 @@ from tripin.index.simple import JSON_TYPE, parse_page
 if TYPE_CHECKING:
     from tripin.targets import Target
 
-__all__ = ["TORCH_FAMILY", "VARIANT_FAMILY", "IndexClient", "refuse_variant_pins"]
+__all__ = ["IndexClient", "refuse_variant_pins"]
 
 _T = TypeVar("_T")
 _ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -43,21 +44,6 @@ _BIG_PAGE = 1024 * 1024
 # the page's URL without userinfo; 3 held index credentials in the URLs of relative links)
 _ROWS = "tripin-releases-4"
 _log = logging.getLogger("tripin.index")
-# names whose wheels run code inside torch: each must come from one index only
-TORCH_FAMILY = frozenset(
-    {
-        "torch",
-        "torchvision",
-        "torchaudio",
-        "triton",
-        "torchtriton",
-        "pytorch-triton",
-        "pytorch-triton-rocm",
-        "pytorch-triton-xpu",
-    }
-)
-# what a variant target takes from its PyTorch index alone
-VARIANT_FAMILY = TORCH_FAMILY | {"pytorch-triton-rocm", "pytorch-triton-xpu"}
 
 
 class IndexClient:

@@ -16,8 +16,9 @@ from packaging.version import Version
 
 from tripin.builds import cpu_note, is_gpu_build
 from tripin.errors import ConfigError, ProjectNotFound, ResolutionError
+from tripin.families import TORCH_FAMILY, VARIANT_FAMILY
 from tripin.index import DistFile, IndexClient, Metadata, Project
-from tripin.index.client import TORCH_FAMILY, VARIANT_FAMILY, refuse_variant_pins
+from tripin.index.client import refuse_variant_pins
 from tripin.index.models import requires_python
 from tripin.resolver.types import Candidate, Req
 from tripin.rules.model import Build, Pin, Ruleset

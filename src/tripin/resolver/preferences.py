@@ -20,7 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tripin.errors import ConfigError
-from tripin.index.client import VARIANT_FAMILY
+from tripin.families import VARIANT_FAMILY
 from tripin.lock.model import Lock
 
 __all__ = ["Preferences", "parse_upgrade_packages", "preferences_from_foreign_lock", "preferences_from_lock"]

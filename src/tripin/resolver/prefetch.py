@@ -18,8 +18,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from tripin.families import TORCH_FAMILY
 from tripin.index import IndexClient, Metadata, Project
-from tripin.index.client import TORCH_FAMILY
 from tripin.index.models import requires_python
 from tripin.resolver.factory import extras_only
 from tripin.targets import Target
@@ -41,7 +41,7 @@ class Prefetcher:
         self._all = frozenset(range(len(self.targets)))
         self._seen: set[tuple[NormalizedName, str, int]] = set()
         self._bounds: dict[NormalizedName, SpecifierSet] = {}
-        from tripin.index.client import VARIANT_FAMILY
+        from tripin.families import VARIANT_FAMILY
 
         self._routed_only = VARIANT_FAMILY if targets and all(t.variant for t in targets) else frozenset()
         self._lock = threading.Lock()
