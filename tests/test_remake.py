@@ -300,3 +300,25 @@ def test_targets_that_override_the_configured_ones_are_named(
     _run_printed(fix)
     assert tripin(capsys, "check").code == 0
     assert [t["name"] for t in read_toml(work / "pylock.toml")["tool"]["tripin"]["targets"]] == [X86, arm]
+
+
+def test_check_s_own_overlay_is_in_the_fix(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check --overlay F` judged the lock by the fork's rules; the fix re-locked without them,
+    replaced the fork's Triton, and check kept failing. It names F (absolute: it may `cd`)."""
+    overlay = Path(__file__).parent / "rules" / "overlay-internal-fork.toml"
+    (work / "internal.toml").write_text(overlay.read_text())
+    tool = f'targets = ["linux-aarch64-cp312-cu126"]\nindex-url = "{index.simple_url}"\n'
+    tool += f'pytorch-index-url = "{pytorch.url}"\n'
+    pyproject = _project(work, tool, '"torch==2.6.0", "filelock"')
+    assert tripin(capsys, "lock", "-q", "--overlay", "internal.toml").code == 0
+    fork = {p["name"]: p for p in read_toml(work / "pylock.toml")["packages"]}["triton"]
+    _edit(pyproject)
+    run = tripin(capsys, "check", "--overlay", "internal.toml")
+    assert run.code == 1 and " TP005 " in run.out, run.out
+    fix = run.out.rstrip("\n").split("; fix: ", 1)[1]
+    assert fix == f"tripin lock --overlay {work / 'internal.toml'}", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check", "--overlay", "internal.toml").code == 0
+    assert {p["name"]: p for p in read_toml(work / "pylock.toml")["packages"]}["triton"] == fork

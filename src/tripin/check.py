@@ -390,10 +390,22 @@ def _file_fix(v: Violation, relock: Callable[[], str] | None) -> Violation:
     return dataclasses.replace(v, fix=relock(), argv=(), relock=relock())
 
 
-def settle_file_fixes(found: Sequence[Violation], options: Sequence[str]) -> list[Violation]:
+def settle_file_fixes(found: Sequence[Violation], options: Sequence[str], rules: Sequence[str] = ()) -> list[Violation]:
     """The `tripin check --fix FILE` fixes as they run: with check's own options, and, where one
     line needs other pins on other targets (an unmarked `triton==` line judged for x86_64 and
-    aarch64), not as a command, since --fix refuses that line: as the split it needs."""
+    aarch64), not as a command, since --fix refuses that line: as the split it needs. The
+    re-lock fixes get check's own `--overlay` and `--rules` (`rules`, absolute, as they follow a
+    `cd`): the ruleset a lock is judged by is the one it must be made with again, or TP005 stays."""
+    if rules:
+        import shlex
+
+        extra = " " + shlex.join(rules)
+        found = [
+            dataclasses.replace(v, fix=v.fix + extra, relock=v.relock + extra)
+            if v.relock and v.fix == v.relock and v.fix.startswith(("tripin lock", "cd "))
+            else v
+            for v in found
+        ]
     wants: dict[tuple[str, int | None], set[tuple[str | None, str | None]]] = {}
     for v in found:
         if v.argv[:3] == ("tripin", "check", "--fix"):

@@ -44,6 +44,12 @@ def _check_options(args: argparse.Namespace) -> list[str]:
     return out + (["--rules", args.rules] if args.rules else [])
 
 
+def _rules_options(args: argparse.Namespace) -> list[str]:
+    """check's own --overlay and --rules, for a printed re-lock: absolute, since it may `cd`."""
+    out = [a for o in args.overlay for a in ("--overlay", str(Path(o).absolute()))]
+    return out + (["--rules", str(Path(args.rules).absolute())] if args.rules else [])
+
+
 def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, str]:
     import json
 
@@ -68,7 +74,7 @@ def _run_check(args: argparse.Namespace, read: list[Path]) -> tuple[str, int, st
     rules_of = _rules_by_project(project, ruleset, read)
     targets = [parse_target(t) for t in args.targets]
     found = check_files(files, ruleset, targets, read, unreadable, rules_of)
-    found = settle_file_fixes(found, _check_options(args))
+    found = settle_file_fixes(found, _check_options(args), _rules_options(args))
     warnings = [v for v in found if v.level == "warning"]
     violations = [v for v in found if v.level == "error"]
     if args.fix and violations:
