@@ -322,3 +322,24 @@ def test_check_s_own_overlay_is_in_the_fix(
     _run_printed(fix)
     assert tripin(capsys, "check", "--overlay", "internal.toml").code == 0
     assert {p["name"]: p for p in read_toml(work / "pylock.toml")["packages"]}["triton"] == fork
+
+
+def test_an_extra_index_is_named_as_one(
+    index: IndexServer, make_index: Callable[..., IndexServer], work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lock records which indexes were extra ones: the fix names them --extra-index-url.
+    Without that it could not tell them from --index-url (it said so, or named the only one
+    it saw as --index-url, which left out the index a new dependency is on)."""
+    private = make_index()
+    private.publish(build_wheel(work.parent / "wheels", "mypriv", "1.0", "py3-none-any"))
+    pyproject = _project(work, f'targets = ["{X86}"]\n', '"mypriv", "markupsafe"')
+    lock = ["lock", "-q", "--index-url", index.simple_url, "--extra-index-url", private.simple_url]
+    assert tripin(capsys, *lock).code == 0
+    assert read_toml(work / "pylock.toml")["tool"]["tripin"]["extra-index-urls"] == [private.simple_url]
+    pyproject.write_text(pyproject.read_text().replace('"markupsafe"', '"markupsafe", "filelock"'))
+    fix = _fix(capsys)
+    assert fix == f"tripin lock --index-url {index.simple_url} --extra-index-url {private.simple_url}", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    indexes = {p["name"]: p["index"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert indexes["mypriv"] == private.simple_url and indexes["filelock"] == index.simple_url

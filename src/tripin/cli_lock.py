@@ -98,6 +98,17 @@ def run_lock(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return _lock_with(args, settings, targets, client, started, argv)
 
 
+def _extra_indexes(settings: Settings, resolutions: Sequence[TargetResolution]) -> list[str]:
+    """The extra indexes (named extra-N by config.py) the lock takes a package from, without
+    credentials: one that gave nothing is not the lock's to name."""
+    from tripin.index.models import redact_url
+
+    used = {
+        r.candidate.index.url for resolution in resolutions for r in resolution.packages.values() if r.candidate.index
+    }
+    return [redact_url(i.url) for i in settings.indexes if i.name.startswith("extra-") and i.url in used]
+
+
 def _check_requires_python(targets: Sequence[Target], requires_python: str | None) -> None:
     """A target whose Python the project does not support: uv refuses it, and so does tripin,
     before anything is fetched. A target names a minor release (cp312), so it fits when some
@@ -214,6 +225,9 @@ def _lock_with(
         extra={
             **({"pyproject-digest": settings.pyproject_digest} if settings.pyproject_digest else {}),
             **({"exclude-newer": settings.exclude_newer.isoformat()} if settings.exclude_newer else {}),
+            # which indexes were extra ones: TP005's fix (remake.py) names them --extra-index-url,
+            # not --index-url, which would leave out the default index a new dependency is on
+            **({"extra-index-urls": extras} if (extras := _extra_indexes(settings, resolutions)) else {}),
             **(
                 {"warnings": [w for r in resolutions for w in r.warnings]}
                 if any(r.warnings for r in resolutions)

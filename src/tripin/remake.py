@@ -148,11 +148,16 @@ def _index_options(data: Mapping[str, Any], tool: Mapping[str, Any], project: Pr
             from_default = True
         elif key not in known:
             given.setdefault(key, index)
+    recorded = tool.get("extra-index-urls")
+    extras_of = {same_index_key(u) for u in recorded if isinstance(u, str)} if isinstance(recorded, list) else set()
+    extra = {k: u for k, u in given.items() if k in extras_of}  # the lock says these were extra indexes
+    given = {k: u for k, u in given.items() if k not in extras_of}
     if len(given) > 1 or (given and from_default):
         raise _Unnamed(_several([*given.values(), *([project.index_url] if from_default else [])]))
     if len(roots) > 1:
         raise _Unnamed(_several(list(roots.values())))
-    return _options("--index-url", given) + _options("--pytorch-index-url", roots) + ["--nightly"] * nightly
+    options = _options("--index-url", given) + _options("--extra-index-url", extra)
+    return options + _options("--pytorch-index-url", roots) + ["--nightly"] * nightly
 
 
 def _options(option: str, urls: Mapping[str, str]) -> list[str]:
