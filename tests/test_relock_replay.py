@@ -181,8 +181,8 @@ def test_constraints_are_written_beside_the_lock_they_belong_to(work: Path, inde
 def test_only_a_local_or_https_index_lets_a_relock_be_remembered() -> None:
     """A plain-http index on the network is warned about on every run (as pip warns), so a run
     using one keeps no remembered answer that would skip the warning."""
-    from tripin.cli_relock import _over_the_network_in_clear
+    from tripin.index.http import in_clear_over_network
 
-    assert _over_the_network_in_clear("http://mirror.example.com/simple")
-    assert not _over_the_network_in_clear("https://pypi.org/simple")
-    assert not _over_the_network_in_clear("http://127.0.0.1:8080/simple")
+    assert in_clear_over_network("http://mirror.example.com/simple")
+    assert not in_clear_over_network("https://pypi.org/simple")
+    assert not in_clear_over_network("http://127.0.0.1:8080/simple")

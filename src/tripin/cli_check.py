@@ -39,9 +39,7 @@ def run_check(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _check_options(args: argparse.Namespace) -> list[str]:
     """The options of this check that a printed `tripin check --fix FILE` must repeat."""
-    out = [a for t in args.targets for a in ("--target", t)]
-    out += [a for o in args.overlay for a in ("--overlay", o)]
-    return out + (["--rules", args.rules] if args.rules else [])
+    return [a for t in args.targets for a in ("--target", t)] + _rules_options(args)
 
 
 def _rules_options(args: argparse.Namespace) -> list[str]:

@@ -22,7 +22,6 @@ __all__ = ["print_unchanged", "remember_lock", "unchanged_lock"]
 
 
 def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
-
     from tripin import relock
     from tripin.memo import cache_root, code_stamp
 
@@ -61,7 +60,9 @@ def remember_lock(
 
     if uses_environment(settings.input_files):
         return  # a `${NAME}` in a requirements file: what it reads depends on a variable the key leaves out
-    if any(_over_the_network_in_clear(url) for url in [*(i.url for i in settings.indexes), settings.pytorch_index]):
+    from tripin.index.http import in_clear_over_network
+
+    if any(in_clear_over_network(url) for url in [*(i.url for i in settings.indexes), settings.pytorch_index]):
         return  # its warning (plain http) is said on every run, as pip says it, never skipped with the work
 
     root, key = _relock_key(args)
@@ -78,8 +79,8 @@ def remember_lock(
     # where the constraints files are: one that appears there (an older lock's, which a run that
     # resolves removes, see lock/constraints.py left_behind) ends the answer
     where = settings.constraints_path
-    summary["listings"] = [[str(where.parent.absolute()), where.stem, where.suffix]]
-    listings = [(d, prefix, suffix) for d, prefix, suffix in summary["listings"]]
+    listings = [(str(where.parent.absolute()), where.stem, where.suffix)]
+    summary["listings"] = listings
     rules = rule_files(args.rules)
     relock.remember(root, key, rules=rules, inputs=inputs, outputs=outputs, summary=summary, listings=listings)
     if root is not None:
@@ -87,18 +88,6 @@ def remember_lock(
 
         answer = render_unchanged(args, summary)
         memo.store_lock(argv, root, args.rules, [*inputs, *outputs], answer, listings)
-
-
-def _over_the_network_in_clear(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    from tripin.index.http import is_loopback
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return True
-    return parts.scheme != "https" and not is_loopback(parts.hostname or "")
 
 
 def _relock_summary(

@@ -20,7 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from tripin.errors import ConfigError, IndexFetchError, ProjectNotFound
 from tripin.families import TORCH_FAMILY, VARIANT_FAMILY
 from tripin.index.cache import Cache, Entry
-from tripin.index.http import Fetcher, is_loopback
+from tripin.index.http import Fetcher, in_clear_over_network
 from tripin.index.metadata import essential, parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
 from tripin.index.pageworker import PageWorker
@@ -429,13 +429,9 @@ def _check_transport(indexes: Iterable[Index], fetcher: Fetcher) -> None:
     warned: set[str] = set()
     for index in indexes:
         fetcher.add_credentials(index.url)
-        try:
-            parts = urlsplit(index.url)
-        except ValueError:
+        if not in_clear_over_network(index.url) or index.public_url in warned:
             continue
-        if parts.scheme != "http" or is_loopback(parts.hostname or "") or index.public_url in warned:
-            continue
-        if parts.username is not None:
+        if urlsplit(index.url).username is not None:
             raise ConfigError(
                 f"index {index.public_url}: refusing to send its credentials over plain http "
                 "(anyone on the network could read them)",

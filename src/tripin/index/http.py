@@ -269,6 +269,18 @@ def origin_key(scheme: str, host: str, port: int | None) -> str:
     return f"{scheme}://{host.lower()}:{port or _DEFAULT_PORTS.get(scheme, 0)}"
 
 
+def in_clear_over_network(url: str) -> bool:
+    """A plain-http URL to another machine: what it serves anyone on the way can read or change
+    (warned about on every run that reads it; credentials are never sent there)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == "http" and not is_loopback(parts.hostname or "")
+
+
 def is_loopback(host: str) -> bool:
     """This machine: plain http to it crosses no network (pip treats these as secure too)."""
     import ipaddress
