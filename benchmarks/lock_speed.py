@@ -1,6 +1,6 @@
 """tripin lock against uv on the same index, in one run: wall time, peak memory, cache size.
 
-    python benchmarks/lock_speed.py [--latency 0.03] [--runs 3] [--pypi] [--only real|torch|scale]
+    python benchmarks/lock_speed.py [--latency 0.03] [--runs 3] [--pypi] [--only real|torch|scale|conflict]
 
 Two workloads, each locked by tripin and by `uv pip compile --universal` in the same run,
 alternating (tripin cold, tripin warm, uv cold, uv warm, then again), medians of `--runs`:
@@ -8,7 +8,12 @@ alternating (tripin cold, tripin warm, uv cold, uv warm, then again), medians of
 * torch only: `torch==2.6.0` on two Linux targets (x86_64, aarch64; cp312);
 * a real project: `torch==2.6.0 transformers accelerate datasets` on eight targets
   (linux x86_64 and aarch64 for cp311, cp312, cp313; macos-arm64-cp312; windows-x86_64-cp312);
-  and the scale rows: tripin on 1, 2, 4 and 8 of those targets.
+  and the scale rows: tripin on 1, 2, 4 and 8 of those targets;
+* with `--pypi` only, a fine-tuning project of 17 requirements on six targets whose newest
+  releases conflict (datasets 5.2.0 needs huggingface-hub>=1.31, every transformers 4.x <1.0):
+  the resolver's order of decisions, not the network, decides its time (it took 125 s before
+  tripin/resolver/conflicts.py). Not recorded: the conflict needs every release of five big
+  projects and the torch 2.15 family, far more than the test indexes should carry.
 
 Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin
 resolves again with -U, revalidating stale pages with conditional requests; uv runs with
@@ -74,6 +79,26 @@ EIGHT = [
     "macos-arm64-cp312",
     "windows-x86_64-cp312",
 ]
+FINETUNE = [
+    "torch>=2.5",
+    "transformers>=4.48,<5",
+    "peft>=0.14",
+    "datasets>=3.2",
+    "evaluate",
+    "accelerate",
+    "trl",
+    "sentencepiece",
+    "tokenizers",
+    "safetensors",
+    "scikit-learn",
+    "pandas",
+    "wandb",
+    "tensorboard",
+    'liger-kernel; sys_platform == "linux"',  # it requires triton, which has no macOS or Windows wheel
+    "bitsandbytes",
+    "rouge-score",
+]
+SIX = [*EIGHT[:2], *EIGHT[3:5], *EIGHT[6:]]
 SCALE = {1: EIGHT[1:2], 2: TWO, 4: [*TWO, "macos-arm64-cp312", "windows-x86_64-cp312"], 8: EIGHT}
 UV_PLATFORM = {"linux-x86_64": "x86_64-manylinux_2_28", "linux-aarch64": "aarch64-manylinux_2_28"}
 
@@ -199,10 +224,12 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pypi", action="store_true", help="the real PyPI instead of the recorded indexes")
-    parser.add_argument("--only", choices=("torch", "real", "scale"), action="append")
+    parser.add_argument("--only", choices=("torch", "real", "scale", "conflict"), action="append")
     args = parser.parse_args()
     compile_tripin()
-    only = set(args.only or ("torch", "real", "scale"))
+    only = set(args.only or ("torch", "real", "scale", *(("conflict",) if args.pypi else ())))
+    if "conflict" in only and not args.pypi:
+        parser.error("--only conflict needs --pypi: the recorded indexes do not hold that project")
     servers: dict[str, IndexServer] = {}
 
     def index_url(which: str) -> tuple[str, IndexServer | None]:
@@ -312,6 +339,14 @@ def main() -> int:
         for n, targets in SCALE.items():
             rows += compare(f"scale, {n}", [tripin_lock(url, PROJECT, targets)], server, args.runs)
         sections.append(("scale: the same project on 1, 2, 4 and 8 targets", rows))
+
+    if "conflict" in only:
+        url, _ = index_url("")
+        tools = [tripin_lock(url, FINETUNE, SIX), uv_compile(url, FINETUNE, "3.11")]
+        rows = compare("conflict", tools, None, args.runs)
+        sections.append(("a fine-tuning project whose newest releases conflict, 6 targets", rows))
+        t_cold, u_cold = pair(rows, "tripin lock, 6 targets, cold", "uv pip compile --universal, cold")
+        ratios.append(("fine-tuning project, 6 targets, cold: tripin / uv --universal", t_cold.wall / u_cold.wall, 1.0))
 
     for server in servers.values():
         server.stop()

@@ -388,6 +388,12 @@ class Factory:
         self._marker_memo[key] = (requirement, result)
         return result
 
+    def versions(self, name: str) -> list[Version]:
+        """Every release on the index, usable here or not: enough to tell whether two
+        requirements have any version in common."""
+        project = self._project(canonicalize_name(name))
+        return [project.version(k) for k in range(len(project.releases))]
+
     def _project(self, name: NormalizedName) -> Project:
         return self.client.project(name, self.routes.get(name))
 

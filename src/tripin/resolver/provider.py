@@ -10,6 +10,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
+from tripin.resolver.conflicts import DecisionOrder
 from tripin.resolver.factory import Factory
 from tripin.resolver.types import Candidate, Req
 
@@ -22,6 +23,7 @@ __all__ = ["Provider"]
 class Provider(AbstractProvider[Req, Candidate, str]):
     def __init__(self, factory: Factory) -> None:
         self.factory = factory
+        self.order = DecisionOrder()  # settled by the conflicts seen: see tripin.resolver.conflicts
         # keyed by id(): each entry keeps its objects alive, so an id is never reused meanwhile
         self._pinned: dict[int, tuple[SpecifierSet, bool]] = {}
         self._contains: dict[tuple[int, int], tuple[SpecifierSet, Version, bool]] = {}
@@ -52,13 +54,21 @@ class Provider(AbstractProvider[Req, Candidate, str]):
         Triton), then what the user asked for before what it pulls in (pip and uv do: with
         `'pandas<2.2' matplotlib`, numpy was pinned for matplotlib first, at 2.5.5, and pandas
         stepped back to 2.1.1, the last release that does not say numpy<2 though it needs it),
-        then the rest alphabetically so that runs are reproducible."""
+        then the rest alphabetically so that runs are reproducible. Ahead of all but the first
+        two: the order that repeated conflicts settled (tripin.resolver.conflicts)."""
         infos = list(information[identifier])
         causes = {self.identify(c.requirement) for c in backtrack_causes}
         causes |= {self.identify(c.parent) for c in backtrack_causes if c.parent is not None}
         pinned = any(i.requirement.build is not None or self._is_pinned(i.requirement.specifier) for i in infos)
         requested = any(i.parent is None for i in infos)
-        return (identifier not in causes, not pinned, identifier != "torch", not requested, identifier)
+        return (
+            identifier not in causes,
+            not pinned,
+            self.order.rank(identifier),
+            identifier != "torch",
+            not requested,
+            identifier,
+        )
 
     def find_matches(
         self,

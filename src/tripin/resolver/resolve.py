@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,11 +11,12 @@ from datetime import datetime
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
-from resolvelib import BaseReporter, Resolver
+from resolvelib import Resolver
 from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
 
 from tripin.errors import ResolutionError
 from tripin.index import IndexClient
+from tripin.resolver.conflicts import MAX_REORDERS, ConflictTracker, Reorder
 from tripin.resolver.factory import Factory, to_reqs
 from tripin.resolver.preferences import Preferences
 from tripin.resolver.prefetch import Prefetcher
@@ -26,6 +28,7 @@ from tripin.targets import Target
 __all__ = ["TargetResolution", "resolve_all", "resolve_target"]
 
 _MAX_ROUNDS = 20000
+_log = logging.getLogger("tripin.resolver")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,7 +93,8 @@ def resolve_target(
     return TargetResolution(
         target=target,
         packages=packages,
-        warnings=(*factory.warnings, *_older_for_want_of_wheels(factory, packages)),
+        # a torch decided again after a backtrack or a restart says its rule's warning again
+        warnings=tuple(dict.fromkeys((*factory.warnings, *_older_for_want_of_wheels(factory, packages)))),
         notes=notes,
     )
 
@@ -149,9 +153,15 @@ def _resolve(
     roots = to_reqs(requirements, factory.env, "the requirements")
     for root in roots:  # start every root's page download at once
         client.prefetch_project(root.name, factory.routes.get(root.name))
-    resolver: Resolver[Req, Candidate, str] = Resolver(Provider(factory), BaseReporter())
+    provider = Provider(factory)
     try:
-        result = resolver.resolve(roots, max_rounds=_MAX_ROUNDS)
+        for attempt in range(MAX_REORDERS + 1):
+            tracker = ConflictTracker(provider.order, factory.versions, final=attempt == MAX_REORDERS)
+            try:
+                result = Resolver(provider, tracker).resolve(roots, max_rounds=_MAX_ROUNDS)
+                break
+            except Reorder as reorder:
+                _log.debug("%s: starting again, deciding %s", target, reorder)
     except ResolutionImpossible as exc:
         message = _explain(target, exc.causes)
         yanked = sorted(f"{n} {v}" for n, vs in factory.yanked.items() for v in vs)

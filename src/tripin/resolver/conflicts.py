@@ -1,0 +1,103 @@
+"""Which package keeps being refused because of which, and the order of decisions that follows.
+
+resolvelib undoes the most recent decision first. With `'transformers>=4.48,<5' peft datasets
+evaluate`, datasets 5.2.0 (huggingface-hub>=1.31) was decided first, then evaluate and peft;
+every transformers release (huggingface-hub<1.0) was refused, and the resolver walked back
+through 420 peft and evaluate releases, which had nothing to do with it, before it moved
+datasets: 15 to 19 s per target (uv: 0.74 s). Without the upper bound it settled instead on
+transformers 2.3.0, from 2019, the first release old enough not to need huggingface-hub.
+
+uv's answer, done here with resolvelib: count the refusals of a release of A because of a
+requirement of B that no version satisfies together with A's; after a few, decide A before B
+and B last, and start the resolution again in that order (every page and metadata file read so
+far is kept, so a restart costs only resolution rounds).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from packaging.version import Version
+from resolvelib import BaseReporter
+
+from tripin.resolver.types import Candidate, Req
+
+if TYPE_CHECKING:
+    from resolvelib.resolvers.criterion import Criterion
+
+__all__ = ["ConflictTracker", "DecisionOrder", "Reorder"]
+
+_THRESHOLD = 5  # refusals of one package because of another before the order changes (uv's number)
+MAX_REORDERS = 8  # each one settles a pair for good, so few are ever needed
+
+
+class Reorder(Exception):  # a signal to start again, not an error
+    """Raised from inside resolvelib to stop a resolution whose order has just changed."""
+
+
+class DecisionOrder:
+    """Names to decide before all others (in the order they were found) and names to decide
+    after all others. A pair, once settled, never flips: that would undo the previous restart."""
+
+    def __init__(self) -> None:
+        self.early: list[str] = []
+        self.late: set[str] = set()
+
+    def rank(self, identifier: str) -> tuple[int, int]:
+        if identifier in self.late:
+            return (2, 0)
+        try:
+            return (0, self.early.index(identifier))
+        except ValueError:
+            return (1, 0)
+
+    def settle(self, first: str, then: str) -> bool:
+        """Decide `first` before `then`; false where that would flip an earlier settlement."""
+        if first in self.late or then in self.early or first == then:
+            return False
+        if first not in self.early:
+            self.early.append(first)
+        self.late.add(then)
+        return True
+
+
+class ConflictTracker(BaseReporter[Req, Candidate, str]):
+    """A resolvelib reporter that counts, for each refused candidate, the decided packages whose
+    requirement left its own no version, and raises Reorder once a pair passes the threshold."""
+
+    def __init__(self, order: DecisionOrder, versions: Callable[[str], Sequence[Version]], *, final: bool) -> None:
+        self.order = order
+        self.versions = versions  # every known version of a requirement's project
+        self.final = final  # the last attempt runs to its end in whatever order it has
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self._disjoint: dict[tuple[str, ...], bool] = {}  # by the requirements' text: asked again on every refusal
+
+    def rejecting_candidate(self, criterion: Criterion[Req, Candidate], candidate: Candidate) -> None:
+        mine = [i.requirement for i in criterion.information if i.parent is candidate]
+        if not mine or self.final:
+            return
+        for info in criterion.information:
+            parent = info.parent
+            if parent is None or parent.identifier == candidate.identifier:
+                continue  # the user's own requirement, or the candidate's: no order to change
+            if not self._none_in_common([*mine, info.requirement]):
+                continue
+            pair = (candidate.identifier, parent.identifier)
+            self.counts[pair] += 1
+            if self.counts[pair] >= _THRESHOLD and self.order.settle(*pair):
+                raise Reorder(f"{pair[0]} before {pair[1]}")
+
+    def _none_in_common(self, reqs: Sequence[Req]) -> bool:
+        """No known version satisfies all of them (a source build of two commits never does)."""
+        key = (reqs[0].name, *(f"{r.specifier}@{r.build.commit if r.build else ''}" for r in reqs))
+        answer = self._disjoint.get(key)
+        if answer is None:
+            if len({r.build for r in reqs if r.build is not None}) > 1:
+                answer = True
+            else:
+                versions = self.versions(reqs[0].name)
+                answer = not any(all(r.specifier.contains(v, prereleases=True) for r in reqs) for v in versions)
+            self._disjoint[key] = answer
+        return answer

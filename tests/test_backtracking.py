@@ -1,0 +1,87 @@
+"""Which package the resolver moves when releases conflict: the one that brought the conflict,
+not every release of whatever was decided after it (tripin/resolver/conflicts.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import lock_args, read_toml, tripin
+from indexserver import IndexServer, build_wheel
+
+from tripin.resolver.conflicts import DecisionOrder
+
+X86 = "linux-x86_64-cp312"
+
+
+def _hub_index(make_index: object, tmp_path: Path) -> IndexServer:
+    """The shape of PyPI in 2026 for `transformers peft datasets evaluate`: the newest datasets
+    needs hub>=1.31, every transformers 4.x needs hub<1.0, and transformers 2.3.0 (2019) needs
+    no hub at all; peft and evaluate have many releases, each fine with any hub."""
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "w"
+
+    def publish(name: str, version: str, *requires: str) -> None:
+        server.publish(build_wheel(wheels, name, version, requires_dist=requires))
+
+    for version in ("0.36.2", "1.31.0", "2.4.0"):
+        publish("huggingface-hub", version)
+    publish("datasets", "5.0.1", "huggingface-hub>=0.30,<2")
+    publish("datasets", "5.2.0", "huggingface-hub>=1.31,<3")
+    publish("transformers", "2.3.0")
+    for minor in range(30, 58):
+        publish("transformers", f"4.{minor}.0", "huggingface-hub>=0.24,<1.0")
+    for minor in range(1, 21):
+        publish("peft", f"0.{minor}.0", "huggingface-hub>=0.25", "transformers")
+    for patch in range(1, 11):
+        publish("evaluate", f"0.4.{patch}", "huggingface-hub>=0.7")
+    return server
+
+
+def _versions(work: Path) -> dict[str, str]:
+    return {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
+
+
+def test_the_release_that_brought_a_conflict_moves_not_an_ancient_fallback(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """datasets is decided first (alphabetically), at 5.2.0, and every transformers 4.x is then
+    refused for its hub<1.0. tripin once settled on transformers 2.3.0, a 2019 release that
+    needs no hub (valid on metadata, useless to its users), after walking peft and evaluate
+    back for 12 s on the real PyPI. transformers is now decided before datasets, and datasets
+    moves back one release, as uv does it."""
+    server = _hub_index(make_index, tmp_path)
+    extra = ["transformers<5", "peft", "datasets", "evaluate"]
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=extra))
+    assert run.code == 0, run.err
+    versions = _versions(work)
+    assert versions["transformers"] == "4.57.0"
+    assert versions["datasets"] == "5.0.1"
+    assert versions["huggingface-hub"] == "0.36.2"
+    assert (versions["peft"], versions["evaluate"]) == ("0.20.0", "0.4.10")  # left where they were
+
+
+def test_a_conflict_does_not_walk_unrelated_releases(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With `transformers>=4.30,<5` no old release escapes the conflict: resolvelib undid the
+    latest decisions first, peft and evaluate, 200 pairs of releases each trying all 28
+    transformers (15 to 19 s per target on the real PyPI) before it moved datasets."""
+    server = _hub_index(make_index, tmp_path)
+    extra = ["transformers>=4.30,<5", "peft", "datasets", "evaluate", "-vv"]
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=extra))
+    assert run.code == 0, run.err
+    assert run.err.count("candidate(s) for") < 100  # the resolver's work, counted: 6,610 before
+    assert _versions(work)["datasets"] == "5.0.1"
+    assert _versions(work)["peft"] == "0.20.0"
+
+
+def test_a_settled_order_never_flips() -> None:
+    """After `a before b`, b's refusals because of a must not put b first again: that would
+    undo the restart that settled them, and start over for ever."""
+    order = DecisionOrder()
+    assert order.settle("transformers", "datasets")
+    assert not order.settle("datasets", "transformers")
+    assert order.rank("transformers") < order.rank("peft") < order.rank("datasets")
+    assert order.settle("torch", "numpy")
+    assert order.rank("transformers") < order.rank("torch")  # the earlier settlement stays first
