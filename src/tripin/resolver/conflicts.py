@@ -7,7 +7,8 @@ through 420 peft and evaluate releases, which had nothing to do with it, before 
 datasets: 15 to 19 s per target (uv: 0.74 s). Without the upper bound it settled instead on
 transformers 2.3.0, from 2019, the first release old enough not to need huggingface-hub.
 
-uv's answer, done here with resolvelib: count the refusals of a release of A because of a
+uv's answer since 0.5.10 ("improve backtracking behavior when packages conflict repeatedly"),
+done here with resolvelib: count the refusals of a release of A because of a
 requirement of B that no version satisfies together with A's; after a few, decide A before B
 and B last, and start the resolution again in that order (every page and metadata file read so
 far is kept, so a restart costs only resolution rounds).
@@ -27,9 +28,9 @@ from tripin.resolver.types import Candidate, Req
 if TYPE_CHECKING:
     from resolvelib.resolvers.criterion import Criterion
 
-__all__ = ["ConflictTracker", "DecisionOrder", "Reorder"]
+__all__ = ["MAX_REORDERS", "ConflictTracker", "DecisionOrder", "Reorder"]
 
-_THRESHOLD = 5  # refusals of one package because of another before the order changes (uv's number)
+_THRESHOLD = 5  # refusals of one package because of another before the order changes
 MAX_REORDERS = 8  # each one settles a pair for good, so few are ever needed
 
 
