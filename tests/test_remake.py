@@ -64,6 +64,13 @@ def _indexes(lock: Path) -> set[str]:
     return {p["index"] for p in read_toml(lock)["packages"]}
 
 
+def _as_older_tripin(lock: Path) -> None:
+    """The lock as a tripin before [tool.tripin.given] wrote it: the fix still reads it."""
+    text = lock.read_text()
+    lock.write_text(text[: text.index("\n[tool.tripin.given]\n")] + "\n")
+    assert "given" not in read_toml(lock)["tool"]["tripin"]
+
+
 def test_a_lock_keeps_the_index_and_exclude_newer_it_was_made_with(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -168,8 +175,9 @@ def test_a_lock_of_another_name_than_the_projects_names_its_file(
 def test_indexes_no_command_line_can_name_are_said_to_be_so(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], indexes: list[str], said: str
 ) -> None:
-    """Two indexes of which the lock does not record the --index-url, a URL whose credentials
-    were masked, or a hostile one: the fix says to give the index options, and names none."""
+    """A lock an older tripin wrote: two indexes of which it does not record the --index-url, a
+    URL whose credentials were masked, or a hostile one: the fix says to give the index
+    options, and names none."""
     pyproject = _project(work, f'targets = ["{X86}"]\n', '"filelock", "markupsafe"')
     assert tripin(capsys, "lock", "-q", "--index-url", index.simple_url).code == 0
     lock = work / "pylock.toml"
@@ -177,6 +185,7 @@ def test_indexes_no_command_line_can_name_are_said_to_be_so(
     for n, url in enumerate(indexes):
         text = text.replace(f'index = "{index.simple_url}"', f'index = "{url}"', 1 if n < len(indexes) - 1 else -1)
     lock.write_text(text)
+    _as_older_tripin(lock)  # a newer one records which was --index-url (below)
     pyproject.write_text(pyproject.read_text().replace('"markupsafe"', '"markupsafe>=1"'))
     fix = _fix(capsys)
     assert fix.startswith("tripin lock with the index options it was made with (") and said in fix, fix
@@ -343,3 +352,125 @@ def test_an_extra_index_is_named_as_one(
     assert tripin(capsys, "check").code == 0
     indexes = {p["name"]: p["index"] for p in read_toml(work / "pylock.toml")["packages"]}
     assert indexes["mypriv"] == private.simple_url and indexes["filelock"] == index.simple_url
+
+
+def test_the_command_line_s_settings_are_given_again(
+    index: IndexServer, make_index: Callable[..., IndexServer], work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--manylinux, --musllinux, --macos, --pre, -c FILE and --constraints PATH: the fix dropped
+    them, so the re-lock took a pre-release's final release, a version `-c` forbade, wrote
+    constraints.txt and left out.txt stale. The original command, run after the fix, finds
+    nothing to change (`lock --check`)."""
+    private = make_index()
+    wheels = work.parent / "wheels"
+    for version in ("1.0", "2.0rc1"):
+        private.publish(build_wheel(wheels, "newpkg", version, "py3-none-any"))
+    pyproject = _project(work, f'targets = ["{X86}"]\n')
+    (work / "c.txt").write_text("markupsafe<3.0.3\n")
+    made = ["--index-url", index.simple_url, "--extra-index-url", private.simple_url]
+    made += ["--manylinux", "2.17", "--musllinux", "1.1", "--macos", "13.0", "--pre", "-c", "c.txt"]
+    made += ["--constraints", "out.txt"]
+    assert tripin(capsys, "lock", "-q", *made).code == 0
+    pyproject.write_text(pyproject.read_text().replace('"filelock"', '"filelock", "markupsafe", "newpkg"'))
+    fix = _fix(capsys)
+    assert fix == shlex.join(["tripin", "lock", *made]), fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    versions = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert versions["newpkg"] == "2.0rc1" and versions["markupsafe"] == "3.0.2", versions
+    assert "newpkg==2.0rc1" in (work / "out.txt").read_text() and not (work / "constraints.txt").exists()
+    run = tripin(capsys, "lock", "--check", *made)
+    assert run.code == 0, run.out + run.err
+
+
+@pytest.mark.parametrize("where", ["pyproject", "environment"])
+def test_only_the_settings_pyproject_did_not_give_are_put_back(
+    index: IndexServer,
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    """index-url and exclude-newer removed from [tool.tripin] after the lock: the fix put them
+    back from the lock. Given by the environment when the lock was made, it names them."""
+    tool = f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\nexclude-newer = "2030-01-01"\n'
+    _project(work, tool if where == "pyproject" else f'targets = ["{X86}"]\n')
+    if where == "environment":
+        monkeypatch.setenv("UV_INDEX_URL", index.simple_url)
+        monkeypatch.setenv("TRIPIN_EXCLUDE_NEWER", "2030-01-01")
+    assert tripin(capsys, "lock", "-q").code == 0
+    monkeypatch.delenv("UV_INDEX_URL", raising=False)
+    monkeypatch.delenv("TRIPIN_EXCLUDE_NEWER", raising=False)
+    _project(work, f'targets = ["{X86}"]\n', '"filelock", "markupsafe"')  # both settings gone
+    fix = _fix(capsys)
+    newer = "2030-01-01T23:59:59.999999+00:00"
+    if where == "environment":
+        assert fix == f"tripin lock --exclude-newer {newer} --index-url {index.simple_url}", fix
+        return
+    assert fix == "tripin lock", fix
+    monkeypatch.setenv("PIP_INDEX_URL", index.simple_url)  # this machine's index, as the project now says nothing
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+    assert "exclude-newer" not in read_toml(work / "pylock.toml")["tool"]["tripin"]
+
+
+@pytest.mark.parametrize("older", [False, True])
+def test_groups_pyproject_configures_are_left_to_it(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], older: bool
+) -> None:
+    """[tool.tripin] groups = ["dev"]: the fix said `--group dev` again (it reads them anyway);
+    `--group test` given on the command line stays."""
+    deps = '"filelock"]\n[project.optional-dependencies]\ndev = ["markupsafe"]\ntest = ["jinja2"'
+    tool = f'targets = ["{X86}"]\nindex-url = "{index.simple_url}"\ngroups = ["dev"]\n'
+    pyproject = _project(work, tool, deps)
+    assert tripin(capsys, "lock", "-q", "--group", "test").code == 0
+    if older:
+        _as_older_tripin(work / "pylock.toml")
+    pyproject.write_text(pyproject.read_text().replace('"filelock"', '"filelock", "mpmath"'))
+    fix = _fix(capsys)
+    assert fix == "tripin lock --group test", fix
+    _run_printed(fix)
+    assert tripin(capsys, "check").code == 0
+
+
+_AGAIN = "lock again with the inputs pylock.toml was made from (tripin lock)"
+_NOT_PLAIN = "the lock names an index that is not a plain URL without credentials"
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ('manylinux = "2.17 && touch pwned"', _AGAIN),
+        ('constraint-files = ["c.txt\\n$(touch pwned)"]', _AGAIN),
+        ('groups = ["dev; touch pwned"]', _AGAIN),
+        ('constraint-files = ["-r.txt"]', "tripin lock -c ./-r.txt"),
+        (
+            'constraints = "../.bashrc"',
+            "tripin lock with the --constraints it was made with (the lock names no .txt file in its project's folder)",
+        ),
+        (
+            'index-url = "https://user:****@a.example.org/simple"',
+            f"tripin lock with the index options it was made with (--index-url: {_NOT_PLAIN})",
+        ),
+        (
+            'extra-index-urls = ["https://a.example.org/s\\n$(x)"]',
+            f"tripin lock with the index options it was made with (--extra-index-url: {_NOT_PLAIN})",
+        ),
+        ("prerelease = 1", "tripin lock"),
+    ],
+)
+def test_a_hostile_given_table_is_checked_before_it_is_quoted(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str], edit: str, said: str
+) -> None:
+    """A lock from a pull request may say anything in [tool.tripin.given]: each value is
+    checked for what it is (a level is MAJOR.MINOR, a file name printable, a --constraints a
+    .txt file in the project), and what is not is said in words, never quoted."""
+    pyproject = _project(work, f'targets = ["{X86}"]\n')
+    assert tripin(capsys, "lock", "-q", "--index-url", index.simple_url).code == 0
+    lock = work / "pylock.toml"
+    text = lock.read_text()
+    lock.write_text(text[: text.index("\n[tool.tripin.given]\n")] + f"\n[tool.tripin.given]\n{edit}\n")
+    _edit(pyproject)
+    fix = _fix(capsys)
+    assert fix == said, fix
+    assert "pwned" not in fix and "****" not in fix and ".bashrc" not in fix and "$(x)" not in fix

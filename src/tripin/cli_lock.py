@@ -109,6 +109,76 @@ def _extra_indexes(settings: Settings, resolutions: Sequence[TargetResolution]) 
     return [redact_url(i.url) for i in settings.indexes if i.name.startswith("extra-") and i.url in used]
 
 
+def given_by_user(source: str) -> bool:
+    """Whether a setting came from the command line or the environment (config.py's sources):
+    no file of the project records it, so a command printed for the lock must give it again."""
+    return source == "command line" or source.startswith("environment")
+
+
+def _given(args: argparse.Namespace, settings: Settings, targets: Sequence[Target]) -> dict[str, object]:
+    """[tool.tripin.given]: the settings the command line or the environment gave, which no file
+    records, so that TP005's fix (remake.py) gives them again and leaves what pyproject.toml
+    configures to pyproject.toml as it is then. Without it the fix dropped --manylinux, --pre,
+    -c and --constraints, and re-added an index-url or exclude-newer removed from [tool.tripin].
+    Written, empty too, in every lock: the fix tells such a lock from one an older tripin wrote.
+    Nothing here depends on more than the inputs, so an unchanged re-lock writes the same bytes."""
+    user = {key for key, source in settings.sources.items() if given_by_user(source)}
+    out: dict[str, object] = {}
+    if "targets" in user:
+        out["targets"] = [t.name for t in targets]  # as locked: an -auto target's variant settled
+    if "exclude-newer" in user and settings.exclude_newer is not None:
+        out["exclude-newer"] = settings.exclude_newer.isoformat()
+    out |= _given_indexes(args, settings, targets, user)
+    if args.pre:
+        out["prerelease"] = True
+    for level in ("manylinux", "musllinux", "macos"):
+        if level in user and (value := getattr(settings, level)):
+            out[level] = value
+    if args.group:
+        out["groups"] = list(dict.fromkeys(args.group))
+    if args.constraint_files:
+        out["constraint-files"] = [_from_here(f) for f in args.constraint_files]
+    if "constraints" in user:
+        out["constraints"] = _from_here(str(settings.constraints_path))
+    return out
+
+
+def _given_indexes(
+    args: argparse.Namespace, settings: Settings, targets: Sequence[Target], user: set[str]
+) -> dict[str, object]:
+    """The index options of [tool.tripin.given], without credentials. Every extra index given,
+    used or not: a dependency added later may be on one, and the re-lock must not look for it
+    elsewhere (another index's package of that name)."""
+    from tripin.index.models import redact_url
+
+    out: dict[str, object] = {}
+    if "index-url" in user:
+        out["index-url"] = redact_url(settings.indexes[-1].url)
+    extras = [i for i in settings.indexes if i.name.startswith("extra-")]
+    if urls := [redact_url(i.url) for i in extras if given_by_user(settings.sources.get(f"index {i.name}", ""))]:
+        out["extra-index-urls"] = urls
+    if "pytorch-index-url" in user and any(t.variant for t in targets):
+        out["pytorch-index-url"] = redact_url(settings.pytorch_index)
+    if args.nightly:
+        out["nightly"] = True
+    return out
+
+
+def _from_here(name: str) -> str:
+    """A file the command line named, relative to the project's folder (the working directory,
+    where the fix runs it) where it is inside that folder, else as given."""
+    import os
+
+    path = Path(name)
+    if not path.is_absolute():
+        return name
+    try:
+        relative = Path(os.path.relpath(path, Path.cwd()))
+    except ValueError:  # another drive
+        return name
+    return name if relative.parts[:1] == ("..",) else str(relative)
+
+
 def _check_requires_python(targets: Sequence[Target], requires_python: str | None) -> None:
     """A target whose Python the project does not support: uv refuses it, and so does tripin,
     before anything is fetched. A target names a minor release (cp312), so it fits when some
@@ -234,6 +304,7 @@ def _lock_with(
                 else {}
             ),
             **({"notes": [n for r in resolutions for n in r.notes]} if any(r.notes for r in resolutions) else {}),
+            "given": _given(args, settings, targets),
         },
     )
     pylock_text = redact_text(dump_pylock(lock))  # render every output before writing any
@@ -330,8 +401,7 @@ def lock_option(settings: Settings) -> str:
     command printed for it finds the project's default lock (pylock.toml) otherwise."""
     import shlex
 
-    source = settings.sources.get("lock", "")
-    if source != "command line" and not source.startswith("environment"):
+    if not given_by_user(settings.sources.get("lock", "")):
         return ""
     name = str(settings.lock_path)
     return f" --lock {shlex.quote(name if not name.startswith('-') else f'./{name}')}"

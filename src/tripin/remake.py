@@ -5,6 +5,10 @@ there: the fix re-locks the lock's own project (`cd DIR && ...`) with every inpu
 made with that the project's pyproject.toml does not give: its requirements, targets,
 `--exclude-newer`, indexes and file name. A bare `tripin lock` locked the root's pyproject.toml
 into a subproject's lock, failed with "no target given", or moved every package to PyPI.
+A lock records what the command line and the environment gave (`[tool.tripin.given]`, see
+cli_lock._given): exactly those are given again, and what pyproject.toml configured is left to
+it as it is now. A lock an older tripin wrote records less: its indexes are told from its
+packages', the rest from what [tool.tripin] does not configure now.
 The values come from the lock, which may come from a hostile pull request: each is checked for
 what it is before it is quoted.
 """
@@ -17,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from tripin.errors import quote
 
@@ -25,6 +29,10 @@ if TYPE_CHECKING:
     from tripin.config import Project
 
 __all__ = ["relock_command"]
+
+_LEVEL = re.compile(r"\d{1,4}\.\d{1,4}")  # --manylinux 2.17, --macos 14.0
+_MAX_PATH = 300
+_ANY = NormalizedName("")  # index_problem's name where no package is meant
 
 
 class _Unnamed(ValueError):
@@ -35,7 +43,8 @@ def relock_command(
     path: Path, data: Mapping[str, Any], project: Project, groups: Sequence[str], folder: Path | None = None
 ) -> str:
     """TP005's fix: a command line, or, where the lock's values allow none, what to run instead.
-    `folder`: the lock's project's (check.project_folder), by default the lock's own."""
+    `folder`: the lock's project's (check.project_folder), by default the lock's own. `groups`:
+    the lock's extras and dependency groups."""
     from packaging.requirements import InvalidRequirement
 
     from tripin.errors import TargetError
@@ -47,19 +56,24 @@ def relock_command(
     if cd is None or name is None:
         return f"lock again in the folder of {quote(str(path))} (tripin lock)"
     try:
-        argv = ["tripin", "lock", *_inputs(tool, folder / "pyproject.toml")]
-        # lock's --group names optional-dependencies and dependency-groups alike
-        argv += [a for g in groups for a in ("--group", str(canonicalize_name(g, validate=True)))]
-        unnamed = ""
+        given = tool.get("given")  # None: a lock an older tripin wrote, which does not record them
+        if given is not None and not isinstance(given, Mapping):
+            raise TypeError("[tool.tripin] given must be a table")
+        config = _config(folder / "pyproject.toml")
+        argv = ["tripin", "lock", *_inputs(tool, config, given)]
+        argv += _group_options(groups if given is None else given.get("groups", []), config)
+        unnamed: list[str] = []
         try:
-            argv += _index_options(data, tool, project)
+            argv += _index_options(data, tool, project) if given is None else _given_indexes(given, project)
         except _Unnamed as exc:
-            unnamed = f" with the index options it was made with ({exc})"
+            unnamed.append(f"the index options it was made with ({exc})")
+        if given is not None:
+            argv += _given_options(given, unnamed)
     except (InvalidRequirement, TargetError, TypeError, KeyError, AttributeError, ValueError):
         return f"{cd}lock again with the inputs {path.name} was made from (tripin lock)"
     if name != project.lock_path:
         argv += ["--lock", str(name) if not str(name).startswith("-") else f"./{name}"]
-    return f"{cd}{shlex.join(argv)}{unnamed}"
+    return f"{cd}{shlex.join(argv)}{' with ' + ' and '.join(unnamed) if unnamed else ''}"
 
 
 def _lock_name(path: Path, folder: Path) -> Path | None:
@@ -88,35 +102,61 @@ def _cd(folder: Path) -> str | None:
     return f"cd {shlex.quote('./' + text if text.startswith('-') else text)} && "
 
 
-def _inputs(tool: Mapping[str, Any], pyproject: Path) -> list[str]:
-    """The requirements, targets and --exclude-newer of a lock made without pyproject.toml, and
-    of one made from it, those its [tool.tripin] does not configure (given on the command line
-    or in TRIPIN_TARGETS): configured ones are read again, edits included."""
+def _config(pyproject: Path) -> Mapping[str, Any]:
+    """The project's [tool.tripin] as it is now: what the re-lock reads again, edits included."""
+    from tripin.inputfile import read_toml_file
+
+    if not pyproject.is_file():
+        return {}
+    from tripin.errors import ConfigError
+
+    tables = read_toml_file(pyproject, ConfigError)[1].get("tool")
+    config = tables.get("tripin", {}) if isinstance(tables, dict) else {}
+    return config if isinstance(config, dict) else {}
+
+
+def _inputs(tool: Mapping[str, Any], config: Mapping[str, Any], given: Mapping[str, Any] | None) -> list[str]:
+    """The requirements of a lock made without pyproject.toml, its targets and --exclude-newer.
+    A lock that records what the command line or the environment gave (`given`) gets those; one
+    an older tripin wrote, those its project's [tool.tripin] does not configure now. Where the
+    project configures no target any more, the locked ones are named: the re-lock needs some."""
     from datetime import datetime
 
     from packaging.requirements import Requirement
 
-    from tripin.inputfile import read_toml_file
     from tripin.targets import parse_target
 
-    config: Mapping[str, Any] = {}
-    if pyproject.is_file():
-        from tripin.errors import ConfigError
-
-        tables = read_toml_file(pyproject, ConfigError)[1].get("tool")
-        config = tables.get("tripin", {}) if isinstance(tables, dict) else {}
-    given = not tool.get("pyproject-digest")  # every input was given to `lock` by hand
-    argv = [str(Requirement(r)) for r in tool.get("requirements", [])] if given else []
-    locked = [parse_target(t["name"]).name for t in tool.get("targets", [])]
+    by_hand = not tool.get("pyproject-digest")  # every input was given to `lock` by hand
+    argv = [str(Requirement(r)) for r in tool.get("requirements", [])] if by_hand else []
     configured = config.get("targets")
     configured = [configured] if isinstance(configured, str) else configured
-    # `lock -t a -t b` over configured [a]: the command line's replace the configured ones
-    if given or not isinstance(configured, list) or configured != locked:
-        argv += [a for name in locked for a in ("-t", name)]
-    if isinstance(newer := tool.get("exclude-newer"), str) and (given or "exclude-newer" not in config):
+    locked = [parse_target(t["name"]).name for t in tool.get("targets", [])]
+    if given is not None:
+        named = [parse_target(t).name for t in given.get("targets", [])]
+        if named or not configured:
+            argv += [a for name in named or locked for a in ("-t", name)]
+        newer = given.get("exclude-newer")
+    else:
+        # `lock -t a -t b` over configured [a]: the command line's replace the configured ones
+        if by_hand or not isinstance(configured, list) or configured != locked:
+            argv += [a for name in locked for a in ("-t", name)]
+        newer = tool.get("exclude-newer") if by_hand or "exclude-newer" not in config else None
+    if newer is not None:
         datetime.fromisoformat(newer)  # a date or time, as lock wrote it: nothing else is quoted
         argv += ["--exclude-newer", newer]
     return argv
+
+
+def _group_options(groups: object, config: Mapping[str, Any]) -> list[str]:
+    """--group for each group [tool.tripin] groups does not name now (it reads those again).
+    lock's --group names optional-dependencies and dependency-groups alike."""
+    if not isinstance(groups, list | tuple):
+        raise TypeError("groups must be a list")
+    configured = config.get("groups", [])
+    configured = [configured] if isinstance(configured, str) else configured
+    known = {canonicalize_name(g) for g in configured if isinstance(g, str)} if isinstance(configured, list) else set()
+    names = [canonicalize_name(g, validate=True) for g in groups]
+    return [a for g in dict.fromkeys(names) if g not in known for a in ("--group", str(g))]
 
 
 def _index_options(data: Mapping[str, Any], tool: Mapping[str, Any], project: Project) -> list[str]:
@@ -158,6 +198,65 @@ def _index_options(data: Mapping[str, Any], tool: Mapping[str, Any], project: Pr
         raise _Unnamed(_several(list(roots.values())))
     options = _options("--index-url", given) + _options("--extra-index-url", extra)
     return options + _options("--pytorch-index-url", roots) + ["--nightly"] * nightly
+
+
+def _given_indexes(given: Mapping[str, Any], project: Project) -> list[str]:
+    """--index-url, --extra-index-url, --pytorch-index-url and --nightly as the command line or
+    the environment gave them when the lock was made; what pyproject.toml configured is left to
+    it, as it is now (an index-url removed from it is not put back). Where the project
+    configures its indexes, one it does not is left out: TP016 reports the packages the lock
+    takes from it, and the re-lock takes the project's own."""
+    from tripin.config import index_problem, same_index_key
+
+    options: list[str] = []
+    for key, option in (
+        ("index-url", "--index-url"),
+        ("extra-index-urls", "--extra-index-url"),
+        ("pytorch-index-url", "--pytorch-index-url"),
+    ):
+        value = given.get(key, [])
+        urls = [value] if isinstance(value, str) else value
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise TypeError(f"[tool.tripin.given] {key} must be URLs")
+        # no name is pinned to an index here: the indexes the project configures alone decide
+        kept = {
+            same_index_key(u): u for u in urls if not index_problem(project, _ANY, u, wheels=False, tripin_lock=False)
+        }
+        options += _options(option, kept)
+    return options + ["--nightly"] * (given.get("nightly") is True)
+
+
+def _given_options(given: Mapping[str, Any], unnamed: list[str]) -> list[str]:
+    """--manylinux, --musllinux, --macos, --pre, -c and --constraints as the lock records them,
+    each checked for what it is before it is quoted. A --constraints no command line should
+    name (outside the project's folder, not a .txt file: a hostile lock's `.bashrc`) goes to
+    `unnamed`, said in words."""
+    argv: list[str] = []
+    for level in ("manylinux", "musllinux", "macos"):
+        if (value := given.get(level)) is not None:
+            if not isinstance(value, str) or not _LEVEL.fullmatch(value):
+                raise ValueError(f"[tool.tripin.given] {level} is not MAJOR.MINOR")
+            argv += [f"--{level}", value]
+    if given.get("prerelease") is True:
+        argv.append("--pre")
+    files = given.get("constraint-files", [])
+    if not isinstance(files, list):
+        raise TypeError("[tool.tripin.given] constraint-files must be a list")
+    argv += [a for f in files for a in ("-c", _file_arg(f))]
+    if (output := given.get("constraints")) is not None:
+        name = _file_arg(output)
+        if Path(name).is_absolute() or ".." in Path(name).parts or not name.endswith(".txt"):
+            unnamed.append("the --constraints it was made with (the lock names no .txt file in its project's folder)")
+        else:
+            argv += ["--constraints", name]
+    return argv
+
+
+def _file_arg(value: object) -> str:
+    """A file name as one printable argument of bounded length that no parser takes for an option."""
+    if not isinstance(value, str) or not value or len(value) > _MAX_PATH or not value.isprintable():
+        raise ValueError("not a printable file name")
+    return f"./{value}" if value.startswith("-") else value
 
 
 def _options(option: str, urls: Mapping[str, str]) -> list[str]:
