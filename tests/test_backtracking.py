@@ -82,6 +82,7 @@ def test_a_settled_order_never_flips() -> None:
     order = DecisionOrder()
     assert order.settle("transformers", "datasets")
     assert not order.settle("datasets", "transformers")
+    assert not order.settle("transformers", "datasets")  # settled already: no restart in the same order
     assert order.rank("transformers") < order.rank("peft") < order.rank("datasets")
     assert order.settle("torch", "numpy")
     assert order.rank("transformers") < order.rank("torch")  # the earlier settlement stays first

@@ -55,8 +55,12 @@ class DecisionOrder:
             return (1, 0)
 
     def settle(self, first: str, then: str) -> bool:
-        """Decide `first` before `then`; false where that would flip an earlier settlement."""
+        """Decide `first` before `then`; false where that would flip an earlier settlement or
+        changes nothing (a restart in the same order meets the same conflict: `httpx<0.24 openai`
+        restarted eight times for one pair, then ran untracked)."""
         if first in self.late or then in self.early or first == then:
+            return False
+        if first in self.early and then in self.late:
             return False
         if first not in self.early:
             self.early.append(first)
