@@ -179,3 +179,30 @@ def test_explain_triton_on_a_cpu_or_rocm_target_says_why_none(
     )
     rocm_run = tripin(capsys, "explain", "pytorch-triton-rocm").out
     assert f"{rocm}: pytorch-triton-rocm 3.2.0 from index" in rocm_run and f"{rocm}: no " not in rocm_run
+
+
+def test_explain_triton_on_macos_and_windows_says_why_none(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PyTorch builds no Triton for macOS or Windows (torch's metadata names triton behind a Linux
+    marker): explain said nothing for those targets, and `-t macos-arm64-cp312` failed with
+    "holds no triton" (exit 2). Each target gets its line, as CPU builds do."""
+    monkeypatch.chdir(tmp_path)
+    mac, win = "macos-arm64-cp312", "windows-x86_64-cp312"
+    run = tripin(capsys, *lock_args(index.simple_url, tmp_path / "c", X86, mac, win, ARM, extra=["torch==2.6.0"]))
+    assert run.code == 0, run.err
+    one = tripin(capsys, "explain", "triton", "-t", mac)
+    assert one.code == 0, one.err
+    assert one.out == (
+        f"{mac}: no Triton: PyTorch builds no Triton for macOS (torch's metadata requires triton on Linux only), "
+        "and torch 2.6.0 there never uses one\n"
+    )
+    data = json.loads(tripin(capsys, "explain", "triton", "--format", "json").out)
+    assert sorted(n.split(":")[0] for n in data["notes"]) == sorted([mac, win, ARM])
+    assert [r["target"] for r in data["explain"]] == [X86]
+    assert "Triton for Windows" in next(n for n in data["notes"] if n.startswith(win))
+    assert "CPU build" in next(n for n in data["notes"] if n.startswith(ARM))
+    text = tripin(capsys, "explain", "triton").out.splitlines()
+    assert [line.split(":")[0] for line in text if not line.startswith(" ")].count(mac) == 1
+    missing = tripin(capsys, "explain", "triton", "-t", "macos-x86_64-cp312")  # not a target of this lock
+    assert missing.code == 2 and "holds no triton for macos-x86_64-cp312" in missing.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import json
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,80 @@ def test_fix_names_the_violations_it_does_not_rewrite(work: Path, capsys: pytest
     assert "not fixed requirements.txt:3: TP006 is not a pin --fix rewrites; regenerate it with its hashes" in run.err
     # the TP006 on line 2 goes with the pin --fix rewrote there: it is reported by the re-check, not here
     assert "not fixed requirements.txt:2" not in run.err
+
+
+@pytest.mark.parametrize(
+    ("url", "edit", "fixed"),
+    [
+        (  # an archive: no commit, whatever it holds
+            "https://evil.example/triton-3.2.0.tar.gz",
+            "replace the URL with triton===3.2.0, what the rules give torch 2.6.0",
+            "triton===3.2.0",
+        ),
+        (  # an abbreviated commit of Triton's repository
+            f"git+https://github.com/triton-lang/triton@{GOOD_320[:8]}#subdirectory=python",
+            f"point the URL at the full commit the rules give torch 2.6.0, @{GOOD_320}, or pin triton===3.2.0 "
+            "in its place",
+            f"triton @ git+https://github.com/triton-lang/triton@{GOOD_320}#subdirectory=python",
+        ),
+        (  # a fork's full commit: pip takes a tag named like it first; pointing it elsewhere keeps the fork
+            f"git+https://github.com/someone/triton@{GOOD_320}#subdirectory=python",
+            "replace the URL with triton===3.2.0, what the rules give torch 2.6.0",
+            "triton===3.2.0",
+        ),
+    ],
+)
+def test_a_direct_reference_the_fix_cannot_rewrite_names_the_edit(
+    work: Path, capsys: pytest.CaptureFixture[str], url: str, edit: str, fixed: str
+) -> None:
+    """TP013 in a requirements file with no lock: its fix was `pip install --force-reinstall
+    --no-deps 'triton===3.2.0'`, printed by check and by --fix, which changed the environment
+    and left the line, and the check, failing. It is the edit that fixes the file."""
+    text = f"torch==2.6.0\ntriton @ {url}\n"
+    (work / "r.txt").write_text(text)
+    data = json.loads(tripin(capsys, "check", "-t", X86, "r.txt", "--format", "json").out)
+    assert [(v["code"], v["fix"]) for v in data["violations"]] == [
+        ("TP013", {"text": f"edit the line: {edit}", "argv": None})
+    ], data
+    run = tripin(capsys, "check", "--fix", "-t", X86, "r.txt")
+    assert run.code == 1 and "pip install" not in run.out + run.err, run.out + run.err
+    assert f"not fixed r.txt:2: TP013 is not a pin --fix rewrites; edit the line: {edit}\n" in run.err
+    assert (work / "r.txt").read_text() == text
+    (work / "r.txt").write_text(f"torch==2.6.0\n{fixed}\n")  # the edit, made as it says
+    assert tripin(capsys, "check", "-t", X86, "r.txt").code == 0
+
+
+def test_a_known_bad_pair_in_a_requirements_file_is_fixed_in_the_file(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TP003 beside TP002 on one line printed `pip install ...` as its fix, in check and in
+    --fix; it is the line's `tripin check --fix`, which ends both."""
+    bad = f"triton @ git+https://github.com/triton-lang/triton@{BAD_MAIN}#subdirectory=python"
+    (work / "r.txt").write_text(f"torch==2.6.0\n{bad}\n")
+    run = tripin(capsys, "check", "-t", ARM_CU, "r.txt")
+    assert run.code == 1 and "pip install" not in run.out, run.out
+    fixes = {line.split()[1]: line.split("; fix: ", 1)[1] for line in run.out.splitlines()}
+    assert set(fixes) == {"TP002", "TP003"} and fixes["TP003"] == fixes["TP002"], fixes
+    assert fixes["TP003"].startswith(f"tripin check --fix --target {ARM_CU} r.txt  # pins 3.2.0+git9641643d")
+    fixed = tripin(capsys, "check", "--fix", "-t", ARM_CU, "r.txt")
+    assert fixed.code == 0 and fixed.err.count("fixed r.txt:2: ") == 1, fixed.err
+    assert GOOD_320 in (work / "r.txt").read_text()
+
+
+def test_a_known_bad_source_build_in_a_lock_is_fixed_once(
+    index: IndexServer, pytorch: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TP002 and TP003 on one source-build entry are one rewrite of its commit, said once."""
+    extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
+    assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
+    good = (work / "pylock.toml").read_text()
+    bad = good.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
+    bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
+    (work / "pylock.toml").write_text(bad.replace('version = "3.2.0+git9641643d"', 'version = "3.2.0+git23753f4f"'))
+    run = tripin(capsys, "check", "pylock.toml")
+    fixes = {line.split()[1]: line.split("; fix: ", 1)[1] for line in run.out.splitlines()}
+    assert {"TP002", "TP003"} <= set(fixes) and fixes["TP003"] == fixes["TP002"], run.out
+    fixed = tripin(capsys, "check", "--fix", "pylock.toml")
+    assert fixed.code == 0, fixed.out + fixed.err
+    assert fixed.err.count("fixed pylock.toml:") == 1, fixed.err
+    assert (work / "pylock.toml").read_text() == good

@@ -4,6 +4,7 @@ includes), and a constraint that never adds a package. The lock is then read by 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -238,6 +239,57 @@ def test_an_older_release_locked_for_want_of_a_wheel_is_said(
     assert run.code == 0, run.err
     assert f"warning: {X86}: pkg 2.0 has no wheel for this target (tripin locks wheels): 1.0 locked" in run.err
     assert "macos-arm64-cp312: pkg" not in run.err  # the newest fits there
+
+
+def test_the_same_fallback_on_several_targets_is_one_warning(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rouge-score 0.1.2 is an sdist only: `lock -t linux-x86_64 -t linux-aarch64 -t macos-arm64
+    rouge-score` said the same fallback three times, a line per target. The same fallback on
+    every target is one line, on some of them one line naming them; one that differs by target
+    keeps its own line; the JSON and the lock keep one entry per target, as before."""
+    server = make_index()
+    sdist = tmp_path / "sdist" / "allsdist-2.0.tar.gz"
+    sdist.parent.mkdir()
+    sdist.write_bytes(b"not read: tripin locks wheels")
+    server.publish(sdist)
+    mac_arm, linux_only = "py3-none-macosx_11_0_arm64", "py3-none-manylinux_2_17_x86_64"
+    for name, version, tag in [
+        ("allsdist", "1.0", "py3-none-any"),
+        ("maconly", "1.0", "py3-none-any"),
+        ("maconly", "2.0", mac_arm),  # X86 and ARM fall back alike, macOS not
+        ("differs", "1.0", "py3-none-any"),
+        ("differs", "2.0", linux_only),  # X86 gets 2.0, the others 1.0: not the same fallback
+        ("differs", "3.0", mac_arm),
+    ]:
+        server.publish(build_wheel(tmp_path / "w", name, version, tag))
+    arm, mac = "linux-aarch64-cp312", "macos-arm64-cp312"
+    args = ["lock", "allsdist", "maconly", "differs", "-t", X86, "-t", arm, "-t", mac, "-i", server.simple_url]
+    run = tripin(capsys, *args)
+    assert run.code == 0, run.err
+    assert run.err.splitlines() == [
+        "warning: allsdist 2.0 has no wheel for any of the 3 targets (tripin locks wheels): 1.0 locked on every target",
+        f"warning: {X86}: differs 3.0 has no wheel for this target (tripin locks wheels): 2.0 locked",
+        f"warning: {X86}, {arm}: maconly 2.0 has no wheel for these targets (tripin locks wheels): 1.0 locked",
+        f"warning: {arm}: differs 3.0 has no wheel for this target (tripin locks wheels): 1.0 locked",
+    ]
+    again = tripin(capsys, *args)  # nothing changed: answered from what the first run remembered, in its words
+    assert "nothing to resolve" in again.out and again.err == run.err
+    per_target = [
+        f"{t}: {name} has no wheel for this target (tripin locks wheels): {locked} locked"
+        for t, name, locked in [
+            (X86, "allsdist 2.0", "1.0"),
+            (X86, "differs 3.0", "2.0"),
+            (X86, "maconly 2.0", "1.0"),
+            (arm, "allsdist 2.0", "1.0"),
+            (arm, "differs 3.0", "1.0"),
+            (arm, "maconly 2.0", "1.0"),
+            (mac, "allsdist 2.0", "1.0"),
+        ]
+    ]
+    data = json.loads(tripin(capsys, *args, "-U", "--format", "json").out)
+    assert data["warnings"] == per_target
+    assert read_toml(work / "pylock.toml")["tool"]["tripin"]["warnings"] == per_target
 
 
 def test_a_release_for_newer_pythons_is_passed_over_in_silence(

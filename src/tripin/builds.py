@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["cpu_note", "is_gpu_build"]
+__all__ = ["cpu_note", "is_gpu_build", "platform_note"]
 
 _TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
 _CUDA = frozenset({"cuda-toolkit", "cuda-bindings"})  # torch 2.11's metadata requires these besides nvidia-*
@@ -40,4 +40,21 @@ def cpu_note(target: str, torch: str, machine: str) -> str:
         f"nvidia-* package there) and never uses Triton; for CUDA torch lock a variant target such as "
         f"{base}-cu126 (from PyTorch's index; pick a CUDA version PyTorch builds torch {torch} for), "
         f"or {base}-auto on the machine itself"
+    )
+
+
+_NO_TRITON_OS = {"macos": "macOS", "windows": "Windows"}
+
+
+def platform_note(target: str, os: str, torch: str | None) -> str | None:
+    """Why a macOS or Windows target has no Triton, whatever its torch: PyTorch builds no Triton
+    there, and torch's metadata names triton behind a Linux marker (x86_64, and aarch64 from 2.11),
+    so no installer takes one; None on the platforms where the lock decides it."""
+    system = _NO_TRITON_OS.get(os)
+    if system is None:
+        return None
+    which = f"torch {torch}" if torch else "torch"
+    return (
+        f"{target}: no Triton: PyTorch builds no Triton for {system} (torch's metadata requires triton on "
+        f"Linux only), and {which} there never uses one"
     )

@@ -914,13 +914,11 @@ def _direct_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: T
     so no verdict holds for long; a warning that names the commit to pin instead. From an
     abbreviated commit, or from an archive (an sdist URL), an error: the installer takes
     whatever commit a repository holds under that prefix, and an archive holds whatever it holds."""
-    from tripin.judge import fix_for
     from tripin.scriptvalues import shown
 
-    pair = _pair(torch, line, target)
-    fix = f"pin the commit the rules give torch {torch} instead: {fix_for(ruleset, pair)}"
-    url = shown(line.requirement.url, 120)
     given = line.requirement.url or ""
+    fix = _direct_reference_edit(ruleset, _pair(torch, line, target), given)
+    url = shown(line.requirement.url, 120)
     if not re.match(r"[a-z]+\+", given):
         why = "an archive, which names no commit: it builds whatever it holds"
     elif not given.startswith("git+"):
@@ -946,6 +944,26 @@ def _direct_reference(ruleset: Ruleset, line: ReqLine, torch: Version, target: T
         f"no commit: what it builds moves with the branch, and no verdict holds for long; {fix}",
         fix=fix,
     )
+
+
+def _direct_reference_edit(ruleset: Ruleset, pair: Pair, url: str) -> str:
+    """The edit that ends a direct reference's finding: it is the file's, and `pip install`
+    would change the environment and leave the line, and the check, failing. A git URL of
+    Triton's repository is pointed at the full commit the rules give torch; any other URL gives
+    way to the pin."""
+    from tripin.judge import fix_for, want_for
+
+    version, commit = want_for(ruleset, pair)
+    if version is None:
+        return fix_for(ruleset, pair)  # no rule names a Triton here: that is what it says
+    name = pair.triton or "triton"
+    pin = f"{name}{'==' if '+' in version else '==='}{version}"
+    if commit is not None and url.startswith("git+") and _repository_problem(url, ruleset) is None:
+        return (
+            f"edit the line: point the URL at the full commit the rules give torch {pair.torch}, @{commit}, "
+            f"or pin {pin} in its place"
+        )
+    return f"edit the line: replace the URL with {pin}, what the rules give torch {pair.torch}"
 
 
 def _violation(path: Path, line: int, finding: Finding, *, kind: str = "", index: int = -1) -> Violation:

@@ -232,7 +232,23 @@ def _no_triton_notes(lock: Lock, package: str, target: str | None, found: set[st
         what = "runs no Triton" if rule.package == "none" else f"runs {rule.package} (tripin explain {rule.package})"
         if rule.package != package:
             notes.append(f"{t.name}: no {package}: the {t.variant} build {what} [{rule.id}]")
+    noted = {n.split(":", 1)[0] for n in notes}
+    notes += [n for t in lock.targets if t.name not in noted and (n := _platform_note(lock, t.name))]
     return [n for n in notes if n.split(":", 1)[0] not in found and (target is None or n.startswith(f"{target}:"))]
+
+
+def _platform_note(lock: Lock, target: str) -> str | None:
+    """macOS and Windows get no Triton from any torch: say so rather than "holds no triton"."""
+    from tripin.builds import platform_note
+    from tripin.errors import TargetError
+    from tripin.targets import parse_target
+
+    try:
+        os = parse_target(target).os
+    except TargetError:  # a target this tripin does not know: nothing to say about it
+        return None
+    torch = next((p.version for p in lock.for_target(target) if p.name == "torch"), None)
+    return platform_note(target, os, torch)
 
 
 def run_config(args: argparse.Namespace) -> int:

@@ -325,9 +325,10 @@ def _lock_with(
             path.unlink(missing_ok=True)
             print(f"removed {path}: this lock no longer writes it (its targets' builds changed)", file=sys.stderr)
         remember_lock(args, settings, lock, resolutions, constraints, argv, ruleset)
-    for resolution in resolutions:
-        for warning in resolution.warnings:
-            print(one_line(f"warning: {warning}"), file=sys.stderr)
+    from tripin.resolver.resolve import warning_lines
+
+    for warning in warning_lines(resolutions):  # the JSON keeps one per target, as before
+        print(one_line(f"warning: {warning}"), file=sys.stderr)
     from tripin.lock.explain import diff_locks
 
     changes = diff_locks(previous, lock) if previous is not None else None

@@ -57,6 +57,7 @@ def remember_lock(
     from tripin import relock
     from tripin.memo import rule_files
     from tripin.reqfile import uses_environment
+    from tripin.resolver.resolve import warning_lines
 
     if uses_environment(settings.input_files):
         return  # a `${NAME}` in a requirements file: what it reads depends on a variable the key leaves out
@@ -70,7 +71,7 @@ def remember_lock(
     summary = _relock_summary(lock, resolutions, constraints, ruleset, settings)
     summary["lock"] = str(settings.lock_path)
     # the requirements files' warnings too, on stderr; the JSON lists the resolution's, as a run that resolved does
-    summary["warnings"] = [*settings.warnings, *(w for r in resolutions for w in r.warnings)]
+    summary["warnings"] = [*settings.warnings, *warning_lines(resolutions)]
     inputs = [Path("pyproject.toml"), *settings.overlays, *settings.input_files]
     # what a run with these exact arguments checks before argparse (memo.replay_lock); the rules
     # directory's files and listing are added there. Each file by the path it is read by: a

@@ -19,7 +19,7 @@ from tripin.reqfile import text_encoding
 
 __all__ = ["apply_fixes", "can_fix"]
 
-_FIXABLE = frozenset({"TP001", "TP002", "TP004"})
+_FIXABLE = frozenset({"TP001", "TP002", "TP003", "TP004"})  # TP003: the pin its known-bad pair needs
 # what to do about what --fix leaves, where the check gave no command of its own
 _BEYOND = {
     "TP006": "regenerate it with its hashes (pip-compile or uv pip compile --generate-hashes), or use tripin lock",
@@ -164,7 +164,7 @@ def _fix_pylock(path: Path, items: list[Violation], done: list[str], skipped: li
     doc = tomlkit.parse(read_input(path).decode("utf-8"))  # as read: CRLF endings stay CRLF
     packages = doc.get("packages")
     changed = False
-    for v in items:
+    for v in {(v.index, v.want_commit): v for v in items}.values():  # TP002 and TP003 on one entry: once
         if v.kind != "pylock-vcs" or not v.want_commit or packages is None or "+git" not in (v.want_version or ""):
             skipped.append(
                 f"{v.where}: needs another wheel (URL and hashes from the index): run {v.relock or 'tripin lock'}"

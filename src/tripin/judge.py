@@ -33,6 +33,7 @@ __all__ = [
     "range_finding",
     "release_line",
     "variant_of",
+    "want_for",
 ]
 
 TRITONS = frozenset({"triton", "pytorch-triton", "pytorch-triton-rocm", "pytorch-triton-xpu"})
@@ -127,6 +128,12 @@ def fix_argv_for(ruleset: Ruleset, pair: Pair) -> tuple[str, ...]:
     """`fix_for` as one command line."""
     pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
     return () if pin is None else _fix(pin, ruleset, pair)[1]
+
+
+def want_for(ruleset: Ruleset, pair: Pair) -> tuple[str | None, str | None]:
+    """`fix_for`'s Triton as (version, commit): what a file pins to get it."""
+    pin = ruleset.pin_for(release_line(pair.torch), pair.environment)
+    return (None, None) if pin is None else _fix(pin, ruleset, pair)[2:]
 
 
 def _is_gpu(pair: Pair, pin: Pin) -> bool:
@@ -267,12 +274,18 @@ def judge_pair(ruleset: Ruleset, pair: Pair, *, require_triton: bool = True, inc
             what = f"{pair.triton} {pair.triton_version or ''}".strip() + (
                 f" at {pair.commit[:12]}" if pair.commit else ""
             )
+            fix, argv, want_version, want_commit = (
+                _fix(pinned, ruleset, pair) if pinned is not None else (bad.fix, (), None, None)
+            )
             findings.append(
                 Finding(
                     code="TP003",
                     message=f"known-bad pair: torch {pair.torch} with {what}: {bad.symptom} [{bad.id}]",
-                    fix=_fix(pinned, ruleset, pair)[0] if pinned is not None else bad.fix,
-                    argv=_fix(pinned, ruleset, pair)[1] if pinned is not None else (),
+                    fix=fix,
+                    argv=argv,
+                    # the pin that ends the pair, as TP001 and TP002 carry it: a file's --fix writes it
+                    want_version=want_version,
+                    want_commit=want_commit,
                 )
             )
     if not _release_rules_hold(ruleset, pair.variant or variant_of(pair.torch)):

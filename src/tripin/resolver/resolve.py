@@ -25,18 +25,61 @@ from tripin.resolver.types import Candidate, Req, Resolved
 from tripin.rules.model import Ruleset
 from tripin.targets import Target
 
-__all__ = ["TargetResolution", "resolve_all", "resolve_target"]
+__all__ = ["Fallback", "TargetResolution", "resolve_all", "resolve_target", "warning_lines"]
 
 _MAX_ROUNDS = 20000
 _log = logging.getLogger("tripin.resolver")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Fallback:
+    """An older release locked because the newest the requirements allow has no wheel for the target."""
+
+    name: str
+    newer: str
+    chosen: str
+
+    def warning(self, targets: Sequence[str], every: bool = False) -> str:
+        """One target's line, as it always read; several targets' together; or all of them."""
+        if every:
+            return (
+                f"{self.name} {self.newer} has no wheel for any of the {len(targets)} targets (tripin locks wheels): "
+                f"{self.chosen} locked on every target"
+            )
+        where = "this target" if len(targets) == 1 else "these targets"
+        return (
+            f"{', '.join(targets)}: {self.name} {self.newer} has no wheel for {where} (tripin locks wheels): "
+            f"{self.chosen} locked"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TargetResolution:
     target: Target
     packages: dict[NormalizedName, Resolved]
-    warnings: tuple[str, ...]
+    warnings: tuple[str, ...]  # one per target, "TARGET: ...": the lock and the JSON keep them so
     notes: tuple[str, ...] = ()  # why no Triton (a CPU build): shown in the summary, kept in the lock
+    fallbacks: tuple[Fallback, ...] = ()  # those of `warnings` that warning_lines groups across targets
+
+
+def warning_lines(resolutions: Sequence[TargetResolution]) -> list[str]:
+    """The warnings for people: the same fallback on several targets (an sdist-only release is
+    one on all of them) is one line naming them, or "on every target", rather than a line each;
+    where the fallback differs by target, each keeps its own line."""
+    targets_of: dict[Fallback, list[str]] = {}
+    for r in resolutions:
+        for f in r.fallbacks:
+            targets_of.setdefault(f, []).append(r.target.name)
+    out: list[str] = []
+    for r in resolutions:
+        own = {f.warning([r.target.name]): f for f in r.fallbacks}
+        for text in r.warnings:
+            fallback = own.get(text)
+            if fallback is None:
+                out.append(text)
+            elif (where := targets_of[fallback])[0] == r.target.name:  # said once, where it first occurs
+                out.append(fallback.warning(where, every=len(where) == len(resolutions) > 1))
+    return out
 
 
 def resolve_target(
@@ -90,16 +133,18 @@ def resolve_target(
             _attach_pins(packages, factory, added=False)
     elif not notes:  # a CPU build: no rule decided a Triton for it
         _attach_pins(packages, factory)
+    fallbacks = _older_for_want_of_wheels(factory, packages)
     return TargetResolution(
         target=target,
         packages=packages,
         # a torch decided again after a backtrack or a restart says its rule's warning again
-        warnings=tuple(dict.fromkeys((*factory.warnings, *_older_for_want_of_wheels(factory, packages)))),
+        warnings=tuple(dict.fromkeys((*factory.warnings, *(f.warning([target.name]) for f in fallbacks)))),
         notes=notes,
+        fallbacks=tuple(fallbacks),
     )
 
 
-def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName, Resolved]) -> list[str]:
+def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName, Resolved]) -> list[Fallback]:
     """tripin locks wheels: where a newer release that the requirements allow has none for this
     target (cryptography 50.0.2 for macOS x86_64), say which one was locked instead; pip and uv
     without --only-binary would build the newer one from its sdist."""
@@ -108,10 +153,7 @@ def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName
         chosen = resolved.candidate.version
         newer = [v for v in factory.wheelless.get(name, ()) if v > chosen and not v.is_prerelease]
         if newer and resolved.candidate.build is None:
-            out.append(
-                f"{factory.target}: {name} {max(newer)} has no wheel for this target (tripin locks wheels): "
-                f"{chosen} locked"
-            )
+            out.append(Fallback(name=name, newer=str(max(newer)), chosen=str(chosen)))
     return out
 
 
