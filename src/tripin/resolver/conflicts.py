@@ -70,29 +70,50 @@ class DecisionOrder:
 
 class ConflictTracker(BaseReporter[Req, Candidate, str]):
     """A resolvelib reporter that counts, for each refused candidate, the decided packages whose
-    requirement left its own no version, and raises Reorder once a pair passes the threshold."""
+    requirement left its own no version, and raises Reorder once a pair passes the threshold;
+    a candidate the user's own requirement refuses is ruled out for good."""
 
-    def __init__(self, order: DecisionOrder, versions: Callable[[str], Sequence[Version]], *, final: bool) -> None:
+    def __init__(
+        self,
+        order: DecisionOrder,
+        versions: Callable[[str], Sequence[Version]],
+        rule_out: Callable[[Candidate], None],
+        *,
+        final: bool,
+    ) -> None:
         self.order = order
         self.versions = versions  # every known version of a requirement's project
+        self.rule_out = rule_out  # a candidate the user's requirements refuse, in every state
         self.final = final  # the last attempt runs to its end in whatever order it has
         self.counts: Counter[tuple[str, str]] = Counter()
+        self.seen: dict[tuple[str, str], str] = {}  # each pair's latest conflict, in words
         self._disjoint: dict[tuple[str, ...], bool] = {}  # by the requirements' text: asked again on every refusal
 
     def rejecting_candidate(self, criterion: Criterion[Req, Candidate], candidate: Candidate) -> None:
         mine = [i.requirement for i in criterion.information if i.parent is candidate]
-        if not mine or self.final:
+        if not mine:
             return
         for info in criterion.information:
             parent = info.parent
-            if parent is None or parent.identifier == candidate.identifier:
-                continue  # the user's own requirement, or the candidate's: no order to change
+            if parent is not None and parent.identifier == candidate.identifier:
+                continue  # the candidate's own requirement
             if not self._none_in_common([*mine, info.requirement]):
+                continue
+            if parent is None:  # the user's requirement: no order changes it, no state takes it
+                self.rule_out(candidate)
                 continue
             pair = (candidate.identifier, parent.identifier)
             self.counts[pair] += 1
-            if self.counts[pair] >= _THRESHOLD and self.order.settle(*pair):
+            self.seen[pair] = f"{candidate} requires {mine[0]}, {parent} requires {info.requirement}"
+            if not self.final and self.counts[pair] >= _THRESHOLD and self.order.settle(*pair):
                 raise Reorder(f"{pair[0]} before {pair[1]}")
+
+    def most_met(self) -> str | None:
+        """The conflict met most often, for a resolution that gave up: what to loosen or bound."""
+        if not self.counts:
+            return None
+        pair, times = self.counts.most_common(1)[0]
+        return f"{self.seen[pair]} ({times:,} times)"
 
     def _none_in_common(self, reqs: Sequence[Req]) -> bool:
         """No known version satisfies all of them (a source build of two commits never does)."""

@@ -198,7 +198,7 @@ def _resolve(
     provider = Provider(factory)
     try:
         for attempt in range(MAX_REORDERS + 1):
-            tracker = ConflictTracker(provider.order, factory.versions, final=attempt == MAX_REORDERS)
+            tracker = ConflictTracker(provider.order, factory.versions, factory.rule_out, final=attempt == MAX_REORDERS)
             try:
                 result = Resolver(provider, tracker).resolve(roots, max_rounds=_MAX_ROUNDS)
                 break
@@ -232,7 +232,12 @@ def _resolve(
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
         raise ResolutionError(message) from None
     except ResolutionTooDeep:
-        raise ResolutionError(f"{target}: gave up after {_MAX_ROUNDS} resolution rounds") from None
+        met = tracker.most_met()
+        raise ResolutionError(
+            f"{target}: gave up after {_MAX_ROUNDS} resolution rounds"
+            + (f", meeting one conflict over and over: {met}" if met else ""),
+            hint="an upper bound on a package that brings one of those in (`PACKAGE<VERSION`) usually settles it",
+        ) from None
     children: dict[NormalizedName, set[NormalizedName]] = {}
     for key, candidate in result.mapping.items():  # an extras node's children belong to its package
         names = children.setdefault(candidate.name, set())
