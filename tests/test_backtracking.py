@@ -109,3 +109,33 @@ def test_a_release_the_user_s_requirements_refuse_is_refused_once(
     assert (_versions(work)["plug"], _versions(work)["core"], _versions(work)["pyd"]) == ("1.0", "1.0", "1.10")
     ruled_out = [line for line in run.err.splitlines() if "ruled out" in line]
     assert len(ruled_out) == len(set(ruled_out)) == 20  # each core 1.1 to 1.20 once, not once per plug release
+
+
+def test_a_conflict_two_levels_down_moves_the_requirement_that_brings_it(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`'httpx<0.24' openai`: openai 3 requires httpx2, whose httpcore2 needs h11>=0.16, and
+    httpx 0.23's httpcore needs h11<0.15. Deciding httpcore2 before httpcore changes nothing
+    (each still brings the other's conflict), so tripin gave up after 20,000 rounds where uv
+    locks openai 2.54.0. The same rule now goes up to the user's requirements that bring the
+    pair in: httpx before openai, and openai moves back to its last release without httpx2."""
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "w"
+
+    def publish(name: str, version: str, *requires: str) -> None:
+        server.publish(build_wheel(wheels, name, version, requires_dist=requires))
+
+    for version in ("0.13", "0.14", "0.16"):
+        publish("h11", version)
+    for i in range(10, 30):
+        publish("certifi", f"2026.{i}")
+        publish("httpcore", f"0.{i}", "h11<0.15", "certifi")
+        publish("httpx", f"1.{i}", f"httpcore>=0.{i}", "certifi")
+        publish("httpcore2", f"2.{i}", "h11>=0.16", "certifi")
+        publish("httpx2", f"2.{i}", f"httpcore2>=2.{i}", "certifi")
+        publish("openai", f"3.{i}", "httpx2", "certifi")
+    publish("openai", "2.54", "httpx", "certifi")
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["httpx<1.25", "openai"]))
+    assert run.code == 0, run.err
+    versions = _versions(work)
+    assert (versions["openai"], versions["httpx"], versions["h11"]) == ("2.54", "1.24", "0.14")

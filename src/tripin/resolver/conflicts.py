@@ -88,6 +88,26 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
         self.counts: Counter[tuple[str, str]] = Counter()
         self.seen: dict[tuple[str, str], str] = {}  # each pair's latest conflict, in words
         self._disjoint: dict[tuple[str, ...], bool] = {}  # by the requirements' text: asked again on every refusal
+        self._brought_by: dict[str, str | None] = {}  # who asked for a name lately (None: the user)
+
+    def adding_requirement(self, requirement: Req, parent: Candidate | None) -> None:
+        if parent is None or self._brought_by.get(requirement.name, "") is not None:
+            self._brought_by[requirement.name] = parent.name if parent is not None else None
+
+    def _top(self, name: str) -> str:
+        """The requirement of the user's that brought `name` in (itself, if the user asked for it)."""
+        seen = [name]
+        while (name := self._brought_by.get(name) or "") and name not in seen and len(seen) < 7:
+            seen.append(name)
+        return seen[-1]
+
+    def _from(self, name: str) -> str:
+        """` (from httpx2, from openai)`: the packages that brought `name` in, up to the user's,
+        so that a conflict two levels down names the requirement to bound."""
+        chain: list[str] = []
+        while (name := self._brought_by.get(name) or "") and name not in chain and len(chain) < 6:
+            chain.append(name)
+        return f" (from {', from '.join(chain)})" if chain else ""
 
     def rejecting_candidate(self, criterion: Criterion[Req, Candidate], candidate: Candidate) -> None:
         mine = [i.requirement for i in criterion.information if i.parent is candidate]
@@ -104,9 +124,20 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
                 continue
             pair = (candidate.identifier, parent.identifier)
             self.counts[pair] += 1
-            self.seen[pair] = f"{candidate} requires {mine[0]}, {parent} requires {info.requirement}"
-            if not self.final and self.counts[pair] >= _THRESHOLD and self.order.settle(*pair):
+            self.seen[pair] = (
+                f"{candidate}{self._from(candidate.name)} requires {mine[0]}, "
+                f"{parent}{self._from(parent.name)} requires {info.requirement}"
+            )
+            if self.final or self.counts[pair] < _THRESHOLD:
+                continue
+            if self.order.settle(*pair):
                 raise Reorder(f"{pair[0]} before {pair[1]}")
+            # settled, and met again: the pair is brought in by others that must move instead
+            # (`'httpx<0.24' openai`: httpcore2, from openai 3, against httpx's httpcore), so the
+            # same rule one level up, between the requirements of the user's that bring them in
+            up = (self._top(candidate.name), self._top(parent.name))
+            if up != pair and self.order.settle(*up):
+                raise Reorder(f"{up[0]} before {up[1]}, which bring in {pair[0]} and {pair[1]}")
 
     def most_met(self) -> str | None:
         """The conflict met most often, for a resolution that gave up: what to loosen or bound."""
