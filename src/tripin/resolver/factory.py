@@ -280,13 +280,15 @@ class Factory:
                 # target reads its own wheel's METADATA; every other project shares one read
                 shared = None if name in TORCH_FAMILY else project.shared_wheel(k)
                 source = project.file(k, shared) if shared is not None else None
-                if found < _PREFETCH:  # the resolver asks for it next: start its metadata now
+                # releases of this name tried: here, and before the resolver backtracked past them
+                tried = found + len(bad)
+                if tried < _PREFETCH:  # the resolver asks for it next: start its metadata now
                     self.client.prefetch_metadata([source or wheels[0]])
-                elif at >= ahead - min(found, _AHEAD) // 2:
+                elif at >= ahead - min(tried, _AHEAD) // 2:
                     # walking back: `fastapi<0.100 pydantic>=2` read 100 releases' metadata one
                     # round trip at a time (14 s; uv 2 s). As many ahead as were tried already, so
                     # a short walk asks for little that other names' reads would wait behind
-                    count = min(found, _AHEAD)
+                    count = min(tried, _AHEAD)
                     ahead = self._prefetch_after(project, order, max(ahead, at + 1), reqs, allow, count)
                 if not found:
                     self._debug(name, reqs, f"newest {version}")
