@@ -14,6 +14,8 @@ import pytest
 from tripin.cli import main
 
 TESTS = Path(__file__).resolve().parent
+GOOD_320 = "9641643da6c52000c807b5eeed05edaec4402a67"  # the Triton commit PyTorch 2.6 pins
+BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"  # the incident's build of main
 
 
 @dataclass
@@ -121,3 +123,11 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(key)
     monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "p"
+
+
+def with_main_build(lock_text: str) -> str:
+    """A lock whose Triton source build is moved from the commit PyTorch 2.6 pins to the
+    incident's build of main: commit, requested revision and version."""
+    bad = lock_text.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
+    bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
+    return bad.replace('version = "3.2.0+git9641643d"', 'version = "3.2.0+git23753f4f"')

@@ -3,6 +3,7 @@ not every release of whatever was decided after it (tripin/resolver/conflicts.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,21 @@ from tripin.resolver.conflicts import DecisionOrder
 X86 = "linux-x86_64-cp312"
 
 
+def _index(make_index: object, tmp_path: Path) -> tuple[IndexServer, Callable[..., None]]:
+    """A fresh index and `publish(name, version, *requires)` for a wheel on it."""
+    server: IndexServer = make_index()  # type: ignore[operator]
+
+    def publish(name: str, version: str, *requires: str) -> None:
+        server.publish(build_wheel(tmp_path / "w", name, version, requires_dist=requires))
+
+    return server, publish
+
+
 def _hub_index(make_index: object, tmp_path: Path) -> IndexServer:
     """The shape of PyPI in 2026 for `transformers peft datasets evaluate`: the newest datasets
     needs hub>=1.31, every transformers 4.x needs hub<1.0, and transformers 2.3.0 (2019) needs
     no hub at all; peft and evaluate have many releases, each fine with any hub."""
-    server: IndexServer = make_index()  # type: ignore[operator]
-    wheels = tmp_path / "w"
-
-    def publish(name: str, version: str, *requires: str) -> None:
-        server.publish(build_wheel(wheels, name, version, requires_dist=requires))
-
+    server, publish = _index(make_index, tmp_path)
     for version in ("0.36.2", "1.31.0", "2.4.0"):
         publish("huggingface-hub", version)
     publish("datasets", "5.0.1", "huggingface-hub>=0.30,<2")
@@ -119,12 +125,7 @@ def test_a_conflict_two_levels_down_moves_the_requirement_that_brings_it(
     (each still brings the other's conflict), so tripin gave up after 20,000 rounds where uv
     locks openai 2.54.0. The same rule now goes up to the user's requirements that bring the
     pair in: httpx before openai, and openai moves back to its last release without httpx2."""
-    server: IndexServer = make_index()  # type: ignore[operator]
-    wheels = tmp_path / "w"
-
-    def publish(name: str, version: str, *requires: str) -> None:
-        server.publish(build_wheel(wheels, name, version, requires_dist=requires))
-
+    server, publish = _index(make_index, tmp_path)
     for version in ("0.13", "0.14", "0.16"):
         publish("h11", version)
     for i in range(10, 30):

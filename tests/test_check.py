@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from helpers import lock_args, read_toml, tripin
+from helpers import BAD_MAIN, GOOD_320, lock_args, read_toml, tripin, with_main_build
 from indexserver import IndexServer
 
 X86, ARM = "linux-x86_64-cp312", "linux-aarch64-cp312"
 ARM_CU = "linux-aarch64-cp312-cu126"  # CUDA torch for aarch64 comes from PyTorch's index (GH200)
-GOOD_320 = "9641643da6c52000c807b5eeed05edaec4402a67"
-BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"
 KNOWN_GOOD_MAIN = "11ef4277afdf4a62d2fdbdf5b9ce4424c0b2e907"
 NIGHTLY = "2.6.0.dev20241230+cu126"
 
@@ -238,9 +236,7 @@ def test_fix_rewrites_a_lock_source_build(
     extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
     assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
     good = (work / "pylock.toml").read_text()
-    bad = good.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
-    bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
-    bad = bad.replace('version = "3.2.0+git9641643d"', 'version = "3.2.0+git23753f4f"')
+    bad = with_main_build(good)
     assert bad.count(BAD_MAIN) == 2
     (work / "pylock.toml").write_text(bad)
     run = tripin(capsys, "check", "--fix", "pylock.toml")

@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import lock_args, tripin
+from helpers import BAD_MAIN, GOOD_320, lock_args, tripin, with_main_build
 from indexserver import IndexServer
 
 X86 = "linux-x86_64-cp312"
 ARM_CU = "linux-aarch64-cp312-cu126"
-GOOD_320 = "9641643da6c52000c807b5eeed05edaec4402a67"
-BAD_MAIN = "23753f4f24eaf54afbd224a8fa810f1167082807"
 WRONG_WHEEL = "https://files.example.org/triton-3.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
 
 
@@ -52,9 +50,7 @@ def test_fix_keeps_a_lock_s_crlf_endings(
     extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
     assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
     good = (work / "pylock.toml").read_text().replace("\n", "\r\n")
-    bad = good.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
-    bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
-    bad = bad.replace('version = "3.2.0+git9641643d"', 'version = "3.2.0+git23753f4f"')
+    bad = with_main_build(good)
     assert bad.count(BAD_MAIN) == 2
     (work / "pylock.toml").write_bytes(bad.encode())
     run = tripin(capsys, "check", "--fix", "pylock.toml")
@@ -154,9 +150,7 @@ def test_a_known_bad_source_build_in_a_lock_is_fixed_once(
     extra = ["torch==2.6.0", "--pytorch-index-url", pytorch.url]
     assert tripin(capsys, *lock_args(index.simple_url, work / "c", ARM_CU, extra=extra)).code == 0
     good = (work / "pylock.toml").read_text()
-    bad = good.replace(f'commit-id = "{GOOD_320}"', f'commit-id = "{BAD_MAIN}"')
-    bad = bad.replace(f'requested-revision = "{GOOD_320}"', f'requested-revision = "{BAD_MAIN}"')
-    (work / "pylock.toml").write_text(bad.replace('version = "3.2.0+git9641643d"', 'version = "3.2.0+git23753f4f"'))
+    (work / "pylock.toml").write_text(with_main_build(good))
     run = tripin(capsys, "check", "pylock.toml")
     fixes = {line.split()[1]: line.split("; fix: ", 1)[1] for line in run.out.splitlines()}
     assert {"TP002", "TP003"} <= set(fixes) and fixes["TP003"] == fixes["TP002"], run.out
