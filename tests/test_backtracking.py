@@ -140,3 +140,24 @@ def test_a_conflict_two_levels_down_moves_the_requirement_that_brings_it(
     assert run.code == 0, run.err
     versions = _versions(work)
     assert (versions["openai"], versions["httpx"], versions["h11"]) == ("2.54", "1.24", "0.14")
+
+
+def test_releases_passed_over_for_want_of_a_wheel_are_named_in_a_conflict(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`sentence-transformers 'transformers<4.30'` on cp310: every release with a wheel needs a
+    newer transformers, and 2.2.2 and older are sdists. The error named only the wheels' demand,
+    as if no older release existed; uv names the ones without a usable wheel."""
+    server, publish = _index(make_index, tmp_path)
+    publish("transformers", "4.29")
+    publish("transformers", "4.34")
+    for version in ("2.3", "2.4"):
+        publish("st", version, "transformers>=4.32")
+    for version in ("2.1", "2.2"):
+        sdist = tmp_path / f"st-{version}.tar.gz"
+        sdist.write_bytes(b"not read")
+        server.publish(sdist, project="st")
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["st", "transformers<4.30"]))
+    assert run.code == 1
+    assert "no version of transformers satisfies" in run.err
+    assert f"(st 2.2 and 1 older: passed over, no wheel for {X86}; tripin locks wheels, not sdists)" in run.err

@@ -185,6 +185,21 @@ def _rule_says(factory: Factory, causes: Collection[RequirementInformation[Req, 
     )
 
 
+def _passed_over(factory: Factory, causes: Collection[RequirementInformation[Req, Candidate]]) -> str:
+    """Releases of the names in the conflict that would have been tried but have no wheel for the
+    target (sentence-transformers 2.2.2 and older are sdists): uv names them, and without them the
+    message reads as if no older release existed."""
+    names = {c.requirement.name for c in causes} | {c.parent.name for c in causes if c.parent is not None}
+    parts = []
+    for name in sorted(names - {n for n, vs in factory.no_wheel.items() if vs}):
+        if versions := factory.wheelless.get(name):
+            more = len(versions) - 1
+            parts.append(f"{name} {max(versions)}" + (f" and {more} older" if more else ""))
+    if not parts:
+        return ""
+    return f" ({', '.join(parts)}: passed over, no wheel for {factory.target.name}; tripin locks wheels, not sdists)"
+
+
 def _satisfies(candidate: Candidate, req: Req) -> bool:
     return req.specifier.contains(candidate.version, prereleases=True) and candidate.build == req.build
 
@@ -230,6 +245,7 @@ def _resolve(
         missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
         if missing:
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
+        message += _passed_over(factory, exc.causes)
         raise ResolutionError(message) from None
     except ResolutionTooDeep:
         met = tracker.most_met()
