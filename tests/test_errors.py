@@ -238,3 +238,25 @@ def test_a_parent_of_a_dead_end_is_tried_again_first(
     assert run.err.count("candidate(s) for") < 200  # the resolver's work, counted: 44 here
     assert "no version of gpuonly satisfies gpuonly>=1 (from kern 0.10 and 9 other releases, down to 0.1)" in run.err
     assert "no wheel for macos-arm64-cp312" in run.err
+
+
+def test_an_unreadable_requirement_of_an_extra_fails_only_that_extra(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """mlflow 1.27.0 says `scikit-learn (>=1.0.*) ; extra == 'pipelines'`, which no parser reads:
+    `'mlflow<2' 'numpy>=2'` stopped the whole lock (exit 3), where pip and uv lock mlflow 1.27.0
+    without that extra. A resolution that asks for the extra fails, naming it."""
+    from indexserver import build_wheel
+
+    server: IndexServer = make_index()  # type: ignore[operator]
+    wheels = tmp_path / "w"
+    server.publish(build_wheel(wheels, "numpy", "2.0"))
+    odd = ["numpy", "scikit-learn (>=1.0.*) ; extra == 'pipelines'"]
+    server.publish(build_wheel(wheels, "mlf", "1.27.0", requires_dist=odd))
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["mlf"]))
+    assert run.code == 0, run.err
+    assert "mlf==1.27.0" in (work / "constraints.txt").read_text()
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["mlf[pipelines]"]))
+    assert run.code == 1
+    assert "mlf 1.27.0's requirements for the extra pipelines cannot be read (invalid Requires-Dist)" in run.err
+    assert "\\x0a" not in run.err and "Traceback" not in run.err

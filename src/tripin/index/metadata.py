@@ -19,6 +19,7 @@ __all__ = ["essential", "parse_metadata"]
 
 _WANTED = ("name", "version", "requires-dist", "requires-python")
 _FIELD = re.compile(r"([A-Za-z0-9-]+):[ \t]*(.*)")
+_UNDER_EXTRA = re.compile(r""";\s*extra\s*==\s*['"]([A-Za-z0-9._-]+)['"]\s*$""")
 
 
 def _headers(data: bytes) -> dict[str, list[str]] | None:
@@ -101,13 +102,17 @@ def parse_metadata(data: bytes, where: str) -> Metadata:
     except ValueError:  # InvalidVersion, or int() refusing over 4,300 digits
         raise IndexFetchError(f"{where}: invalid Version {version!r} in core metadata") from None
     requires: list[Requirement] = []
+    unreadable: set[str] = set()
     for line in headers.get("requires-dist") or []:
         if huge_number(str(line)) is not None:  # its marker would raise ValueError when evaluated
             raise IndexFetchError(f"{where}: invalid Requires-Dist: {huge_number(str(line))}")
         try:
             requires.append(_requirement(str(line).strip()))
         except InvalidRequirement as exc:
-            raise IndexFetchError(f"{where}: invalid Requires-Dist {line!r}: {exc}") from None
+            extra = _UNDER_EXTRA.search(str(line).strip())
+            if extra is None:
+                raise IndexFetchError(f"{where}: invalid Requires-Dist {line!r}: {str(exc).splitlines()[0]}") from None
+            unreadable.add(canonicalize_name(extra.group(1)))  # fails only a resolution that asks for it
     rp = next(iter(headers.get("requires-python") or []), None)
     try:
         requires_python = SpecifierSet(str(rp).strip()) if rp else None
@@ -118,4 +123,5 @@ def parse_metadata(data: bytes, where: str) -> Metadata:
         version=parsed_version,
         requires_dist=tuple(requires),
         requires_python=requires_python,
+        unreadable_extras=frozenset(unreadable),
     )

@@ -233,6 +233,9 @@ class Metadata:
     version: Version
     requires_dist: tuple[Requirement, ...]
     requires_python: SpecifierSet | None
+    # extras with a Requires-Dist line no parser reads (mlflow 1.27.0's `scikit-learn (>=1.0.*) ;
+    # extra == 'pipelines'`): pip and uv install the release without that extra, and so does tripin
+    unreadable_extras: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=4096)

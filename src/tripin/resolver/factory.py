@@ -402,6 +402,12 @@ class Factory:
         hit = self._deps_memo.get(key)
         if hit is not None and hit[0] is metadata:
             return hit[1]
+        if extras & metadata.unreadable_extras:
+            raise ResolutionError(
+                f"{self.target}: {metadata.name} {metadata.version}'s requirements for the extra "
+                f"{', '.join(sorted(extras & metadata.unreadable_extras))} cannot be read (invalid Requires-Dist)",
+                hint=f"require another release of {metadata.name}, or leave that extra out",
+            )
         reqs = to_reqs(metadata.requires_dist, self.env, origin, sorted(extras) if extras else [""], self._applies)
         if extras:  # the bare requirements already come with the base candidate
             base = {str(r) for r in to_reqs(metadata.requires_dist, self.env, origin, applies=self._applies)}
