@@ -94,13 +94,15 @@ def test_a_settled_order_never_flips() -> None:
     assert order.rank("transformers") < order.rank("torch")  # the earlier settlement stays first
 
 
+@pytest.mark.parametrize("given", ["requirement", "constraints file"])
 def test_a_release_the_user_s_requirements_refuse_is_refused_once(
-    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, given: str
 ) -> None:
     """`langchain langchain-openai 'pydantic<2'`: every langchain-core release since 0.2 needs
     pydantic>=2.7.4. resolvelib forgets a refusal when it backtracks, so it refused the same
     langchain-core releases again for every langchain-openai release: 29,000 rounds, 4.8 s warm.
-    A release the user's own requirements refuse is now refused once for the whole resolution."""
+    A release the user's own requirements refuse is now refused once for the whole resolution;
+    so is one a constraints file refuses (`-c`, pip-tools' way to give the same bound)."""
     server: IndexServer = make_index()  # type: ignore[operator]
     wheels = tmp_path / "w"
     server.publish(build_wheel(wheels, "pyd", "1.10"))
@@ -110,7 +112,9 @@ def test_a_release_the_user_s_requirements_refuse_is_refused_once(
         server.publish(build_wheel(wheels, "core", f"1.{i}", requires_dist=["pyd>=2.7"]))
         server.publish(build_wheel(wheels, "plug", f"1.{i}", requires_dist=[f"core>=1.{i}"]))
     server.publish(build_wheel(wheels, "plug", "1.0", requires_dist=["core"]))
-    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["plug", "pyd<2", "-vv"]))
+    (work / "cons.txt").write_text("pyd<2\n")
+    bound = ["pyd<2"] if given == "requirement" else ["pyd", "-c", "cons.txt"]
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["plug", *bound, "-vv"]))
     assert run.code == 0, run.err
     assert (_versions(work)["plug"], _versions(work)["core"], _versions(work)["pyd"]) == ("1.0", "1.0", "1.10")
     ruled_out = [line for line in run.err.splitlines() if "ruled out" in line]

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from packaging.utils import NormalizedName
 from packaging.version import Version
 from resolvelib import BaseReporter
 
@@ -78,12 +79,14 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
         order: DecisionOrder,
         versions: Callable[[str], Sequence[Version]],
         rule_out: Callable[[Candidate], None],
+        limits_of: Callable[[NormalizedName], Sequence[Req]],
         *,
         final: bool,
     ) -> None:
         self.order = order
         self.versions = versions  # every known version of a requirement's project
         self.rule_out = rule_out  # a candidate the user's requirements refuse, in every state
+        self.limits_of = limits_of  # what limits a name in every state: -c files, -P, a rule
         self.final = final  # the last attempt runs to its end in whatever order it has
         self.counts: Counter[tuple[str, str]] = Counter()
         self.seen: dict[tuple[str, str], str] = {}  # each pair's latest conflict, in words
@@ -113,6 +116,10 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
         mine = [i.requirement for i in criterion.information if i.parent is candidate]
         if not mine:
             return
+        limits = self.limits_of(mine[0].name)  # `-c` with pydantic<2, as the user's requirement
+        if limits and self._none_in_common([*mine, *limits]):
+            self.rule_out(candidate)
+            return
         for info in criterion.information:
             parent = info.parent
             if parent is not None and parent.identifier == candidate.identifier:
@@ -137,7 +144,7 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
             # same rule one level up, between the requirements of the user's that bring them in
             up = (self._top(candidate.name), self._top(parent.name))
             if up != pair and self.order.settle(*up):
-                raise Reorder(f"{up[0]} before {up[1]}, which bring in {pair[0]} and {pair[1]}")
+                raise Reorder(f"{up[0]} before {up[1]}, for {pair[0]} against {pair[1]}")
 
     def most_met(self) -> str | None:
         """The conflict met most often, for a resolution that gave up: what to loosen or bound."""

@@ -144,6 +144,7 @@ class Factory:
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
         # releases (by identifier) a requirement of the user's rules out in every state: see rule_out
         self._ruled_out: dict[str, set[tuple[Version, Build | None]]] = defaultdict(set)
+        self._limits_memo: dict[NormalizedName, tuple[Req, ...]] = {}
 
     # -- candidates -----------------------------------------------------------------------
 
@@ -188,15 +189,7 @@ class Factory:
         """Candidates newest first, made lazily: resolvelib takes the first that fits and
         looks further only when it backtracks, so most releases are never ranked at all."""
         bad = {(c.version, c.build) for c in excluded} | self._ruled_out.get(identifier(name, extras), set())
-        user_limit = self.limits.get(name)
-        if user_limit is not None:
-            reqs = [*reqs, Req(name=name, specifier=user_limit, origin="the constraints")]
-        limit = self.constraints.get(name)  # --upgrade-package NAME==VERSION: a hard limit
-        if limit is not None:
-            reqs = [*reqs, Req(name=name, specifier=limit, origin="--upgrade-package")]
-        rule_limit = self.rule_limits.get(name)  # a Triton next to a CPU torch: the rule's, if any
-        if rule_limit is not None:
-            reqs = [*reqs, rule_limit]
+        reqs = [*reqs, *self.limits_of(name)]
         builds = {r.build for r in reqs if r.build is not None}
         if len(builds) > 1:
             return lambda: iter(())  # two rules ask for two different commits: no candidate satisfies both
@@ -427,6 +420,22 @@ class Factory:
         result = extra in only if only is not None else requirement.marker.evaluate({**self.env, "extra": extra})
         self._marker_memo[key] = (requirement, result)
         return result
+
+    def limits_of(self, name: NormalizedName) -> tuple[Req, ...]:
+        """What limits a name in every state of this resolution besides the requirements: the
+        constraints files (-c), --upgrade-package NAME==VERSION, and the rule's Triton next to a
+        CPU torch."""
+        limits = self._limits_memo.get(name)
+        if limits is None:
+            found = []
+            if (user_limit := self.limits.get(name)) is not None:
+                found.append(Req(name=name, specifier=user_limit, origin="the constraints"))
+            if (limit := self.constraints.get(name)) is not None:
+                found.append(Req(name=name, specifier=limit, origin="--upgrade-package"))
+            if (rule_limit := self.rule_limits.get(name)) is not None:
+                found.append(rule_limit)
+            limits = self._limits_memo[name] = tuple(found)
+        return limits
 
     def rule_out(self, candidate: Candidate) -> None:
         """A release whose dependencies the user's own requirements leave no version: no state of

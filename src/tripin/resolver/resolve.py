@@ -213,7 +213,9 @@ def _resolve(
     provider = Provider(factory)
     try:
         for attempt in range(MAX_REORDERS + 1):
-            tracker = ConflictTracker(provider.order, factory.versions, factory.rule_out, final=attempt == MAX_REORDERS)
+            tracker = ConflictTracker(
+                provider.order, factory.versions, factory.rule_out, factory.limits_of, final=attempt == MAX_REORDERS
+            )
             try:
                 result = Resolver(provider, tracker).resolve(roots, max_rounds=_MAX_ROUNDS)
                 break
