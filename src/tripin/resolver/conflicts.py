@@ -97,19 +97,21 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
         if parent is None or self._brought_by.get(requirement.name, "") is not None:
             self._brought_by[requirement.name] = parent.name if parent is not None else None
 
-    def _top(self, name: str) -> str:
-        """The requirement of the user's that brought `name` in (itself, if the user asked for it)."""
-        seen = [name]
-        while (name := self._brought_by.get(name) or "") and name not in seen and len(seen) < 7:
-            seen.append(name)
-        return seen[-1]
-
-    def _from(self, name: str) -> str:
-        """` (from httpx2, from openai)`: the packages that brought `name` in, up to the user's,
-        so that a conflict two levels down names the requirement to bound."""
+    def _chain(self, name: str) -> list[str]:
+        """The packages that brought `name` in, nearest first, up to the user's requirement."""
         chain: list[str] = []
         while (name := self._brought_by.get(name) or "") and name not in chain and len(chain) < 6:
             chain.append(name)
+        return chain
+
+    def _top(self, name: str) -> str:
+        """The requirement of the user's that brought `name` in (itself, if the user asked for it)."""
+        return (self._chain(name) or [name])[-1]
+
+    def _from(self, name: str) -> str:
+        """` (from httpx2, from openai)`, so that a conflict two levels down names the
+        requirement to bound."""
+        chain = self._chain(name)
         return f" (from {', from '.join(chain)})" if chain else ""
 
     def rejecting_candidate(self, criterion: Criterion[Req, Candidate], candidate: Candidate) -> None:

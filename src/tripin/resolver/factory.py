@@ -129,7 +129,6 @@ class Factory:
         self.python = Version(self.env["python_full_version"])
         self.warnings: list[str] = []
         self.notes: list[str] = []  # why a target gets no Triton (a CPU build), for the summary and explain
-        self._versions: dict[NormalizedName, dict[Version, list[DistFile]]] = {}
         self._wheels_memo: dict[tuple[NormalizedName, Version], list[DistFile]] = {}
         # keyed by id(): each entry keeps its object alive, so an id is never reused meanwhile
         self._marker_memo: dict[tuple[int, str], tuple[Requirement, bool]] = {}
@@ -269,10 +268,7 @@ class Factory:
                 finals += not version.is_prerelease
                 if (version, None) in bad:
                     continue
-                # torch's family differs per platform (a CUDA x86_64 wheel, a CPU aarch64 one): each
-                # target reads its own wheel's METADATA; every other project shares one read
-                shared = None if name in TORCH_FAMILY else project.shared_wheel(k)
-                source = project.file(k, shared) if shared is not None else None
+                source = self._shared_source(project, k)
                 # releases of this name tried: here, and before the resolver backtracked past them
                 tried = found + len(bad)
                 if tried < _PREFETCH:  # the resolver asks for it next: start its metadata now
@@ -316,10 +312,16 @@ class Factory:
                 continue
             wheels = self._wheels(project, k)
             if wheels and not all(w.yanked for w in wheels):
-                shared = None if project.name in TORCH_FAMILY else project.shared_wheel(k)
-                files.append(project.file(k, shared) if shared is not None else wheels[0])
+                files.append(self._shared_source(project, k) or wheels[0])
         self.client.prefetch_metadata(files)
         return at
+
+    @staticmethod
+    def _shared_source(project: Project, k: int) -> DistFile | None:
+        """The wheel whose METADATA every target of release `k` reads. torch's family differs per
+        platform (a CUDA x86_64 wheel, a CPU aarch64 one): each target reads its own wheel's."""
+        shared = None if project.name in TORCH_FAMILY else project.shared_wheel(k)
+        return project.file(k, shared) if shared is not None else None
 
     def _debug(self, name: NormalizedName, reqs: Sequence[Req], found: str) -> None:
         if _log.isEnabledFor(logging.DEBUG):
