@@ -128,18 +128,10 @@ def test_a_conflict_two_levels_down_moves_the_requirement_that_brings_it(
     httpx 0.23's httpcore needs h11<0.15. Deciding httpcore2 before httpcore changes nothing
     (each still brings the other's conflict), so tripin gave up after 20,000 rounds where uv
     locks openai 2.54.0. The same rule now goes up to the user's requirements that bring the
-    pair in: httpx before openai, and openai moves back to its last release without httpx2."""
-    server, publish = _index(make_index, tmp_path)
-    for version in ("0.13", "0.14", "0.16"):
-        publish("h11", version)
-    for i in range(10, 30):
-        publish("certifi", f"2026.{i}")
-        publish("httpcore", f"0.{i}", "h11<0.15", "certifi")
-        publish("httpx", f"1.{i}", f"httpcore>=0.{i}", "certifi")
-        publish("httpcore2", f"2.{i}", "h11>=0.16", "certifi")
-        publish("httpx2", f"2.{i}", f"httpcore2>=2.{i}", "certifi")
-        publish("openai", f"3.{i}", "httpx2", "certifi")
-    publish("openai", "2.54", "httpx", "certifi")
+    pair in: httpx before openai, and openai moves back to its last release without httpx2.
+    Turning that round (openai first, httpx last) finds no httpx without h11<0.15 here: that
+    trial runs out of rounds, and the order before it locks."""
+    server, _ = _httpx_index(make_index, tmp_path)
     run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["httpx<1.25", "openai"]))
     assert run.code == 0, run.err
     versions = _versions(work)
@@ -165,3 +157,55 @@ def test_releases_passed_over_for_want_of_a_wheel_are_named_in_a_conflict(
     assert run.code == 1
     assert "no version of transformers satisfies" in run.err
     assert f"(st 2.2 and 1 older: passed over, no wheel for {X86}; tripin locks wheels, not sdists)" in run.err
+
+
+def test_a_settled_pair_that_keeps_conflicting_is_turned_round_once_on_trial() -> None:
+    """A flip goes against an earlier settlement, so it is tried once per pair, and the order
+    it replaced is kept to go back to."""
+    order = DecisionOrder()
+    assert order.settle("httpx", "openai")
+    saved = order.snapshot()
+    assert order.flip("openai", "httpx")
+    assert order.rank("openai") < order.rank("certifi") < order.rank("httpx")
+    assert not order.flip("httpx", "openai")  # turned round once: never back and forth
+    assert not order.flip("openai", "httpx")
+    order.restore(saved)
+    assert order.rank("httpx") < order.rank("certifi") < order.rank("openai")
+    assert not order.flip("openai", "httpx")  # gone back to, not tried again
+
+
+def _httpx_index(make_index: object, tmp_path: Path) -> tuple[IndexServer, Callable[..., None]]:
+    """`'httpx<0.24' openai`, in small: openai 3 requires httpx2, whose httpcore2 needs
+    h11>=0.16, and httpx 1.10 to 1.29's httpcore needs h11<0.15; openai 2.54 needs httpx."""
+    server, publish = _index(make_index, tmp_path)
+    for version in ("0.13", "0.14", "0.16"):
+        publish("h11", version)
+    for i in range(10, 30):
+        publish("certifi", f"2026.{i}")
+        publish("httpcore", f"0.{i}", "h11<0.15", "certifi")
+        publish("httpx", f"1.{i}", f"httpcore>=0.{i}", "certifi")
+        publish("httpcore2", f"2.{i}", "h11>=0.16", "certifi")
+        publish("httpx2", f"2.{i}", f"httpcore2>=2.{i}", "certifi")
+        publish("openai", f"3.{i}", "httpx2", "certifi")
+    publish("openai", "2.54", "httpx", "certifi")
+    return server, publish
+
+
+def test_a_settlement_whose_conflict_comes_back_is_turned_round(
+    make_index: object, work: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`'httpx<0.24' openai anthropic`: httpx first sends openai back to 2.54, but every
+    anthropic needs httpx2 as well, and tripin gave up after 20,000 rounds (uv: 5 s). Decided
+    the other way round, openai and anthropic keep their newest and httpx goes back to a release
+    whose httpcore takes h11 0.16 (httpx 0.18.1 on PyPI), as uv locks it."""
+    server, publish = _httpx_index(make_index, tmp_path)
+    publish("httpcore", "0.9", "h11", "certifi")
+    publish("httpx", "1.5", "httpcore==0.9", "certifi")
+    for i in range(10, 30):
+        publish("anthropic", f"2.{i}", "httpx2", "certifi")
+    publish("anthropic", "1.0", "httpx>=1.30", "certifi")
+    run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["httpx<1.25", "openai", "anthropic"]))
+    assert run.code == 0, run.err
+    versions = _versions(work)
+    got = (versions["anthropic"], versions["openai"], versions["httpx"], versions["h11"])
+    assert got == ("2.29", "3.29", "1.5", "0.16")

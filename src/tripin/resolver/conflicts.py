@@ -11,7 +11,10 @@ uv's answer since 0.5.10 ("improve backtracking behavior when packages conflict 
 done here with resolvelib: count the refusals of a release of A because of a
 requirement of B that no version satisfies together with A's; after a few, decide A before B
 and B last, and start the resolution again in that order (every page and metadata file read so
-far is kept, so a restart costs only resolution rounds).
+far is kept, so a restart costs only resolution rounds). Where a settled pair keeps
+conflicting, the same rule goes up to the user's requirements that bring the pair in; and where
+that settlement's conflict comes back too, those two are turned round once, on trial: if the
+turned order runs out of rounds (tripin/resolver/resolve.py), the order before it is kept.
 """
 
 from __future__ import annotations
@@ -36,7 +39,13 @@ MAX_REORDERS = 8  # each one settles a pair for good, so few are ever needed
 
 
 class Reorder(Exception):  # a signal to start again, not an error
-    """Raised from inside resolvelib to stop a resolution whose order has just changed."""
+    """Raised from inside resolvelib to stop a resolution whose order has just changed. `undo`
+    is the order before a flip: the flipped order is a trial, and if it runs out of rounds the
+    resolution goes back to the order it had."""
+
+    def __init__(self, message: str, undo: tuple[list[str], set[str]] | None = None) -> None:
+        super().__init__(message)
+        self.undo = undo
 
 
 class DecisionOrder:
@@ -46,6 +55,7 @@ class DecisionOrder:
     def __init__(self) -> None:
         self.early: list[str] = []
         self.late: set[str] = set()
+        self.flipped: set[frozenset[str]] = set()  # pairs turned round once: never again
 
     def rank(self, identifier: str) -> tuple[int, int]:
         if identifier in self.late:
@@ -67,6 +77,27 @@ class DecisionOrder:
             self.early.append(first)
         self.late.add(then)
         return True
+
+    def snapshot(self) -> tuple[list[str], set[str]]:
+        return list(self.early), set(self.late)
+
+    def restore(self, saved: tuple[list[str], set[str]]) -> None:
+        """Back to an order saved before a flip; the flip itself is remembered, never tried again."""
+        self.early, self.late = list(saved[0]), set(saved[1])
+
+    def flip(self, first: str, then: str) -> bool:
+        """Decide `first` before `then` against an earlier settlement, once per pair: the
+        earlier order was tried and its conflict came back (`'httpx<0.24' openai anthropic`:
+        httpx first made openai go back, but anthropic still needs httpx2; httpx last keeps
+        both and takes an httpx old enough for httpcore2's h11)."""
+        pair = frozenset((first, then))
+        if first == then or pair in self.flipped or (first in self.early and then in self.late):
+            return False
+        self.flipped.add(pair)
+        self.late.discard(first)
+        if then in self.early:
+            self.early.remove(then)
+        return self.settle(first, then)
 
 
 class ConflictTracker(BaseReporter[Req, Candidate, str]):
@@ -145,8 +176,14 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
             # (`'httpx<0.24' openai`: httpcore2, from openai 3, against httpx's httpcore), so the
             # same rule one level up, between the requirements of the user's that bring them in
             up = (self._top(candidate.name), self._top(parent.name))
-            if up != pair and self.order.settle(*up):
+            if up == pair:
+                continue
+            if self.order.settle(*up):
                 raise Reorder(f"{up[0]} before {up[1]}, for {pair[0]} against {pair[1]}")
+            if self.counts[pair] >= 2 * _THRESHOLD:  # and that order's conflict came back too
+                saved = self.order.snapshot()
+                if self.order.flip(*up):
+                    raise Reorder(f"{up[0]} before {up[1]} after all, for {pair[0]} against {pair[1]}", saved)
 
     def most_met(self) -> str | None:
         """The conflict met most often, for a resolution that gave up: what to loosen or bound."""

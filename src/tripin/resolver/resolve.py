@@ -28,6 +28,9 @@ from tripin.targets import Target
 __all__ = ["Fallback", "TargetResolution", "resolve_all", "resolve_target", "warning_lines"]
 
 _MAX_ROUNDS = 20000
+# a flipped order (tripin/resolver/conflicts.py) on trial: enough to walk one requirement back
+# through its releases (`'httpx<0.24' openai anthropic` locks in under 100), not to try every combination
+_TRIAL_ROUNDS = 2000
 _log = logging.getLogger("tripin.resolver")
 
 
@@ -211,16 +214,25 @@ def _resolve(
     for root in roots:  # start every root's page download at once
         client.prefetch_project(root.name, factory.routes.get(root.name))
     provider = Provider(factory)
+    undo: tuple[list[str], set[str]] | None = None  # the order before a flip on trial
     try:
         for attempt in range(MAX_REORDERS + 1):
             tracker = ConflictTracker(
                 provider.order, factory.versions, factory.rule_out, factory.limits_of, final=attempt == MAX_REORDERS
             )
             try:
-                result = Resolver(provider, tracker).resolve(roots, max_rounds=_MAX_ROUNDS)
+                rounds = _TRIAL_ROUNDS if undo is not None and attempt < MAX_REORDERS else _MAX_ROUNDS
+                result = Resolver(provider, tracker).resolve(roots, max_rounds=rounds)
                 break
             except Reorder as reorder:
                 _log.debug("%s: starting again, deciding %s", target, reorder)
+                undo = reorder.undo or undo
+            except ResolutionTooDeep:
+                if undo is None or attempt == MAX_REORDERS:
+                    raise
+                _log.debug("%s: the flipped order ran out of rounds; starting again in the order before it", target)
+                provider.order.restore(undo)
+                undo = None
     except ResolutionImpossible as exc:
         message = _explain(target, exc.causes)
         yanked = sorted(f"{n} {v}" for n, vs in factory.yanked.items() for v in vs)
