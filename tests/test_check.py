@@ -846,3 +846,25 @@ def test_a_line_that_needs_other_pins_on_other_targets_is_split_before_it_is_fix
     assert "fix: tripin check --fix k.txt  # pins 3.2.0+git9641643d " in split.out
     assert tripin(capsys, "check", "--fix", "k.txt").code == 0
     assert tripin(capsys, "check", "k.txt").code == 0
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "constraints.txt"])
+def test_a_git_line_both_targets_want_at_one_commit_is_fixed_as_printed(
+    work: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """A git URL of Triton judged for x86_64 (the 3.2.0 wheel, built from 9641643d) and aarch64
+    (the source build of 9641643d): --fix points the URL at that commit for both, so the line
+    needs no split; the printed `tripin check --fix` runs as printed, and check then passes."""
+    import shlex
+
+    line = f"triton @ git+https://github.com/triton-lang/triton@{BAD_MAIN}#subdirectory=python\n"
+    (work / name).write_text("torch==2.6.0\n" + line)
+    run = tripin(capsys, "check", name)
+    assert run.code == 1 and "different pins" not in run.out, run.out
+    fixes = {v.split("; fix: ", 1)[1] for v in run.out.splitlines()}
+    assert fixes == {f"tripin check --fix {name}  # pins 3.2.0+git9641643d (commit {GOOD_320})"}, fixes
+    argv = shlex.split(fixes.pop(), comments=True)
+    fixed = tripin(capsys, *argv[1:])
+    assert fixed.code == 0 and "not fixed" not in fixed.err, fixed.out + fixed.err
+    assert (work / name).read_text() == "torch==2.6.0\n" + line.replace(BAD_MAIN, GOOD_320)
+    assert tripin(capsys, "check", name).code == 0

@@ -406,3 +406,36 @@ def test_environment_variables_are_expanded_as_pip_does(
         (work / "env.in").write_text(f"{line}\n")
         run = tripin(capsys, "lock", "env.in", "-t", X86, "-i", index.simple_url, "--cache-dir", "c")
         assert run.code == 2 and "/b.in: cannot read" in run.err and line.split()[1] in run.err
+
+
+@pytest.mark.parametrize("newest_wheelless", [False, True])
+def test_a_release_passed_over_for_a_dependency_with_no_wheel_names_that_dependency(
+    make_index: Callable[..., IndexServer],
+    work: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    newest_wheelless: bool,
+) -> None:
+    """vllm on aarch64: a release with a wheel for the target, walked back from because a
+    dependency (llguidance) has none there. The warning said the newest vllm "has no wheel",
+    or nothing: it names the dependency that had none."""
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "app", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "app", "2.0", requires_dist=["dep>=1"]))
+    server.publish(build_wheel(tmp_path / "w", "dep", "1.0", "py3-none-macosx_11_0_arm64"))
+    sdist = tmp_path / "sdist" / "dep-1.1.tar.gz"
+    sdist.parent.mkdir()
+    sdist.write_bytes(b"not read: tripin locks wheels")
+    server.publish(sdist)
+    if newest_wheelless:
+        server.publish(build_wheel(tmp_path / "w", "app", "3.0", "py3-none-macosx_11_0_arm64"))
+    run = tripin(capsys, "lock", "app", "-t", X86, "-i", server.simple_url)
+    assert run.code == 0, run.err
+    assert read_toml(work / "pylock.toml")["packages"][0]["version"] == "1.0"
+    passed = "app 2.0 requires dep, and the dep releases that fit have no wheel for this target"
+    if newest_wheelless:
+        expected = f"warning: {X86}: app 3.0 has no wheel for this target, {passed} (tripin locks wheels): 1.0 locked"
+    else:
+        expected = f"warning: {X86}: {passed} (tripin locks wheels): 1.0 locked"
+    assert expected in run.err, run.err
+    assert "app 2.0 has no wheel" not in run.err

@@ -860,7 +860,9 @@ def _check_reqfile(
             variant=target.variant,
         )
         anchor = triton or torch
+        git = triton is not None and (triton.requirement.url or "").startswith("git+")
         for finding in judge_pair(ruleset, pair, require_triton=False, include_ok=True):
+            finding = _as_built_from_git(ruleset, pair, finding) if git else finding
             out.append(_violation(Path(anchor.where.path), anchor.where.line or 1, finding, kind="line"))
         for ln in applying:  # torchvision / torchaudio pinned for another torch, as in a lock
             companion = _pinned(ln)
@@ -888,6 +890,22 @@ def _check_reqfile(
                     )
                 )
     return lines
+
+
+def _as_built_from_git(ruleset: Ruleset, pair: Pair, finding: Finding) -> Finding:
+    """A finding on a git URL line, wanting what --fix writes there: the URL at the commit, which
+    builds the rules' source version of it. A target whose verdict wants the wheel of 3.2.0
+    (built from 9641643d) takes that build too, so it and a target wanting 3.2.0+git9641643d
+    want one pin on this line, not a split; a wheel with no known commit stays another pin."""
+    if finding.want_version is None or finding.want_commit is None or pair.triton is None:
+        return finding
+    try:
+        build = ruleset.build_for(pair.triton, Version(finding.want_version))
+    except InvalidVersion:
+        return finding
+    if build is None or build.commit != finding.want_commit:
+        return finding
+    return dataclasses.replace(finding, want_version=str(ruleset.source_version(build)))
 
 
 def _pair(torch: Version, triton: ReqLine, target: Target) -> Pair:

@@ -139,6 +139,9 @@ class Factory:
         # releases that met the requirements but have no wheel for the target (an sdist only, or
         # other platforms' wheels): an older release is locked there, and the summary says so
         self.wheelless: dict[NormalizedName, set[Version]] = defaultdict(set)
+        # what asked for a name whose fitting releases have no wheel here (a Req's origin, "vllm
+        # 0.20.2"), to that name (llguidance): a release passed over for it, not for its own wheels
+        self.stuck: dict[str, set[NormalizedName]] = defaultdict(set)
         self.wrong_python: dict[NormalizedName, set[Version]] = defaultdict(set)  # Requires-Python excludes
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
         # releases (by identifier) a requirement of the user's rules out in every state: see rule_out
@@ -294,6 +297,8 @@ class Factory:
             self._debug(name, reqs, "none")
         if not found:  # say why, for the error message: a release that exists but has no usable file
             self.no_wheel[name].update(unusable)
+            for r in reqs if unusable else ():
+                self.stuck[r.origin].add(name)
 
     def _prefetch_after(
         self, project: Project, order: Sequence[int], start: int, reqs: Sequence[Req], pre: bool, count: int

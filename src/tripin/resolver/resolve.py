@@ -11,6 +11,7 @@ from datetime import datetime
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
+from packaging.version import Version
 from resolvelib import Resolver
 from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
 
@@ -36,24 +37,35 @@ _log = logging.getLogger("tripin.resolver")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fallback:
-    """An older release locked because the newest the requirements allow has no wheel for the target."""
+    """An older release locked because a newer one the requirements allow has no wheel for the
+    target (`newer`), or requires a package whose fitting releases have none (`blocked`, for want
+    of `dependency`): vllm 0.20.2 has an aarch64 wheel, and llguidance none there."""
 
     name: str
-    newer: str
     chosen: str
+    newer: str = ""
+    blocked: str = ""
+    dependency: str = ""
 
     def warning(self, targets: Sequence[str], every: bool = False) -> str:
         """One target's line, as it always read; several targets' together; or all of them."""
         if every:
-            return (
-                f"{self.name} {self.newer} has no wheel for any of the {len(targets)} targets (tripin locks wheels): "
-                f"{self.chosen} locked on every target"
-            )
+            why = self._why(f"any of the {len(targets)} targets")
+            return f"{why} (tripin locks wheels): {self.chosen} locked on every target"
         where = "this target" if len(targets) == 1 else "these targets"
-        return (
-            f"{', '.join(targets)}: {self.name} {self.newer} has no wheel for {where} (tripin locks wheels): "
-            f"{self.chosen} locked"
-        )
+        return f"{', '.join(targets)}: {self._why(where)} (tripin locks wheels): {self.chosen} locked"
+
+    def _why(self, where: str) -> str:
+        parts = []
+        if self.newer:
+            parts.append((Version(self.newer), f"{self.name} {self.newer} has no wheel for {where}"))
+        if self.blocked:
+            dep = self.dependency
+            why = (
+                f"{self.name} {self.blocked} requires {dep}, and the {dep} releases that fit have no wheel for {where}"
+            )
+            parts.append((Version(self.blocked), why))
+        return ", ".join(text for _, text in sorted(parts, reverse=True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,14 +161,31 @@ def resolve_target(
 
 def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName, Resolved]) -> list[Fallback]:
     """tripin locks wheels: where a newer release that the requirements allow has none for this
-    target (cryptography 50.0.2 for macOS x86_64), say which one was locked instead; pip and uv
-    without --only-binary would build the newer one from its sdist."""
+    target (cryptography 50.0.2 for macOS x86_64), or requires a package with none (vllm and
+    llguidance on aarch64), say which one was locked instead; pip and uv without --only-binary
+    would build the newer one, or its dependency, from its sdist."""
     out = []
     for name, resolved in sorted(packages.items()):
         chosen = resolved.candidate.version
+        if resolved.candidate.build is not None:
+            continue
         newer = [v for v in factory.wheelless.get(name, ()) if v > chosen and not v.is_prerelease]
-        if newer and resolved.candidate.build is None:
-            out.append(Fallback(name=name, newer=str(max(newer)), chosen=str(chosen)))
+        blocked = {
+            v: deps
+            for v in factory.versions(name)
+            if v > chosen and not v.is_prerelease and (deps := factory.stuck.get(f"{name} {v}"))
+        }
+        if newer or blocked:
+            top = max(blocked, default=None)
+            out.append(
+                Fallback(
+                    name=name,
+                    chosen=str(chosen),
+                    newer=str(max(newer)) if newer else "",
+                    blocked=str(top) if top is not None else "",
+                    dependency=min(blocked[top]) if top is not None else "",
+                )
+            )
     return out
 
 
