@@ -245,7 +245,8 @@ def test_an_unreadable_requirement_of_an_extra_fails_only_that_extra(
 ) -> None:
     """mlflow 1.27.0 says `scikit-learn (>=1.0.*) ; extra == 'pipelines'`, which no parser reads:
     `'mlflow<2' 'numpy>=2'` stopped the whole lock (exit 3), where pip and uv lock mlflow 1.27.0
-    without that extra. A resolution that asks for the extra fails, naming it."""
+    without that extra. A resolution that asks for the extra passes the release over
+    (tests/test_unreadable_metadata.py), and with no other release fails, naming why."""
     from indexserver import build_wheel
 
     server: IndexServer = make_index()  # type: ignore[operator]
@@ -258,5 +259,5 @@ def test_an_unreadable_requirement_of_an_extra_fails_only_that_extra(
     assert "mlf==1.27.0" in (work / "constraints.txt").read_text()
     run = tripin(capsys, *lock_args(server.simple_url, work / "c", X86, extra=["mlf[pipelines]"]))
     assert run.code == 1
-    assert "mlf 1.27.0's requirements for the extra pipelines cannot be read (invalid Requires-Dist)" in run.err
+    assert "(mlf 1.27.0: passed over, Requires-Dist \"scikit-learn (>=1.0.*) ; extra == 'pipelines'\" cannot" in run.err
     assert "\\x0a" not in run.err and "Traceback" not in run.err

@@ -10,7 +10,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tripin.errors import IndexFetchError
+from tripin.errors import IndexFetchError, one_line, quote
 from tripin.index.models import Metadata
 from tripin.inputfile import huge_number
 
@@ -88,8 +88,9 @@ def _requirement(line: str) -> Requirement:
 
 
 def parse_metadata(data: bytes, where: str) -> Metadata:
-    """Parse leniently where installers are lenient (an odd Requires-Dist line is an error only
-    if it cannot be read at all), strictly where a wrong value would corrupt a lock."""
+    """Parse leniently where installers are lenient (a Requires-Dist line that cannot be read is
+    kept aside, with why, for the resolver to pass the release over), strictly where a wrong
+    value would corrupt a lock."""
     headers = _headers(data)
     if headers is None:
         headers = _email_headers(data, where)
@@ -102,17 +103,18 @@ def parse_metadata(data: bytes, where: str) -> Metadata:
     except ValueError:  # InvalidVersion, or int() refusing over 4,300 digits
         raise IndexFetchError(f"{where}: invalid Version {version!r} in core metadata") from None
     requires: list[Requirement] = []
-    unreadable: set[str] = set()
+    unreadable: list[tuple[str, str]] = []
     for line in headers.get("requires-dist") or []:
         if huge_number(str(line)) is not None:  # its marker would raise ValueError when evaluated
             raise IndexFetchError(f"{where}: invalid Requires-Dist: {huge_number(str(line))}")
         try:
             requires.append(_requirement(str(line).strip()))
         except InvalidRequirement as exc:
+            # not an error here: the resolver passes over a release whose requirements it needs
+            # and cannot read, as pip (24.1 on) and uv do, and takes one without the extra
             extra = _UNDER_EXTRA.search(str(line).strip())
-            if extra is None:
-                raise IndexFetchError(f"{where}: invalid Requires-Dist {line!r}: {str(exc).splitlines()[0]}") from None
-            unreadable.add(canonicalize_name(extra.group(1)))  # fails only a resolution that asks for it
+            why = one_line(f"Requires-Dist {quote(str(line).strip())} cannot be read: {str(exc).splitlines()[0]}")
+            unreadable.append((canonicalize_name(extra.group(1)) if extra else "", why))
     rp = next(iter(headers.get("requires-python") or []), None)
     try:
         requires_python = SpecifierSet(str(rp).strip()) if rp else None
@@ -123,5 +125,5 @@ def parse_metadata(data: bytes, where: str) -> Metadata:
         version=parsed_version,
         requires_dist=tuple(requires),
         requires_python=requires_python,
-        unreadable_extras=frozenset(unreadable),
+        unreadable=tuple(unreadable),
     )

@@ -233,9 +233,11 @@ class Metadata:
     version: Version
     requires_dist: tuple[Requirement, ...]
     requires_python: SpecifierSet | None
-    # extras with a Requires-Dist line no parser reads (mlflow 1.27.0's `scikit-learn (>=1.0.*) ;
-    # extra == 'pipelines'`): pip and uv install the release without that extra, and so does tripin
-    unreadable_extras: frozenset[str] = frozenset()
+    # (extra, why) for each Requires-Dist line no parser reads, "" for a line outside any extra
+    # (mlflow 1.27.0's `scikit-learn (>=1.0.*) ; extra == 'pipelines'`): a resolution that needs
+    # those requirements passes the release over, as uv and pip (24.1 on) do; one that does not
+    # takes it, as uv does (pip passes it over whatever the extras)
+    unreadable: tuple[tuple[str, str], ...] = ()
 
 
 @functools.lru_cache(maxsize=4096)

@@ -144,6 +144,9 @@ class Factory:
         self.stuck: dict[str, set[NormalizedName]] = defaultdict(set)
         self.wrong_python: dict[NormalizedName, set[Version]] = defaultdict(set)  # Requires-Python excludes
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
+        # releases passed over because the requirements this resolution needs of them cannot be
+        # read, with why: one warning each, and named in a conflict's message
+        self.unreadable: dict[tuple[NormalizedName, Version], str] = {}
         # releases (by identifier) a requirement of the user's rules out in every state: see rule_out
         self._ruled_out: dict[str, set[tuple[Version, Build | None]]] = defaultdict(set)
         self._limits_memo: dict[NormalizedName, tuple[Req, ...]] = {}
@@ -206,7 +209,7 @@ class Factory:
                 metadata_from=self._any_wheel(name, build.version),
             )
             ok = all(r.specifier.contains(version, prereleases=True) for r in reqs) and (version, build) not in bad
-            return lambda: iter([cand] if ok else [])
+            return lambda: iter([cand] if ok and self._readable(cand) else [])
         if name in _PLACEHOLDERS and name not in self.routes:
             raise ResolutionError(
                 f"{self.target}: {name} is wanted from PyPI, where it is a placeholder (pytorch-triton 0.0.1 was "
@@ -282,10 +285,7 @@ class Factory:
                     # a short walk asks for little that other names' reads would wait behind
                     count = min(tried, _AHEAD)
                     ahead = self._prefetch_after(project, order, max(ahead, at + 1), reqs, allow, count)
-                if not found:
-                    self._debug(name, reqs, f"newest {version}")
-                found += 1
-                yield Candidate(
+                candidate = Candidate(
                     name=name,
                     version=version,
                     extras=extras,
@@ -293,12 +293,34 @@ class Factory:
                     index=project.index,
                     metadata_from=source,
                 )
+                if not self._readable(candidate):
+                    continue
+                if not found:
+                    self._debug(name, reqs, f"newest {version}")
+                found += 1
+                yield candidate
         if not found:
             self._debug(name, reqs, "none")
         if not found:  # say why, for the error message: a release that exists but has no usable file
             self.no_wheel[name].update(unusable)
             for r in reqs if unusable else ():
                 self.stuck[r.origin].add(name)
+
+    def _readable(self, candidate: Candidate) -> bool:
+        """Whether the requirements this candidate brings (its release's, or an extra's) can be
+        read. A release whose cannot is never offered, as pip (24.1 on) and uv pass it over: the
+        resolver then tries the next one, where failing in get_dependencies would stop it. Its
+        metadata is read here, just before resolvelib would read it for the dependencies."""
+        metadata = self.metadata(candidate)
+        if metadata is None or not metadata.unreadable:
+            return True
+        wanted = {"", *candidate.extras}
+        why = next((why for extra, why in metadata.unreadable if extra in wanted), None)
+        if why is None:
+            return True
+        self.unreadable.setdefault((candidate.name, candidate.version), why)
+        _log.debug("%s: %s passed over: %s", self.target, candidate, why)
+        return False
 
     def _prefetch_after(
         self, project: Project, order: Sequence[int], start: int, reqs: Sequence[Req], pre: bool, count: int
@@ -402,12 +424,6 @@ class Factory:
         hit = self._deps_memo.get(key)
         if hit is not None and hit[0] is metadata:
             return hit[1]
-        if extras & metadata.unreadable_extras:
-            raise ResolutionError(
-                f"{self.target}: {metadata.name} {metadata.version}'s requirements for the extra "
-                f"{', '.join(sorted(extras & metadata.unreadable_extras))} cannot be read (invalid Requires-Dist)",
-                hint=f"require another release of {metadata.name}, or leave that extra out",
-            )
         reqs = to_reqs(metadata.requires_dist, self.env, origin, sorted(extras) if extras else [""], self._applies)
         if extras:  # the bare requirements already come with the base candidate
             base = {str(r) for r in to_reqs(metadata.requires_dist, self.env, origin, applies=self._applies)}

@@ -26,7 +26,7 @@ from tripin.resolver.types import Candidate, Req, Resolved
 from tripin.rules.model import Ruleset
 from tripin.targets import Target
 
-__all__ = ["Fallback", "TargetResolution", "resolve_all", "resolve_target", "warning_lines"]
+__all__ = ["Fallback", "PassedOver", "TargetResolution", "resolve_all", "resolve_target", "warning_lines"]
 
 _MAX_ROUNDS = 20000
 # a flipped order (tripin/resolver/conflicts.py) on trial: enough to walk one requirement back
@@ -69,19 +69,35 @@ class Fallback:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PassedOver:
+    """A release not taken because requirements the resolution needs of it cannot be read (an
+    invalid Requires-Dist line): pip (24.1 on) and uv pass it over, and warn."""
+
+    name: str
+    version: str
+    why: str  # escaped when the metadata was read
+
+    def warning(self, targets: Sequence[str], every: bool = False) -> str:
+        """One line for the targets it happened on, as Fallback.warning."""
+        where = f" on every one of the {len(targets)} targets" if every else ""
+        head = "" if every else f"{', '.join(targets)}: "
+        return f"{head}{self.name} {self.version} passed over{where}, its metadata is invalid: {self.why}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TargetResolution:
     target: Target
     packages: dict[NormalizedName, Resolved]
     warnings: tuple[str, ...]  # one per target, "TARGET: ...": the lock and the JSON keep them so
     notes: tuple[str, ...] = ()  # why no Triton (a CPU build): shown in the summary, kept in the lock
-    fallbacks: tuple[Fallback, ...] = ()  # those of `warnings` that warning_lines groups across targets
+    fallbacks: tuple[Fallback | PassedOver, ...] = ()  # those of `warnings` that warning_lines groups across targets
 
 
 def warning_lines(resolutions: Sequence[TargetResolution]) -> list[str]:
     """The warnings for people: the same fallback on several targets (an sdist-only release is
     one on all of them) is one line naming them, or "on every target", rather than a line each;
     where the fallback differs by target, each keeps its own line."""
-    targets_of: dict[Fallback, list[str]] = {}
+    targets_of: dict[Fallback | PassedOver, list[str]] = {}
     for r in resolutions:
         for f in r.fallbacks:
             targets_of.setdefault(f, []).append(r.target.name)
@@ -148,7 +164,8 @@ def resolve_target(
             _attach_pins(packages, factory, added=False)
     elif not notes:  # a CPU build: no rule decided a Triton for it
         _attach_pins(packages, factory)
-    fallbacks = _older_for_want_of_wheels(factory, packages)
+    fallbacks: list[Fallback | PassedOver] = [*_older_for_want_of_wheels(factory, packages)]
+    fallbacks += (PassedOver(name=n, version=str(v), why=why) for (n, v), why in sorted(factory.unreadable.items()))
     return TargetResolution(
         target=target,
         packages=packages,
@@ -219,17 +236,35 @@ def _rule_says(factory: Factory, causes: Collection[RequirementInformation[Req, 
 
 def _passed_over(factory: Factory, causes: Collection[RequirementInformation[Req, Candidate]]) -> str:
     """Releases of the names in the conflict that would have been tried but have no wheel for the
-    target (sentence-transformers 2.2.2 and older are sdists): uv names them, and without them the
-    message reads as if no older release existed."""
+    target (sentence-transformers 2.2.2 and older are sdists), or requirements that cannot be
+    read: uv names them, and without them the message reads as if no such release existed."""
     names = {c.requirement.name for c in causes} | {c.parent.name for c in causes if c.parent is not None}
+    wheelless = _releases(names - {n for n, vs in factory.no_wheel.items() if vs}, factory.wheelless)
+    out = f" ({wheelless}: passed over, no wheel for {factory.target.name}; tripin locks wheels, not sdists)"
+    return (out if wheelless else "") + _unreadable(factory, names)
+
+
+def _unreadable(factory: Factory, names: Collection[NormalizedName]) -> str:
+    """` (pkg 2.0 and 1 older: passed over, Requires-Dist '...' cannot be read: ...)`, the reason
+    being the newest release's: a failed resolution prints no warnings, so the error says why."""
+    versions: dict[NormalizedName, set[Version]] = {}
+    for name, version in factory.unreadable:
+        if name in names:
+            versions.setdefault(name, set()).add(version)
+    return "".join(
+        f" ({_releases([name], versions)}: passed over, {factory.unreadable[name, max(versions[name])]})"
+        for name in sorted(versions)
+    )
+
+
+def _releases(names: Collection[NormalizedName], versions_of: Mapping[NormalizedName, Collection[Version]]) -> str:
+    """`st 2.2 and 1 older, tf 1.0`: the newest of each name's releases, and how many more."""
     parts = []
-    for name in sorted(names - {n for n, vs in factory.no_wheel.items() if vs}):
-        if versions := factory.wheelless.get(name):
+    for name in sorted(names):
+        if versions := versions_of.get(name):
             more = len(versions) - 1
             parts.append(f"{name} {max(versions)}" + (f" and {more} older" if more else ""))
-    if not parts:
-        return ""
-    return f" ({', '.join(parts)}: passed over, no wheel for {factory.target.name}; tripin locks wheels, not sdists)"
+    return ", ".join(parts)
 
 
 def _satisfies(candidate: Candidate, req: Req) -> bool:
