@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 from helpers import lock_args, read_toml, tripin
 from indexserver import IndexServer, build_wheel
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
 
+from tripin.index import Index, IndexClient
+from tripin.index.cache import Cache
 from tripin.resolver.conflicts import DecisionOrder
+from tripin.resolver.factory import Factory
+from tripin.resolver.types import Candidate, Req
+from tripin.rules import load_ruleset
+from tripin.targets import parse_target
 
 X86 = "linux-x86_64-cp312"
 
@@ -209,3 +219,23 @@ def test_a_settlement_whose_conflict_comes_back_is_turned_round(
     versions = _versions(work)
     got = (versions["anthropic"], versions["openai"], versions["httpx"], versions["h11"])
     assert got == ("2.29", "3.29", "1.5", "0.16")
+
+
+def test_a_name_walked_back_reads_ahead_below_its_range(make_index: object, tmp_path: Path) -> None:
+    """`langchain langchain-openai 'pydantic<2'`: each older langchain-openai lets in one or two
+    older langchain-core releases, so the look-ahead within langchain-core's range found nothing
+    to read, and 200 langchain-core releases were read one round trip after another (13 s cold,
+    now 5.5 s; uv 2.4 s). Where the range has fewer releases left than the look-ahead wants, the
+    next older ones make up the number, but never one a constraints file (-c) refuses."""
+    server, publish = _index(make_index, tmp_path)
+    for i in range(1, 21):
+        publish("core", f"1.{i}")
+    client = IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(tmp_path / "cache"))
+    factory = Factory(parse_target(X86), client, load_ruleset(), user_constraints=[Requirement("core>=1.5")])
+    walked = [Candidate(name=NormalizedName("core"), version=Version(f"1.{i}")) for i in range(13, 21)]
+    wanted = [Req(name=NormalizedName("core"), specifier=SpecifierSet(">=1.10"))]
+    first = next(factory.find(NormalizedName("core"), frozenset(), wanted, walked)())
+    client.close()  # waits for the fetches started ahead
+    assert first.version == Version("1.12")
+    read = {path.rsplit("/", 1)[-1] for path in server.paths() if path.startswith("/files/")}  # metadata by range
+    assert read == {f"core-1.{i}-py3-none-any.whl" for i in (12, 11, 10, 9, 8, 7, 6, 5)}

@@ -326,22 +326,42 @@ class Factory:
         self, project: Project, order: Sequence[int], start: int, reqs: Sequence[Req], pre: bool, count: int
     ) -> int:
         """Start the metadata of the next `count` releases from `start` that could be candidates;
-        return the position after the last one looked at."""
+        return the position after the last one looked at. Where fewer than `count` are left in
+        the requirements' range, the next older releases make up the number: a name walked back
+        because the release that requires it is walked back sees its range move down a release
+        or two at a time (`langchain langchain-openai 'pydantic<2'`: each older langchain-openai
+        lets in one or two older langchain-core releases, and each was read on its own, 200
+        round trips one after another). Only what the constraints and rules allow is taken."""
         files: list[DistFile] = []
+        older: list[int] = []  # outside the range, within the limits: to make up the number
+        limits = self.limits_of(project.name)
         at = start
         while at < len(order) and len(files) < count:
             k = order[at]
             at += 1
             version = project.version(k)
-            if (version.is_prerelease and not pre) or not all(
-                r.specifier.contains(version, prereleases=True) for r in reqs
-            ):
+            if version.is_prerelease and not pre:
                 continue
-            wheels = self._wheels(project, k)
-            if wheels and not all(w.yanked for w in wheels):
-                files.append(self._shared_source(project, k) or wheels[0])
+            if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
+                if len(older) < count and all(r.specifier.contains(version, prereleases=True) for r in limits):
+                    older.append(k)
+                continue
+            if (file := self._metadata_file(project, k)) is not None:
+                files.append(file)
+        for k in older:
+            if len(files) >= count:
+                break
+            if (file := self._metadata_file(project, k)) is not None:
+                files.append(file)
         self.client.prefetch_metadata(files)
         return at
+
+    def _metadata_file(self, project: Project, k: int) -> DistFile | None:
+        """The file whose metadata release `k` would be read from, if it has a usable wheel."""
+        wheels = self._wheels(project, k)
+        if not wheels or all(w.yanked for w in wheels):
+            return None
+        return self._shared_source(project, k) or wheels[0]
 
     @staticmethod
     def _shared_source(project: Project, k: int) -> DistFile | None:
