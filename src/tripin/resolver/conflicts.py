@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
-from packaging.version import Version
 from resolvelib import BaseReporter
 
 from tripin.resolver.types import Candidate, Req
@@ -108,14 +107,14 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
     def __init__(
         self,
         order: DecisionOrder,
-        versions: Callable[[str], Sequence[Version]],
+        admitted: Callable[[str, Sequence[Req]], bool],
         rule_out: Callable[[Candidate], None],
         limits_of: Callable[[NormalizedName], Sequence[Req]],
         *,
         final: bool,
     ) -> None:
         self.order = order
-        self.versions = versions  # every known version of a requirement's project
+        self.admitted = admitted  # whether a release on the index satisfies all the requirements
         self.rule_out = rule_out  # a candidate the user's requirements refuse, in every state
         self.limits_of = limits_of  # what limits a name in every state: -c files, -P, a rule
         self.final = final  # the last attempt runs to its end in whatever order it has
@@ -200,7 +199,6 @@ class ConflictTracker(BaseReporter[Req, Candidate, str]):
             if len({r.build for r in reqs if r.build is not None}) > 1:
                 answer = True
             else:
-                versions = self.versions(reqs[0].name)
-                answer = not any(all(r.specifier.contains(v, prereleases=True) for r in reqs) for v in versions)
+                answer = not self.admitted(reqs[0].name, reqs)
             self._disjoint[key] = answer
         return answer

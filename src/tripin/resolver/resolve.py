@@ -282,7 +282,7 @@ def _resolve(
     try:
         for attempt in range(MAX_REORDERS + 1):
             tracker = ConflictTracker(
-                provider.order, factory.versions, factory.rule_out, factory.limits_of, final=attempt == MAX_REORDERS
+                provider.order, factory.any_admitted, factory.rule_out, factory.limits_of, final=attempt == MAX_REORDERS
             )
             try:
                 rounds = _TRIAL_ROUNDS if undo is not None and attempt < MAX_REORDERS else _MAX_ROUNDS
