@@ -155,8 +155,11 @@ class Factory:
         # the releases (positions in a project's list) a specifier admits, and those all of a set
         # of specifiers admit, by the specifiers' text: see _matching
         self._admits: dict[tuple[int, str], tuple[Project, frozenset[int]]] = {}
-        self._matches: dict[tuple[int, tuple[str, ...]], tuple[Project, list[int]]] = {}
+        self._matches: dict[tuple[int, tuple[str, ...]], tuple[Project, list[int], frozenset[int]]] = {}
+        # metadata asked for ahead, by where and for which requirements: the position reached
+        self._ahead_memo: dict[tuple[int, tuple[str, ...], int, bool, int], tuple[Project, int]] = {}
         self._oldest_first: dict[int, tuple[Project, list[int]]] = {}
+        self._release_memo: dict[tuple[int, int], tuple[Project, Version, bool, list[DistFile], bool]] = {}
 
     # -- candidates -----------------------------------------------------------------------
 
@@ -187,6 +190,18 @@ class Factory:
         ranked.sort()
         cached = self._wheels_memo[key] = [project.file(k, i) for _, _, i in ranked]
         return cached
+
+    def _release(self, project: Project, k: int) -> tuple[Version, bool, list[DistFile], bool]:
+        """A release's version, whether it is a pre-release, its usable wheels and whether all of
+        them are yanked: asked for every release in range each time resolvelib finds a name's
+        candidates again (83,000 times in one resolution), so worked out once."""
+        hit = self._release_memo.get((id(project), k))
+        if hit is None or hit[0] is not project:
+            version = project.version(k)
+            wheels = self._wheels(project, k)
+            hit = (project, version, version.is_prerelease, wheels, all(w.yanked for w in wheels))
+            self._release_memo[(id(project), k)] = hit
+        return hit[1:]
 
     def _python_ok(self, text: str) -> bool:
         ok = self._python_memo.get(text)
@@ -256,7 +271,7 @@ class Factory:
         if preferred is None:
             spots = matching
         else:
-            admitted = set(matching)
+            admitted = self._admitted_set(project, reqs)
             spots = [at for at, k in enumerate(order) if k in admitted]
         for allow in [pre] if pre else [False, True]:
             if finals:
@@ -264,17 +279,16 @@ class Factory:
             ahead = 0  # the position in `order` up to which metadata was asked for ahead
             for at in spots:
                 k = order[at]
-                version = project.version(k)
-                if version.is_prerelease and not allow:
+                version, prerelease, wheels, all_yanked = self._release(project, k)
+                if prerelease and not allow:
                     continue
-                wheels = self._wheels(project, k)
                 if not wheels:
                     if version not in self.too_new[name]:
                         unusable.append(version)
                         if version not in self.wrong_python[name]:
                             self.wheelless[name].add(version)
                     continue
-                if all(w.yanked for w in wheels):
+                if all_yanked:
                     # PEP 592: a yanked release is taken only where a requirement pins exactly it
                     # (==1.2.3, ===1.2.3), as pip and uv do, with a warning; otherwise it is refused
                     # and named in the error if nothing else fits
@@ -285,7 +299,7 @@ class Factory:
                         f"{self.target}: {name} {version} is yanked on the index; locked because "
                         f"{' and '.join(str(r) for r in reqs if _pins_exactly(r.specifier, version))} pins it (PEP 592)"
                     )
-                finals += not version.is_prerelease
+                finals += not prerelease
                 if (version, None) in bad:
                     continue
                 source = self._shared_source(project, k)
@@ -346,10 +360,14 @@ class Factory:
         or two at a time (`langchain langchain-openai 'pydantic<2'`: each older langchain-openai
         lets in one or two older langchain-core releases, and each was read on its own, 200
         round trips one after another). Only what the constraints and rules allow is taken."""
+        key = (id(project), _texts(reqs), start, pre, count)
+        done = self._ahead_memo.get(key)
+        if done is not None and done[0] is project:  # asked for already: resolvelib finds again and again
+            return done[1]
         files: list[DistFile] = []
         older: list[int] = []  # outside the range, within the limits: to make up the number
-        admitted = set(self._matching(project, reqs))
-        allowed = set(self._matching(project, self.limits_of(project.name)))
+        admitted = self._admitted_set(project, reqs)
+        allowed = self._admitted_set(project, self.limits_of(project.name))
         at = start
         while at < len(order) and len(files) < count:
             k = order[at]
@@ -368,6 +386,7 @@ class Factory:
             if (file := self._metadata_file(project, k)) is not None:
                 files.append(file)
         self.client.prefetch_metadata(files)
+        self._ahead_memo[key] = (project, at)
         return at
 
     def _metadata_file(self, project: Project, k: int) -> DistFile | None:
@@ -517,17 +536,20 @@ class Factory:
         specifier is tried on each release once: `'botocore<1.30' aiobotocore s3fs boto3` asked
         2,300 times which of botocore's 2,000 releases fit, 10 million `contains` calls (12 s
         warm; uv 4 s), most of them for the same few specifiers."""
-        texts = tuple(sorted({str(one) for r in reqs for one in r.specifier}))
+        return self._match(project, reqs)[1]
+
+    def _admitted_set(self, project: Project, reqs: Sequence[Req]) -> frozenset[int]:
+        return self._match(project, reqs)[2]
+
+    def _match(self, project: Project, reqs: Sequence[Req]) -> tuple[Project, list[int], frozenset[int]]:
+        texts = _texts(reqs)
         key = (id(project), texts)
         hit = self._matches.get(key)
         if hit is None or hit[0] is not project:
             admitted = sorted((self._admitted(project, text) for text in texts), key=len)
-            if not admitted:
-                found = list(range(len(project.releases)))
-            else:
-                found = sorted(admitted[0].intersection(*admitted[1:]))
-            hit = self._matches[key] = (project, found)
-        return hit[1]
+            found = admitted[0].intersection(*admitted[1:]) if admitted else frozenset(range(len(project.releases)))
+            hit = self._matches[key] = (project, sorted(found), found)
+        return hit
 
     def _admitted(self, project: Project, text: str) -> frozenset[int]:
         """The releases one specifier admits. Those an ordered comparison (`>=`, `>`, `<=`, `<`)
@@ -644,6 +666,11 @@ class Factory:
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)
+
+
+def _texts(reqs: Sequence[Req]) -> tuple[str, ...]:
+    """The specifiers of `reqs`, one each, as text: the key of what they admit together."""
+    return tuple(sorted({str(one) for r in reqs for one in r.specifier}))
 
 
 def admitted_run(spec: Specifier, ascending: Sequence[Version]) -> range:
