@@ -11,6 +11,16 @@ from pathlib import Path
 import pytest
 from helpers import pip_constrained_install, read_toml, tripin
 from indexserver import IndexServer, build_wheel
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from tripin.index import Index, IndexClient
+from tripin.index.cache import Cache
+from tripin.resolver.factory import Factory
+from tripin.resolver.types import Candidate, Req
+from tripin.rules import load_ruleset
+from tripin.targets import parse_target
 
 X86 = "linux-x86_64-cp312"
 
@@ -439,3 +449,48 @@ def test_a_release_passed_over_for_a_dependency_with_no_wheel_names_that_depende
         expected = f"warning: {X86}: {passed} (tripin locks wheels): 1.0 locked"
     assert expected in run.err, run.err
     assert "app 2.0 has no wheel" not in run.err
+
+
+def test_no_missing_wheel_is_blamed_where_a_newer_release_was_refused_for_its_requirements(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`'google-auth<2' google-cloud-storage google-cloud-pubsub`: pubsub 2.29.1 is an sdist, and
+    every pubsub from 2.20 needs google-auth>=2. The warning said 2.29.1 has no wheel, as if a
+    source build would give it; the wheels were not why 2.19 was locked, and nothing is said."""
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "auth", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "auth", "2.0"))
+    server.publish(build_wheel(tmp_path / "w", "pubsub", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "pubsub", "2.0", requires_dist=["auth>=2"]))
+    sdist = tmp_path / "sdist" / "pubsub-3.0.tar.gz"
+    sdist.parent.mkdir()
+    sdist.write_bytes(b"not read: tripin locks wheels")
+    server.publish(sdist)
+    run = tripin(capsys, "lock", "pubsub", "auth<2", "-t", X86, "-i", server.simple_url)
+    assert run.code == 0, run.err
+    assert _versions(work / "pylock.toml")["pubsub"] == "1.0"
+    assert "warning" not in run.err, run.err
+
+
+def test_a_requirer_is_not_said_stuck_on_a_dependency_whose_own_range_has_wheels(
+    make_index: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    """`'httpx<0.24' openai anthropic` warned that httpx 0.23.3 "requires certifi, and the
+    certifi releases that fit have no wheel": certifi's releases had all been set aside while
+    backtracking, and its oldest is an sdist. A requirer is stuck for want of wheels only where
+    the range it asks for itself has none."""
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "dep", "1.0"))
+    sdist = tmp_path / "sdist" / "dep-0.1.tar.gz"
+    sdist.parent.mkdir()
+    sdist.write_bytes(b"not read: tripin locks wheels")
+    server.publish(sdist)
+    client = IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(tmp_path / "cache"))
+    factory = Factory(parse_target(X86), client, load_ruleset())
+    dep = NormalizedName("dep")
+    set_aside = [Candidate(name=dep, version=Version("1.0"))]  # backtracked past
+    assert not list(factory.find(dep, frozenset(), [Req(name=dep, origin="app 2.0")], set_aside)())
+    pinned = Req(name=dep, specifier=SpecifierSet("==0.1"), origin="app 1.0")  # only the sdist
+    assert not list(factory.find(dep, frozenset(), [pinned], [])())
+    client.close()
+    assert dict(factory.stuck) == {"app 1.0": {"dep"}}

@@ -144,6 +144,9 @@ class Factory:
         # what asked for a name whose fitting releases have no wheel here (a Req's origin, "vllm
         # 0.20.2"), to that name (llguidance): a release passed over for it, not for its own wheels
         self.stuck: dict[str, set[NormalizedName]] = defaultdict(set)
+        # releases offered to the resolver: one newer than the release locked was refused for its
+        # requirements, so wheels are not why an older one was locked
+        self.offered: dict[NormalizedName, set[Version]] = defaultdict(set)
         self.wrong_python: dict[NormalizedName, set[Version]] = defaultdict(set)  # Requires-Python excludes
         self.too_new: dict[NormalizedName, set[Version]] = defaultdict(set)  # matched, uploaded after the cutoff
         # releases passed over because the requirements this resolution needs of them cannot be
@@ -326,13 +329,21 @@ class Factory:
                 if not found:
                     self._debug(name, reqs, f"newest {version}")
                 found += 1
+                self.offered[name].add(version)
                 yield candidate
         if not found:
             self._debug(name, reqs, "none")
         if not found:  # say why, for the error message: a release that exists but has no usable file
             self.no_wheel[name].update(unusable)
-            for r in reqs if unusable else ():
-                self.stuck[r.origin].add(name)
+            if unusable:
+                limits = self.limits_of(name)
+                for r in reqs:  # a requirer is stuck for want of wheels if its own range has none
+                    if not self._has_wheels(project, [r, *limits]):
+                        self.stuck[r.origin].add(name)
+
+    def _has_wheels(self, project: Project, reqs: Sequence[Req]) -> bool:
+        """Whether a release all of `reqs` admit has a wheel for this target that is not yanked."""
+        return any((r := self._release(project, k))[2] and not r[3] for k in self._matching(project, reqs))
 
     def _readable(self, candidate: Candidate) -> bool:
         """Whether the requirements this candidate brings (its release's, or an extra's) can be

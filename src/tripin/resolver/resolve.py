@@ -186,6 +186,10 @@ def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName
         chosen = resolved.candidate.version
         if resolved.candidate.build is not None:
             continue
+        if any(v > chosen and f"{name} {v}" not in factory.stuck for v in factory.offered.get(name, ())):
+            # a newer release with a wheel was tried and refused for what it requires (pydantic 2
+            # with `typing-extensions<4.6`): that, not a missing wheel, is why an older one is locked
+            continue
         newer = [v for v in factory.wheelless.get(name, ()) if v > chosen and not v.is_prerelease]
         blocked = {
             v: deps
