@@ -162,6 +162,7 @@ class Factory:
         # metadata asked for ahead, by where and for which requirements: the position reached
         self._ahead_memo: dict[tuple[int, tuple[str, ...], int, bool, int], tuple[Project, int]] = {}
         self._oldest_first: dict[int, tuple[Project, list[int]]] = {}
+        self._found: set[NormalizedName] = set()  # names whose candidates were asked for
         self._release_memo: dict[tuple[int, int], tuple[Project, Version, bool, list[DistFile], bool]] = {}
 
     # -- candidates -----------------------------------------------------------------------
@@ -218,6 +219,7 @@ class Factory:
     ) -> Callable[[], Iterator[Candidate]]:
         """Candidates newest first, made lazily: resolvelib takes the first that fits and
         looks further only when it backtracks, so most releases are never ranked at all."""
+        self._found.add(name)
         bad = {(c.version, c.build) for c in excluded} | self._ruled_out.get(identifier(name, extras), set())
         reqs = [*reqs, *self.limits_of(name)]
         builds = {r.build for r in reqs if r.build is not None}
@@ -456,7 +458,13 @@ class Factory:
             yield from self._rule_reqs(candidate)
         metadata = self.metadata(candidate)
         if metadata is not None:
-            yield from self._metadata_reqs(metadata, candidate.extras, origin)
+            # names already found first: resolvelib finds each requirement's candidates as it adds
+            # it and stops at the first with none, so a conflict with what is known is met before
+            # a new name's page and metadata are read (`'typing-extensions<4.6' pydantic`: every
+            # pydantic 2 read its pinned pydantic-core's metadata, one round trip each, before
+            # meeting typing-extensions>=4.6.1)
+            reqs = self._metadata_reqs(metadata, candidate.extras, origin)
+            yield from sorted(reqs, key=lambda r: r.name not in self._found)
         if candidate.name in _COMPANIONS and not candidate.extras and metadata is not None:
             yield from self._companion_reqs(candidate, metadata)
 
