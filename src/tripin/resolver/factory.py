@@ -161,7 +161,7 @@ class Factory:
         self._matches: dict[tuple[int, tuple[str, ...]], tuple[Project, list[int], frozenset[int]]] = {}
         # metadata asked for ahead, by where and for which requirements: the position reached
         self._ahead_memo: dict[tuple[int, tuple[str, ...], int, bool, int], tuple[Project, int]] = {}
-        self._oldest_first: dict[int, tuple[Project, list[int]]] = {}
+        self._oldest_first: dict[int, tuple[Project, list[int], list[Version]]] = {}
         self._found: set[NormalizedName] = set()  # names whose candidates were asked for
         self._release_memo: dict[tuple[int, int], tuple[Project, Version, bool, list[DistFile], bool]] = {}
 
@@ -581,22 +581,25 @@ class Factory:
         if hit is None or hit[0] is not project:
             spec = Specifier(text)
             if spec.operator in _ORDERED:
-                ascending = self._ascending(project)
-                run = admitted_run(spec, [project.version(k) for k in ascending])
+                ascending, versions = self._ascending(project)
+                run = admitted_run(spec, versions)
                 found = frozenset(ascending[run.start : run.stop])
             else:
-                versions = (project.version(k) for k in range(len(project.releases)))
-                found = frozenset(k for k, v in enumerate(versions) if spec.contains(v, prereleases=True))
+                ascending, versions = self._ascending(project)
+                pairs = zip(ascending, versions, strict=True)
+                found = frozenset(k for k, v in pairs if spec.contains(v, prereleases=True))
             hit = self._admits[key] = (project, found)
         return hit[1]
 
-    def _ascending(self, project: Project) -> list[int]:
-        """A project's releases from oldest to newest (the index's order, newest first, is
-        not trusted for it: a cache from another version of tripin may hold another order)."""
+    def _ascending(self, project: Project) -> tuple[list[int], list[Version]]:
+        """A project's releases from oldest to newest, and their versions (the index's order,
+        newest first, is not trusted for it: a cache from another version of tripin may hold
+        another order)."""
         hit = self._oldest_first.get(id(project))
         if hit is None or hit[0] is not project:
-            hit = self._oldest_first[id(project)] = (project, sorted(range(len(project.releases)), key=project.version))
-        return hit[1]
+            order = sorted(range(len(project.releases)), key=project.version)
+            hit = self._oldest_first[id(project)] = (project, order, [project.version(k) for k in order])
+        return hit[1], hit[2]
 
     def _project(self, name: NormalizedName) -> Project:
         return self.client.project(name, self.routes.get(name))
