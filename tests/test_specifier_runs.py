@@ -1,5 +1,5 @@
 """An ordered comparison admits one run of releases in version order, whatever PEP 440 leaves
-out next to its bound (tripin/resolver/factory.py finds the run by bisection, not by asking
+out next to its bound (tripin/resolver/admits.py finds the run by bisection, not by asking
 every release): checked against asking every release, on versions with every kind of segment."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from packaging.specifiers import Specifier
 from packaging.version import Version
 
-from tripin.resolver.factory import admitted_run
+from tripin.resolver.admits import admitted_run
 
 _small = st.integers(min_value=0, max_value=3)
 

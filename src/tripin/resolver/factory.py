@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from packaging.requirements import Requirement
-from packaging.specifiers import Specifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
@@ -20,16 +20,15 @@ from tripin.families import TORCH_FAMILY, VARIANT_FAMILY
 from tripin.index import DistFile, IndexClient, Metadata, Project
 from tripin.index.client import refuse_variant_pins
 from tripin.index.models import requires_python
+from tripin.resolver.admits import Admits
 from tripin.resolver.types import Candidate, Req, identifier
 from tripin.rules.model import Build, Pin, Ruleset
 from tripin.targets import Target
 
-__all__ = ["Factory", "admitted_run", "to_reqs"]
+__all__ = ["Factory", "to_reqs"]
 
 _log = logging.getLogger("tripin.resolver")
 _PREFETCH = 2  # candidates per name whose metadata is fetched before the resolver asks
-# per ordered comparison, whether it admits the newer side of its bound: see Factory._admitted
-_ORDERED = {">=": True, ">": True, "<=": False, "<": False}
 _AHEAD = 32  # at most this many releases' metadata is kept coming while the resolver walks a name back
 # on PyPI these names are placeholders: never take them from there
 _PLACEHOLDERS = frozenset({"pytorch-triton", "pytorch-triton-xpu"})
@@ -155,13 +154,9 @@ class Factory:
         # releases (by identifier) a requirement of the user's rules out in every state: see rule_out
         self._ruled_out: dict[str, set[tuple[Version, Build | None]]] = defaultdict(set)
         self._limits_memo: dict[NormalizedName, tuple[Req, ...]] = {}
-        # the releases (positions in a project's list) a specifier admits, and those all of a set
-        # of specifiers admit, by the specifiers' text: see _matching
-        self._admits: dict[tuple[int, str], tuple[Project, frozenset[int]]] = {}
-        self._matches: dict[tuple[int, tuple[str, ...]], tuple[Project, list[int], frozenset[int]]] = {}
+        self.admits = Admits()  # which releases requirements admit: see tripin/resolver/admits.py
         # metadata asked for ahead, by where and for which requirements: the position reached
         self._ahead_memo: dict[tuple[int, tuple[str, ...], int, bool, int], tuple[Project, int]] = {}
-        self._oldest_first: dict[int, tuple[Project, list[int], list[Version]]] = {}
         self._found: set[NormalizedName] = set()  # names whose candidates were asked for
         self._release_memo: dict[tuple[int, int], tuple[Project, Version, bool, list[DistFile], bool]] = {}
 
@@ -551,55 +546,11 @@ class Factory:
         return bool(self._matching(self._project(canonicalize_name(name)), reqs))
 
     def _matching(self, project: Project, reqs: Sequence[Req]) -> list[int]:
-        """The positions of the releases all of `reqs` admit, in the index's order. Each
-        specifier is tried on each release once: `'botocore<1.30' aiobotocore s3fs boto3` asked
-        2,300 times which of botocore's 2,000 releases fit, 10 million `contains` calls (12 s
-        warm; uv 4 s), most of them for the same few specifiers."""
-        return self._match(project, reqs)[1]
+        """The positions of the releases all of `reqs` admit, in the index's order."""
+        return self.admits.positions(project, (r.specifier for r in reqs))
 
     def _admitted_set(self, project: Project, reqs: Sequence[Req]) -> frozenset[int]:
-        return self._match(project, reqs)[2]
-
-    def _match(self, project: Project, reqs: Sequence[Req]) -> tuple[Project, list[int], frozenset[int]]:
-        texts = _texts(reqs)
-        key = (id(project), texts)
-        hit = self._matches.get(key)
-        if hit is None or hit[0] is not project:
-            admitted = sorted((self._admitted(project, text) for text in texts), key=len)
-            found = admitted[0].intersection(*admitted[1:]) if admitted else frozenset(range(len(project.releases)))
-            hit = self._matches[key] = (project, sorted(found), found)
-        return hit
-
-    def _admitted(self, project: Project, text: str) -> frozenset[int]:
-        """The releases one specifier admits. Those an ordered comparison (`>=`, `>`, `<=`, `<`)
-        admits are one run of the releases in version order, since what PEP 440 leaves out
-        near the bound (pre-releases of V for `<V`, post-releases and local versions of V for
-        `>V`) lies next to it: the run's end is found by bisection. boto3's 2,000 releases
-        each require their own `botocore>=1.29.N`."""
-        key = (id(project), text)
-        hit = self._admits.get(key)
-        if hit is None or hit[0] is not project:
-            spec = Specifier(text)
-            if spec.operator in _ORDERED:
-                ascending, versions = self._ascending(project)
-                run = admitted_run(spec, versions)
-                found = frozenset(ascending[run.start : run.stop])
-            else:
-                ascending, versions = self._ascending(project)
-                pairs = zip(ascending, versions, strict=True)
-                found = frozenset(k for k, v in pairs if spec.contains(v, prereleases=True))
-            hit = self._admits[key] = (project, found)
-        return hit[1]
-
-    def _ascending(self, project: Project) -> tuple[list[int], list[Version]]:
-        """A project's releases from oldest to newest, and their versions (the index's order,
-        newest first, is not trusted for it: a cache from another version of tripin may hold
-        another order)."""
-        hit = self._oldest_first.get(id(project))
-        if hit is None or hit[0] is not project:
-            order = sorted(range(len(project.releases)), key=project.version)
-            hit = self._oldest_first[id(project)] = (project, order, [project.version(k) for k in order])
-        return hit[1], hit[2]
+        return self.admits.admitted(project, (r.specifier for r in reqs))
 
     def _project(self, name: NormalizedName) -> Project:
         return self.client.project(name, self.routes.get(name))
@@ -691,22 +642,8 @@ class Factory:
 
 
 def _texts(reqs: Sequence[Req]) -> tuple[str, ...]:
-    """The specifiers of `reqs`, one each, as text: the key of what they admit together."""
+    """The specifiers of `reqs`, one each, as text: a key for what they admit together."""
     return tuple(sorted({str(one) for r in reqs for one in r.specifier}))
-
-
-def admitted_run(spec: Specifier, ascending: Sequence[Version]) -> range:
-    """Where in `ascending` (oldest first) the releases an ordered comparison (`>=`, `>`, `<=`,
-    `<`) admits lie, pre-releases included: one run, found by bisection (see Factory._admitted)."""
-    rising = _ORDERED[spec.operator]
-    lo, hi = 0, len(ascending)
-    while lo < hi:  # the first release whose answer is `rising`
-        mid = (lo + hi) // 2
-        if spec.contains(ascending[mid], prereleases=True) == rising:
-            hi = mid
-        else:
-            lo = mid + 1
-    return range(lo, len(ascending)) if rising else range(0, lo)
 
 
 def _pins_exactly(specifier: SpecifierSet, version: Version) -> bool:
