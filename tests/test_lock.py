@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import lock_args, read_toml, recorded_file, tripin
-from indexserver import IndexServer
+from indexserver import IndexServer, build_wheel
 from packaging.pylock import PackageVcs, PackageWheel, Pylock
 
 from tripin.targets import parse_target
@@ -274,20 +275,25 @@ def test_torch_211_aarch64_is_a_cuda_build_with_the_triton_its_metadata_names(
     assert [r["id"] for r in triton["tool"]["tripin"]["rules"]] == ["torch-2.11.0/metadata"]
 
 
-def test_one_metadata_read_per_release_except_torchs_family(
+def test_one_metadata_read_per_release_and_platform_except_torchs_family(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """numpy's wheels for x86_64 and aarch64 declare the same requirements: one METADATA read
-    serves both targets (as uv assumes). torch's differ per platform (CUDA wheels on x86_64, a
-    CPU build on aarch64), so each target reads its own wheel's."""
-    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, ARM, extra=["torch==2.6.0", "numpy"]))
+    """numpy's wheels declare the same requirements for every Python of one platform: one
+    METADATA read serves the x86_64 targets of cp311 and cp312, another the aarch64 one (a
+    release's platforms may differ: tensorflow 2.15.1's Windows wheel requires tensorflow-intel,
+    its macOS wheel does not). torch's differ per build (CUDA wheels on x86_64, a CPU build on
+    aarch64), so each target reads its own wheel's."""
+    x86_311 = "linux-x86_64-cp311"
+    run = tripin(
+        capsys, *lock_args(index.simple_url, work / "cache", X86, x86_311, ARM, extra=["torch==2.6.0", "numpy"])
+    )
     assert run.code == 0, run.err
     numpy = {r.route.rsplit("/", 1)[1].split(".whl")[0] for r in index.requests_for("/files/numpy-*")}
     torch = {r.route.rsplit("/", 1)[1].split(".whl")[0] for r in index.requests_for("/files/torch-*")}
-    assert len(numpy) == 1, numpy
-    assert len(torch) == 2 and any("aarch64" in t for t in torch) and any("x86_64" in t for t in torch), torch
+    assert len(numpy) == 2 and any("aarch64" in n for n in numpy) and any("x86_64" in n for n in numpy), numpy
+    assert len(torch) == 3 and sum("x86_64" in t for t in torch) == 2, torch
     lock = Pylock.from_dict(read_toml(work / "pylock.toml"))
-    assert "numpy" in _select(lock, X86) and "numpy" in _select(lock, ARM)
+    assert all("numpy" in _select(lock, t) for t in (X86, x86_311, ARM))
 
 
 def test_a_triton_others_require_next_to_a_cpu_torch_is_the_rules(
@@ -325,3 +331,24 @@ def test_the_summary_names_a_lock_given_on_the_command_line(
     (work / "pylock.gpu.toml").write_text((work / "pylock.gpu.toml").read_text() + "\n")
     run = tripin(capsys, *args, "--check")
     assert run.code == 1 and "run tripin lock --lock pylock.gpu.toml" in run.err, run.err
+
+
+def test_a_platform_whose_wheel_declares_other_requirements_reads_its_own(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tensorflow 2.15.1's Windows wheel is a stub that requires tensorflow-intel, where its
+    Linux and macOS wheels hold the code and name no such package. Reading the first wheel by
+    name (the macOS one) for every target, as uv does in a universal resolution, left
+    tensorflow-intel out of the Windows lock: a tensorflow that cannot be imported."""
+    server = make_index()
+    win = "linux-x86_64-cp312", "windows-x86_64-cp312"
+    server.publish(build_wheel(tmp_path / "w", "tf", "2.15.1", "cp312-cp312-macosx_10_15_x86_64", ["tf-core"]))
+    server.publish(build_wheel(tmp_path / "w", "tf", "2.15.1", "cp312-cp312-manylinux_2_17_x86_64", ["tf-core"]))
+    server.publish(build_wheel(tmp_path / "w", "tf", "2.15.1", "cp312-cp312-win_amd64", ['tf-intel; os_name == "nt"']))
+    server.publish(build_wheel(tmp_path / "w", "tf-core", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "tf-intel", "2.15.1"))
+    run = tripin(capsys, *lock_args(server.simple_url, work / "cache", *win, extra=["tf"]))
+    assert run.code == 0, run.err
+    lock = Pylock.from_dict(read_toml(work / "pylock.toml"))
+    assert set(_select(lock, win[0])) == {"tf", "tf-core"}
+    assert set(_select(lock, win[1])) == {"tf", "tf-intel"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import marshal
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,6 +46,18 @@ Row = tuple[str, str, tuple[tuple[str, str], ...], str | None, bool, int | None,
 # The same file as the page gave it, before checks: filename, url, hashes, requires-python,
 # yanked, size, upload-time, core-metadata (the last three of any JSON type but the first two).
 Raw = tuple[str, str, Any, Any, bool, Any, Any, str | None]
+
+
+# a platform tag's version: manylinux_2_17_x86_64, manylinux2014_x86_64, macosx_11_0_arm64
+_PLATFORM_VERSION = re.compile(r"^(manylinux|musllinux|macosx)(?:_\d+_\d+|\d+)?_")
+
+
+@functools.lru_cache(maxsize=4096)
+def platform_family(tags: str) -> tuple[str, ...]:
+    """The platforms of a wheel's tag text without their versions (`cp312-cp312-manylinux_2_17_
+    x86_64.manylinux2014_x86_64` is `manylinux_x86_64`; `py3-none-any` is `any`)."""
+    platforms = tags.lower().rsplit("-", 1)[-1].split(".")
+    return tuple(sorted({_PLATFORM_VERSION.sub(r"\1_", p) for p in platforms}))
 
 
 def redact_url(url: str) -> str:
@@ -211,13 +224,17 @@ class Project:
             made = self._dists[(k, j)] = to_distfile(self.rows(k)[j], self.index.name)
         return made
 
-    def shared_wheel(self, k: int) -> int | None:
-        """The row whose METADATA stands for every wheel of release k: the first wheel by file
-        name, the same for every target. Wheels of one release declare one set of requirements
-        (their markers tell platforms apart), as uv also assumes in a universal resolution; so
-        one METADATA read serves all targets instead of one read per target's own wheel."""
-        wheels = [(row[0], j) for j, row in enumerate(self.rows(k)) if row[10]]
-        return min(wheels)[1] if wheels else None
+    def metadata_wheel(self, k: int, best: int) -> int:
+        """The row whose METADATA stands for wheel row `best` of release k: the first by file
+        name of the release's wheels for the same platforms (whatever their versions and Python
+        tags). Most releases declare one set of requirements in every wheel, their markers
+        telling platforms apart, and uv reads one wheel for all of them; but tensorflow 2.15.1's
+        Windows and Linux aarch64 wheels are stubs that require tensorflow-intel and
+        tensorflow-cpu-aws, which its macOS wheel (the first by name) does not name. So each
+        platform reads its own, and targets that differ only in Python share the read."""
+        rows = self.rows(k)
+        family = platform_family(rows[best][10])
+        return min((row[0], j) for j, row in enumerate(rows) if row[10] and platform_family(row[10]) == family)[1]
 
     @functools.cached_property
     def files(self) -> tuple[DistFile, ...]:

@@ -157,6 +157,7 @@ class Factory:
         self.admits = Admits()  # which releases requirements admit: see tripin/resolver/admits.py
         # metadata asked for ahead, by where and for which requirements: the position reached
         self._ahead_memo: dict[tuple[int, tuple[str, ...], int, bool, int], tuple[Project, int]] = {}
+        self._best_row: dict[tuple[NormalizedName, Version], int] = {}  # a release's best wheel here, by row
         self._found: set[NormalizedName] = set()  # names whose candidates were asked for
         self._release_memo: dict[tuple[int, int], tuple[Project, Version, bool, list[DistFile], bool]] = {}
 
@@ -188,6 +189,8 @@ class Factory:
             self.wrong_python[project.name].add(version)
         ranked.sort()
         cached = self._wheels_memo[key] = [project.file(k, i) for _, _, i in ranked]
+        if ranked:
+            self._best_row[key] = ranked[0][2]
         return cached
 
     def _release(self, project: Project, k: int) -> tuple[Version, bool, list[DistFile], bool]:
@@ -404,12 +407,14 @@ class Factory:
             return None
         return self._shared_source(project, k) or wheels[0]
 
-    @staticmethod
-    def _shared_source(project: Project, k: int) -> DistFile | None:
-        """The wheel whose METADATA every target of release `k` reads. torch's family differs per
-        platform (a CUDA x86_64 wheel, a CPU aarch64 one): each target reads its own wheel's."""
-        shared = None if project.name in TORCH_FAMILY else project.shared_wheel(k)
-        return project.file(k, shared) if shared is not None else None
+    def _shared_source(self, project: Project, k: int) -> DistFile | None:
+        """The wheel whose METADATA this target reads for release `k`, shared with the targets
+        of the same platform (Project.metadata_wheel). torch's family differs per build (a CUDA
+        x86_64 wheel, a CPU aarch64 one): each target reads its own wheel's (None here)."""
+        best = self._best_row.get((project.name, project.version(k)))
+        if best is None or project.name in TORCH_FAMILY:
+            return None
+        return project.file(k, project.metadata_wheel(k, best))
 
     def _debug(self, name: NormalizedName, reqs: Sequence[Req], found: str) -> None:
         if _log.isEnabledFor(logging.DEBUG):

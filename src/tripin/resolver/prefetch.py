@@ -119,10 +119,7 @@ class Prefetcher:
         else:
             return
         picks: dict[int, set[int]] = {}
-        shared = None if project.name in TORCH_FAMILY else project.shared_wheel(k)
-        if shared is not None:  # one METADATA for every target, as the factory reads it
-            picks[shared] = set(targets)
-        for t in sorted(targets) if shared is None else ():
+        for t in sorted(targets):
             target, python = self.targets[t], self._pythons[t]
             ranked = [
                 (rank, rows[i][0], i)
@@ -130,7 +127,11 @@ class Prefetcher:
                 if (rank := target.rank_of(rows[i][10])) is not None and _python_ok(rows[i][3], python)
             ]
             if ranked:
-                picks.setdefault(min(ranked)[2], set()).add(t)
+                best = min(ranked)[2]
+                # the METADATA the factory reads: the target's own wheel's for torch's family,
+                # else the one its platform shares (Project.metadata_wheel)
+                source = best if project.name in TORCH_FAMILY else project.metadata_wheel(k, best)
+                picks.setdefault(source, set()).add(t)
         chosen = list(picks)
         futures = self.client.prefetch_metadata(project.file(k, i) for i in chosen)
         for i, metadata in zip(chosen, futures, strict=True):
