@@ -472,6 +472,24 @@ def test_no_missing_wheel_is_blamed_where_a_newer_release_was_refused_for_its_re
     assert "warning" not in run.err, run.err
 
 
+def test_a_release_without_wheels_below_one_refused_for_its_requirements_is_still_named(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """x 3.0 has a wheel and needs d>=2, which `d<2` refuses; x 2.0 has no wheel for Linux; x 1.0
+    is locked. A refusal above x 2.0 does not explain skipping it: the warning names it."""
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "d", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "d", "2.0"))
+    server.publish(build_wheel(tmp_path / "w", "x", "1.0"))
+    server.publish(build_wheel(tmp_path / "w", "x", "2.0", "cp312-cp312-win_amd64"))
+    server.publish(build_wheel(tmp_path / "w", "x", "3.0", requires_dist=["d>=2"]))
+    run = tripin(capsys, "lock", "x", "d<2", "-t", X86, "-i", server.simple_url)
+    assert run.code == 0, run.err
+    assert _versions(work / "pylock.toml")["x"] == "1.0"
+    assert f"warning: {X86}: x 2.0 has no wheel for this target (tripin locks wheels): 1.0 locked" in run.err
+    assert "x 3.0" not in run.err
+
+
 def test_a_requirer_is_not_said_stuck_on_a_dependency_whose_own_range_has_wheels(
     make_index: Callable[..., IndexServer], tmp_path: Path
 ) -> None:

@@ -186,16 +186,9 @@ def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName
         chosen = resolved.candidate.version
         if resolved.candidate.build is not None:
             continue
-        if any(v > chosen and f"{name} {v}" not in factory.stuck for v in factory.offered.get(name, ())):
-            # a newer release with a wheel was tried and refused for what it requires (pydantic 2
-            # with `typing-extensions<4.6`): that, not a missing wheel, is why an older one is locked
-            continue
-        newer = [v for v in factory.wheelless.get(name, ()) if v > chosen and not v.is_prerelease]
-        blocked = {
-            v: deps
-            for v in factory.versions(name)
-            if v > chosen and not v.is_prerelease and (deps := factory.stuck.get(f"{name} {v}"))
-        }
+        between = _between(factory, name, chosen)
+        newer = [v for v in factory.wheelless.get(name, ()) if between(v)]
+        blocked = {v: deps for v in factory.versions(name) if between(v) and (deps := factory.stuck.get(f"{name} {v}"))}
         if newer or blocked:
             top = max(blocked, default=None)
             out.append(
@@ -208,6 +201,16 @@ def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName
                 )
             )
     return out
+
+
+def _between(factory: Factory, name: NormalizedName, chosen: Version) -> Callable[[Version], bool]:
+    """Whether a release passed over for want of wheels explains why `chosen` was locked: final,
+    newer than it, and older than any release with a wheel that was tried and refused for what it
+    requires (google-cloud-pubsub 2.20 with `google-auth<2`); above that one a missing wheel is not
+    why, as the release would be refused the same way."""
+    refused = [v for v in factory.offered.get(name, ()) if v > chosen and f"{name} {v}" not in factory.stuck]
+    ceiling = min(refused, default=None)
+    return lambda v: v > chosen and not v.is_prerelease and (ceiling is None or v < ceiling)
 
 
 def _rule_limit(packages: Mapping[NormalizedName, Resolved], factory: Factory) -> Req | None:
