@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from tripin.index.models import Project
 
-__all__ = ["Admits", "admitted_run"]
+__all__ = ["Admits", "admitted_run", "specifier_key"]
 
 # per ordered comparison, whether it admits the newer side of its bound
 _ORDERED = {">=": True, ">": True, "<=": False, "<": False}
@@ -54,7 +54,7 @@ class _Memo:
         self.versions: list[Version] = []
 
     def together(self, specifiers: Iterable[SpecifierSet]) -> tuple[list[int], frozenset[int]]:
-        texts = tuple(sorted({str(one) for s in specifiers for one in s}))
+        texts = specifier_key(specifiers)
         hit = self.all.get(texts)
         if hit is None:
             each = sorted((self._admitted(text) for text in texts), key=len)
@@ -88,6 +88,11 @@ class _Memo:
             self.ascending = sorted(range(len(project.releases)), key=project.version)
             self.versions = [project.version(k) for k in self.ascending]
         return self.ascending, self.versions
+
+
+def specifier_key(specifiers: Iterable[SpecifierSet]) -> tuple[str, ...]:
+    """Each specifier once, as text, in order: a key for what they admit together."""
+    return tuple(sorted({str(one) for s in specifiers for one in s}))
 
 
 def admitted_run(spec: Specifier, ascending: Sequence[Version]) -> range:

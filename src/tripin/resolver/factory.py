@@ -20,7 +20,7 @@ from tripin.families import TORCH_FAMILY, VARIANT_FAMILY
 from tripin.index import DistFile, IndexClient, Metadata, Project
 from tripin.index.client import refuse_variant_pins
 from tripin.index.models import requires_python
-from tripin.resolver.admits import Admits
+from tripin.resolver.admits import Admits, specifier_key
 from tripin.resolver.types import Candidate, Req, identifier
 from tripin.rules.model import Build, Pin, Ruleset
 from tripin.targets import Target
@@ -371,7 +371,7 @@ class Factory:
         or two at a time (`langchain langchain-openai 'pydantic<2'`: each older langchain-openai
         lets in one or two older langchain-core releases, and each was read on its own, 200
         round trips one after another). Only what the constraints and rules allow is taken."""
-        key = (id(project), _texts(reqs), start, pre, count)
+        key = (id(project), specifier_key(r.specifier for r in reqs), start, pre, count)
         done = self._ahead_memo.get(key)
         if done is not None and done[0] is project:  # asked for already: resolvelib finds again and again
             return done[1]
@@ -402,8 +402,8 @@ class Factory:
 
     def _metadata_file(self, project: Project, k: int) -> DistFile | None:
         """The file whose metadata release `k` would be read from, if it has a usable wheel."""
-        wheels = self._wheels(project, k)
-        if not wheels or all(w.yanked for w in wheels):
+        _, _, wheels, all_yanked = self._release(project, k)
+        if not wheels or all_yanked:
             return None
         return self._shared_source(project, k) or wheels[0]
 
@@ -644,11 +644,6 @@ class Factory:
 
     def pin_of(self, torch_version: Version) -> Pin | None:
         return self.ruleset.pin_for(torch_version, self.env)
-
-
-def _texts(reqs: Sequence[Req]) -> tuple[str, ...]:
-    """The specifiers of `reqs`, one each, as text: a key for what they admit together."""
-    return tuple(sorted({str(one) for r in reqs for one in r.specifier}))
 
 
 def _pins_exactly(specifier: SpecifierSet, version: Version) -> bool:
