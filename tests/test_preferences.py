@@ -153,6 +153,15 @@ def test_upgrade_package_version_that_cannot_hold_says_so(
 ) -> None:
     run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, extra=["-P", "numpy==1.0", "numpy"]))
     assert run.code == 1 and "--upgrade-package numpy==1.0" in run.err
+    assert "(numpy==1.0: no release on the index)" in run.err  # not only who requires numpy
+
+
+def test_upgrade_package_to_a_release_the_index_has_names_no_absence(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", X86, extra=["-P", "numpy==2.3.4", "numpy<2"]))
+    assert run.code == 1 and "--upgrade-package numpy==2.3.4" in run.err
+    assert "no release on the index" not in run.err
 
 
 def test_upgrade_package_nobody_needs_is_a_warning(

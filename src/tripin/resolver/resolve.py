@@ -322,11 +322,15 @@ def _resolve(
         )
         if limited:
             message += f" (limited by the constraints: {', '.join(limited)})"
-        upgraded = sorted(
-            f"{n}{factory.constraints[n]}" for n in {c.requirement.name for c in exc.causes} & set(factory.constraints)
-        )
+        named = sorted({c.requirement.name for c in exc.causes})
+        moved = {n: factory.constraints[n] for n in named if n in factory.constraints}
+        upgraded = [f"{n}{spec}" for n, spec in moved.items()]
         if upgraded:
             message += f" (--upgrade-package {', '.join(upgraded)})" + _rule_says(factory, exc.causes)
+        # `-P pillow==99`: the conflict lists who requires pillow, not that there is no pillow 99
+        absent = [f"{n}{s}" for n, s in moved.items() if not factory.any_admitted(n, [Req(name=n, specifier=s)])]
+        if absent:
+            message += f" ({', '.join(absent)}: no release on the index)"
         missing = sorted(f"{n} {max(vs)}" for n, vs in factory.no_wheel.items() if vs)
         if missing:
             message += f" ({', '.join(missing)}: no wheel for {target.name} that fits its Python and platform)"
