@@ -221,7 +221,9 @@ def serve() -> None:
             if response.status == 200:
                 with parsing:  # one page parsed at a time: parsed, a page takes ten times its bytes
                     base = response.url or redact_url(url)  # after redirects; without credentials
-                    files = parse_page(response.body, kept.get("content-type", ""), base, name or None)
+                    page = [response.body]  # handed over: parse_page drops the bytes once decoded
+                    del response
+                    files = parse_page(page, kept.get("content-type", ""), base, name or None)
                     releases = pack_releases(files)
         except IndexFetchError as exc:
             status, error, hint = 0, str(exc), exc.hint
