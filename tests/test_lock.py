@@ -352,3 +352,23 @@ def test_a_platform_whose_wheel_declares_other_requirements_reads_its_own(
     lock = Pylock.from_dict(read_toml(work / "pylock.toml"))
     assert set(_select(lock, win[0])) == {"tf", "tf-core"}
     assert set(_select(lock, win[1])) == {"tf", "tf-intel"}
+
+
+def test_platforms_share_one_metadata_read_where_the_index_hashes_show_one_file(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where the index gives each wheel's core-metadata hash (PEP 714, as PyPI's JSON API does)
+    and the hashes are equal, every platform reads the first wheel's METADATA once; where they
+    differ (the tensorflow case), each platform reads its own."""
+    server = make_index()
+    for tag in ("cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-win_amd64", "cp312-cp312-manylinux_2_17_aarch64"):
+        server.publish(build_wheel(tmp_path / "w", "u", "1.0", tag, ["dep"]), core_metadata=True)
+        server.publish(
+            build_wheel(tmp_path / "w", "v", "1.0", tag, [f"dep; platform_machine != '{tag[-5:]}'"]), core_metadata=True
+        )
+    server.publish(build_wheel(tmp_path / "w", "dep", "1.0"))
+    targets = ("linux-x86_64-cp312", "windows-x86_64-cp312", "linux-aarch64-cp312")
+    run = tripin(capsys, *lock_args(server.simple_url, work / "cache", *targets, extra=["u", "v"]))
+    assert run.code == 0, run.err
+    assert len({r.route for r in server.requests_for("/files/u-*.metadata")}) == 1
+    assert len({r.route for r in server.requests_for("/files/v-*.metadata")}) == 3

@@ -231,10 +231,16 @@ class Project:
         telling platforms apart, and uv reads one wheel for all of them; but tensorflow 2.15.1's
         Windows and Linux aarch64 wheels are stubs that require tensorflow-intel and
         tensorflow-cpu-aws, which its macOS wheel (the first by name) does not name. So each
-        platform reads its own, and targets that differ only in Python share the read."""
+        platform reads its own, and targets that differ only in Python share the read; all
+        platforms share the first wheel's where the index's core-metadata hashes (PEP 714) show
+        that its METADATA is the same file."""
         rows = self.rows(k)
         family = platform_family(rows[best][10])
-        return min((row[0], j) for j, row in enumerate(rows) if row[10] and platform_family(row[10]) == family)[1]
+        wheels = [(row[0], j) for j, row in enumerate(rows) if row[10]]
+        own = min((name, j) for name, j in wheels if platform_family(rows[j][10]) == family)[1]
+        first = min(wheels)[1]
+        digest = rows[own][7]
+        return first if digest and rows[first][7] == digest else own
 
     @functools.cached_property
     def files(self) -> tuple[DistFile, ...]:
