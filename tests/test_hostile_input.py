@@ -406,3 +406,32 @@ def test_a_hostile_uv_lock(tmp_path: Path, what: str) -> None:
     run = run_tripin(["check", "uv.lock"], tmp_path)
     assert run.code == 2, run
     _one_line_error(run.err, "uv.lock", "not a regular file (a FIFO)" if what == "fifo" else "nested too deeply")
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'<a href="//[">p-1.0-py3-none-any.whl</a>', "html"),
+        (b'<base href="//["><a href="p-1.0-py3-none-any.whl">p</a>', "html"),
+        (b'{"meta": {"api-version": "1.1"}, "files": [{"filename": "p-1.0-py3-none-any.whl", "url": "//["}]}', "json"),
+    ],
+)
+def test_a_link_urllib_cannot_read_is_a_malformed_page(body: bytes, kind: str) -> None:
+    """`//[` opens an IPv6 host and never closes it: urljoin raised ValueError, a traceback out
+    of a page an index served (found by test_parsers_property's random anchors)."""
+    from tripin.index.simple import JSON_TYPE, parse_page
+
+    content_type = JSON_TYPE if kind == "json" else "text/html"
+    with pytest.raises(IndexFetchError, match=r"malformed link '//\[' in project page"):
+        parse_page(body, content_type, "https://example.org/simple/p/", "p")
+
+
+def test_a_page_with_a_link_urllib_cannot_read_is_one_line(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = {"filename": "demo-1.0-py3-none-any.whl", "url": "//[", "hashes": {"sha256": "00" * 32}}
+    index.set_page("demo", {"meta": {"api-version": "1.1"}, "name": "demo", "files": [entry]})
+    run = tripin(capsys, *lock_args(index.simple_url, work / "cache", "linux-x86_64-cp312", extra=["demo"]))
+    assert run.code != 0 and "malformed link" in run.err and "Traceback" not in run.err, run.err
+    assert len(run.err.strip().splitlines()) == 1, run.err
+    assert not (work / "pylock.toml").exists()

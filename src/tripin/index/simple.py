@@ -16,7 +16,7 @@ from urllib.parse import unquote, urldefrag, urljoin
 
 from packaging.utils import canonicalize_name
 
-from tripin.errors import IndexFetchError
+from tripin.errors import IndexFetchError, quote
 from tripin.index.models import DistFile, Index, Raw, Row, redact_url, short_url, to_distfile, to_row
 
 __all__ = [
@@ -133,7 +133,16 @@ class _Joiner:
             return url
         if url and url[0] not in "/.?#" and ":" not in url and "/." not in url:
             return self.dir + url
-        return urljoin(self.base, url)
+        return _joined(self.base, url)
+
+
+def _joined(base: str, url: str) -> str:
+    """urljoin, with a link it cannot read (`//[`, an IPv6 host never closed: ValueError) a
+    malformed page rather than a traceback."""
+    try:
+        return urljoin(base, url)
+    except ValueError:
+        raise IndexFetchError(f"{redact_url(base)}: malformed link {quote(url)} in project page") from None
 
 
 def _json_file(entry: Any, join: _Joiner, where: str) -> Raw:
@@ -193,13 +202,13 @@ def html_raw(body: bytes | list[bytes], page_url: str) -> list[Raw]:
         parser.close()
     except (AssertionError, ValueError) as exc:  # html.parser raises these on broken markup
         raise IndexFetchError(f"{redact_url(page_url)}: invalid HTML project page ({exc})") from None
-    base = urljoin(page_url, parser.base) if parser.base else page_url
+    base = _joined(page_url, parser.base) if parser.base else page_url
     out: list[Raw] = []
     for attrs in parser.anchors:
         href = attrs.get("href")
         if not href:
             continue
-        url, fragment = urldefrag(urljoin(base, href))
+        url, fragment = urldefrag(_joined(base, href))
         algo, _, digest = fragment.partition("=")
         filename = unquote(url.rsplit("/", 1)[-1])
         out.append(
