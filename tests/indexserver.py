@@ -121,6 +121,9 @@ class IndexServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # socketserver's default backlog is 5: a client opening 32 connections at once had some
+    # refused and retried by the kernel 0.2 to 1 s later, which no real index does
+    request_queue_size = 128
 
     def __init__(self, root: Path | str, *, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), IndexHandler)
