@@ -408,14 +408,31 @@ def test_tag_texts_are_judged_as_packaging_judges_them(text: str) -> None:
     assert _tags_ok(text) is accepted
 
 
-def test_no_more_fetching_threads_than_connections(index: IndexServer, tmp_path: Path) -> None:
-    """More threads than pooled connections made httpcore stall for its keep-alive expiry (5 s)
-    now and then; the client's pool follows the fetcher's connection limit."""
-    from tripin.index.http import Fetcher
-
+def test_no_more_requests_in_httpx_than_connections(index: IndexServer, tmp_path: Path) -> None:
+    """More requests waiting inside httpx than pooled connections made httpcore stall for its
+    keep-alive expiry (5 s) now and then; the fetcher lets in as many as it has connections, so
+    the client may run more threads (pages the worker fetches hold one while they wait)."""
     fetcher = Fetcher(max_connections=4)
-    with IndexClient(
-        [Index(name="default", url=index.simple_url)], cache=Cache(tmp_path), fetcher=fetcher, workers=16
-    ) as client:
-        assert client._pool._max_workers == 4
-        assert [client.project(n).name for n in ("torch", "filelock", "numpy", "sympy", "jinja2")]
+    inside, most, lock = [0], [0], threading.Lock()
+    request = fetcher._request
+
+    def counted(*args: object) -> object:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            return request(*args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    fetcher._request = counted  # type: ignore[method-assign]
+    index.fault("*", "delay", seconds=0.05)  # requests overlap
+    names = ("torch", "filelock", "numpy", "sympy", "jinja2", "networkx", "fsspec", "triton")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        got = list(pool.map(lambda n: fetcher.get(f"{index.simple_url}/{n}/", max_bytes=1 << 24).status, names))
+    fetcher.close()
+    assert got == [200] * len(names)
+    assert most[0] == 4

@@ -75,6 +75,7 @@ def test_lock_is_the_same_with_and_without_the_worker(
     assert alone[0] == through[0] == 0, (alone[1], through[1])
     assert alone[2] == through[2]
     assert any(u.endswith("/simple/torch/") for u in used) and len(used) > 10
+    assert any(u.endswith(".whl.metadata") for u in used)  # metadata files go through it too
 
 
 @pytest.mark.parametrize(("kind", "said"), [("garbage", "invalid JSON project page"), ("status", "HTTP 500")])
@@ -155,6 +156,49 @@ def test_a_module_in_the_working_directory_does_not_run_in_the_worker(index: Ind
     done = subprocess.run([*argv, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert not marker.exists()
+
+
+def test_a_cold_lock_leaves_every_request_to_the_worker(index: IndexServer, tmp_path: Path) -> None:
+    """With a cold cache the worker starts first and takes every request: the main process,
+    busy with the settings, the rules and the resolvers, never loads httpx."""
+    import os
+    import subprocess
+    import sys
+
+    index.advertise_metadata = True  # as PyPI does: else METADATA is read from the wheel by range requests, here
+    args = lock_args(index.simple_url, tmp_path / "cache", *TARGETS, extra=["torch==2.6.0", "-q"])
+    code = (
+        "import sys; from tripin.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'httpcore', 'ssl'))); sys.exit(code)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRIPIN_PAGE_WORKER"}
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "pylock.toml").exists()
+
+
+@pytest.mark.parametrize(
+    "bad", [["-t", "linux-sparc-cp312"], ["-t", "linux-x86_64-cp312", "--index-url", "ftp://example.org/simple"]]
+)
+def test_a_worker_started_early_is_closed_when_the_lock_is_refused(
+    index: IndexServer, work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], bad: list[str]
+) -> None:
+    """The worker starts before the settings are read: a refusal after that (a bad target, a
+    bad index URL) must not leave it running."""
+    started: list[PageWorker] = []
+    start = PageWorker.start
+
+    def counted(self: PageWorker, **kw: bool) -> None:
+        started.append(self)
+        start(self, **kw)
+
+    monkeypatch.setattr(PageWorker, "start", counted)
+    run = tripin(capsys, "lock", "filelock", "--cache-dir", str(work / "cache"), "--index-url", index.simple_url, *bad)
+    assert run.code == 2 and run.err.startswith("tripin: error: ") and "Traceback" not in run.err, run.err
+    assert started and all(w._proc is None for w in started)
 
 
 @pytest.fixture

@@ -1,17 +1,17 @@
 """Reading package indexes: simple-API pages, core metadata, and the disk cache behind them.
 
-IndexClient (and with it httpx) is imported on first use only: `tripin check` and `tripin
-doctor` use the models here and must start fast, with no network stack loaded.
+Every name here is imported on first use only: `tripin check` and `tripin doctor` use the
+models and must start fast, with no network stack loaded, and `tripin lock` starts the page
+worker (tripin.index.pageworker) before packaging is loaded.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tripin.index.models import DistFile, Index, Metadata, Project
-
 if TYPE_CHECKING:
     from tripin.index.client import IndexClient
+    from tripin.index.models import DistFile, Index, Metadata, Project
 
 __all__ = ["DistFile", "Index", "IndexClient", "Metadata", "Project"]
 
@@ -21,4 +21,8 @@ def __getattr__(name: str) -> Any:
         from tripin.index.client import IndexClient
 
         return IndexClient
+    if name in ("DistFile", "Index", "Metadata", "Project"):
+        from tripin.index import models
+
+        return getattr(models, name)
     raise AttributeError(name)

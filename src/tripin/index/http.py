@@ -119,6 +119,10 @@ class Fetcher:
         self._http2 = http2
         self._made: httpx.Client | None = None
         self._making = threading.Lock()
+        # no more requests in httpx at once than it has connections: with more waiting in it,
+        # httpcore's pool stalled for its 5 s keep-alive expiry now and then (4 connections,
+        # 16 threads: 6.3 s runs). Callers may then run more threads than connections.
+        self._slots = threading.BoundedSemaphore(max_connections)
         # credentials given in index URLs, by origin: the files and metadata an index links to
         # on its own host are fetched with them, as pip does (their URLs never carry them)
         self.credentials: dict[str, tuple[str, str | None]] = {}
@@ -224,11 +228,12 @@ class Fetcher:
         raise IndexFetchError(last or f"{where}: giving up after {_RETRIES} retries")
 
     def _once(self, url: str, headers: Mapping[str, str], max_bytes: int, on_too_big: str | None) -> Response:
-        self.stats.flight(+1)
-        try:
-            return self._request(url, headers, max_bytes, on_too_big)
-        finally:
-            self.stats.flight(-1)
+        with self._slots:
+            self.stats.flight(+1)
+            try:
+                return self._request(url, headers, max_bytes, on_too_big)
+            finally:
+                self.stats.flight(-1)
 
     def _request(self, url: str, headers: Mapping[str, str], max_bytes: int, on_too_big: str | None) -> Response:
         start = time.monotonic()

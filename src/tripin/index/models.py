@@ -9,11 +9,9 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from sys import intern
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from packaging.requirements import Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
@@ -25,6 +23,10 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from tripin.redact import redact_one_url
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
 
 __all__ = [
     "DistFile",
@@ -280,6 +282,8 @@ def requires_python(text: str | None) -> SpecifierSet | None:
     and sharing the object lets the resolver check each one once per target."""
     if not text:
         return None
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # not in the page worker
+
     try:
         return SpecifierSet(text)
     except InvalidSpecifier:

@@ -1,4 +1,4 @@
-"""Project pages are fetched and parsed in a second Python process.
+"""Project pages are fetched and parsed, and metadata files fetched, in a second Python process.
 
 Reading a page (TLS, httpx, json.loads, grouping thousands of files by version, marshal) holds
 the GIL: pages are most of a cold lock's bytes (25 of 31 MB for transformers and datasets on 8
@@ -8,6 +8,12 @@ parses it and sends back the packed releases (a quarter of the page's bytes), on
 Anything unusual (no worker, one still starting, one that died) hands the page back to the
 caller, which fetches and parses it in-process as before, so the worker changes speed only: the
 same fetcher code, with the same retries, limits and errors, runs in either process.
+
+Metadata files (PEP 658) go through the worker too, as bytes: the parent process runs the
+resolvers, the prefetcher's callbacks and the metadata parsing, and was busy for the whole of a
+cold lock (1.0 s of CPU in 1.0 s), so each response it read itself waited for the GIL, and a
+METADATA read took 0.08 to 0.2 s where the round trip took 0.03 s. The worker used a quarter of
+its core.
 
 The protocol is length-prefixed marshal frames over the worker's stdin and stdout, each request
 numbered, answers in any order: no multiprocessing, which needs /dev/shm for its locks and
@@ -26,23 +32,30 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from tripin.index.models import Release
+if TYPE_CHECKING:
+    from tripin.index.models import Release
 
 __all__ = ["Page", "PageWorker", "serve"]
 
 _HEADER = 8  # bytes of the frame length, big-endian
-# pages fetched at once: pages come a few at a time, and each one waiting to be parsed holds its
-# bytes (16 threads measured 4 to 6 MB more at peak than 8, and no faster)
-_THREADS = 8
+# requests at once (the fetcher lets 32 into httpx): pages and metadata files come in bursts of
+# 30 to 60 (the nvidia-* pages and eight targets' METADATA after torch's); with 8 threads a page
+# waited 0.1 to 0.2 s for one. Pages are parsed one at a time (each parsed takes ten times its
+# bytes); a page waiting for that holds its bytes.
+_THREADS = 48
+_CONNECTIONS = 32
+# how long requests wait for a worker started early to be ready before fetching in-process
+_STARTUP = 10.0
 _log = logging.getLogger("tripin")
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
     """A fetched page: its status and headers, its releases when it came whole (200), or the
-    one-line error and hint the fetch or the parse raised."""
+    one-line error and hint the fetch or the parse raised; a fetched file (`kind="file"`): its
+    status, headers, body and the URL it came from after redirects."""
 
     status: int
     headers: dict[str, str]
@@ -51,6 +64,8 @@ class Page:
     error: str | None = None
     hint: str | None = None
     log: tuple[tuple[int, str], ...] = ()  # what the worker logged for this page, to log again
+    body: bytes | None = None
+    url: str = ""
 
 
 def _write(stream: IO[bytes], payload: bytes) -> None:
@@ -80,6 +95,8 @@ class PageWorker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._ready = threading.Event()
+        self._settled = threading.Event()  # ready, or never will be
+        self._early = False
         self._pending: dict[int, Future[Page | None]] = {}
         self._next = 0
         # with one core the worker would only take turns with its parent; a frozen application's
@@ -91,10 +108,15 @@ class PageWorker:
             or _cores() < 2
         )
 
-    def start(self) -> None:
+    def start(self, *, early: bool = False) -> None:
+        """`early`: started before any request is due (a cold cache), so requests wait for
+        it to be ready rather than being fetched in-process meanwhile, and this process need
+        not load httpx at all: the worker starts on the other core (0.15 s) while this one
+        loads the settings, the rules and the resolver."""
         with self._lock:
             if self._broken or self._proc is not None:
                 return
+            self._early = early
             root = str(Path(__file__).resolve().parents[2])  # where `tripin` is importable from
             code = "import sys; sys.path.insert(0, sys.argv[1]); from tripin.index.pageworker import serve; serve()"
             try:
@@ -108,16 +130,27 @@ class PageWorker:
                 )
             except OSError:
                 self._broken = True
+                self._settled.set()
                 return
             threading.Thread(target=self._answers, args=(self._proc,), name="tripin-pages", daemon=True).start()
 
     def fetch(
-        self, url: str, headers: dict[str, str], max_bytes: int, timeout: float = 600.0, *, project: str = ""
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        timeout: float = 600.0,
+        *,
+        project: str = "",
+        kind: str = "page",
     ) -> Page | None:
         """The page of `project` as the worker fetched it (files of other projects dropped),
+        or the file at `url` as it came (`kind="file"`, any status but 404 and 200 an error),
         or None: then the caller fetches it itself (no
         worker, one still starting, one that died on the way, or one that took longer than
         `timeout`, which its own deadlines should never let it do)."""
+        if self._early and not self._settled.is_set():
+            self._settled.wait(_STARTUP)
         with self._lock:
             proc = self._proc
             if self._broken or proc is None or proc.stdin is None or not self._ready.is_set():
@@ -126,7 +159,7 @@ class PageWorker:
             number, self._next = self._next, self._next + 1
             self._pending[number] = answer
             try:
-                _write(proc.stdin, marshal.dumps((number, url, headers, max_bytes, project)))
+                _write(proc.stdin, marshal.dumps((number, url, headers, max_bytes, project, kind)))
             except (OSError, ValueError):
                 self._pending.pop(number, None)
                 self._fail()
@@ -148,6 +181,7 @@ class PageWorker:
                 number, *fields = marshal.loads(frame)  # noqa: S302 (from our own child)
                 if number < 0:
                     self._ready.set()
+                    self._settled.set()
                     continue
                 with self._lock:
                     answer = self._pending.pop(number, None)
@@ -161,6 +195,7 @@ class PageWorker:
     def _fail(self) -> None:
         """Called with the lock held: no more requests, and none left waiting."""
         self._broken = True
+        self._settled.set()
         for answer in self._pending.values():
             answer.set_result(None)
         self._pending.clear()
@@ -169,6 +204,7 @@ class PageWorker:
         """Killed, not waited for: it holds nothing a run needs, and may still be starting."""
         with self._lock:
             self._broken = True
+            self._settled.set()
             proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -208,17 +244,21 @@ def serve() -> None:
     logger.addHandler(collect)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
-    fetcher = Fetcher()
+    fetcher = Fetcher(max_connections=_CONNECTIONS)
     writing, parsing = threading.Lock(), threading.Lock()
 
-    def answer(number: int, url: str, headers: dict[str, str], max_bytes: int, name: str) -> None:
+    def answer(number: int, url: str, headers: dict[str, str], max_bytes: int, name: str, kind: str) -> None:
         got: list[tuple[int, str]] = []
         collect.lines.got = got
-        status, kept, releases, nbytes, error, hint = -1, {}, None, 0, None, None
+        status, kept, releases, nbytes, error, hint, body, where = -1, {}, None, 0, None, None, None, ""
         try:
-            response = fetcher.get(url, headers, max_bytes=max_bytes, ok=frozenset({200, 304}))
+            response = fetcher.get(
+                url, headers, max_bytes=max_bytes, ok=frozenset({200, 304} if kind == "page" else {200})
+            )
             status, kept, nbytes = response.status, dict(response.headers), len(response.body)
-            if response.status == 200:
+            if kind == "file":
+                body, where = response.body, response.url
+            elif response.status == 200:
                 with parsing:  # one page parsed at a time: parsed, a page takes ten times its bytes
                     base = response.url or redact_url(url)  # after redirects; without credentials
                     page = [response.body]  # handed over: parse_page drops the bytes once decoded
@@ -230,7 +270,7 @@ def serve() -> None:
         except Exception as exc:  # anything else: the parent fetches this page itself
             status = -1
             got.append((logging.DEBUG, f"page worker: {exc!r}"))
-        payload = marshal.dumps((number, status, kept, releases, nbytes, error, hint, tuple(got)))
+        payload = marshal.dumps((number, status, kept, releases, nbytes, error, hint, tuple(got), body, where))
         with writing:
             _write(stdout, payload)
 

@@ -428,10 +428,13 @@ def resolve_all(
     preferences: Preferences | None = None,
     constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
     user_constraints: Sequence[Requirement] = (),
+    prefetched: bool = False,
 ) -> list[TargetResolution]:
     """Targets resolve in parallel threads over one client, so each page and metadata file is
-    fetched once for all of them; a prefetcher walks the likely graph ahead of all of them."""
-    Prefetcher(client, targets).start(requirements)
+    fetched once for all of them; a prefetcher walks the likely graph ahead of all of them
+    (`prefetched`: the caller started it, on these targets and requirements, earlier)."""
+    if not prefetched:
+        Prefetcher(client, targets).start(requirements)
     pool = ThreadPoolExecutor(max_workers=min(8, len(targets)) or 1, thread_name_prefix="tripin-target")
     interrupted = False
     try:
