@@ -201,6 +201,20 @@ def test_a_worker_started_early_is_closed_when_the_lock_is_refused(
     assert started and all(w._proc is None for w in started)
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the worker's environment from /proc")
+def test_the_worker_runs_with_two_malloc_arenas(index: IndexServer) -> None:
+    """With an arena per thread, the worker's 48 threads took its peak RSS over 80 MB on the
+    real PyPI (issue 13's bar is 150 MB for both processes)."""
+    worker = PageWorker()
+    try:
+        worker.start()
+        assert worker._ready.wait(30) and worker._proc is not None
+        environ = Path(f"/proc/{worker._proc.pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_ARENA_MAX=2" in environ
+    finally:
+        worker.close()
+
+
 @pytest.fixture
 def worker() -> Iterator[PageWorker]:
     started = PageWorker()
