@@ -439,6 +439,9 @@ class _NoAnswer(Exception):
 class IndexHandler(BaseHTTPRequestHandler):
     server: IndexServer
     protocol_version = "HTTP/1.1"
+    # headers and body go out as two writes: with Nagle's algorithm the body waited for the
+    # client's delayed ACK of the headers, 40 ms on every answer of a kept-alive connection
+    disable_nagle_algorithm = True
     server_version = "tripin-test-index/1"
     sys_version = ""
 
