@@ -5,6 +5,9 @@ nothing but speed."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -199,6 +202,42 @@ def test_a_worker_started_early_is_closed_when_the_lock_is_refused(
     run = tripin(capsys, "lock", "filelock", "--cache-dir", str(work / "cache"), "--index-url", index.simple_url, *bad)
     assert run.code == 2 and run.err.startswith("tripin: error: ") and "Traceback" not in run.err, run.err
     assert started and all(w._proc is None for w in started)
+
+
+def _command(index: IndexServer, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tripin`, as the `tripin` script runs it (tripin.__main__)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TRIPIN_PAGE_WORKER", "TRIPIN_CACHE_DIR")}
+    env["TRIPIN_CACHE_DIR"] = str(cwd / "default-cache")
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "tripin", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+_BEFORE = "page worker: started before the command line was read"
+
+
+def test_the_command_starts_the_worker_before_reading_its_command_line(index: IndexServer, tmp_path: Path) -> None:
+    base = ["lock", "filelock", "--index-url", index.simple_url, "-t", "linux-x86_64-cp312", "-vv"]
+    cold = _command(index, tmp_path, *base, "--cache-dir", str(tmp_path / "c"))
+    assert cold.returncode == 0, cold.stderr
+    assert f"{_BEFORE}\n" in cold.stderr
+    (tmp_path / "pylock.toml").unlink()
+    warm = _command(index, tmp_path, *base, "--cache-dir", str(tmp_path / "c"))
+    assert warm.returncode == 0 and _BEFORE not in warm.stderr
+    (tmp_path / "pylock.toml").unlink()
+    offline = _command(index, tmp_path, *base, "--cache-dir", str(tmp_path / "d"), "--offline")
+    assert offline.returncode != 0 and _BEFORE not in offline.stderr
+
+
+def test_a_worker_started_for_words_misread_is_closed(index: IndexServer, tmp_path: Path) -> None:
+    """`--cache DIR` (an abbreviation argparse takes) is not read by tripin.__main__, which sees
+    the cold default cache and starts a worker; run_lock, with DIR warm, closes it."""
+    base = ["lock", "filelock", "--index-url", index.simple_url, "-t", "linux-x86_64-cp312", "-vv"]
+    assert _command(index, tmp_path, *base, "--cache-dir", str(tmp_path / "c")).returncode == 0
+    (tmp_path / "pylock.toml").unlink()
+    again = _command(index, tmp_path, *base, "-U", "--cache", str(tmp_path / "c"))
+    assert again.returncode == 0, again.stderr
+    assert f"{_BEFORE}; not needed" in again.stderr
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads the worker's environment from /proc")

@@ -20,9 +20,33 @@ def main() -> int:
         code = replay_lock(argv)
         if code is not None:
             return code
+        _start_page_worker(argv[1:])
     from tripin.cli import main as cli_main
 
     return _leave(cli_main(argv))
+
+
+def _start_page_worker(args: list[str]) -> None:
+    """A lock whose cache holds no project page fetches every page: its page worker starts now
+    (tripin/index/pageworker.py). Read from the words as typed; an option this does not see (an
+    abbreviation, `--cache X`) costs speed only: `run_lock` decides again once the command line
+    is parsed, and closes a worker it has no use for."""
+    cache = None
+    for i, word in enumerate(args):
+        if word == "--":
+            break
+        if word in ("--offline", "--no-cache", "--print-config", "-h", "--help"):
+            return
+        if word == "--cache-dir" and i + 1 < len(args):
+            cache = args[i + 1]
+        elif word.startswith("--cache-dir="):
+            cache = word.partition("=")[2]
+    from tripin.memo import cache_root_text, pages_cached
+
+    if not pages_cached(cache or cache_root_text()):
+        from tripin.workerproc import start_early
+
+        start_early()
 
 
 def _leave(code: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -226,12 +227,21 @@ def _early_worker(args: argparse.Namespace, cache: Cache) -> PageWorker | None:
     """A cold cache (no project page in it) is a run that fetches every page: the page worker
     starts first thing then, before the settings load, and takes every request (PageWorker.start).
     A warm run starts one only at its first request, if any."""
-    if args.offline or args.print_config or cache.holds("projects"):
-        return None
+    from tripin import workerproc
     from tripin.index.pageworker import PageWorker
 
     worker = PageWorker()
-    worker.start(early=True)
+    started = workerproc.adopt()
+    if started is not None:
+        worker.adopt(started)
+    if args.offline or args.print_config or cache.holds("projects"):
+        if started is not None:  # tripin.__main__ was fooled by the words as typed (`--cache X`)
+            logging.getLogger("tripin").debug("page worker: started before the command line was read; not needed")
+        worker.close()
+        return None
+    if started is not None:
+        logging.getLogger("tripin").debug("page worker: started before the command line was read")
+    worker.start(early=True)  # unless adopted
     return worker
 
 

@@ -120,10 +120,19 @@ def cache_root() -> Path:
     """The user cache directory, as platformdirs names it."""
     from pathlib import Path
 
-    return Path(_cache_root())
+    return Path(cache_root_text())
 
 
-def _cache_root() -> str:
+INDEX_CACHE_FORMAT = 1  # tripin/index/cache.py keeps its entries under ROOT/v<format>/
+
+
+def pages_cached(root: str) -> bool:
+    """Whether the index cache under `root` holds a project page (Cache.holds, without loading
+    the index package: tripin.__main__ asks before anything else is imported)."""
+    return os.path.isdir(os.path.join(root, f"v{INDEX_CACHE_FORMAT}", "projects"))
+
+
+def cache_root_text() -> str:
     """On Linux computed here, since importing platformdirs costs more than the memo lookup."""
     root = os.environ.get("TRIPIN_CACHE_DIR")
     if root:
@@ -160,7 +169,7 @@ def code_stamp(package_dir: str | None = None) -> str:
 
 def _entry_path(argv: Sequence[str], root: str | None = None, kind: str = "check") -> str | None:
     try:
-        root = root or _cache_root()
+        root = root or cache_root_text()
         # the environment settles files too (TRIPIN_LOCK, TRIPIN_CONSTRAINTS: which files a bare
         # `tripin check` reads), so every variable that can give tripin a setting is in the key
         env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
@@ -244,7 +253,7 @@ def lock_root(argv: Sequence[str]) -> str | None:
             root = argv[i + 1]
         elif arg.startswith("--cache-dir="):
             root = arg.partition("=")[2]
-    return root or _cache_root()
+    return root or cache_root_text()
 
 
 def replay_lock(argv: Sequence[str]) -> int | None:

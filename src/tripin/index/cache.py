@@ -13,7 +13,7 @@ from pathlib import Path
 
 __all__ = ["Cache", "Entry", "default_cache_dir"]
 
-_FORMAT = 1
+from tripin.memo import INDEX_CACHE_FORMAT as _FORMAT
 
 
 def default_cache_dir() -> Path:
@@ -106,7 +106,7 @@ class Cache:
 
     def holds(self, bucket: str) -> bool:
         """Whether any entry of `bucket` was ever written: a cold cache is a run that fetches."""
-        return self.root is not None and (self.root / f"v{_FORMAT}" / bucket).is_dir()
+        return self.root is not None and (self.root / f"v{_FORMAT}" / bucket).is_dir()  # memo.pages_cached too
 
     def project_names(self, limit: int = 20000) -> list[str]:
         """Project names of the cached pages (their keys end in /NAME/), read from each entry's

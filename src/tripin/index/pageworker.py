@@ -25,14 +25,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import marshal
-import os
 import subprocess
 import sys
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
+
+from tripin import workerproc
 
 if TYPE_CHECKING:
     from tripin.index.models import Release
@@ -83,11 +83,6 @@ def _read(stream: IO[bytes]) -> bytes | None:
     return payload if len(payload) == size else None
 
 
-def _cores() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
-
-
 class PageWorker:
     """One worker process, started by `start` and used once it says it is ready."""
 
@@ -99,14 +94,7 @@ class PageWorker:
         self._early = False
         self._pending: dict[int, Future[Page | None]] = {}
         self._next = 0
-        # with one core the worker would only take turns with its parent; a frozen application's
-        # executable is the application, not a Python that takes -c
-        self._broken = (
-            os.environ.get("TRIPIN_PAGE_WORKER", "1") == "0"
-            or not sys.executable
-            or getattr(sys, "frozen", False)
-            or _cores() < 2
-        )
+        self._broken = not workerproc.usable()
 
     def start(self, *, early: bool = False) -> None:
         """`early`: started before any request is due (a cold cache), so requests wait for
@@ -117,26 +105,20 @@ class PageWorker:
             if self._broken or self._proc is not None:
                 return
             self._early = early
-            root = str(Path(__file__).resolve().parents[2])  # where `tripin` is importable from
-            code = "import sys; sys.path.insert(0, sys.argv[1]); from tripin.index.pageworker import serve; serve()"
             try:
-                # -P: `-c` would put the working directory first on sys.path, and a `logging.py`
-                # in a checked-out pull request would run in the worker
-                self._proc = subprocess.Popen(
-                    [sys.executable, "-P", "-c", code, root],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    # glibc gives each thread that allocates its own malloc arena: with 48 threads
-                    # the worker's peak RSS was 80 to 93 MB, and 67 to 74 MB with two arenas (a
-                    # cold lock of the real project on the real PyPI); other C libraries ignore it
-                    env={**os.environ, "MALLOC_ARENA_MAX": "2"},
-                )
+                self._proc = workerproc.spawn()
             except OSError:
                 self._broken = True
                 self._settled.set()
                 return
             threading.Thread(target=self._answers, args=(self._proc,), name="tripin-pages", daemon=True).start()
+
+    def adopt(self, proc: subprocess.Popen[bytes]) -> None:
+        """A worker process tripin.__main__ started (workerproc.start_early), used as `start`
+        would start it early."""
+        with self._lock:
+            self._proc, self._early = proc, True
+        threading.Thread(target=self._answers, args=(proc,), name="tripin-pages", daemon=True).start()
 
     def fetch(
         self,
