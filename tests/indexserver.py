@@ -203,6 +203,12 @@ class IndexServer(ThreadingHTTPServer):
             self._settled.wait_for(lambda: self._in_flight == 0, timeout=0.5)
             return list(self._requests)
 
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered now (a hanging one among them)."""
+        with self._settled:
+            return self._in_flight
+
     def reset(self) -> None:
         """Forget the request log; requests still in flight will not be logged."""
         with self._lock:

@@ -436,3 +436,25 @@ def test_no_more_requests_in_httpx_than_connections(index: IndexServer, tmp_path
     fetcher.close()
     assert got == [200] * len(names)
     assert most[0] == 4
+
+
+def test_a_failure_inside_the_client_does_not_wait_for_requests_in_flight(index: IndexServer, tmp_path: Path) -> None:
+    """`lock` refuses some inputs after the prefetcher has started: the one-line error must not
+    wait for a request to an index that hangs (it waited for the whole timeout)."""
+    import time
+
+    index.fault("/simple/filelock/", "hang", seconds=20)
+    started = time.monotonic()
+    try:
+        with (
+            pytest.raises(RuntimeError),
+            IndexClient(
+                [Index(name="default", url=index.simple_url)], cache=Cache(tmp_path), fetcher=Fetcher()
+            ) as client,
+        ):
+            client.prefetch_project("filelock")
+            assert wait_for(lambda: index.in_flight > 0, timeout=10)
+            raise RuntimeError("refused")
+        assert time.monotonic() - started < 5
+    finally:
+        index.clear_faults()

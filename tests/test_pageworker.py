@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers import lock_args, tripin
-from indexserver import IndexServer, build_wheel
+from indexserver import IndexServer, build_wheel, wait_for
 from packaging.utils import NormalizedName
 from test_index import redirecting_to
 
@@ -140,6 +140,59 @@ def test_a_worker_that_takes_too_long_is_left_for_in_process_fetching(index: Ind
         assert worker.fetch(f"{index.simple_url}/torch/", {}, 1 << 20) is None  # not used again
     finally:
         index.clear_faults()
+        worker.close()
+
+
+def test_a_worker_whose_parent_is_gone_exits_at_once(index: IndexServer) -> None:
+    """Killed by SIGTERM, the parent never closes its worker: the worker sees its input end, and
+    must not wait for a fetch in flight (it lived on for twice the HTTP timeout)."""
+    import threading
+    import time
+
+    index.fault("/simple/filelock/", "hang", seconds=20)
+    worker = PageWorker()
+    try:
+        worker.start()
+        assert worker._ready.wait(30) and worker._proc is not None
+        proc = worker._proc
+        threading.Thread(target=worker.fetch, args=(f"{index.simple_url}/filelock/", {}, 1 << 20), daemon=True).start()
+        assert wait_for(lambda: index.in_flight > 0, timeout=10)
+        assert proc.stdin is not None
+        proc.stdin.close()  # what the parent's death does
+        started = time.monotonic()
+        assert proc.wait(timeout=5) == 0
+        assert time.monotonic() - started < 2
+    finally:
+        index.clear_faults()
+        worker.close()
+
+
+def test_a_worker_never_ready_is_waited_for_once(monkeypatch: pytest.MonkeyPatch, index: IndexServer) -> None:
+    """A worker started early that never says it is ready (stuck in its start-up) is given up
+    after one wait; the requests after it are fetched in-process at once (each used to wait)."""
+    import subprocess
+    import sys
+    import time
+
+    from tripin import workerproc
+    from tripin.index import pageworker
+
+    def silent() -> subprocess.Popen[bytes]:
+        code = "import sys, time; time.sleep(60)"
+        return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    monkeypatch.setattr(workerproc, "spawn", silent)
+    monkeypatch.setattr(pageworker, "_STARTUP", 0.5)
+    worker = PageWorker()
+    try:
+        worker.start(early=True)
+        started = time.monotonic()
+        assert worker.fetch(f"{index.simple_url}/filelock/", {}, 1 << 20) is None
+        assert 0.4 < time.monotonic() - started < 5
+        started = time.monotonic()
+        assert worker.fetch(f"{index.simple_url}/torch/", {}, 1 << 20) is None
+        assert time.monotonic() - started < 0.2
+    finally:
         worker.close()
 
 
@@ -313,3 +366,18 @@ def test_a_page_handed_over_is_parsed_as_its_bytes_and_left_empty(content_type: 
     page = [body]
     assert parse_page(page, content_type, url, "p") == parse_page(body, content_type, url, "p")
     assert page == []
+
+
+def test_ctrl_c_before_the_command_line_is_read_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tripin.__main__ starts the worker and replays memos before tripin.cli, which turns Ctrl-C
+    into one line, has loaded: an interrupt there printed a traceback."""
+    import tripin.__main__ as entry
+
+    def interrupted(argv: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry, "_main", interrupted)
+    assert entry.main() == 130
+    assert capsys.readouterr().err == "tripin: interrupted\n"

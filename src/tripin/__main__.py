@@ -7,7 +7,14 @@ import sys
 
 
 def main() -> int:
-    argv = sys.argv[1:]
+    try:
+        return _main(sys.argv[1:])
+    except KeyboardInterrupt:  # before tripin.cli, which says the same, has loaded
+        print("tripin: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["check"]:
         from tripin.memo import replay
 

@@ -98,22 +98,30 @@ class IndexClient:
         self._zip_ok: dict[str, int] = {}
         self._rescued: dict[str, int] = {}
 
-    def close(self, *, wait: bool = True) -> None:
-        """`wait=False` (Ctrl-C): leave fetches in flight to the exiting process; a request to
-        a server that never answers would otherwise hold the exit for its whole timeout."""
+    def close(self, *, wait: bool = True, interrupted: bool = False) -> None:
+        """`wait=False` (a refusal, a failure): fetches in flight are not waited for (one to an
+        index that hangs held a one-line error for the whole timeout); the HTTP client is closed
+        once they end, in the background. `interrupted` (Ctrl-C): both are left to the exiting
+        process."""
         with self._lock:
             self._closed = True
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        self._pool.shutdown(wait=wait and not interrupted, cancel_futures=True)
         if self._worker is not None:
             self._worker.close()
-        if wait:
+        if wait and not interrupted:
             self.fetcher.close()
+        elif not interrupted:
+            threading.Thread(target=self._close_when_idle, name="tripin-close", daemon=True).start()
+
+    def _close_when_idle(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.fetcher.close()
 
     def __enter__(self) -> IndexClient:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        self.close(wait=exc_type is not KeyboardInterrupt)
+        self.close(wait=exc_type is None, interrupted=exc_type is KeyboardInterrupt)
 
     # -- memoized, concurrent entry points ---------------------------------------------
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import marshal
+import os
 import subprocess
 import sys
 import threading
@@ -135,8 +136,10 @@ class PageWorker:
         or None: then the caller fetches it itself (no
         worker, one still starting, one that died on the way, or one that took longer than
         `timeout`, which its own deadlines should never let it do)."""
-        if self._early and not self._settled.is_set():
-            self._settled.wait(_STARTUP)
+        if self._early and not self._settled.wait(_STARTUP):
+            with self._lock:  # never ready: once, not for every request (a stuck TLS set-up, say)
+                self._fail()
+            return None
         with self._lock:
             proc = self._proc
             if self._broken or proc is None or proc.stdin is None or not self._ready.is_set():
@@ -264,8 +267,12 @@ def serve() -> None:
         fetcher.warm()  # httpx and TLS loaded before the parent is told to send pages
         with writing:
             _write(stdout, marshal.dumps((-1,)))  # ready
-        with ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="tripin-worker") as pool:
-            while (frame := _read(stdin)) is not None:
-                pool.submit(answer, *marshal.loads(frame))  # noqa: S302 (from the parent process)
+        pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="tripin-worker")
+        while (frame := _read(stdin)) is not None:
+            pool.submit(answer, *marshal.loads(frame))  # noqa: S302 (from the parent process)
     except (KeyboardInterrupt, BrokenPipeError):
         pass
+    # the end of the input: the parent is gone (killed by SIGTERM, say). Its answers have no
+    # reader, and waiting for the fetches in flight kept this process alive for their whole
+    # timeout (2x TRIPIN_HTTP_TIMEOUT, holding connections); nothing here needs flushing
+    os._exit(0)
