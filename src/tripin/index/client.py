@@ -23,7 +23,7 @@ from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher, Response, in_clear_over_network
 from tripin.index.metadata import essential, parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
-from tripin.index.pageworker import PageWorker
+from tripin.index.pageworker import Page, PageWorker
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
@@ -268,18 +268,9 @@ class IndexClient:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
                 headers["If-Modified-Since"] = cached.last_modified
-        page = (
-            self._worker.fetch(url, headers, _PAGE_CAP, timeout=3 * self.fetcher.deadline, project=name)
-            if self._worker is not None
-            else None
-        )
+        page = self._from_worker(url, headers, _PAGE_CAP, project=name)
         response_headers: Mapping[str, str]
-        if page is not None and page.status >= 0:
-            for level, line in page.log:
-                _log.log(level, "%s", line)
-            if page.error is not None:
-                raise IndexFetchError(page.error, hint=page.hint)
-            self.fetcher.stats.add(page.nbytes)
+        if page is not None:
             status, response_headers, fresh = page.status, page.headers, page.releases
         else:  # fetched and parsed here: no worker, or not yet, or not this page
             response = self.fetcher.get(url, headers, max_bytes=_PAGE_CAP, ok=frozenset({200, 304}))
@@ -377,16 +368,24 @@ class IndexClient:
     def _get_file(self, url: str, max_bytes: int) -> Response:
         """A file fetched by the worker process where it can (pageworker.py says why), else here.
         Not where an index URL carries credentials: the worker's client is not given them."""
-        if self._worker is not None and not self.fetcher.credentials:
-            got = self._worker.fetch(url, {}, max_bytes, timeout=3 * self.fetcher.deadline, kind="file")
-            if got is not None and got.status >= 0:
-                for level, line in got.log:
-                    _log.log(level, "%s", line)
-                if got.error is not None:
-                    raise IndexFetchError(got.error, hint=got.hint)
-                self.fetcher.stats.add(got.nbytes)
-                return Response(got.status, got.body or b"", got.headers, got.url)
+        if not self.fetcher.credentials and (got := self._from_worker(url, {}, max_bytes, kind="file")) is not None:
+            return Response(got.status, got.body or b"", got.headers, got.url)
         return self.fetcher.get(url, max_bytes=max_bytes)
+
+    def _from_worker(self, url: str, headers: dict[str, str], max_bytes: int, **kind: str) -> Page | None:
+        """The worker's answer, its log lines logged here and its error raised here, as an
+        in-process fetch would; None where the caller fetches it itself."""
+        if self._worker is None:
+            return None
+        got = self._worker.fetch(url, headers, max_bytes, timeout=3 * self.fetcher.deadline, **kind)
+        if got is None or got.status < 0:
+            return None
+        for level, line in got.log:
+            _log.log(level, "%s", line)
+        if got.error is not None:
+            raise IndexFetchError(got.error, hint=got.hint)
+        self.fetcher.stats.add(got.nbytes)
+        return got
 
     def range_fetcher(self, url: str, *, sha256: str | None = None) -> RangeFetch:
         """Range reads of one remote file, for zipfile; falls back to one whole download only
