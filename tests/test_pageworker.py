@@ -280,6 +280,9 @@ def test_the_command_starts_the_worker_before_reading_its_command_line(index: In
     (tmp_path / "pylock.toml").unlink()
     offline = _command(index, tmp_path, *base, "--cache-dir", str(tmp_path / "d"), "--offline")
     assert offline.returncode != 0 and _BEFORE not in offline.stderr
+    (tmp_path / "pylock.toml").unlink(missing_ok=True)
+    uncached = _command(index, tmp_path, *base, "--cache-dir", str(tmp_path / "c"), "--no-cache")
+    assert uncached.returncode == 0 and f"{_BEFORE}\n" in uncached.stderr
 
 
 def test_a_worker_started_for_words_misread_is_closed(index: IndexServer, tmp_path: Path) -> None:

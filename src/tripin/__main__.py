@@ -42,7 +42,7 @@ def _start_page_worker(args: list[str]) -> None:
     for i, word in enumerate(args):
         if word == "--":
             break
-        if word in ("--offline", "--no-cache", "--print-config", "-h", "--help"):
+        if word in ("--offline", "--print-config", "-h", "--help"):
             return
         if word == "--cache-dir" and i + 1 < len(args):
             cache = args[i + 1]
@@ -50,7 +50,7 @@ def _start_page_worker(args: list[str]) -> None:
             cache = word.partition("=")[2]
     from tripin.memo import cache_root_text, pages_cached
 
-    if not pages_cached(cache or cache_root_text()):
+    if "--no-cache" in args or not pages_cached(cache or cache_root_text()):
         from tripin.workerproc import start_early
 
         start_early()
