@@ -250,9 +250,9 @@ def _fetch_roots_early(
 ) -> None:
     """The roots' pages are asked for, and the prefetcher started on them, before the previous
     lock, the rules and the resolver are loaded (about 0.15 s), so that the first round trips,
-    the HTTP client's own set-up and the roots' metadata requests overlap that work: started by
-    the resolver, the prefetcher asked for torch's and transformers' METADATA 0.19 s after their
-    pages had come. The resolver's own asks get the same futures."""
+    the HTTP client's own set-up and the roots' METADATA requests (asked for as their pages come,
+    not once the resolver has loaded) overlap that work. The resolver's own asks get the same
+    futures. `warm`: set up httpx here (not with a worker started early: it takes the requests)."""
     from packaging.utils import canonicalize_name
 
     from tripin.families import TORCH_FAMILY
@@ -264,7 +264,7 @@ def _fetch_roots_early(
             continue
         if not (variants and canonicalize_name(requirement.name) in TORCH_FAMILY):
             pending |= not client.prefetch_project(requirement.name).done()
-    if pending and warm:  # not with a worker started early: it takes the requests
+    if pending and warm:
         # a root needs the network: httpx and TLS are set up here, now, while the pool thread
         # that sends its request waits for them. Set up in that thread, they took turns for the
         # GIL with the resolver and the rules loading here, and the first request left 40 to
