@@ -27,30 +27,24 @@ def _main(argv: list[str]) -> int:
         code = replay_lock(argv)
         if code is not None:
             return code
-        _start_page_worker(argv[1:])
+        _start_page_worker(argv)
     from tripin.cli import main as cli_main
 
     return _leave(cli_main(argv))
 
 
-def _start_page_worker(args: list[str]) -> None:
-    """A lock whose cache holds no project page fetches every page: its page worker starts now
-    (tripin/index/pageworker.py). Read from the words as typed; an option this does not see (an
-    abbreviation, `--cache X`) costs speed only: `run_lock` decides again once the command line
-    is parsed, and closes a worker it has no use for."""
-    cache = None
-    for i, word in enumerate(args):
-        if word == "--":
-            break
-        if word in ("--offline", "--print-config", "-h", "--help"):
-            return
-        if word == "--cache-dir" and i + 1 < len(args):
-            cache = args[i + 1]
-        elif word.startswith("--cache-dir="):
-            cache = word.partition("=")[2]
-    from tripin.memo import cache_root_text, pages_cached
+def _start_page_worker(argv: list[str]) -> None:
+    """A lock whose cache holds no project page (or that keeps none) fetches every page: its
+    page worker starts now (tripin/index/pageworker.py). The cache is found as the lock memo
+    finds it, from the words as typed; an option missed there (an abbreviation, `--cache X`)
+    costs speed only: `run_lock` decides again once the command line is parsed, and closes a
+    worker it has no use for."""
+    if any(word in ("--offline", "--print-config", "-h", "--help") for word in argv):
+        return
+    from tripin.memo import lock_root, pages_cached
 
-    if "--no-cache" in args or not pages_cached(cache or cache_root_text()):
+    root = lock_root(argv)
+    if root is None or not pages_cached(root):
         from tripin.workerproc import start_early
 
         start_early()

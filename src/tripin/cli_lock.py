@@ -234,7 +234,9 @@ def _early_worker(args: argparse.Namespace, cache: Cache) -> PageWorker | None:
     started = workerproc.adopt()
     if started is not None:
         worker.adopt(started)
-    if args.offline or args.print_config or cache.holds("projects"):
+    from tripin.memo import pages_cached
+
+    if args.offline or args.print_config or (cache.root is not None and pages_cached(str(cache.root))):
         if started is not None:  # tripin.__main__ was fooled by the words as typed (`--cache X`)
             logging.getLogger("tripin").debug("page worker: started before the command line was read; not needed")
         worker.close()

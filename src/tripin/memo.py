@@ -120,19 +120,19 @@ def cache_root() -> Path:
     """The user cache directory, as platformdirs names it."""
     from pathlib import Path
 
-    return Path(cache_root_text())
+    return Path(_cache_root())
 
 
 INDEX_CACHE_FORMAT = 1  # tripin/index/cache.py keeps its entries under ROOT/v<format>/
 
 
 def pages_cached(root: str) -> bool:
-    """Whether the index cache under `root` holds a project page (Cache.holds, without loading
-    the index package: tripin.__main__ asks before anything else is imported)."""
+    """Whether the index cache under `root` holds a project page: a lock with a cold one starts
+    its page worker first (tripin.__main__ asks before anything else is imported)."""
     return os.path.isdir(os.path.join(root, f"v{INDEX_CACHE_FORMAT}", "projects"))
 
 
-def cache_root_text() -> str:
+def _cache_root() -> str:
     """On Linux computed here, since importing platformdirs costs more than the memo lookup."""
     root = os.environ.get("TRIPIN_CACHE_DIR")
     if root:
@@ -169,7 +169,7 @@ def code_stamp(package_dir: str | None = None) -> str:
 
 def _entry_path(argv: Sequence[str], root: str | None = None, kind: str = "check") -> str | None:
     try:
-        root = root or cache_root_text()
+        root = root or _cache_root()
         # the environment settles files too (TRIPIN_LOCK, TRIPIN_CONSTRAINTS: which files a bare
         # `tripin check` reads), so every variable that can give tripin a setting is in the key
         env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(ENV_PREFIXES))
@@ -253,7 +253,7 @@ def lock_root(argv: Sequence[str]) -> str | None:
             root = argv[i + 1]
         elif arg.startswith("--cache-dir="):
             root = arg.partition("=")[2]
-    return root or cache_root_text()
+    return root or _cache_root()
 
 
 def replay_lock(argv: Sequence[str]) -> int | None:

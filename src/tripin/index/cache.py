@@ -104,10 +104,6 @@ class Cache:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
 
-    def holds(self, bucket: str) -> bool:
-        """Whether any entry of `bucket` was ever written: a cold cache is a run that fetches."""
-        return self.root is not None and (self.root / f"v{_FORMAT}" / bucket).is_dir()  # memo.pages_cached too
-
     def project_names(self, limit: int = 20000) -> list[str]:
         """Project names of the cached pages (their keys end in /NAME/), read from each entry's
         header line only; for suggestions after a typo, so it is cheap and never fails."""
