@@ -262,3 +262,38 @@ def test_a_conflict_with_a_known_name_is_met_before_a_new_name_is_read(
     assert _versions(work)["pyd"] == "1.10"
     cores = {path for path in server.paths() if path.startswith("/files/core-")}
     assert len(cores) <= 2, cores  # what the prefetcher reads of the newest, not one per pyd release
+
+
+def test_the_pin_check_remembered_between_rounds_changes_no_answer(make_index: object, tmp_path: Path) -> None:
+    """resolvelib checks every pin against every requirement on its name each round (33,000
+    checks on the real project's eight targets); tripin.resolver.engine remembers the answer
+    while a name's criterion and pin are the same objects. The resolution, backtracking
+    included, must come out as resolvelib's own does, with far fewer checks."""
+    from resolvelib import BaseReporter, Resolver
+
+    from tripin.resolver import engine
+    from tripin.resolver.factory import to_reqs
+    from tripin.resolver.provider import Provider
+
+    class Counting(Provider):
+        checks = 0
+
+        def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+            Counting.checks += 1
+            return super().is_satisfied_by(requirement, candidate)
+
+    server = _hub_index(make_index, tmp_path)
+    client = IndexClient([Index(name="local", url=server.simple_url)], cache=Cache(tmp_path / "cache"))
+    answers, checks = [], []
+    for run in (engine.resolve, lambda p, r, roots, rounds: Resolver(p, r).resolve(roots, max_rounds=rounds)):
+        factory = Factory(parse_target(X86), client, load_ruleset())
+        roots = to_reqs([Requirement(r) for r in ("transformers", "peft", "datasets", "evaluate")], factory.env, "x")
+        Counting.checks = 0
+        result = run(Counting(factory), BaseReporter(), roots, 2000)
+        answers.append({name: str(c.version) for name, c in result.mapping.items()})
+        checks.append(Counting.checks)
+    client.close()
+    assert answers[0] == answers[1]
+    # without tripin's ConflictTracker, resolvelib walks back to 2019's release: it backtracked
+    assert answers[0]["transformers"] == "2.3.0"
+    assert checks[0] * 2 < checks[1], checks

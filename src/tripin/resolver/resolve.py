@@ -12,11 +12,11 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
-from resolvelib import Resolver
 from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
 
 from tripin.errors import ResolutionError
 from tripin.index import IndexClient
+from tripin.resolver import engine
 from tripin.resolver.conflicts import MAX_REORDERS, ConflictTracker, Reorder
 from tripin.resolver.factory import Factory, to_reqs
 from tripin.resolver.preferences import Preferences
@@ -293,7 +293,7 @@ def _resolve(
             )
             try:
                 rounds = _TRIAL_ROUNDS if undo is not None and attempt < MAX_REORDERS else _MAX_ROUNDS
-                result = Resolver(provider, tracker).resolve(roots, max_rounds=rounds)
+                result = engine.resolve(provider, tracker, roots, rounds)
                 break
             except Reorder as reorder:
                 _log.debug("%s: starting again, deciding %s", target, reorder)
