@@ -22,6 +22,7 @@ from indexserver import IndexServer
 from tripin.index.cache import Cache
 from tripin.index.client import _decode_rows
 from tripin.index.models import redact_url
+from tripin.memo import INDEX_CACHE_FORMAT
 from tripin.redact import redact_text
 
 X86 = "linux-x86_64-cp312"
@@ -44,7 +45,7 @@ def _no_secret_anywhere(root: Path, *texts: str) -> None:
     for path in root.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
-    for cache in {p.parents[3] for p in root.rglob("v1/projects/*/*") if p.is_file()}:
+    for cache in {p.parents[2] for p in root.rglob(f"v{INDEX_CACHE_FORMAT}/projects/*") if p.is_file()}:
         entries = list(_cache_entries(cache))
         assert entries, cache
         for entry in entries:
@@ -54,9 +55,9 @@ def _no_secret_anywhere(root: Path, *texts: str) -> None:
 def _cache_entries(root: Path) -> Iterator[bytes]:
     """Each entry of the index cache as it reads it, its compressed parts decompressed: the rows
     of a project page are zlib-compressed, where a password is no longer there to grep."""
-    for path in [*root.glob("v1/projects/*/*"), *root.glob("v1/metadata/*/*")]:
+    for path in [*root.glob(f"v{INDEX_CACHE_FORMAT}/projects/*"), *root.glob(f"v{INDEX_CACHE_FORMAT}/metadata/*")]:
         key = json.loads(path.read_bytes().partition(b"\n")[0])["key"]
-        entry = Cache(root).get(path.parents[1].name, key)
+        entry = Cache(root).get(path.parent.name, key)
         assert entry is not None, path
         yield key.encode()
         rows = _decode_rows(entry.body)

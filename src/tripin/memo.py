@@ -123,7 +123,7 @@ def cache_root() -> Path:
     return Path(_cache_root())
 
 
-INDEX_CACHE_FORMAT = 1  # tripin/index/cache.py keeps its entries under ROOT/v<format>/
+INDEX_CACHE_FORMAT = 2  # tripin/index/cache.py keeps its entries under ROOT/v<format>/ (v1: in two-hex folders)
 
 
 def pages_cached(root: str) -> bool:
