@@ -23,7 +23,7 @@ from tripin.index.cache import Cache, Entry
 from tripin.index.http import Fetcher, Response, in_clear_over_network
 from tripin.index.metadata import essential, parse_metadata
 from tripin.index.models import DistFile, Index, Metadata, Project, Release, pack_releases, redact_url
-from tripin.index.pageworker import Page, PageWorker
+from tripin.index.pageworker import BIG_PAGE, Page, PageWorker
 from tripin.index.rangezip import RangeFetch, read_wheel_metadata
 from tripin.index.simple import JSON_TYPE, parse_page
 
@@ -39,7 +39,6 @@ _METADATA_CAP = 8 * 1024 * 1024
 _SMALL_WHEEL = 16 * 1024 * 1024  # a server that ignores Range may send a wheel this small whole
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _HEURISTIC_MAX_AGE = 600.0
-_BIG_PAGE = 1024 * 1024
 # the form of a cached page: a changed form is a cache miss, never misread (4: file URLs joined to
 # the page's URL without userinfo; 3 held index credentials in the URLs of relative links)
 _ROWS = "tripin-releases-4"
@@ -278,7 +277,7 @@ class IndexClient:
             if status == 200:
                 # one big page at a time: parsed, it takes ten times its bytes; small pages go past,
                 # as most of them are on the way to the next dependency and a big one takes 0.2 s
-                with self._parsing if len(response.body) > _BIG_PAGE else contextlib.nullcontext():
+                with self._parsing if len(response.body) > BIG_PAGE else contextlib.nullcontext():
                     content_type = response.headers.get("content-type", "")
                     # links are relative to where the page came from after redirects, and never
                     # to the credentials of the URL asked for: the rows go to the cache

@@ -38,7 +38,7 @@ from tripin import workerproc
 if TYPE_CHECKING:
     from tripin.index.models import Release
 
-__all__ = ["Page", "PageWorker", "serve"]
+__all__ = ["BIG_PAGE", "Page", "PageWorker", "serve"]
 
 _HEADER = 8  # bytes of the frame length, big-endian
 # requests at once (the fetcher lets 32 into httpx): pages and metadata files come in bursts of
@@ -46,6 +46,10 @@ _HEADER = 8  # bytes of the frame length, big-endian
 # waited 0.1 to 0.2 s for one. Pages are parsed one at a time (each parsed takes ten times its
 # bytes); a page waiting for that holds its bytes.
 _THREADS = 48
+# pages larger than this are parsed one at a time (parsed, a page takes ten times its bytes);
+# smaller ones as they come: behind one lock, click's and colorama's pages (a few kB, on the
+# way to the next dependency) waited 0.4 s for numpy's, regex's and tokenizers' (1 to 4 MB)
+BIG_PAGE = 1024 * 1024
 _CONNECTIONS = 32
 # how long requests wait for a worker started early to be ready before fetching in-process
 _STARTUP = 10.0
@@ -248,7 +252,7 @@ def serve() -> None:
             if kind == "file":
                 body, where = response.body, response.url
             elif response.status == 200:
-                with parsing:  # one page parsed at a time: parsed, a page takes ten times its bytes
+                with parsing if len(response.body) > BIG_PAGE else contextlib.nullcontext():
                     base = response.url or redact_url(url)  # after redirects; without credentials
                     page = [response.body]  # handed over: parse_page drops the bytes once decoded
                     del response
