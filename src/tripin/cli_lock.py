@@ -49,7 +49,9 @@ def run_lock(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if unchanged is not None:
         return print_unchanged(args, unchanged, time.monotonic() - started, argv)
     from tripin.index.cache import Cache, default_cache_dir
+    from tripin.workerproc import fewer_arenas
 
+    fewer_arenas()  # before this run's threads start
     cache = Cache(None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     worker = _early_worker(args, cache)
     try:
