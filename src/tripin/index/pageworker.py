@@ -43,8 +43,7 @@ __all__ = ["BIG_PAGE", "Page", "PageWorker", "serve"]
 _HEADER = 8  # bytes of the frame length, big-endian
 # requests at once (the fetcher lets 32 into httpx): pages and metadata files come in bursts of
 # 30 to 60 (the nvidia-* pages and eight targets' METADATA after torch's); with 8 threads a page
-# waited 0.1 to 0.2 s for one. Pages are parsed one at a time (each parsed takes ten times its
-# bytes); a page waiting for that holds its bytes.
+# waited 0.1 to 0.2 s for one. A page waiting to be parsed holds its bytes.
 _THREADS = 48
 # pages larger than this are parsed one at a time (parsed, a page takes ten times its bytes);
 # smaller ones as they come: behind one lock, click's and colorama's pages (a few kB, on the
