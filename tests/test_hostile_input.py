@@ -435,3 +435,28 @@ def test_a_page_with_a_link_urllib_cannot_read_is_one_line(
     assert run.code != 0 and "malformed link" in run.err and "Traceback" not in run.err, run.err
     assert len(run.err.strip().splitlines()) == 1, run.err
     assert not (work / "pylock.toml").exists()
+
+
+def test_python_dash_m_does_not_import_a_module_from_the_working_directory(tmp_path: Path) -> None:
+    """`python -m tripin check` in a checked-out pull request: `-m` puts the working directory
+    first on sys.path, and its `logging.py` and `tomllib.py` ran before tripin judged anything."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ran"
+    for name in ("logging", "tomllib", "argparse"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    (tmp_path / "constraints.txt").write_text("torch==2.6.0\n")
+    env = {**os.environ, "TRIPIN_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("PYTHONSAFEPATH", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tripin", "check", "constraints.txt"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert not marker.exists(), marker.read_text()
+    assert done.returncode in (0, 1), done.stderr

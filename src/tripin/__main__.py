@@ -3,7 +3,14 @@
 rules are imported, so a pre-commit hook or a re-lock with unchanged inputs costs little more
 than Python's start-up (tripin/memo.py says when an answer holds)."""
 
+import os
 import sys
+
+if __name__ == "__main__" and sys.path and not sys.flags.safe_path and sys.path[0] in ("", os.getcwd()):  # noqa: PTH109 (no pathlib before the memo replay)
+    # `python -m tripin` puts the working directory first on sys.path, so a `logging.py` in a
+    # checked-out pull request whose lock `tripin check` judges would run as tripin loads it.
+    # tripin itself is imported already; only other modules were looked up there.
+    del sys.path[0]
 
 
 def main() -> int:
