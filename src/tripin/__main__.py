@@ -6,10 +6,11 @@ than Python's start-up (tripin/memo.py says when an answer holds)."""
 import os
 import sys
 
-if __name__ == "__main__" and sys.path and not sys.flags.safe_path and sys.path[0] in ("", os.getcwd()):  # noqa: PTH109 (no pathlib before the memo replay)
-    # `python -m tripin` puts the working directory first on sys.path, so a `logging.py` in a
-    # checked-out pull request whose lock `tripin check` judges would run as tripin loads it.
-    # tripin itself is imported already; only other modules were looked up there.
+# `python -m tripin` puts the working directory first on sys.path, so a `logging.py` in a
+# checked-out pull request whose lock `tripin check` judges would run as tripin loads it.
+# tripin itself is imported already; only other modules were looked up there.
+_HERE = os.getcwd()  # noqa: PTH109 (no pathlib before the memo replay)
+if __name__ == "__main__" and sys.path and not sys.flags.safe_path and sys.path[0] in ("", _HERE):
     del sys.path[0]
 
 
