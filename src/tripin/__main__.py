@@ -6,12 +6,22 @@ than Python's start-up (tripin/memo.py says when an answer holds)."""
 import os
 import sys
 
-# `python -m tripin` puts the working directory first on sys.path, so a `logging.py` in a
-# checked-out pull request whose lock `tripin check` judges would run as tripin loads it.
-# tripin itself is imported already; only other modules were looked up there.
-_HERE = os.getcwd()  # noqa: PTH109 (no pathlib before the memo replay)
-if __name__ == "__main__" and sys.path and not sys.flags.safe_path and sys.path[0] in ("", _HERE):
-    del sys.path[0]
+
+def _leave_the_working_directory_off_sys_path() -> None:
+    """`python -m tripin` puts the working directory first on sys.path, so a `logging.py` in a
+    checked-out pull request whose lock `tripin check` judges would run as tripin loads it.
+    tripin itself is imported already; only other modules were looked up there."""
+    if __name__ != "__main__" or not sys.path or sys.flags.safe_path:
+        return
+    try:
+        here = os.getcwd()  # noqa: PTH109 (no pathlib before the memo replay)
+    except OSError:  # a working directory since removed: nothing can be imported from it
+        return
+    if sys.path[0] in ("", here):
+        del sys.path[0]
+
+
+_leave_the_working_directory_off_sys_path()
 
 
 def main() -> int:
