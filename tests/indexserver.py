@@ -135,6 +135,9 @@ class IndexServer(ThreadingHTTPServer):
         self.advertise_metadata = False
         self.html_only = False  # answer PEP 503 HTML whatever the Accept header asks
         self.require_auth: tuple[str, str] | None = None  # (user, password) for HTTP Basic, or None
+        # the index again under each of these path prefixes (`/team-a`: /team-a/simple/...,
+        # /team-a/files/...), each behind its own (user, password): several indexes on one host
+        self.mounts: dict[str, tuple[str, str]] = {}
         # PyTorch-style variant roots: /<variant>/<name>/ (download.pytorch.org/whl/<variant>/<name>/)
         self.variant_pages: dict[str, dict[str, dict[str, Any]]] = {}
         self._blobs: dict[str, bytes] = {}  # in-memory files (publish)
@@ -385,6 +388,7 @@ class IndexServer(ThreadingHTTPServer):
         self.advertise_metadata = False
         self.html_only = False
         self.require_auth = None
+        self.mounts = {}
         self.variant_pages.clear()
         self.reset()
 
@@ -480,8 +484,11 @@ class IndexHandler(BaseHTTPRequestHandler):
             if hang is not None:
                 wake.wait(min(hang.seconds, MAX_HANG))
                 raise _NoAnswer
-            if self.server.require_auth is not None:
-                user, password = self.server.require_auth
+            mount = next((m for m in self.server.mounts if route.startswith(m + "/")), None)
+            required = self.server.require_auth if mount is None else self.server.mounts[mount]
+            route = route if mount is None else route[len(mount) :]
+            if required is not None:
+                user, password = required
                 expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
                 if self.headers.get("Authorization") != expected:
                     self._send(401, b"unauthorized\n", {"WWW-Authenticate": 'Basic realm="index"'})

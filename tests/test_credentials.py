@@ -83,6 +83,35 @@ def test_credentials_in_the_url(guarded: IndexServer, tmp_path: Path, capsys: py
     _no_secret_anywhere(tmp_path, run.out, run.err)
 
 
+def test_two_indexes_on_one_host_send_each_its_own_credentials_with_its_files(
+    index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitLab serves each project's index under its own path on one host, each behind its own
+    token. File URLs carry none: each takes those of the index whose path it shares most of,
+    as pip does (the first index's went with both, and the second's files got HTTP 401)."""
+    other = "0ther-pw"
+    index.mounts = {"/team-a": ("alice", SECRET), "/team-b": ("bob", other)}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NETRC", raising=False)
+    team_a = index.url.replace("http://", f"http://alice:{SECRET}@") + "/team-a/simple"
+    team_b = index.url.replace("http://", f"http://bob:{other}@") + "/team-b/simple"
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.tripin]\nindex-url = "{team_a}"\n\n'
+        f'[[tool.uv.index]]\nname = "team-b"\nurl = "{team_b}"\nexplicit = true\n\n'
+        '[tool.uv.sources]\nfilelock = { index = "team-b" }\n'
+    )
+    run = tripin(capsys, "lock", "filelock", "fsspec", "-t", X86, "--cache-dir", "c")
+    assert run.code == 0, run.err
+    files = [r.path for r in index.requests if "/files/" in r.path and r.status in (200, 206)]
+    assert any(p.startswith("/team-b/files/filelock-") for p in files), files
+    assert any(p.startswith("/team-a/files/fsspec-") for p in files), files
+    assert not [r.path for r in index.requests if r.status == 401]
+    (tmp_path / "pyproject.toml").unlink()
+    assert other not in run.out + run.err
+    _no_secret_anywhere(tmp_path, run.out, run.err)
+
+
 def test_credentials_from_netrc(guarded: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     netrc = tmp_path / "home" / ".netrc"
     netrc.write_text(f"machine 127.0.0.1\n  login alice\n  password {SECRET}\n")
@@ -328,3 +357,25 @@ def test_printed_text_masks_userinfo_up_to_its_last_at(text: str, masked: str) -
 )
 def test_an_index_url_loses_its_userinfo_and_never_raises(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "user"),
+    [
+        ("https://gitlab.example.org/api/v4/projects/12/packages/pypi/files/ab/x-1-py3-none-any.whl", "twelve"),
+        ("https://gitlab.example.org/api/v4/projects/1/packages/pypi/files/cd/x-1-py3-none-any.whl", "one"),
+        ("https://gitlab.example.org/other/x-1-py3-none-any.whl", "one"),  # no index shares more: the first
+        ("https://gitlab.example.org:8443/api/v4/projects/1/packages/pypi/files/x.whl", None),  # another origin
+    ],
+)
+def test_a_file_takes_the_credentials_of_the_index_whose_path_it_shares_most_of(url: str, user: str | None) -> None:
+    import httpx
+
+    from tripin.index.auth import given_for
+    from tripin.index.http import Fetcher
+
+    fetcher = Fetcher()
+    fetcher.add_credentials("https://one:pw1@gitlab.example.org/api/v4/projects/1/packages/pypi/simple")
+    fetcher.add_credentials("https://twelve:pw12@gitlab.example.org/api/v4/projects/12/packages/pypi/simple/")
+    given = given_for(fetcher.credentials, httpx.URL(url))
+    assert (given[0] if given else None) == user

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import netrc
 import os
+import posixpath
 import threading
 from collections.abc import Generator, Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from tripin.errors import IndexFetchError
 from tripin.index.http import is_loopback, origin_key
 from tripin.index.models import redact_url
 
-__all__ = ["IndexAuth", "clear_text_error"]
+__all__ = ["IndexAuth", "clear_text_error", "given_for"]
 
 
 def _basic(username: str, password: str) -> str:
@@ -26,6 +27,7 @@ def _basic(username: str, password: str) -> str:
 
 
 Given = tuple[str, str | None]  # a user name, and its password when one was given (maybe empty)
+Where = tuple[str, str]  # an index URL's origin (http.origin_key) and path, ending in "/"
 
 
 def _userinfo(url: httpx.URL) -> Given | None:
@@ -38,6 +40,20 @@ def _userinfo(url: httpx.URL) -> Given | None:
     return unquote(user), unquote(password) if colon else None
 
 
+def given_for(given: Mapping[Where, Given], url: httpx.URL) -> Given | None:
+    """The credentials of the index on the URL's origin whose path shares the most folders with
+    the URL's, as pip picks them: two indexes on one host (GitLab's per-project ones, say) each
+    send their own with the files they link to, where the first index's went with both. Equal
+    shares: the first index given."""
+    origin = origin_key(url.scheme, url.host, url.port)
+    best: Given | None = None
+    depth = -1
+    for (where, path), value in given.items():
+        if where == origin and (shared := posixpath.commonprefix([url.path, path]).rfind("/")) > depth:
+            best, depth = value, shared
+    return best
+
+
 def clear_text_error(where: str) -> IndexFetchError:
     return IndexFetchError(
         f"{where}: refusing to send credentials over plain http to a host other than this machine "
@@ -47,10 +63,10 @@ def clear_text_error(where: str) -> IndexFetchError:
 
 
 class IndexAuth(httpx.Auth):
-    """`given`: credentials from index URLs by origin (http.origin_key), for the files an index
-    links to on its own host, whose URLs carry none."""
+    """`given`: credentials from index URLs by origin and path (`given_for`), for the files an
+    index links to on its own host, whose URLs carry none."""
 
-    def __init__(self, given: Mapping[str, Given] | None = None) -> None:
+    def __init__(self, given: Mapping[Where, Given] | None = None) -> None:
         self._given = given if given is not None else {}
         self._found: dict[str, tuple[str, str] | None] = {}
         self._lock = threading.Lock()
@@ -61,7 +77,7 @@ class IndexAuth(httpx.Auth):
             return
         url = request.url
         clear = url.scheme == "http" and not is_loopback(url.host)
-        given = _userinfo(url) or self._given.get(origin_key(url.scheme, url.host, url.port))
+        given = _userinfo(url) or given_for(self._given, url)
         if given is not None and clear:
             raise clear_text_error(redact_url(str(url)))
         found = self._find(url, given, keyring=given is not None)

@@ -123,12 +123,13 @@ class Fetcher:
         # httpcore's pool stalled for its 5 s keep-alive expiry now and then (4 connections,
         # 16 threads: 6.3 s runs). Callers may then run more threads than connections.
         self._slots = threading.BoundedSemaphore(max_connections)
-        # credentials given in index URLs, by origin: the files and metadata an index links to
-        # on its own host are fetched with them, as pip does (their URLs never carry them)
-        self.credentials: dict[str, tuple[str, str | None]] = {}
+        # credentials given in index URLs, by origin and path: the files and metadata an index
+        # links to on its own host are fetched with them, as pip does (their URLs never carry them)
+        self.credentials: dict[tuple[str, str], tuple[str, str | None]] = {}
 
     def add_credentials(self, url: str) -> None:
-        """Remember the userinfo of an index URL for its origin (the first index's wins)."""
+        """Remember the userinfo of an index URL for its origin and path (the first index's
+        wins where two URLs share both; auth.given_for says which index a file URL is of)."""
         from urllib.parse import unquote, urlsplit
 
         try:
@@ -139,7 +140,7 @@ class Fetcher:
         if parts.username is None or not parts.hostname:
             return
         password = None if parts.password is None else unquote(parts.password)
-        key = origin_key(parts.scheme, parts.hostname, port)
+        key = (origin_key(parts.scheme, parts.hostname, port), unquote(parts.path).rstrip("/") + "/")
         self.credentials.setdefault(key, (unquote(parts.username), password))
 
     def warm(self) -> None:
