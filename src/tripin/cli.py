@@ -15,6 +15,7 @@ __all__ = ["main"]
 
 
 RULES_HELP = "show, verify and refresh the ruleset"
+CACHE_HELP = "show the cache directory, or empty it of all or of what this tripin no longer reads"
 
 
 def _default_python() -> str:
@@ -292,6 +293,12 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
             help="also install what the lock's dependency group NAME needs (repeatable)",
         )
         install.add_argument("--dry-run", action="store_true", help="print the plan and the command; install nothing")
+    if wanted("cache"):
+        from tripin.cli_cache import add_cache_parser
+
+        add_cache_parser(sub, CACHE_HELP)
+    else:
+        sub.add_parser("cache", help=CACHE_HELP)
     completion = sub.add_parser(
         "completion",
         help="print a shell completion script",
@@ -350,6 +357,7 @@ _COMMANDS = {  # command -> (module, function)
     "build-plan": ("cli_build", "run_build_plan"),
     "install": ("cli_build", "run_install"),
     "rules": ("cli_rules", "run_rules"),
+    "cache": ("cli_cache", "run_cache"),
 }
 
 

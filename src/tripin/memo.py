@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_PREFIXES",
+    "RELOCK_FORMAT",
+    "cache_folders",
     "cache_root",
     "code_stamp",
     "default_rules_dir",
@@ -124,6 +126,21 @@ def cache_root() -> Path:
 
 
 INDEX_CACHE_FORMAT = 2  # tripin/index/cache.py keeps its entries under ROOT/v<format>/ (v1: in two-hex folders)
+RELOCK_FORMAT = 2  # tripin/relock.py keeps its entries under ROOT/v<format>/relock
+
+
+def cache_folders() -> dict[str, set[str]]:
+    """The `v<N>` folders of the cache directory this tripin reads, each with the kinds of entry
+    it keeps there: the index cache's, this memo's and the re-lock memo's, each versioned on its
+    own. `tripin cache prune` removes everything else."""
+    out: dict[str, set[str]] = {}
+    for form, kinds in (
+        (INDEX_CACHE_FORMAT, ("projects", "metadata")),
+        (_FORMAT, ("check", "lock")),
+        (RELOCK_FORMAT, ("relock",)),
+    ):
+        out.setdefault(f"v{form}", set()).update(kinds)
+    return out
 
 
 def pages_cached(root: str) -> bool:

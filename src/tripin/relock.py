@@ -27,11 +27,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tripin.memo import ENV_PREFIXES, listing
+from tripin.memo import ENV_PREFIXES, RELOCK_FORMAT, listing
 
 __all__ = ["inputs_key", "lookup", "remember"]
 
-_FORMAT = 2
+_FORMAT = RELOCK_FORMAT
 
 
 def _file_digest(path: Path) -> str:
