@@ -10,7 +10,6 @@ that holds other things. A symlink is removed, never followed."""
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import time
@@ -111,20 +110,13 @@ def _count(path: Path) -> tuple[int, int]:
             return 1, path.lstat().st_size
         except OSError:
             return 0, 0
+    from tripin.memo import walk_files
+
     files = size = 0
-    todo: list[str | Path] = [path]
-    while todo:
+    for entry in walk_files(path):
         try:
-            entries = list(os.scandir(todo.pop()))
+            size += entry.stat(follow_symlinks=False).st_size
         except OSError:
             continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                todo.append(entry.path)
-                continue
-            try:
-                size += entry.stat(follow_symlinks=False).st_size
-            except OSError:
-                continue
-            files += 1
+        files += 1
     return files, size
