@@ -1,5 +1,6 @@
-"""`tripin cache dir|clean|prune` on a cache a real lock filled, with the leftovers of older
-cache forms beside it (the index cache's `v1`, old memo folders inside `v2`)."""
+"""`tripin cache dir|clean|prune` on a cache a real lock filled, with what other tripins left
+beside it: an index cache of an older form (`v1`), a kind of entry this one does not keep inside
+a folder it reads, a form it does not know (`v99`), and interrupted writes."""
 
 from __future__ import annotations
 
