@@ -3,9 +3,8 @@ of it or what this tripin no longer reads.
 
 Each change of an entry's form moves its kind (index cache, memo, re-lock memo) to a new `v<N>`
 folder (the index cache's fan-out change left a 96 MB `v1` behind), and nothing read the old
-ones again.
-Only `v<N>` entries of the cache directory are touched: `TRIPIN_CACHE_DIR` may name a folder
-that holds other things. A symlink is removed, never followed."""
+ones again. Only `v<N>` entries of the cache directory are touched: `TRIPIN_CACHE_DIR` may name
+a folder that holds other things. A symlink is removed, never followed."""
 
 from __future__ import annotations
 
