@@ -195,6 +195,23 @@ def test_stale_pages_are_revalidated_not_refetched(
     assert not [r for r in index.requests if r.route.endswith(".metadata")]
 
 
+def test_a_304_without_cache_control_keeps_the_page_fresh_for_its_max_age(
+    index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The test index's 304 carries ETag and Last-Modified only; the page's max-age stays (RFC
+    9111 4.3.4), where before every run after a revalidation asked again."""
+    index.cache_control = "max-age=600, public"
+    args = lock_args(index.simple_url, work / "cache", X86, extra=["torch==2.6.0"])
+    assert tripin(capsys, *args).code == 0
+    index.reset()
+    assert tripin(capsys, *args, "--refresh").code == 0
+    assert {r.status for r in index.requests if r.route.startswith("/simple/")} == {304}
+    index.reset()
+    (work / "pylock.toml").unlink()  # a lock resolved again, reading the pages the cache holds
+    assert tripin(capsys, *args).code == 0
+    assert not [r for r in index.requests if r.route.startswith("/simple/")]
+
+
 def test_offline_with_an_empty_cache_says_what_is_missing(
     index: IndexServer, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -286,6 +286,10 @@ class IndexClient:
         max_age = _max_age(response_headers)
         if status == 304 and cached is not None and rows is not None:
             _log.debug("%s: unchanged (304)", key)
+            if "cache-control" not in response_headers:
+                # a 304 updates the stored response with the fields it has (RFC 9111 4.3.4): one
+                # that leaves Cache-Control out keeps the page's max-age, not none at all
+                max_age = cached.max_age
             self.cache.touch("projects", key, cached, max_age)
             return rows
         if status == 404:
