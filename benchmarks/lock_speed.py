@@ -15,12 +15,15 @@ alternating (tripin cold, tripin warm, uv cold, uv warm, then again), medians of
   tripin/resolver/conflicts.py). Not recorded: the conflict needs every release of five big
   projects and the torch 2.15 family, far more than the test indexes should carry.
 
-Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin
-resolves again with -U, revalidating stale pages with conditional requests; uv runs with
---offline, its fastest warm mode). Re-lock (real project): tripin run again as it was, with
-nothing changed, which is what a user or CI re-running `tripin lock` pays: the pins are kept and
-the inputs are the lock's, so it resolves nothing (benchmarks/relock_speed.py shows it beside
-reading the lock). Both are set against uv's warm run, each with its own ratio.
+Cold: an empty cache. Warm: the cache of the cold run, nothing changed upstream (tripin runs
+with -U; uv with --offline, its fastest warm mode). With the pages fresh in the cache and
+unchanged, tripin answers -U from the lock the cold run resolved from those same pages, without
+resolving (tripin/relock.py); the row "resolve" is -U again with that memo removed from the
+cache (pages and metadata kept), which resolves from the cache: what -U costs when a page did
+change. Re-lock (real project): tripin run again as it was, with nothing changed, which is what
+a user or CI re-running `tripin lock` pays: the pins are kept and the inputs are the lock's, so
+it resolves nothing (benchmarks/relock_speed.py shows it beside reading the lock). Each is set
+against uv's warm run, with its own ratio.
 Every row gives the median wall time, the median peak RSS (the sum of the
 peaks of the command's processes: tripin's page worker counts; the largest where a row runs several
 commands) and the size of the cache that the cold run left.
@@ -112,6 +115,7 @@ class Tool:
     make: Make
     cache: str  # the cache directory's name inside the working directory
     phases: tuple[str, ...] = ("cold", "warm")  # run in this order in one working directory
+    prepare: Callable[[Path, str], None] | None = None  # before a phase, not timed
 
 
 @dataclass
@@ -201,6 +205,8 @@ def compare(name: str, tools: list[Tool], server: IndexServer | None, runs: int)
             with tempfile.TemporaryDirectory() as tmp:
                 work = Path(tmp)
                 for phase in tool.phases:
+                    if tool.prepare is not None:
+                        tool.prepare(work, phase)
                     commands, env = tool.make(work, phase)
                     if server is not None:
                         server.reset()
@@ -252,14 +258,24 @@ def main() -> int:
             argv = [tripin, "lock", *reqs, "--index-url", url, "--cache-dir", str(work / "tc"), "-q"]
             for t in targets:
                 argv += ["--target", t]
-            # warm: pages fresh or revalidated (ETag), metadata from the cache, and a real resolution:
-            # -U, or the unchanged inputs would be answered from the re-lock memo without resolving.
-            # re-lock: that case, the same command again with nothing changed (pins kept, nothing
-            # resolved, no request; benchmarks/relock_speed.py shows it beside reading the lock)
-            return [[*argv, "-U"] if phase == "warm" else argv], base_env
+            # warm: -U, answered from the pages' memo while they are fresh and unchanged; resolve:
+            # -U with that memo removed, a real resolution from the cache. re-lock: the same
+            # command again with nothing changed (pins kept, nothing resolved, no request;
+            # benchmarks/relock_speed.py shows it beside reading the lock)
+            return [[*argv, "-U"] if phase in ("warm", "resolve") else argv], base_env
+
+        def prepare(work: Path, phase: str) -> None:
+            if phase == "resolve":  # every memo goes; the index cache's pages and metadata stay
+                from tripin.memo import cache_folders
+
+                for version, kinds in cache_folders().items():
+                    for kind in kinds:
+                        if kind not in ("projects", "metadata"):
+                            shutil.rmtree(work / "tc" / version / kind, ignore_errors=True)
 
         label = f"tripin lock, {len(targets)} target{'s' if len(targets) > 1 else ''}"
-        return Tool(label, make, "tc", ("cold", "warm", "re-lock") if relock else ("cold", "warm"))
+        phases = ("cold", "warm", "re-lock", "resolve") if relock else ("cold", "warm")
+        return Tool(label, make, "tc", phases, prepare)
 
     def uv_compile(url: str, reqs: list[str], python: str = "3.12", platform: str | None = None) -> Tool:
         def make(work: Path, phase: str) -> tuple[list[list[str]], dict[str, str]]:
@@ -324,12 +340,15 @@ def main() -> int:
         t_cold, u_cold = pair(rows, "tripin lock, 8 targets, cold", "uv pip compile --universal, cold")
         t_warm, u_warm = pair(rows, "tripin lock, 8 targets, warm", "uv pip compile --universal, warm")
         ratios.append(("real project, 8 targets, cold: tripin / uv --universal", t_cold.wall / u_cold.wall, 1.0))
-        warm = "real project, 8 targets, warm (-U, resolved again): tripin / uv --offline"
+        warm = "real project, 8 targets, warm (-U, pages unchanged: not resolved): tripin / uv --offline"
         ratios.append((warm, t_warm.wall / u_warm.wall, 1.5))
+        t_resolve, _ = pair(rows, "tripin lock, 8 targets, resolve", "uv pip compile --universal, warm")
+        resolve = "real project, 8 targets, warm (-U, memo removed: resolved again): tripin / uv --offline"
+        ratios.append((resolve, t_resolve.wall / u_warm.wall, 1.5))
         t_relock, _ = pair(rows, "tripin lock, 8 targets, re-lock", "uv pip compile --universal, warm")
         relock = "real project, 8 targets, re-lock, nothing changed: tripin / uv --offline"
         ratios.append((relock, t_relock.wall / u_warm.wall, 1.5))
-        peak = max(t_cold.rss_mb, t_warm.rss_mb)
+        peak = max(t_cold.rss_mb, t_warm.rss_mb, t_resolve.rss_mb)
         ratios.append(("real project, 8 targets, peak RSS of tripin (MB; bar 150)", peak / 150, 1.0))
         ratios.append(("real project, cache after a cold lock: tripin / uv", t_cold.cache_mb / u_cold.cache_mb, 1.0))
 

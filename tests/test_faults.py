@@ -246,7 +246,7 @@ def test_two_runs_share_one_cache(index: IndexServer, work: Path, tmp_path: Path
     replays = tmp_path / "shared" / f"v{memo._FORMAT}"
     for entry in entries:  # every entry whole: header line with the sha256 of the rest
         if entry.is_relative_to(replays):  # memo.py's: marshal, renamed into place
-            assert len(marshal.loads(entry.read_bytes())) == 7  # the answer (4), files, rules, listings
+            assert len(marshal.loads(entry.read_bytes())) == 8  # the answer (4), pages, files, rules, listings
             continue
         head, _, body = entry.read_bytes().partition(b"\n")
         assert json.loads(head)["sha256"] == hashlib.sha256(body).hexdigest()

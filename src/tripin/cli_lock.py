@@ -42,7 +42,8 @@ def run_lock(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tripin import memo
     from tripin.cli_relock import print_unchanged, unchanged_lock
 
-    fresh = args.upgrade or args.upgrade_package or args.refresh or args.print_config
+    # -U too: its answers are remembered only with the index pages they hold while (cli_relock)
+    fresh = args.upgrade_package or args.refresh or args.print_config
     if not fresh and (code := memo.replay_lock(argv)) is not None:
         return code
     unchanged = unchanged_lock(args)  # checked before the settings, packaging and the resolver load
@@ -382,7 +383,9 @@ def _lock_with(
         for path in behind:
             path.unlink(missing_ok=True)
             print(f"removed {path}: this lock no longer writes it (its targets' builds changed)", file=sys.stderr)
-        remember_lock(args, settings, lock, resolutions, constraints, argv, ruleset)
+        # with no version preferred, the pages read are all the index gave this lock (cli_relock)
+        pages = dict(client.pages) if preferences.empty else None
+        remember_lock(args, settings, lock, resolutions, constraints, argv, ruleset, pages=pages)
     from tripin.resolver.resolve import warning_lines
 
     for warning in warning_lines(resolutions):  # the JSON keeps one per target, as before

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,26 +21,32 @@ if TYPE_CHECKING:
 __all__ = ["print_unchanged", "remember_lock", "unchanged_lock"]
 
 
-def _relock_key(args: argparse.Namespace) -> tuple[Path | None, str]:
+def _relock_key(args: argparse.Namespace, *, from_pages: bool = False) -> tuple[Path | None, str]:
+    """`from_pages`: the key of a lock resolved with no version preferred, which a first lock
+    and a -U run share (relock.py): -U and --refresh left out, the index pages in the entry."""
     from tripin import relock
     from tripin.memo import cache_root, code_stamp
 
     root = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
     # options that change how a run talks or where it reads from, not what it locks
-    options = {k: v for k, v in vars(args).items() if k not in ("quiet", "verbose", "format", "offline")}
+    left_out = ("quiet", "verbose", "format", "offline", *(("upgrade", "refresh") if from_pages else ()))
+    options = {k: v for k, v in vars(args).items() if k not in left_out}
+    if from_pages:
+        options["resolved-from"] = "pages"
     return root, relock.inputs_key(code_stamp(), options, os.environ)
 
 
 def unchanged_lock(args: argparse.Namespace) -> dict[str, Any] | None:
     """The remembered summary of a lock this machine wrote from the same inputs, if nothing
-    changed since (tripin/relock.py); None when there is something to resolve."""
-    if args.upgrade or args.upgrade_package or args.refresh or args.print_config:
+    changed since (tripin/relock.py); None when there is something to resolve. For -U, the
+    index pages it was resolved from must be unchanged too."""
+    if args.upgrade_package or args.refresh or args.print_config:
         return None
     from tripin import relock
     from tripin.memo import rule_files
 
-    root, key = _relock_key(args)
-    return relock.lookup(root, key, rule_files(args.rules))
+    root, key = _relock_key(args, from_pages=args.upgrade)
+    return relock.lookup(root, key, rule_files(args.rules), offline=args.offline)
 
 
 def remember_lock(
@@ -51,9 +57,17 @@ def remember_lock(
     constraints: Iterable[Path],
     argv: Sequence[str],
     ruleset: Ruleset,
+    *,
+    pages: Mapping[str, str | None] | None = None,
 ) -> None:
-    if args.upgrade or args.upgrade_package or args.refresh or any(t.endswith("-auto") for t in settings.targets):
-        return  # such runs never look up; an -auto target depends on the host, not on the inputs
+    """`pages`: the project pages the run read (IndexClient.pages), given when it preferred no
+    version: then a later -U with the same inputs may reuse the lock while they are unchanged."""
+    keep_pins = not (args.upgrade or args.upgrade_package or args.refresh)
+    read = {key: digest for key, digest in (pages or {}).items() if digest is not None}
+    # a page the cache does not hold (a 404) cannot be checked later: no entry for -U then
+    from_pages = bool(read) and len(read) == len(pages or {}) and not args.upgrade_package
+    if not (keep_pins or from_pages) or any(t.endswith("-auto") for t in settings.targets):
+        return  # such runs are never answered so; an -auto target depends on the host, not on the inputs
     from tripin import relock
     from tripin.memo import rule_files
     from tripin.reqfile import uses_environment
@@ -66,7 +80,6 @@ def remember_lock(
     if any(in_clear_over_network(url) for url in [*(i.url for i in settings.indexes), settings.pytorch_index]):
         return  # its warning (plain http) is said on every run, as pip says it, never skipped with the work
 
-    root, key = _relock_key(args)
     outputs = [settings.lock_path, *constraints]
     summary = _relock_summary(lock, resolutions, constraints, ruleset, settings)
     summary["lock"] = str(settings.lock_path)
@@ -83,12 +96,18 @@ def remember_lock(
     listings = [(str(where.parent.absolute()), where.stem, where.suffix)]
     summary["listings"] = listings
     rules = rule_files(args.rules)
+    if from_pages:
+        root, key = _relock_key(args, from_pages=True)
+        relock.remember(
+            root, key, rules=rules, inputs=inputs, outputs=outputs, summary=summary, listings=listings, pages=read
+        )
+        if not args.refresh:  # the next -U answers before argparse while these pages hold (memo._lock_key)
+            _store_answer(args, argv, {**summary, "pages": read})
+    if not keep_pins:
+        return
+    root, key = _relock_key(args)
     relock.remember(root, key, rules=rules, inputs=inputs, outputs=outputs, summary=summary, listings=listings)
-    if root is not None:
-        from tripin import memo
-
-        answer = render_unchanged(args, summary)
-        memo.store_lock(argv, root, args.rules, [*inputs, *outputs], answer, listings)
+    _store_answer(args, argv, summary)
 
 
 def _relock_summary(
@@ -128,12 +147,30 @@ def print_unchanged(args: argparse.Namespace, summary: dict[str, Any], elapsed: 
     answer = render_unchanged(args, summary)
     sys.stderr.write(answer[3])
     sys.stdout.write(memo.with_seconds(*answer[:3], elapsed))
-    files, listings = summary.get("files"), summary.get("listings")
-    root, _ = _relock_key(args)
-    if root is not None and isinstance(files, list) and isinstance(listings, list):
-        where = [(d, prefix, suffix) for d, prefix, suffix in listings]
-        memo.store_lock(argv, root, args.rules, [Path(f) for f in files], answer, where)
+    _store_answer(args, argv, summary, answer)
     return EXIT_OK
+
+
+def _store_answer(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    summary: dict[str, Any],
+    answer: tuple[str, str, str, str] | None = None,
+) -> None:
+    """What this run said, for memo.replay_lock to say again to the same arguments while the
+    files (and, for -U, the index pages) that it rests on are unchanged."""
+    from tripin import memo, relock
+
+    files, listings, pages = summary.get("files"), summary.get("listings"), summary.get("pages")
+    root, _ = _relock_key(args)
+    if root is None or not isinstance(files, list) or not isinstance(listings, list):
+        return
+    checks = relock.page_checks(root, pages) if isinstance(pages, dict) else []
+    if checks is None:
+        return
+    where = [(d, prefix, suffix) for d, prefix, suffix in listings]
+    answer = answer or render_unchanged(args, summary)
+    memo.store_lock(argv, root, args.rules, [Path(f) for f in files], answer, where, checks)
 
 
 def render_unchanged(args: argparse.Namespace, summary: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -142,7 +179,8 @@ def render_unchanged(args: argparse.Namespace, summary: dict[str, Any]) -> tuple
     lock_path, outputs = summary["lock"], summary["constraints"]
     errors = []
     if args.verbose:
-        errors.append(f"tripin: {lock_path}: inputs, rules and outputs as when written: nothing to resolve")
+        pages = f" and the {len(summary['pages'])} index pages" if "pages" in summary else ""
+        errors.append(f"tripin: {lock_path}: inputs, rules, outputs{pages} as when written: nothing to resolve")
     errors += [one_line(f"warning: {warning}") for warning in summary["warnings"]]
     stderr = "".join(f"{line}\n" for line in errors)
     if args.format == "json":
@@ -171,10 +209,17 @@ def render_unchanged(args: argparse.Namespace, summary: dict[str, Any]) -> tuple
     if args.quiet:
         return "", "", "none", stderr
     before = f"Locked {summary['packages']} packages for {len(summary['targets'])} target(s) in "
-    after = (
-        f"s (nothing to resolve: inputs, rules and outputs as when tripin wrote them; -U, -P or --refresh "
-        f"resolve again) -> {lock_path}, " + ", ".join(outputs) + "\n"
-    )
+    if "pages" in summary:
+        kept = "as cached (--offline)" if args.offline else "fresh in the cache"
+        why = (
+            f"nothing to resolve: inputs, rules, outputs and the {len(summary['pages'])} index pages it was "
+            f"resolved from as when tripin wrote them, the pages {kept}; --refresh resolves again"
+        )
+    else:
+        why = (
+            "nothing to resolve: inputs, rules and outputs as when tripin wrote them; -U, -P or --refresh resolve again"
+        )
+    after = f"s ({why}) -> {lock_path}, " + ", ".join(outputs) + "\n"
     after += "".join(f"{line}\n" for line in summary["lines"])
     after += f"  no package changed against the previous {lock_path}\n"
     return before, after, "text", stderr

@@ -14,9 +14,10 @@ for other inputs. Entries are written only by a run that parsed its arguments an
 
 `tripin lock` keeps the same kind of entry (replay_lock, store_lock) for what it said when it
 found nothing to resolve: written only where tripin/relock.py would skip resolving (never for
--U, -P, --refresh, an -auto target or a requirements file reading `${NAME}`), it holds the
+-P, --refresh, an -auto target or a requirements file reading `${NAME}`), it holds the
 digests of the inputs, the rules and the lock and constraints files as written, so a re-lock
-with the same arguments answers before argparse, as a warm check does.
+with the same arguments answers before argparse, as a warm check does. An answer to -U also
+holds the header line of each index page the lock was resolved from, and when it goes stale.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def cache_folders() -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for form, kinds in (
         (INDEX_CACHE_FORMAT, ("projects", "metadata")),
-        (_FORMAT, ("check", "lock")),
+        (_FORMAT, ("check", "lock", "upgrade")),
         (RELOCK_FORMAT, ("relock",)),
     ):
         out.setdefault(f"v{form}", set()).update(kinds)
@@ -295,15 +296,56 @@ def replay_lock(argv: Sequence[str]) -> int | None:
         return None
     _missed.add(tuple(argv))
     root = lock_root(argv)
-    answer = _load(_entry_path(argv, root, "lock") if root else None)
-    if answer is None or len(answer) != 4:
+    upgrade, key = _lock_key(argv)
+    answer = _load(_entry_path(key, root, "upgrade" if upgrade else "lock") if root else None)
+    if answer is None or len(answer) != 5:
         return None
-    before, after, kind, errors = answer
+    before, after, kind, errors, pages = answer
     if not (isinstance(before, str) and isinstance(after, str) and isinstance(kind, str) and isinstance(errors, str)):
+        return None
+    if not isinstance(pages, tuple) or (upgrade and not pages):
+        return None
+    if not _pages_unchanged(pages, offline="--offline" in argv[: _end_of_options(argv)]):
         return None
     sys.stderr.write(errors)
     sys.stdout.write(with_seconds(before, after, kind, time.monotonic() - started))
     return 0
+
+
+def _end_of_options(argv: Sequence[str]) -> int:
+    return argv.index("--") if "--" in argv else len(argv)
+
+
+_UPGRADE = ("-U", "--upgrade")
+
+
+def _lock_key(argv: Sequence[str]) -> tuple[bool, list[str]]:
+    """(whether the run is a -U, the arguments its answer is kept under). A -U's answer is kept
+    without the -U (the kind of entry tells it), so that the first lock, whose resolution
+    preferred no version either, leaves the answer to the -U after it (relock.py). Before `--`,
+    a word `-U` is always that flag: argparse takes no word it knows as an option's value."""
+    end = _end_of_options(argv)
+    upgrade = any(word in _UPGRADE for word in argv[:end])
+    return upgrade, [w for i, w in enumerate(argv) if i >= end or w not in _UPGRADE]
+
+
+def _pages_unchanged(pages: tuple[tuple[str, bytes, float], ...], *, offline: bool) -> bool:
+    """An answer to -U (relock.py) holds while each index page it was resolved from has the
+    same cache entry header (so the same body), and, online, has not gone stale. A re-lock's
+    answer names no page."""
+    import time
+
+    now = time.time()
+    try:
+        for path, line, expires in pages:  # unmarshalled: any shape is a miss
+            with open(path, "rb") as handle:
+                if handle.readline(65536) != line:
+                    return False
+            if not offline and not now < expires:
+                return False
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
 
 
 def with_seconds(before: str, after: str, kind: str, elapsed: float) -> str:
@@ -329,25 +371,37 @@ def store_lock(
     read: Iterable[Path],
     answer: tuple[str, str, str, str],
     listings: Iterable[tuple[str, str, str]] = (),
+    pages: Iterable[tuple[str, bytes, float]] = (),
 ) -> None:
     """After a lock run that `replay_lock` may answer for: (text before the seconds, text
     after them, "text" or "json", what went to stderr), valid while `read` is unchanged and
-    each (directory, prefix, suffix) of `listings` lists the same names (see `listing`)."""
+    each (directory, prefix, suffix) of `listings` lists the same names (see `listing`). With
+    `pages` (index cache entry, its header line, when it goes stale), the answer to these
+    arguments with -U, valid while each of them holds too."""
     from tripin.redact import redact_text
 
     if os.path.abspath(lock_root(argv) or "") != os.path.abspath(root):
         return  # an abbreviated --cache-dir: replay_lock would look elsewhere
     _missed.discard(tuple(argv))  # an in-process caller running these arguments again may use it
     before, after, kind, errors = answer
-    answer = (redact_text(before), redact_text(after), kind, redact_text(errors))
-    _store(_entry_path(argv, os.fspath(root), "lock"), rules_dir, read, answer, listings)
+    checks = tuple((path, line, expires) for path, line, expires in pages)
+    upgrade, key = _lock_key(argv)
+    if upgrade and not checks:
+        return  # a -U is answered only while the pages it was resolved from hold
+    _store(
+        _entry_path(key, os.fspath(root), "upgrade" if checks else "lock"),
+        rules_dir,
+        read,
+        (redact_text(before), redact_text(after), kind, redact_text(errors), checks),
+        listings,
+    )
 
 
 def _store(
     path: str | None,
     rules_dir: str | None,
     read: Iterable[Path],
-    answer: tuple[str | int, ...],
+    answer: tuple[str | int | tuple[tuple[str, bytes, float], ...], ...],
     listings: Iterable[tuple[str, str, str]] = (),
 ) -> None:
     if path is None:

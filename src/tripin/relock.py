@@ -14,6 +14,14 @@ packaging or the resolver are imported. What the index did since (a new release,
 file) is not looked at: pins are kept anyway, and `--refresh`, `-U` or `-P` resolve again,
 as does any change to an input or an output file.
 
+`-U` is answered from a second kind of entry, with the index in its key. A lock resolved with
+no version preferred (the first in its folder, or a `-U` run) is a function of its inputs and
+of the project pages it read: the files, their hashes and their metadata's are on those pages.
+So that entry also names each page by its index cache key and body digest, and a later `-U`
+reuses the lock while every one of them is in the cache with the same body and still fresh,
+which is what that run would read without a request. A page gone stale or answered 404 (which
+is not cached), an `-auto` target or `--refresh` resolves again.
+
 Entries use the index cache's layout (a JSON header line with the body's sha256, then the
 body; written to a temporary file and renamed), so a torn entry is a miss.
 """
@@ -29,7 +37,7 @@ from typing import Any
 
 from tripin.memo import ENV_PREFIXES, RELOCK_FORMAT, listing
 
-__all__ = ["inputs_key", "lookup", "remember"]
+__all__ = ["inputs_key", "lookup", "page_checks", "remember"]
 
 _FORMAT = RELOCK_FORMAT
 
@@ -55,9 +63,11 @@ def _entry_path(root: Path, key: str) -> Path:
     return root / f"v{_FORMAT}" / "relock" / key[:2] / key
 
 
-def lookup(root: Path | None, key: str, rules: Iterable[Path]) -> dict[str, Any] | None:
+def lookup(root: Path | None, key: str, rules: Iterable[Path], *, offline: bool = False) -> dict[str, Any] | None:
     """The summary remembered when this machine wrote the lock from these inputs, while every
-    input file (rules listed as now) and every output file is exactly what it was; else None."""
+    input file (rules listed as now) and every output file is exactly what it was, and every
+    index page the entry names (`remember`'s `pages`) is in the cache with the same body and
+    still fresh (`offline`: however old, as such a run reads them); else None."""
     if root is None:
         return None
     try:
@@ -73,10 +83,42 @@ def lookup(root: Path | None, key: str, rules: Iterable[Path]) -> dict[str, Any]
         for directory, prefix, suffix, names in entry["listings"]:
             if list(listing(directory, prefix, suffix)) != names:
                 return None
+        if entry.get("pages") is not None and not _pages_unchanged(root, entry["pages"], offline=offline):
+            return None
         summary = entry["summary"]
+        if isinstance(summary, dict) and entry.get("pages") is not None:
+            summary = {**summary, "pages": dict(entry["pages"])}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return summary if isinstance(summary, dict) else None
+
+
+def _pages_unchanged(root: Path, pages: Mapping[str, str], *, offline: bool) -> bool:
+    import time
+
+    from tripin.index.cache import expires, stored_header
+
+    now = time.time()
+    for key, digest in pages.items():
+        found = stored_header(root, "projects", key)
+        if found is None or found[2].get("sha256") != digest or not (offline or now < expires(found[2])):
+            return False
+    return True
+
+
+def page_checks(root: Path, pages: Mapping[str, str]) -> list[tuple[str, bytes, float]] | None:
+    """For memo.replay_lock, which answers before json is imported: each page's cache entry,
+    header line and the time it goes stale, while its body is the one the lock was resolved
+    from; None when one is not."""
+    from tripin.index.cache import expires, stored_header
+
+    out = []
+    for key, digest in pages.items():
+        found = stored_header(root, "projects", key)
+        if found is None or found[2].get("sha256") != digest:
+            return None
+        out.append((str(found[0]), found[1], expires(found[2])))
+    return out
 
 
 def remember(
@@ -88,10 +130,13 @@ def remember(
     outputs: Iterable[Path],
     summary: Mapping[str, Any],
     listings: Iterable[tuple[str, str, str]] = (),
+    pages: Mapping[str, str] | None = None,
 ) -> None:
     """After the outputs were written: the digests of the inputs and of the outputs as on disk,
     each by the path it was read or written by (a symlink pointed elsewhere reads other bytes),
-    and the names each (directory, prefix, suffix) of `listings` lists (memo.listing)."""
+    and the names each (directory, prefix, suffix) of `listings` lists (memo.listing). `pages`:
+    for a lock resolved with no version preferred (the first lock, or -U), the index cache's
+    key and body digest of every project page the resolution read."""
     if root is None:
         return
     rule_list = list(rules)
@@ -101,6 +146,7 @@ def remember(
         "outputs": {str(p.absolute()): _file_digest(p) for p in outputs},
         "listings": [[d, prefix, suffix, list(listing(d, prefix, suffix))] for d, prefix, suffix in listings],
         "summary": dict(summary),
+        **({"pages": dict(pages)} if pages is not None else {}),
     }
     body = json.dumps(entry).encode()
     path = _entry_path(root, key)

@@ -96,6 +96,10 @@ class IndexClient:
         # per index: metadata read from the zip / only found as a `.metadata` file (see below)
         self._zip_ok: dict[str, int] = {}
         self._rescued: dict[str, int] = {}
+        # every project page this run read, by cache key: the sha256 of its cached body, or None
+        # for one the cache does not hold (a 404, or no cache): what relock.py checks before it
+        # answers a later -U from the lock this run writes
+        self.pages: dict[str, str | None] = {}
 
     def close(self, *, wait: bool = True, interrupted: bool = False) -> None:
         """`wait=False` (a refusal, a failure): fetches in flight are not waited for (one to an
@@ -252,6 +256,7 @@ class IndexClient:
             cached = None
         if cached is not None and rows is not None and (self.offline or (cached.fresh() and not self.refresh)):
             _log.debug("%s: from the cache", key)
+            self.pages[key] = cached.sha256
             return rows
         if self.offline:
             raise IndexFetchError(
@@ -290,14 +295,15 @@ class IndexClient:
                 # a 304 updates the stored response with the fields it has (RFC 9111 4.3.4): one
                 # that leaves Cache-Control out keeps the page's max-age, not none at all
                 max_age = cached.max_age
-            self.cache.touch("projects", key, cached, max_age)
+            self.pages[key] = self.cache.touch("projects", key, cached, max_age)
             return rows
         if status == 404:
+            self.pages[key] = None
             return None
         if fresh is None:  # a 304 to a request that asked for none
             raise IndexFetchError(f"{key}: HTTP {status} without a page")
         rows = fresh
-        self.cache.put(
+        self.pages[key] = self.cache.put(
             "projects",
             key,
             Entry(

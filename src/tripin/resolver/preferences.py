@@ -39,6 +39,11 @@ class Preferences:
     def for_target(self, name: str) -> Mapping[NormalizedName, Version]:
         return self.by_target.get(name, self.shared)
 
+    @property
+    def empty(self) -> bool:
+        """No version preferred anywhere: the resolution depends on the inputs and the index alone."""
+        return not self.shared and not any(self.by_target.values())
+
 
 def parse_upgrade_packages(values: Iterable[str]) -> dict[NormalizedName, SpecifierSet]:
     """`-P numpy` or `-P numpy==2.3.4` (any specifier, as pip-tools allows): the names released
