@@ -342,6 +342,46 @@ def test_install_takes_the_locked_file_not_a_namesake_from_another_index(
     assert _installed(python, "six") == "1.17.0"
 
 
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_a_lock_too_long_for_a_command_line_installs_from_a_requirements_file(
+    installer: str,
+    make_index: Callable[..., IndexServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """120 packages as `name @ url#sha256=...` arguments: a command line longer than Windows'
+    32,767 characters, where CreateProcess fails. Above 30,000 they go in a requirements file, on
+    every platform, each line still the locked URL and hash."""
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
+    _isolated(tmp_path, monkeypatch)
+    server = make_index()
+    names = [f"a-package-whose-name-is-long-enough-to-fill-a-windows-command-line-{i:03d}" for i in range(120)]
+    for name in names:
+        server.publish(build_wheel(tmp_path / "w", name, "1.0"))
+    assert tripin(capsys, "lock", *names, "-t", _target(), "-i", server.simple_url).code == 0
+    python = _venv(tmp_path, with_pip=installer == "pip")
+    plan = tripin(capsys, "install", "--python", str(python), "--installer", installer, "--dry-run")
+    assert plan.code == 0, plan.err
+    command = plan.out.splitlines()[-1]
+    assert "--no-deps -r " in command and "/requirements.txt (a temporary file of the 120 packages" in command
+    assert "and Windows takes 32,767)" in command and "#sha256=" not in command
+    run = tripin(capsys, "install", "--python", str(python), "--installer", installer)
+    assert run.code == 0, run.err
+    listed = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(*sorted(d.name for d in m.distributions()))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [n for n in listed.stdout.split() if n.startswith("a-package")] == names
+    tampered = (tmp_path / "pylock.toml").read_text().replace("/files/a_package", "/files/${HOME}/a_package", 1)
+    (tmp_path / "pylock.toml").write_text(tampered)
+    refused = tripin(capsys, "install", "--python", str(python), "--installer", installer, "--dry-run")
+    assert refused.code == 2 and "its wheel URL has a `$`, which pip and uv fill in" in refused.err
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [

@@ -167,6 +167,7 @@ def run_install(args: argparse.Namespace) -> int:
     import shlex
     import shutil
     import subprocess
+    import tempfile
 
     from tripin.check import lock_project
     from tripin.doctor import absolute_python, inspect
@@ -206,31 +207,41 @@ def run_install(args: argparse.Namespace) -> int:
         ),
         None,
     )
-    plan = install_plan(
-        lock,
-        target,
-        python=python,
-        installer=installer,
-        wheelhouse=Path(args.wheelhouse),
-        replace_triton=replace,
-        extras=args.extras,
-        groups=args.groups,
-        has_pip=report.has_pip,
-        project=project,
-    )
-    if not plan.argv:
-        print(nothing_selected(lock, plan.target, args.extras, args.groups))
-        return EXIT_OK
-    command = shlex.join(plan.argv)
-    if args.dry_run:
-        print(f"target {plan.target} into {python} with {installer}: {len(plan.packages)} packages")
-        for p in plan.packages:
-            print(describe(p, args.wheelhouse))
-        print(f"would run: {command}")
-        return EXIT_OK
-    print(f"tripin: running: {command}", file=sys.stderr)
-    sys.stderr.flush()
-    result = subprocess.run(plan.argv, check=False)
+    with tempfile.TemporaryDirectory(prefix="tripin-install-") as tmp:
+        plan = install_plan(
+            lock,
+            target,
+            python=python,
+            installer=installer,
+            wheelhouse=Path(args.wheelhouse),
+            replace_triton=replace,
+            extras=args.extras,
+            groups=args.groups,
+            has_pip=report.has_pip,
+            project=project,
+            requirements_file=Path(tmp) / "requirements.txt",
+        )
+        if not plan.argv:
+            print(nothing_selected(lock, plan.target, args.extras, args.groups))
+            return EXIT_OK
+        command = shlex.join(plan.argv)
+        why = ""
+        if plan.requirements:
+            why = (
+                f" (a temporary file of the {len(plan.requirements)} packages above, each `name @ URL`: on the"
+                f" command line they would make it {plan.length:,} characters long, and Windows takes 32,767)"
+            )
+        if args.dry_run:
+            print(f"target {plan.target} into {python} with {installer}: {len(plan.packages)} packages")
+            for p in plan.packages:
+                print(describe(p, args.wheelhouse))
+            print(f"would run: {command}{why}")
+            return EXIT_OK
+        if plan.requirements:
+            (Path(tmp) / "requirements.txt").write_text("".join(f"{line}\n" for line in plan.requirements))
+        print(f"tripin: running: {command}{why}", file=sys.stderr)
+        sys.stderr.flush()
+        result = subprocess.run(plan.argv, check=False)
     if result.returncode != 0:
         print(f"tripin: error: {installer} exited with {result.returncode}", file=sys.stderr)
         return EXIT_NO_SOLUTION

@@ -13,6 +13,7 @@ filled, by path. `--no-deps`: the lock already lists every package the target ne
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +26,14 @@ from tripin.lock.pylock import wheel_mismatch
 from tripin.pipcmd import pip_head
 from tripin.targets import Target, parse_target
 
-__all__ = ["Plan", "check_indexes", "choose_target", "describe", "install_plan", "nothing_selected"]
+__all__ = ["COMMAND_LIMIT", "Plan", "check_indexes", "choose_target", "describe", "install_plan", "nothing_selected"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL = re.compile(r"https?://[^\s#;\\]+\.whl")
+# Windows' CreateProcess takes a command line of at most 32,767 characters, and each package is
+# an argument of about 250 (`name @ url#sha256=...`): above this length (shlex's quoting, with a
+# margin for Windows'), the requirements go in a file read with -r, on every platform alike
+COMMAND_LIMIT = 30_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +42,9 @@ class Plan:
     argv: tuple[str, ...]
     packages: tuple[LockedPackage, ...]
     wheels: tuple[Path, ...]  # the built wheels taken from the wheelhouse
+    # when the requirements do not fit on a command line: the lines of the file argv reads (-r)
+    requirements: tuple[str, ...] = ()
+    length: int = 0  # of the command line the requirements would have made
 
 
 def _selected(lock: Lock, target: str, extras: Sequence[str], groups: Sequence[str]) -> tuple[LockedPackage, ...]:
@@ -239,8 +247,11 @@ def install_plan(
     groups: Sequence[str] = (),
     has_pip: bool = True,
     project: Project,
+    requirements_file: Path = Path("requirements.txt"),
 ) -> Plan:
-    """The one command that installs `target`'s packages into `python`'s environment.
+    """The one command that installs `target`'s packages into `python`'s environment; one too
+    long for a command line reads them from `requirements_file` (the caller writes
+    `Plan.requirements` there), each wheel as a `name @ URL`, the built ones as file URLs.
     `replace_triton` names an installed Triton whose version string equals the locked one but
     whose build is another (a git install at another commit): only a forced reinstall replaces it.
     What only a pyproject group needs is left out unless `extras` or `groups` names it, as
@@ -262,8 +273,24 @@ def install_plan(
         if uv is None:
             raise ConfigError("--installer uv: uv is not on PATH")
         force = ["--reinstall-package", replace_triton] if replace_triton else []
-        argv = ("uv", "pip", "install", "--python", python, *force, *options, *reqs)
+        head: tuple[str, ...] = ("uv", "pip", "install", "--python", python, *force, *options)
     else:
         force = ["--force-reinstall"] if replace_triton else []
-        argv = (*pip_head(python, has_pip=has_pip), "install", *force, *options, *reqs)
-    return Plan(target=target, argv=argv, packages=packages, wheels=wheels)
+        head = (*pip_head(python, has_pip=has_pip), "install", *force, *options)
+    length = len(shlex.join((*head, *reqs)))
+    if length <= COMMAND_LIMIT:
+        return Plan(target=target, argv=(*head, *reqs), packages=packages, wheels=wheels)
+    # in a requirements file a path is no requirement pip and uv read alike (` #` starts a
+    # comment): a built wheel is named by its file URL there
+    lines = tuple(
+        f"{p.name} @ {built[p.name].absolute().as_uri()}" if p.name in built else r
+        for p, r in zip(packages, reqs, strict=True)
+    )
+    for line in lines:  # pip and uv put the environment's ${NAME} into a requirements file's URLs
+        if "$" in line:
+            raise LockError(
+                f"{line.split(' @ ')[0]}: its wheel URL has a `$`, which pip and uv fill in from the environment in"
+                f" the requirements file a lock this long is installed from: {quote(line, 200)}"
+            )
+    argv = (*head, "-r", str(requirements_file))
+    return Plan(target=target, argv=argv, packages=packages, wheels=wheels, requirements=lines, length=length)
