@@ -254,8 +254,11 @@ def standin_index(make_index: object, tmp_path: Path) -> IndexServer:
     return server
 
 
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """tripin, pip and uv in tmp_path, with this machine's configuration and wheels ignored."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, installer: str = "pip") -> None:
+    """tripin, pip and uv in tmp_path, with this machine's configuration and wheels ignored; a
+    test of `installer` uv is skipped where uv is not installed."""
+    if installer == "uv" and UV is None:
+        pytest.skip("uv is not installed")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
@@ -274,11 +277,9 @@ def test_install_replaces_the_wrong_triton(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    if installer == "uv" and UV is None:
-        pytest.skip("uv is not installed")
     if not _target().startswith("linux-x86_64"):
         pytest.skip("x86_64 rules")
-    _isolated(tmp_path, monkeypatch)
+    _isolated(tmp_path, monkeypatch, installer)
     locked = tripin(capsys, "lock", "torch==2.6.0", "-t", _target(), "-i", standin_index.simple_url)
     assert locked.code == 0, locked.err
     python = _venv(tmp_path, with_pip=installer == "pip")
@@ -323,9 +324,7 @@ def test_install_takes_the_locked_file_not_a_namesake_from_another_index(
     and the public one serves a confpkg 1.0 of its own. `--index-url/--extra-index-url` let pip
     (and uv, which reads extra indexes first) take either file; the locked file by URL and hash
     is the one installed."""
-    if installer == "uv" and UV is None:
-        pytest.skip("uv is not installed")
-    _isolated(tmp_path, monkeypatch)
+    _isolated(tmp_path, monkeypatch, installer)
     internal, public = make_index(), make_index()
     internal.publish(build_wheel(tmp_path / "i", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'internal'\n"}))
     public.publish(build_wheel(tmp_path / "p", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'public'\n"}))
@@ -353,9 +352,7 @@ def test_a_lock_too_long_for_a_command_line_installs_from_a_requirements_file(
     """120 packages as `name @ url#sha256=...` arguments: a command line longer than Windows'
     32,767 characters, where CreateProcess fails. Above 30,000 they go in a requirements file, on
     every platform, each line still the locked URL and hash."""
-    if installer == "uv" and UV is None:
-        pytest.skip("uv is not installed")
-    _isolated(tmp_path, monkeypatch)
+    _isolated(tmp_path, monkeypatch, installer)
     server = make_index()
     names = [f"a-package-whose-name-is-long-enough-to-fill-a-windows-command-line-{i:03d}" for i in range(120)]
     for name in names:
