@@ -14,9 +14,10 @@ packaging or the resolver are imported. What the index did since (a new release,
 file) is not looked at: pins are kept anyway, and `--refresh`, `-U` or `-P` resolve again,
 as does any change to an input or an output file.
 
-`-U` is answered from a second kind of entry, with the index in its key. A lock resolved with
-no version preferred (the first in its folder, or a `-U` run) is a function of its inputs and
-of the project pages it read: the files, their hashes and their metadata's are on those pages.
+`-U` is answered from a second kind of entry, whose key leaves -U and --refresh out. A lock
+resolved with no version preferred (the first in its folder, or a `-U` run) is a function of its
+inputs and of the project pages it read: the files, their hashes and their metadata's are on
+those pages.
 So that entry also names each page by its index cache key and body digest, and a later `-U`
 reuses the lock while every one of them is in the cache with the same body and still fresh,
 which is what that run would read without a request. A page gone stale or answered 404 (which
