@@ -17,6 +17,7 @@ import io
 import os
 import random
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,3 +260,37 @@ def test_fuzzed_inputs_fail_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         shutil.rmtree(root)
     print(f"fuzz: {tally}; slowest process {worst['seconds']:.2f}s, largest {worst['peak_mb']:.0f} MB")
     assert tally["refused"] and tally["ok"] + tally["violations"], tally  # the mutations reach both outcomes
+
+
+def test_fuzzed_locks_fail_cleanly_in_build_plan_and_explain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock variants again, through the commands that turn a lock into a shell script
+    (build-plan) and into words (explain): a script is written only whole and valid for sh, and
+    a refusal is one line."""
+    monkeypatch.setenv("TRIPIN_CACHE_DIR", str(tmp_path / "cache"))
+    tally = {"scripts": 0, "refused": 0, "explained": 0}
+    for case, text in _cases():
+        if case.kind != "pylock":
+            continue
+        root = tmp_path / str(case.number)
+        root.mkdir()
+        _write(root, case, text)
+        for args in (["build-plan", "--target", "linux-aarch64-cp312", "-o", "b.sh"], ["explain", "triton"]):
+            try:
+                code, _, err = _in_process(args, root)
+            except BaseException as exc:  # the finding is which case raised what
+                raise AssertionError(f"{case} {args[0]}: {exc.__class__.__name__}: {str(exc)[:500]}") from exc
+            assert code in (0, 2) and "Traceback" not in err, f"{case} {args[0]}: exit {code}\n{err[-3000:]}"
+            if code == 2:
+                lines = err.splitlines()
+                assert lines[0].startswith("tripin: error: ") and len(lines) <= 2, f"{case} {args[0]}: {err[:2000]!r}"
+                assert args[0] != "build-plan" or not (root / "b.sh").exists(), f"{case}: a script after a refusal"
+                tally["refused"] += 1
+            elif args[0] == "build-plan":
+                syntax = subprocess.run(["sh", "-n", str(root / "b.sh")], capture_output=True, text=True)
+                assert syntax.returncode == 0, f"{case}: {syntax.stderr}"
+                tally["scripts"] += 1
+            else:
+                tally["explained"] += 1
+        shutil.rmtree(root)
+    print(f"fuzz, build-plan and explain: {tally}")
+    assert tally["scripts"] and tally["refused"], tally  # the seed lock builds, and the mutations reach refusals
