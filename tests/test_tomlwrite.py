@@ -230,7 +230,7 @@ def test_what_a_lock_never_holds_is_refused(value: object) -> None:
     with pytest.raises(TypeError):
         dumps({"k": value})
     with pytest.raises(TypeError):
-        dumps({"packages": [{"wheels": [{"k": value}]}]}, multiline={"wheels"})
+        dumps({"packages": [{"wheels": [{"k": value}]}]}, multiline={"packages.wheels"})
 
 
 def test_a_key_must_be_a_string() -> None:
@@ -285,7 +285,7 @@ documents = st.tuples(tables(3), st.lists(package, max_size=3)).map(lambda t: {*
 
 
 def _check(data: dict[str, Any], comments: list[str]) -> None:
-    text = dumps(data, comments, multiline={"wheels"})
+    text = dumps(data, comments, multiline={"packages.wheels"})
     assert tomllib.loads(text) == data
     try:
         expected = tomlkit_dump(data, comments)

@@ -24,8 +24,10 @@ _ESCAPES = {c: f"\\u{c:04x}" for c in [*range(0x20), 0x7F]} | {
 
 
 def dumps(data: Mapping[str, Any], comments: Iterable[str] = (), multiline: Collection[str] = ()) -> str:
-    """`comments` become `# ` lines at the top; a list under a key in `multiline` is written one
-    inline value a line (the lock's wheels), where tomlkit's default would be `[[key]]` tables."""
+    """`comments` become `# ` lines at the top; a list at a dotted path in `multiline`
+    (`packages.wheels`: each package's, as written in the headers) is written one inline value a
+    line, where tomlkit's default would be `[[key]]` tables. A `wheels` key anywhere else is not
+    the lock's wheels, and is written as tomlkit writes any list."""
     out = [f"# {line.translate(_ESCAPES)}\n" for line in comments]  # a comment stays one line
     _body(data, "", out, bool(out), multiline)
     return "".join(out)
@@ -68,7 +70,7 @@ def _body(table: Mapping[str, Any], prefix: str, out: list[str], spaced: bool, m
     tables: list[tuple[str, Any]] = []
     for k, v in table.items():
         key = _key(k)
-        if k in multiline and isinstance(v, list | tuple):
+        if prefix + key in multiline and isinstance(v, list | tuple):
             lines = "".join(f"    {_value(x)},\n" for x in v)
             out.append(f"{key} = [\n{lines}]\n" if v else f"{key} = []\n")
         elif isinstance(v, dict) or _is_tables(v):
@@ -80,7 +82,9 @@ def _body(table: Mapping[str, Any], prefix: str, out: list[str], spaced: bool, m
         blank = "\n" if spaced else ""
         spaced = True
         if isinstance(v, dict):  # a super table, holding only tables, has no header of its own
-            only_tables = v and all(isinstance(x, dict) or (_is_tables(x) and n not in multiline) for n, x in v.items())
+            only_tables = v and all(
+                isinstance(x, dict) or (_is_tables(x) and f"{path}.{_key(n)}" not in multiline) for n, x in v.items()
+            )
             out.append(blank if only_tables else f"{blank}[{path}]\n")
             _body(v, path + ".", out, False, multiline)
         else:
