@@ -208,6 +208,7 @@ def run_install(args: argparse.Namespace) -> int:
         None,
     )
     with tempfile.TemporaryDirectory(prefix="tripin-install-") as tmp:
+        requirements_file = Path(tmp) / "requirements.txt"  # written when the command line would be too long
         plan = install_plan(
             lock,
             target,
@@ -219,7 +220,7 @@ def run_install(args: argparse.Namespace) -> int:
             groups=args.groups,
             has_pip=report.has_pip,
             project=project,
-            requirements_file=Path(tmp) / "requirements.txt",
+            requirements_file=requirements_file,
         )
         if not plan.argv:
             print(nothing_selected(lock, plan.target, args.extras, args.groups))
@@ -238,7 +239,7 @@ def run_install(args: argparse.Namespace) -> int:
             print(f"would run: {command}{why}")
             return EXIT_OK
         if plan.requirements:
-            (Path(tmp) / "requirements.txt").write_text("".join(f"{line}\n" for line in plan.requirements))
+            requirements_file.write_text("".join(f"{line}\n" for line in plan.requirements))
         print(f"tripin: running: {command}{why}", file=sys.stderr)
         sys.stderr.flush()
         result = subprocess.run(plan.argv, check=False)

@@ -25,15 +25,21 @@ def _relock_key(args: argparse.Namespace, *, from_pages: bool = False) -> tuple[
     """`from_pages`: the key of a lock resolved with no version preferred, which a first lock
     and a -U run share (relock.py): -U and --refresh left out, the index pages in the entry."""
     from tripin import relock
-    from tripin.memo import cache_root, code_stamp
+    from tripin.memo import code_stamp
 
-    root = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
+    root = _cache_root(args)
     # options that change how a run talks or where it reads from, not what it locks
     left_out = ("quiet", "verbose", "format", "offline", *(("upgrade", "refresh") if from_pages else ()))
     options = {k: v for k, v in vars(args).items() if k not in left_out}
     if from_pages:
         options["resolved-from"] = "pages"
     return root, relock.inputs_key(code_stamp(), options, os.environ)
+
+
+def _cache_root(args: argparse.Namespace) -> Path | None:
+    from tripin.memo import cache_root
+
+    return None if args.no_cache else Path(args.cache_dir) if args.cache_dir else cache_root()
 
 
 def unchanged_lock(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -162,7 +168,7 @@ def _store_answer(
     from tripin import memo, relock
 
     files, listings, pages = summary.get("files"), summary.get("listings"), summary.get("pages")
-    root, _ = _relock_key(args)
+    root = _cache_root(args)
     if root is None or not isinstance(files, list) or not isinstance(listings, list):
         return
     checks = relock.page_checks(root, pages) if isinstance(pages, dict) else []

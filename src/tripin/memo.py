@@ -384,7 +384,7 @@ def store_lock(
         return  # an abbreviated --cache-dir: replay_lock would look elsewhere
     _missed.discard(tuple(argv))  # an in-process caller running these arguments again may use it
     before, after, kind, errors = answer
-    checks = tuple((path, line, expires) for path, line, expires in pages)
+    checks = tuple(pages)
     upgrade, key = _lock_key(argv)
     if upgrade and not checks:
         return  # a -U is answered only while the pages it was resolved from hold

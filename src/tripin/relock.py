@@ -17,11 +17,10 @@ as does any change to an input or an output file.
 `-U` is answered from a second kind of entry, whose key leaves -U and --refresh out. A lock
 resolved with no version preferred (the first in its folder, or a `-U` run) is a function of its
 inputs and of the project pages it read: the files, their hashes and their metadata's are on
-those pages.
-So that entry also names each page by its index cache key and body digest, and a later `-U`
-reuses the lock while every one of them is in the cache with the same body and still fresh,
-which is what that run would read without a request. A page gone stale or answered 404 (which
-is not cached), an `-auto` target or `--refresh` resolves again.
+those pages. So that entry also names each page by its index cache key and body digest, and a
+later `-U` reuses the lock while every one of them is in the cache with the same body and still
+fresh, which is what that run would read without a request. A page gone stale or answered 404
+(which is not cached), an `-auto` target or `--refresh` resolves again.
 
 Entries use the index cache's layout (a JSON header line with the body's sha256, then the
 body; written to a temporary file and renamed), so a torn entry is a miss.
@@ -97,14 +96,9 @@ def lookup(root: Path | None, key: str, rules: Iterable[Path], *, offline: bool 
 def _pages_unchanged(root: Path, pages: Mapping[str, str], *, offline: bool) -> bool:
     import time
 
-    from tripin.index.cache import expires, stored_header
-
+    checks = page_checks(root, pages)
     now = time.time()
-    for key, digest in pages.items():
-        found = stored_header(root, "projects", key)
-        if found is None or found[2].get("sha256") != digest or not (offline or now < expires(found[2])):
-            return False
-    return True
+    return checks is not None and (offline or all(now < expires for _, _, expires in checks))
 
 
 def page_checks(root: Path, pages: Mapping[str, str]) -> list[tuple[str, bytes, float]] | None:
