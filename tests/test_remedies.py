@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -339,6 +340,44 @@ def test_install_takes_the_locked_file_not_a_namesake_from_another_index(
     who = subprocess.run([str(python), "-c", "import confpkg; print(confpkg.WHO)"], capture_output=True, text=True)
     assert who.stdout.strip() == "internal"
     assert _installed(python, "six") == "1.17.0"
+
+
+def test_the_build_plan_line_is_tripin_install_where_pip_would_merge_indexes(
+    make_index: Callable[..., IndexServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """build-plan's install line: pip merges `--index-url` and `--extra-index-url`, so the public
+    index's confpkg 1.0 could stand in for the internal one the lock takes. The line printed (and
+    the script's own) is `tripin install`, and run as printed, in the activated venv, it installs
+    the internal file."""
+    _isolated(tmp_path, monkeypatch)
+    internal, public = make_index(), make_index()
+    internal.publish(build_wheel(tmp_path / "i", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'internal'\n"}))
+    public.publish(build_wheel(tmp_path / "p", "confpkg", "1.0", files={"confpkg/__init__.py": "WHO = 'public'\n"}))
+    public.publish(build_wheel(tmp_path / "p", "six", "1.17.0"))
+    urls = ["--index-url", public.simple_url, "--extra-index-url", internal.simple_url]
+    assert tripin(capsys, "lock", "confpkg", "six", "-t", _target(), *urls).code == 0
+    plan = tripin(capsys, "build-plan", "--target", _target())
+    assert plan.code == 0, plan.err
+    assert f"could take 'confpkg' '1.0' and 1 more from another of them than '{internal.simple_url}'" in plan.err
+    then = next(line for line in plan.out.splitlines() if line.startswith("then: "))
+    build, install = then.removeprefix("then: ").split(" && ")
+    assert install == f"tripin install --target {_target()} --wheelhouse wheelhouse"
+    python = _venv(tmp_path, with_pip=True)
+    script = subprocess.run(
+        shlex.split(build), cwd=tmp_path, env={**os.environ, "PYTHON": str(python)}, capture_output=True, text=True
+    )
+    assert script.returncode == 0, script.stderr
+    assert (
+        script.stdout.splitlines()[-1] == f"  tripin install --target {_target()} --wheelhouse '{tmp_path}/wheelhouse'"
+    )
+    monkeypatch.setenv("VIRTUAL_ENV", str(python.parent.parent))  # the venv activated, as a user's
+    run = tripin(capsys, *shlex.split(install)[1:])
+    assert run.code == 0, run.err
+    who = subprocess.run([str(python), "-c", "import confpkg; print(confpkg.WHO)"], capture_output=True, text=True)
+    assert who.stdout.strip() == "internal" and _installed(python, "six") == "1.17.0"
 
 
 @pytest.mark.parametrize("installer", ["pip", "uv"])

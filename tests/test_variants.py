@@ -93,6 +93,12 @@ def test_rocm_takes_pytorch_triton_rocm_and_warns(
     assert names["torch"]["version"] == "2.6.0+rocm6.2.4"
     summary = run.out  # type: ignore[attr-defined]
     assert "torch 2.6.0+rocm6.2.4 (wheel), pytorch-triton-rocm 3.2.0 (wheel)" in summary and "no Triton" not in summary
+    # the build plan's install line: pytorch-triton-rocm 3.2.0 has no local label, so pip, given the
+    # default index too, could take a namesake from there (torchtriton, 2022): tripin install instead
+    plan = tripin(capsys, "build-plan", "--target", "linux-x86_64-cp312-rocm6.2")
+    assert plan.code == 0, plan.err
+    assert f"could take 'pytorch-triton-rocm' '3.2.0' from another of them than '{pytorch.url}/rocm6.2'" in plan.err
+    assert plan.out.endswith(" && tripin install --target linux-x86_64-cp312-rocm6.2 --wheelhouse wheelhouse\n")
 
 
 def test_the_impostor_index_loses(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,13 +45,16 @@ def run_build_plan(args: argparse.Namespace) -> int:
             raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
         target = needing[0]
     builds = source_builds(lock, target)
+    via_tripin = None
     if not args.torch:
         from tripin.check import lock_project
         from tripin.install import check_indexes
 
         # the script prints an install line with the lock's indexes: not one the project beside
         # the lock does not configure (this shell's PIP_INDEX_URL cannot make it one, see check)
-        check_indexes(lock.for_target(target), lock_project(project.lock_path), "write a build plan")
+        beside = lock_project(project.lock_path)
+        check_indexes(lock.for_target(target), beside, "write a build plan")
+        via_tripin = _via_tripin(lock, target, args.lock, beside.pytorch_index)
     if builds and not args.torch:
         _require_accepted(lock, builds, ruleset, target, project.lock_path)
     constraints = None if args.torch else _constraints_for(lock, target, args.constraints, project.constraints_path)
@@ -60,6 +64,7 @@ def run_build_plan(args: argparse.Namespace) -> int:
         constraints=constraints,
         only_builds=bool(args.torch),
         local_repositories=local_repositories(ruleset),
+        via_tripin=via_tripin,
     )
     output = args.output or f"build-{target}.sh"
     if output == "-":
@@ -69,9 +74,44 @@ def run_build_plan(args: argparse.Namespace) -> int:
     if not builds:
         print(f"{target} needs no source build; {output} only checks the machine", file=sys.stderr)
     print(f"wrote {output}: builds {', '.join(f'{p.name} {p.version}' for p in builds) or 'nothing'}")
-    line = install_line(lock, target, wheelhouse="wheelhouse", constraints=constraints, only_builds=bool(args.torch))
-    print(f"then: sh {output} wheelhouse && {line}")
+    if via_tripin is None:
+        line = install_line(
+            lock, target, wheelhouse="wheelhouse", constraints=constraints, only_builds=bool(args.torch)
+        )
+    else:
+        line = shlex.join([*via_tripin, "--wheelhouse", "wheelhouse"])
+    print(f"then: sh {shlex.quote(output)} wheelhouse && {line}")
     return EXIT_OK
+
+
+def _via_tripin(lock: Lock, target: str, lock_option: str | None, pytorch_index: str) -> list[str] | None:
+    """`tripin install ...` (without its wheelhouse) where a pip line with the lock's indexes
+    could install another index's file of a locked name and version (sourcebuild's
+    merged_namesakes), said on stderr; None where the pip line installs what the lock holds.
+    PyTorch's own index roots are trusted: the project's, and the one `lock` was given on its
+    command line. A hostile lock naming PyPI there gets the pip line, as every lock did before."""
+    from tripin.config import under_pytorch_index
+    from tripin.errors import one_line, quote
+    from tripin.index.models import redact_url
+    from tripin.sourcebuild import merged_namesakes, tripin_install_argv
+
+    given = lock.extra.get("given")
+    given_root = given.get("pytorch-index-url") if isinstance(given, dict) else None
+    roots = [pytorch_index, *([given_root] if isinstance(given_root, str) else [])]
+    at_risk = merged_namesakes(lock, target, lambda url: under_pytorch_index(url, roots))
+    if not at_risk:
+        return None
+    first, index = at_risk[0], redact_url(at_risk[0].index or "")
+    others = f" and {len(at_risk) - 1} more" if len(at_risk) > 1 else ""
+    print(
+        one_line(
+            f"pip would merge the lock's indexes (--extra-index-url) and could take {quote(first.name, 60)} "
+            f"{quote(first.version, 40)}{others} from another of them than {quote(index, 120)}: "
+            "tripin install installs the locked files by URL and hash"
+        ),
+        file=sys.stderr,
+    )
+    return tripin_install_argv(target, lock_option)
 
 
 def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Ruleset, target: str, path: Path) -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "pyproject_digest",
     "rules_with_overlays",
     "same_index_key",
+    "under_pytorch_index",
 ]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -789,12 +790,20 @@ def index_problem(
         taken = quote(index, 120)
         return f"{name} is pinned to index {pinned.name!r} ({pinned.public_url}) but the lock takes it from {taken}"
     known = {same_index_key(url) for url in configured_indexes(project)}
-    torch_root = re.escape(same_index_key(project.pytorch_index))
-    if not judged or key in known or re.fullmatch(rf"{torch_root}/(?:nightly/)?[A-Za-z0-9._+-]+", key):
+    if not judged or key in known or under_pytorch_index(index, [project.pytorch_index]):
         return None
     return (
         f"{name}: index {quote(index, 120)} is not one the project configures "
         f"({', '.join(configured_indexes(project))}, and the PyTorch index's /<variant> roots)"
+    )
+
+
+def under_pytorch_index(url: str, roots: Sequence[str]) -> bool:
+    """Whether `url` is one of the PyTorch index `roots` or one of their `/<variant>` or
+    `/nightly/<variant>` roots, where a variant target's torch family comes from."""
+    key = same_index_key(url)
+    return any(
+        re.fullmatch(rf"{re.escape(same_index_key(root))}(?:/nightly)?(?:/[A-Za-z0-9._+-]+)?", key) for root in roots
     )
 
 

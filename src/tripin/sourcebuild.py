@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,8 +46,10 @@ __all__ = [
     "local_repositories",
     "lock_for_torch",
     "locked_source_build",
+    "merged_namesakes",
     "recipe_differences",
     "source_builds",
+    "tripin_install_argv",
 ]
 
 _PYPI = "https://pypi.org/simple"
@@ -129,7 +131,11 @@ def build_script(
     constraints: str | None = None,
     only_builds: bool = False,
     local_repositories: frozenset[str] = frozenset(),
+    via_tripin: Sequence[str] | None = None,
 ) -> str:
+    """`via_tripin`: the `tripin install` command (`tripin_install_argv`, without its
+    wheelhouse) the script tells users to run instead of pip, where pip would merge indexes
+    (`merged_namesakes`)."""
     try:
         target = checked_target(target)
         tool_version = checked_version(lock.tool_version)
@@ -141,6 +147,7 @@ def build_script(
         argv = _checked_argv(
             install_argv(lock, target, wheelhouse=None, constraints=constraints, only_builds=only_builds)
         )
+        via = None if via_tripin is None else _checked_tripin_argv(via_tripin)
     except UnsafeValue as exc:
         raise LockError(f"lock: {exc}") from None
     q = shlex.quote
@@ -183,7 +190,9 @@ def build_script(
         'echo "built into $WHEELHOUSE; install with:"',
         # the wheelhouse shell-quoted, so that the printed line runs as printed from any path
         r"""wheelhouse_q=$(printf '%s' "$WHEELHOUSE" | sed "s/'/'\\\\''/g")""",
-        f'printf "  pip install --find-links \'%s\' %s\\n" "$wheelhouse_q" {q(shlex.join(argv[2:]))}',
+        f'printf "  pip install --find-links \'%s\' %s\\n" "$wheelhouse_q" {q(shlex.join(argv[2:]))}'
+        if via is None
+        else f'printf "  %s --wheelhouse \'%s\'\\n" {q(shlex.join(via))} "$wheelhouse_q"',
     ]
     return "\n".join(out) + "\n"
 
@@ -278,6 +287,45 @@ def index_options(packages: Sequence[LockedPackage]) -> list[str]:
     if torch and torch != _PYPI:
         out += ["--extra-index-url" if others else "--index-url", torch]
     return out
+
+
+def merged_namesakes(lock: Lock, target: str, trusted: Callable[[str], bool]) -> list[LockedPackage]:
+    """The packages the pip line could take from another index than the lock's. tripin takes
+    each name from the first index that has it, or the one it is pinned to; pip merges every
+    index it is given, so a file of the same name and version on another index of the line
+    stands in for the locked one: dependency confusion (torchtriton, 2022; pytorch-triton-xpu,
+    on PyTorch's XPU index, has no page on PyPI at all, so anyone may upload one). Not at risk:
+    a source build (named by its exact version, from the wheelhouse), a version with a local
+    label (`2.6.0+cu126`: PyPI refuses those), and a package whose other indexes on the line
+    are all `trusted` ones (PyTorch's, which only PyTorch publishes to)."""
+    options = index_options(lock.for_target(target))  # pairs: (--index-url | --extra-index-url, URL)
+    named = set(options[1::2])
+    if "--index-url" not in options[::2]:  # pip's default index
+        named.add(_PYPI)
+    return [
+        p
+        for p in lock.for_target(target)
+        if p.vcs is None
+        and p.index is not None
+        and "+" not in str(p.version)  # a hostile lock's version may be a TOML integer
+        and any(index != p.index and not trusted(index) for index in named)
+    ]
+
+
+def tripin_install_argv(target: str, lock_path: str | None) -> list[str]:
+    """What installs the target's locked files by URL and hash, where the pip line would merge
+    indexes (`merged_namesakes`); the wheelhouse option goes last."""
+    return ["tripin", "install", "--target", target, *(["--lock", lock_path] if lock_path else [])]
+
+
+def _checked_tripin_argv(argv: Sequence[str]) -> list[str]:
+    """`tripin_install_argv`'s command, each value checked before the script prints it."""
+    if list(argv[:3]) != ["tripin", "install", "--target"] or len(argv) not in (4, 6):
+        raise UnsafeValue("tripin install command", argv)
+    lock_path = argv[5] if len(argv) == 6 else None
+    if lock_path is not None and (not lock_path or lock_path.startswith("-") or not lock_path.isprintable()):
+        raise UnsafeValue("lock file name", lock_path)
+    return tripin_install_argv(checked_target(argv[3]), lock_path)
 
 
 def install_line(
