@@ -251,6 +251,42 @@ def test_an_older_release_locked_for_want_of_a_wheel_is_said(
     assert "macos-arm64-cp312: pkg" not in run.err  # the newest fits there
 
 
+def test_a_fallback_for_want_of_a_newer_glibc_or_macos_names_the_option(
+    make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """llguidance 1.7.6's Linux wheels are manylinux_2_31 only: on 2.28 targets vllm fell back to
+    0.21.0 (x86_64) and 0.11.2 (aarch64), and the warnings did not say that a newer glibc, which
+    the machines may well have, takes the newer releases. They name the option now."""
+    server = make_index()
+    for name, version, tag, requires in [
+        ("pkg", "1.0", "py3-none-manylinux_2_17_x86_64", []),
+        ("pkg", "2.0", "cp39-abi3-manylinux_2_31_x86_64", []),
+        ("pkg", "3.0", "cp39-abi3-manylinux_2_35_aarch64", []),  # another platform: no level takes it here
+        ("app", "1.0", "py3-none-any", ["pkg<2"]),
+        ("app", "2.0", "py3-none-any", ["pkg>=2"]),
+        ("macpkg", "1.0", "py3-none-any", []),
+        ("macpkg", "2.0", "py3-none-macosx_15_0_arm64", []),
+    ]:
+        server.publish(build_wheel(tmp_path / "w", name, version, tag, requires_dist=requires))
+    run = tripin(capsys, "lock", "app", "-t", X86, "-i", server.simple_url)
+    assert run.code == 0, run.err
+    hint = "--manylinux 2.31 takes pkg 2.0 (its wheels need glibc 2.31 or newer)"
+    assert run.err.splitlines() == [
+        f"warning: {X86}: app 2.0 requires pkg, and the pkg releases that fit have no wheel for this target "
+        f"(tripin locks wheels): 1.0 locked; {hint}",
+        f"warning: {X86}: pkg 3.0 has no wheel for this target (tripin locks wheels): 1.0 locked",  # no level would
+    ]
+    wider = tripin(capsys, "lock", "app", "-t", X86, "-i", server.simple_url, "--manylinux", "2.31", "-U")
+    assert wider.code == 0 and "app 2.0 requires" not in wider.err, wider.err
+    versions = {p["name"]: p["version"] for p in read_toml(work / "pylock.toml")["packages"]}
+    assert versions == {"app": "2.0", "pkg": "2.0"}
+    mac = tripin(capsys, "lock", "macpkg", "-t", "macos-arm64-cp312", "-i", server.simple_url, "-U")
+    assert mac.err == (
+        "warning: macos-arm64-cp312: macpkg 2.0 has no wheel for this target (tripin locks wheels): 1.0 locked; "
+        "--macos 15.0 takes macpkg 2.0 (its wheels need macOS 15.0 or newer)\n"
+    )
+
+
 def test_the_same_fallback_on_several_targets_is_one_warning(
     make_index: Callable[..., IndexServer], work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.markers import Marker
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
@@ -157,8 +157,33 @@ class Target:
         memo[tag_text] = rank
         return rank
 
+    def wider_level(self, tag_text: str) -> tuple[str, tuple[int, int]] | None:
+        """("manylinux" | "musllinux" | "macos", level): the lowest libc or OS level at which a
+        wheel with these tags would fit this target, where the level the target allows is its
+        only fault (llguidance 1.7.6's Linux wheels are manylinux_2_31, and a 2.28 target passes
+        over them for 1.3.0). None where no level makes it fit."""
+        found: list[tuple[str, tuple[int, int]]] = []
+        for platform in tag_text.lower().rsplit("-", 1)[-1].split("."):
+            match = _LEVELED.fullmatch(platform)
+            if match is None:
+                continue
+            kind, level = _LEVEL_KIND[match[1]], (int(match[2]), int(match[3]))
+            if kind == "manylinux":
+                wider = replace(self, glibc=level, _cache={}) if level > self.glibc else None
+            elif kind == "musllinux":
+                wider = replace(self, musl=level, _cache={}) if level > self.musl else None
+            else:
+                wider = replace(self, macos=level, _cache={}) if level > self.macos else None
+            if wider is not None and wider.rank_of(tag_text) is not None:
+                found.append((kind, level))
+        return min(found, default=None)
+
     def __str__(self) -> str:
         return self.name
+
+
+_LEVELED = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_\w+")
+_LEVEL_KIND = {"manylinux": "manylinux", "musllinux": "musllinux", "macosx": "macos"}
 
 
 def known_platforms() -> list[str]:

@@ -143,6 +143,9 @@ class Factory:
         # what asked for a name whose fitting releases have no wheel here (a Req's origin, "vllm
         # 0.20.2"), to that name (llguidance): a release passed over for it, not for its own wheels
         self.stuck: dict[str, set[NormalizedName]] = defaultdict(set)
+        # (requirer, name): the newest release in the requirer's range a newer libc or OS level
+        # would give a wheel, and that level (None: no level would)
+        self.stuck_wider: dict[tuple[str, NormalizedName], tuple[Version, tuple[str, tuple[int, int]]] | None] = {}
         # releases offered to the resolver: one newer than the release locked was refused for its
         # requirements, so wheels are not why an older one was locked
         self.offered: dict[NormalizedName, set[Version]] = defaultdict(set)
@@ -340,6 +343,8 @@ class Factory:
                 for r in reqs:  # a requirer is stuck for want of wheels if its own range has none
                     if not self._has_wheels(project, [r, *limits]):
                         self.stuck[r.origin].add(name)
+                        if (r.origin, name) not in self.stuck_wider:  # for the fallback's warning
+                            self.stuck_wider[(r.origin, name)] = self._wider_in(project, [r, *limits])
 
     def _has_wheels(self, project: Project, reqs: Sequence[Req]) -> bool:
         """Whether a release all of `reqs` admit has a wheel for this target that is not yanked."""
@@ -539,6 +544,33 @@ class Factory:
         releases (pydantic>=2.7.4) once for every langchain-openai release, 29,000 rounds."""
         self._ruled_out[candidate.identifier].add((candidate.version, candidate.build))
         _log.debug("%s: %s ruled out: the requirements refuse its dependencies", self.target, candidate)
+
+    def wider_level(self, name: NormalizedName, version: Version) -> tuple[str, tuple[int, int]] | None:
+        """The lowest libc or OS level at which a wheel of this release for this Python would
+        fit the target (Target.wider_level): what a fallback's warning tells users to raise."""
+        project = self._project(name)
+        return next(
+            (self._wider_at(project, k) for k in range(len(project.releases)) if project.version(k) == version), None
+        )
+
+    def _wider_at(self, project: Project, k: int) -> tuple[str, tuple[int, int]] | None:
+        found = [
+            level
+            for row in project.rows(k)
+            if row[10]
+            and (row[3] is None or self._python_ok(row[3]))
+            and not (self.exclude_newer is not None and _uploaded_after(row[6], self.exclude_newer))
+            and (level := self.target.wider_level(row[10])) is not None
+        ]
+        return min(found, default=None)
+
+    def _wider_in(self, project: Project, reqs: Sequence[Req]) -> tuple[Version, tuple[str, tuple[int, int]]] | None:
+        """The newest release `reqs` admit that a wider level would give a wheel, and that level."""
+        for k in self._matching(project, reqs):
+            level = self._wider_at(project, k)
+            if level is not None:
+                return project.version(k), level
+        return None
 
     def versions(self, name: str) -> list[Version]:
         """Every release on the index, usable here or not."""

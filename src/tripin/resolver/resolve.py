@@ -46,14 +46,16 @@ class Fallback:
     newer: str = ""
     blocked: str = ""
     dependency: str = ""
+    wider: str = ""  # the option that would take the newer release (`_wider_option`), if one would
 
     def warning(self, targets: Sequence[str], every: bool = False) -> str:
         """One target's line, as it always read; several targets' together; or all of them."""
+        tail = f"; {self.wider}" if self.wider else ""
         if every:
             why = self._why(f"any of the {len(targets)} targets")
-            return f"{why} (tripin locks wheels): {self.chosen} locked on every target"
+            return f"{why} (tripin locks wheels): {self.chosen} locked on every target{tail}"
         where = "this target" if len(targets) == 1 else "these targets"
-        return f"{', '.join(targets)}: {self._why(where)} (tripin locks wheels): {self.chosen} locked"
+        return f"{', '.join(targets)}: {self._why(where)} (tripin locks wheels): {self.chosen} locked{tail}"
 
     def _why(self, where: str) -> str:
         parts = []
@@ -190,17 +192,42 @@ def _older_for_want_of_wheels(factory: Factory, packages: Mapping[NormalizedName
         newer = [v for v in factory.wheelless.get(name, ()) if between(v)]
         blocked = {v: deps for v in factory.versions(name) if between(v) and (deps := factory.stuck.get(f"{name} {v}"))}
         if newer or blocked:
-            top = max(blocked, default=None)
+            top, newest = max(blocked, default=None), max(newer, default=None)
+            dependency = min(blocked[top]) if top is not None else None
+            # what a newer glibc, musl or macOS would take: for the newest release the warning names
+            hints: list[tuple[NormalizedName, Version, tuple[str, tuple[int, int]]]] = []
+            if newest is not None and (level := factory.wider_level(name, newest)) is not None:
+                hints.append((name, newest, level))
+            found = factory.stuck_wider.get((f"{name} {top}", dependency)) if dependency is not None else None
+            if top is not None and dependency is not None and found is not None:
+                hints.insert(0 if newest is None or top > newest else len(hints), (dependency, *found))
             out.append(
                 Fallback(
                     name=name,
                     chosen=str(chosen),
-                    newer=str(max(newer)) if newer else "",
+                    newer=str(newest) if newest is not None else "",
                     blocked=str(top) if top is not None else "",
-                    dependency=min(blocked[top]) if top is not None else "",
+                    dependency=dependency or "",
+                    wider=_wider_option(*hints[0]) if hints else "",
                 )
             )
     return out
+
+
+_LEVEL_OPTIONS = {
+    "manylinux": ("--manylinux", "glibc"),
+    "musllinux": ("--musllinux", "musl"),
+    "macos": ("--macos", "macOS"),
+}
+
+
+def _wider_option(name: str, version: Version, level: tuple[str, tuple[int, int]]) -> str:
+    """The option that takes a release whose wheels need a newer glibc, musl or macOS than the
+    target allows (llguidance 1.7.6: manylinux_2_31 wheels only): pip on a machine with glibc
+    2.35 installs what a 2.28 target passes over."""
+    option, what = _LEVEL_OPTIONS[level[0]]
+    number = f"{level[1][0]}.{level[1][1]}"
+    return f"{option} {number} takes {name} {version} (its wheels need {what} {number} or newer)"
 
 
 def _between(factory: Factory, name: NormalizedName, chosen: Version) -> Callable[[Version], bool]:
