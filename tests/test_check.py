@@ -813,6 +813,25 @@ def test_a_target_a_lock_s_torch_has_no_wheel_for_is_not_judged(work: Path, caps
     assert not data["violations"]
 
 
+def test_a_torch_wheel_for_a_newer_glibc_is_judged(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A lock made with `--manylinux 2.35` may hold a torch whose one wheel is manylinux_2_35: it
+    installs on those machines of the target, so the Triton beside it is judged there (it was
+    passed over, as for a torch with no wheel for the target at all)."""
+    sha = "0" * 64
+    base = "https://download.pytorch.org/whl/cu126"
+    torch = f"{base}/torch-2.6.0%2Bcu126-cp312-cp312-manylinux_2_35_x86_64.whl"
+    triton = f"{base}/triton-3.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    (work / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "uv"\n'
+        f'[[packages]]\nname = "torch"\nversion = "2.6.0+cu126"\n'
+        f'wheels = [{{ url = "{torch}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+        f'[[packages]]\nname = "triton"\nversion = "3.1.0"\nmarker = "platform_machine == \'x86_64\'"\n'
+        f'wheels = [{{ url = "{triton}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+    )
+    run = tripin(capsys, "check", "pylock.toml", "--target", X86)
+    assert run.code == 1 and "TP001" in run.out and "triton" in run.out, run.out + run.err
+
+
 @pytest.mark.parametrize(
     "url",
     [

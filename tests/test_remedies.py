@@ -342,6 +342,48 @@ def test_install_takes_the_locked_file_not_a_namesake_from_another_index(
     assert _installed(python, "six") == "1.17.0"
 
 
+def _glibc() -> tuple[int, int] | None:
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        return None
+    major, _, minor = text.removeprefix("glibc ").partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+
+
+@pytest.mark.skipif((_glibc() or (0, 0)) < (2, 31), reason="needs glibc 2.31 or newer")
+def test_install_takes_the_wheels_of_the_machine_s_glibc(
+    make_index: Callable[..., IndexServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A lock made with `--manylinux 2.31` holds wheels the default 2.28 level does not take
+    (llguidance 1.7's manylinux_2_31 ones under vllm): `tripin install` refused such a lock, "the
+    lock has no wheel for" the target, on a machine whose glibc takes them, as pip does. A wheel
+    for a newer glibc than the machine's is refused, saying which each needs."""
+    _isolated(tmp_path, monkeypatch)
+    server = make_index()
+    server.publish(build_wheel(tmp_path / "w", "newlibc", "1.0", "py3-none-manylinux_2_31_x86_64"))
+    server.publish(build_wheel(tmp_path / "w", "futurelibc", "1.0", "py3-none-manylinux_2_99_x86_64"))
+    if not _target().startswith("linux-x86_64"):
+        pytest.skip("x86_64 wheels")
+    lock = ["lock", "-t", _target(), "-i", server.simple_url]
+    assert tripin(capsys, *lock, "newlibc", "--manylinux", "2.31").code == 0
+    python = _venv(tmp_path, with_pip=True)
+    run = tripin(capsys, "install", "--python", str(python))
+    assert run.code == 0, run.err
+    assert _installed(python, "newlibc") == "1.0"
+    assert tripin(capsys, *lock, "futurelibc", "--manylinux", "2.99", "--lock", "pylock.future.toml").code == 0
+    glibc = _glibc()
+    assert glibc is not None
+    refused = tripin(capsys, "install", "--python", str(python), "--lock", "pylock.future.toml", "--dry-run")
+    assert refused.code == 2 and refused.err == (
+        f"tripin: error: futurelibc 1.0: the lock's wheels for {_target()} need glibc 2.99 or newer, "
+        f"and this machine has {glibc[0]}.{glibc[1]}\n"
+    )
+
+
 def test_the_build_plan_line_is_tripin_install_where_pip_would_merge_indexes(
     make_index: Callable[..., IndexServer],
     tmp_path: Path,

@@ -538,14 +538,16 @@ def _check_indexes(
 def _installs_on(entry: _Entry, target: Target) -> bool:
     """Whether an entry given by wheels has one for the target: a lock with no `environments`
     (uv pip compile on an x86_64 machine) has torch for x86_64 alone, and no installer puts it
-    on aarch64, so nothing there is judged. An entry without wheels (a source) is taken."""
+    on aarch64, so nothing there is judged. An entry without wheels (a source) is taken, and so
+    is a wheel for a newer glibc or macOS than the target's default level (a lock made with
+    --manylinux 2.35): it installs on that target's newer machines."""
     wheels = entry.data.get("wheels")
     if not isinstance(wheels, list) or not wheels:
         return True
     for wheel in wheels:
         where = _wheel_where(wheel)
         tags = tag_text(where) if where is not None else None
-        if tags is None or target.rank_of(tags) is not None:
+        if tags is None or target.rank_of(tags) is not None or target.wider_level(tags) is not None:
             return True  # a wheel for the target, or one check cannot read: judged, as before
     return False
 

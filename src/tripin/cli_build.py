@@ -261,6 +261,8 @@ def run_install(args: argparse.Namespace) -> int:
             has_pip=report.has_pip,
             project=project,
             requirements_file=requirements_file,
+            glibc=report.glibc,
+            macos=report.macos,
         )
         if not plan.argv:
             print(nothing_selected(lock, plan.target, args.extras, args.groups))

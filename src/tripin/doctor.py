@@ -48,7 +48,12 @@ MISSING_FILES = "TP014"  # an installed Triton whose RECORD lists files that are
 
 _ASK = r"""
 import json, os, platform, sys
+try:
+    glibc = os.confstr("CS_GNU_LIBC_VERSION")
+except (AttributeError, ValueError, OSError):
+    glibc = None
 print(json.dumps({
+    "glibc": glibc, "macos": platform.mac_ver()[0] if sys.platform == "darwin" else None,
     "executable": sys.executable, "path": [p for p in sys.path if p],
     "python": "%d.%d.%d" % sys.version_info[:3], "implementation": sys.implementation.name,
     "os_name": os.name, "sys_platform": sys.platform, "platform_machine": platform.machine(),
@@ -124,6 +129,10 @@ class Report:
     verdict: dict[str, str] | None = None  # on the Triton commit: level (ok, warning, error), reason
     probes: list[dict[str, Any]] = field(default_factory=list)
     has_pip: bool = False  # whether the fix can run this interpreter's own pip (else uv)
+    # the machine's glibc and macOS levels ("2.36", "14.5"; None where not that OS or not told):
+    # which of a lock's wheels `tripin install` may take, as pip's own tags would
+    glibc: str | None = None
+    macos: str | None = None
     missing: dict[str, list[str]] = field(default_factory=dict)  # a Triton's RECORD files not there
 
     @property
@@ -132,7 +141,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["has_pip"], data["missing"]
+        del data["has_pip"], data["missing"], data["glibc"], data["macos"]
         for finding in data["findings"]:
             then = [list(argv) for argv in finding.pop("then")]
             finding["fix"] = {"text": finding["fix"], "argv": finding.pop("argv") or None, "then": then}
@@ -243,6 +252,14 @@ def _answer(python: str, text: str) -> dict[str, Any]:
     return info
 
 
+def _level(value: object, pattern: str) -> str | None:
+    """MAJOR.MINOR from what the interpreter said (`glibc 2.36`, macOS `14.5.1` or `15`)."""
+    match = re.fullmatch(pattern, value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    return match[1] or f"{match[2]}.0"
+
+
 def inspect(python: str) -> tuple[Report, dict[str, str]]:
     info = _answer(python, _run(python, _ASK))
     env = _environment(info)
@@ -251,6 +268,8 @@ def inspect(python: str) -> tuple[Report, dict[str, str]]:
         python_version=str(info["python"]),
         platform=f"{env['sys_platform']} {env['platform_machine']}",
         target=_target_name(env),
+        glibc=_level(info.get("glibc"), r"glibc (\d+\.\d+)"),
+        macos=_level(info.get("macos"), r"(\d+\.\d+)(?:\.\d+)?|(\d+)"),
     )
     seen: set[str] = set()
     for dist in distributions(path=[str(p) for p in info["path"]]):

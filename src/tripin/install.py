@@ -25,6 +25,7 @@ from tripin.lock.model import Lock, LockedPackage
 from tripin.lock.pylock import wheel_mismatch
 from tripin.pipcmd import pip_head
 from tripin.targets import Target, parse_target
+from tripin.wheelfile import tag_text
 
 __all__ = ["COMMAND_LIMIT", "Plan", "check_indexes", "choose_target", "describe", "install_plan", "nothing_selected"]
 
@@ -143,10 +144,20 @@ def _pinned(package: LockedPackage, target: Target) -> str:
             raise LockError(f"{package.name} {package.version}: not an http(s) wheel URL: {wheel.url!r}")
         if (mismatch := wheel_mismatch(package, wheel)) is not None:
             raise LockError(mismatch)
-        tags = "-".join(wheel.filename.removesuffix(".whl").rsplit("-", 3)[-3:])  # py3-none-any
-        if (rank := target.rank_of(tags)) is not None:
+        tags = tag_text(wheel.filename)  # a wheel's name, as wheel_mismatch found it
+        if tags is not None and (rank := target.rank_of(tags)) is not None:
             ranked.append((rank, wheel))
     if not ranked:
+        levels = [
+            level for w in package.wheels if (tags := tag_text(w.filename)) and (level := target.wider_level(tags))
+        ]
+        if levels:  # wheels for a newer glibc (macOS) than this machine's: pip refuses them too
+            kind, (major, minor) = min(levels)
+            what, have = ("macOS", target.macos) if kind == "macos" else ("glibc", target.glibc)
+            raise LockError(
+                f"{package.name} {package.version}: the lock's wheels for {target.name} need {what} {major}.{minor}"
+                f" or newer, and this machine has {have[0]}.{have[1]}"
+            )
         raise LockError(f"{package.name} {package.version}: the lock has no wheel for {target.name}")
     wheel = min(ranked, key=lambda pair: pair[0])[1]
     sha = dict(wheel.hashes).get("sha256", "")
@@ -248,6 +259,8 @@ def install_plan(
     has_pip: bool = True,
     project: Project,
     requirements_file: Path = Path("requirements.txt"),
+    glibc: str | None = None,
+    macos: str | None = None,
 ) -> Plan:
     """The one command that installs `target`'s packages into `python`'s environment; one too
     long for a command line reads them from `requirements_file` (the caller writes
@@ -262,7 +275,9 @@ def install_plan(
     if not packages:  # no command: pip and uv refuse one with no requirement (see nothing_selected)
         return Plan(target=target, argv=(), packages=(), wheels=())
     check_indexes(packages, project)
-    parsed = parse_target(target)
+    # the wheels the machine takes, as pip's tags there would: its own glibc or macOS level (a
+    # lock made with --manylinux 2.35 holds manylinux_2_31 wheels), the defaults where not told
+    parsed = parse_target(target, glibc=glibc, macos=macos)
     builds = [p for p in packages if p.vcs is not None]
     wheels = tuple(_built_wheel(p, wheelhouse, parsed) for p in builds)
     built = {p.name: wheel for p, wheel in zip(builds, wheels, strict=True)}
