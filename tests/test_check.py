@@ -793,20 +793,26 @@ def test_a_stale_lock_s_fix_is_the_lock_command_that_makes_it(
     assert tripin(capsys, "check", "pylock.req.toml").code == 0
 
 
-def test_a_target_a_lock_s_torch_has_no_wheel_for_is_not_judged(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`uv pip compile -o pylock.toml` on x86_64 writes no `environments`: its torch installs on
-    x86_64 alone, so the default aarch64 target is not judged (it said TP001 there)."""
+def _uv_x86_lock(work: Path, torch_platform: str, triton: str) -> None:
+    """pylock.toml as `uv pip compile` writes it on x86_64: no `environments`, torch 2.6.0+cu126
+    with one wheel for `torch_platform`, and `triton` for x86_64."""
     sha = "0" * 64
     base = "https://download.pytorch.org/whl/cu126"
-    torch = f"{base}/torch-2.6.0%2Bcu126-cp312-cp312-manylinux_2_28_x86_64.whl"
-    triton = f"{base}/triton-3.2.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    torch_url = f"{base}/torch-2.6.0%2Bcu126-cp312-cp312-{torch_platform}_x86_64.whl"
+    triton_url = f"{base}/triton-{triton}-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
     (work / "pylock.toml").write_text(
         'lock-version = "1.0"\ncreated-by = "uv"\n'
         f'[[packages]]\nname = "torch"\nversion = "2.6.0+cu126"\n'
-        f'wheels = [{{ url = "{torch}", hashes = {{ sha256 = "{sha}" }} }}]\n'
-        f'[[packages]]\nname = "triton"\nversion = "3.2.0"\nmarker = "platform_machine == \'x86_64\'"\n'
-        f'wheels = [{{ url = "{triton}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+        f'wheels = [{{ url = "{torch_url}", hashes = {{ sha256 = "{sha}" }} }}]\n'
+        f'[[packages]]\nname = "triton"\nversion = "{triton}"\nmarker = "platform_machine == \'x86_64\'"\n'
+        f'wheels = [{{ url = "{triton_url}", hashes = {{ sha256 = "{sha}" }} }}]\n'
     )
+
+
+def test_a_target_a_lock_s_torch_has_no_wheel_for_is_not_judged(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`uv pip compile -o pylock.toml` on x86_64 writes no `environments`: its torch installs on
+    x86_64 alone, so the default aarch64 target is not judged (it said TP001 there)."""
+    _uv_x86_lock(work, "manylinux_2_28", "3.2.0")
     run = tripin(capsys, "check", "--strict", "pylock.toml")
     assert run.code == 0, run.out + run.err
     data = json.loads(tripin(capsys, "check", "pylock.toml", "--format", "json").out)
@@ -817,17 +823,7 @@ def test_a_torch_wheel_for_a_newer_glibc_is_judged(work: Path, capsys: pytest.Ca
     """A lock made with `--manylinux 2.35` may hold a torch whose one wheel is manylinux_2_35: it
     installs on those machines of the target, so the Triton beside it is judged there (it was
     passed over, as for a torch with no wheel for the target at all)."""
-    sha = "0" * 64
-    base = "https://download.pytorch.org/whl/cu126"
-    torch = f"{base}/torch-2.6.0%2Bcu126-cp312-cp312-manylinux_2_35_x86_64.whl"
-    triton = f"{base}/triton-3.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
-    (work / "pylock.toml").write_text(
-        'lock-version = "1.0"\ncreated-by = "uv"\n'
-        f'[[packages]]\nname = "torch"\nversion = "2.6.0+cu126"\n'
-        f'wheels = [{{ url = "{torch}", hashes = {{ sha256 = "{sha}" }} }}]\n'
-        f'[[packages]]\nname = "triton"\nversion = "3.1.0"\nmarker = "platform_machine == \'x86_64\'"\n'
-        f'wheels = [{{ url = "{triton}", hashes = {{ sha256 = "{sha}" }} }}]\n'
-    )
+    _uv_x86_lock(work, "manylinux_2_35", "3.1.0")
     run = tripin(capsys, "check", "pylock.toml", "--target", X86)
     assert run.code == 1 and "TP001" in run.out and "triton" in run.out, run.out + run.err
 
