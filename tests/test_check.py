@@ -828,6 +828,20 @@ def test_a_torch_wheel_for_a_newer_glibc_is_judged(work: Path, capsys: pytest.Ca
     assert run.code == 1 and "TP001" in run.out and "triton" in run.out, run.out + run.err
 
 
+def test_a_wheel_for_an_absurd_glibc_level_is_passed_over_at_once(work: Path) -> None:
+    """Whether a wheel fits a newer glibc is asked of every level up to the wheel's: a hostile
+    lock's manylinux_2_99999999 torch would have made check build a hundred million tags."""
+    _uv_x86_lock(work, "manylinux_2_99999999", "3.1.0")
+    run = subprocess.run(
+        [sys.executable, "-m", "tripin", "check", "pylock.toml", "--target", X86],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr  # no wheel for the target at any level: not judged
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -168,6 +168,8 @@ class Target:
             if match is None:
                 continue
             kind, level = _LEVEL_KIND[match[1]], (int(match[2]), int(match[3]))
+            if max(level) > _MAX_LEVEL:  # a hostile lock's manylinux_2_99999999: every level below is a tag
+                continue
             if kind == "manylinux":
                 wider = replace(self, glibc=level, _cache={}) if level > self.glibc else None
             elif kind == "musllinux":
@@ -182,7 +184,8 @@ class Target:
         return self.name
 
 
-_LEVELED = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_\w+")
+_LEVELED = re.compile(r"(manylinux|musllinux|macosx)_(\d{1,4})_(\d{1,4})_\w+")
+_MAX_LEVEL = 99
 _LEVEL_KIND = {"manylinux": "manylinux", "musllinux": "musllinux", "macosx": "macos"}
 
 
