@@ -45,6 +45,8 @@ def _one_line(err: str) -> str:
         (["torch>=", "--target", X86], 2, "invalid requirement 'torch>='"),
         (["torch==2.6.0"], 2, "no target given"),
         (["torch==2.6.0", "--target", X86, "--manylinux", "2"], 2, "invalid manylinux glibc level '2'"),
+        # every level below a target's own is one of its tags: 2.99999999 listed a hundred million
+        (["torch==2.6.0", "--target", X86, "--manylinux", "2.99999999"], 2, "invalid manylinux glibc level"),
         (["torch==2.6.0", "triton==3.1.0", "--target", X86], 1, "no version of triton satisfies"),
     ],
 )

@@ -411,7 +411,8 @@ _LEVELS = {"manylinux": ("manylinux glibc", "2.28"), "musllinux": ("musllinux", 
 def _level(value: str | None, key: str, sources: Mapping[str, str]) -> str | None:
     """--manylinux, --musllinux, --macos (or their setting): MAJOR.MINOR, checked here where
     it is known which of the command line, the environment or pyproject.toml gave it."""
-    if value is not None and not re.fullmatch(r"\d+\.\d+", str(value)):
+    # two digits a part: every level below a target's own is one of its tags (2.99999999 was a hang)
+    if value is not None and not re.fullmatch(r"\d{1,2}\.\d{1,2}", str(value)):
         what, example = _LEVELS[key]
         raise ConfigError(f"{sources[key]}: invalid {what} level {quote(value)}: expected MAJOR.MINOR, e.g. {example}")
     return value

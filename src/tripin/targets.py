@@ -195,7 +195,7 @@ def known_platforms() -> list[str]:
 
 
 def _level(text: str, what: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)\.(\d+)", text)
+    match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})", text)  # as config.py: every lower level is a tag
     if not match:
         raise TargetError(f"invalid {what} level {text!r}: expected MAJOR.MINOR, e.g. 2.28")
     return int(match[1]), int(match[2])
