@@ -45,7 +45,7 @@ def run_build_plan(args: argparse.Namespace) -> int:
             raise LockError(f"choose a target with --target (targets needing source builds: {listed})")
         target = needing[0]
     builds = source_builds(lock, target)
-    via_tripin = None
+    via_tripin, why = None, ""
     if not args.torch:
         from tripin.check import lock_project
         from tripin.install import check_indexes
@@ -54,7 +54,7 @@ def run_build_plan(args: argparse.Namespace) -> int:
         # the lock does not configure (this shell's PIP_INDEX_URL cannot make it one, see check)
         beside = lock_project(project.lock_path)
         check_indexes(lock.for_target(target), beside, "write a build plan")
-        via_tripin = _via_tripin(lock, target, args.lock, beside.pytorch_index)
+        via_tripin, why = _via_tripin(lock, target, args.lock, beside.pytorch_index)
     if builds and not args.torch:
         _require_accepted(lock, builds, ruleset, target, project.lock_path)
     constraints = None if args.torch else _constraints_for(lock, target, args.constraints, project.constraints_path)
@@ -67,6 +67,8 @@ def run_build_plan(args: argparse.Namespace) -> int:
         via_tripin=via_tripin,
     )
     output = args.output or f"build-{target}.sh"
+    if why:  # said once the lock passed every check the script makes of it
+        print(why, file=sys.stderr)
     if output == "-":
         sys.stdout.write(script)  # redacted by the stream
         return EXIT_OK
@@ -84,12 +86,13 @@ def run_build_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _via_tripin(lock: Lock, target: str, lock_option: str | None, pytorch_index: str) -> list[str] | None:
+def _via_tripin(lock: Lock, target: str, lock_option: str | None, pytorch_index: str) -> tuple[list[str] | None, str]:
     """`tripin install ...` (without its wheelhouse) where a pip line with the lock's indexes
     could install another index's file of a locked name and version (sourcebuild's
-    merged_namesakes), said on stderr; None where the pip line installs what the lock holds.
-    PyTorch's own index roots are trusted: the project's, and the one `lock` was given on its
-    command line. A hostile lock naming PyPI there gets the pip line, as every lock did before."""
+    merged_namesakes), and the line that says why; (None, "") where the pip line installs what
+    the lock holds. PyTorch's own index roots are trusted: the project's, and the one `lock` was
+    given on its command line. A hostile lock naming PyPI there gets the pip line, as every lock
+    did before."""
     from tripin.config import under_pytorch_index
     from tripin.errors import one_line, quote
     from tripin.index.models import redact_url
@@ -100,18 +103,15 @@ def _via_tripin(lock: Lock, target: str, lock_option: str | None, pytorch_index:
     roots = [pytorch_index, *([given_root] if isinstance(given_root, str) else [])]
     at_risk = merged_namesakes(lock, target, lambda url: under_pytorch_index(url, roots))
     if not at_risk:
-        return None
+        return None, ""
     first, index = at_risk[0], redact_url(at_risk[0].index or "")
     others = f" and {len(at_risk) - 1} more" if len(at_risk) > 1 else ""
-    print(
-        one_line(
-            f"pip would merge the lock's indexes (--extra-index-url) and could take {quote(first.name, 60)} "
-            f"{quote(first.version, 40)}{others} from another of them than {quote(index, 120)}: "
-            "tripin install installs the locked files by URL and hash"
-        ),
-        file=sys.stderr,
+    why = one_line(
+        f"pip would merge the lock's indexes (--extra-index-url) and could take {quote(first.name, 60)} "
+        f"{quote(first.version, 40)}{others} from another of them than {quote(index, 120)}: "
+        "tripin install installs the locked files by URL and hash"
     )
-    return tripin_install_argv(target, lock_option)
+    return tripin_install_argv(target, lock_option), why
 
 
 def _require_accepted(lock: Lock, builds: Sequence[LockedPackage], ruleset: Ruleset, target: str, path: Path) -> None:
