@@ -64,7 +64,8 @@ def run_build_plan(args: argparse.Namespace) -> int:
         constraints=constraints,
         only_builds=bool(args.torch),
         local_repositories=local_repositories(ruleset),
-        via_tripin=via_tripin,
+        via_tripin=via_tripin is not None,
+        lock_option=args.lock,
     )
     output = args.output or f"build-{target}.sh"
     if why:  # said once the lock passed every check the script makes of it

@@ -124,6 +124,14 @@ def checked_version(value: object) -> str:
     return text
 
 
+def checked_file_name(value: object, what: str) -> str:
+    """A file name the printed install line names (`-c constraints.txt`, `--lock PATH`): never
+    empty, never an option, nothing unprintable."""
+    if not isinstance(value, str) or not value or len(value) > _MAX or value.startswith("-") or not value.isprintable():
+        raise UnsafeValue(what, value)
+    return value
+
+
 def checked_requirement(value: object) -> str:
     """A PEP 508 requirement by name: never an option (`--index-url=...`), never a URL."""
     from packaging.requirements import InvalidRequirement, Requirement

@@ -19,6 +19,7 @@ from tripin.scriptvalues import (
     checked_commit,
     checked_env_name,
     checked_env_value,
+    checked_file_name,
     checked_index_url,
     checked_local_url,
     checked_note,
@@ -131,10 +132,11 @@ def build_script(
     constraints: str | None = None,
     only_builds: bool = False,
     local_repositories: frozenset[str] = frozenset(),
-    via_tripin: Sequence[str] | None = None,
+    via_tripin: bool = False,
+    lock_option: str | None = None,
 ) -> str:
-    """`via_tripin`: the `tripin install` command (`tripin_install_argv`, without its
-    wheelhouse) the script tells users to run instead of pip, where pip would merge indexes
+    """`via_tripin`: the script tells users to run `tripin install` (`tripin_install_argv`, with
+    `--lock lock_option` where given) instead of pip, where pip would merge indexes
     (`merged_namesakes`)."""
     try:
         target = checked_target(target)
@@ -147,7 +149,10 @@ def build_script(
         argv = _checked_argv(
             install_argv(lock, target, wheelhouse=None, constraints=constraints, only_builds=only_builds)
         )
-        via = None if via_tripin is None else _checked_tripin_argv(via_tripin)
+        via = None
+        if via_tripin:
+            lock_name = None if lock_option is None else checked_file_name(lock_option, "lock file name")
+            via = tripin_install_argv(target, lock_name)
     except UnsafeValue as exc:
         raise LockError(f"lock: {exc}") from None
     q = shlex.quote
@@ -234,10 +239,7 @@ def _checked_argv(argv: list[str]) -> list[str]:
         if arg in _VALUE_OPTIONS:
             out += [arg, _VALUE_OPTIONS[arg](next(values, None))]
         elif arg == "-c":
-            path = next(values, "")
-            if not path or path.startswith("-") or not path.isprintable():
-                raise UnsafeValue("constraints file name", path)
-            out += [arg, path]
+            out += [arg, checked_file_name(next(values, ""), "constraints file name")]
         elif arg in _FLAGS:
             out.append(arg)
         else:
@@ -316,16 +318,6 @@ def tripin_install_argv(target: str, lock_path: str | None) -> list[str]:
     """What installs the target's locked files by URL and hash, where the pip line would merge
     indexes (`merged_namesakes`); the wheelhouse option goes last."""
     return ["tripin", "install", "--target", target, *(["--lock", lock_path] if lock_path else [])]
-
-
-def _checked_tripin_argv(argv: Sequence[str]) -> list[str]:
-    """`tripin_install_argv`'s command, each value checked before the script prints it."""
-    if list(argv[:3]) != ["tripin", "install", "--target"] or len(argv) not in (4, 6):
-        raise UnsafeValue("tripin install command", argv)
-    lock_path = argv[5] if len(argv) == 6 else None
-    if lock_path is not None and (not lock_path or lock_path.startswith("-") or not lock_path.isprintable()):
-        raise UnsafeValue("lock file name", lock_path)
-    return tripin_install_argv(checked_target(argv[3]), lock_path)
 
 
 def install_line(
