@@ -469,3 +469,28 @@ def test_a_failure_inside_the_client_does_not_wait_for_requests_in_flight(index:
         assert time.monotonic() - started < 5
     finally:
         index.clear_faults()
+
+
+def test_httpx_is_loaded_without_its_command_line_client(tmp_path: Path) -> None:
+    """httpx/__init__ imports httpx._main, and with it click, rich and pygments wherever click
+    is installed; tripin never runs that command, so it loads httpx without it. A stand-in
+    click (it leaves a mark, then fails as a missing one would) shows whether it was asked for."""
+    import subprocess
+    import sys
+
+    (tmp_path / "click").mkdir()
+    mark = tmp_path / "asked"
+    (tmp_path / "click" / "__init__.py").write_text(
+        f"open({str(mark)!r}, 'w').close()\nraise ImportError('a stand-in for click')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    plain = "import httpx"
+    ours = (
+        "import sys; from tripin.index.http import load_httpx; load_httpx(); import httpx; "
+        "assert 'httpx._main' not in sys.modules and callable(httpx.main)"
+    )
+    subprocess.run([sys.executable, "-c", plain], env=env, check=True, timeout=60)
+    assert mark.exists()  # the stand-in is where httpx looks for click
+    mark.unlink()
+    subprocess.run([sys.executable, "-c", ours], env=env, check=True, timeout=60)
+    assert not mark.exists()
