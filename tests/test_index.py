@@ -494,3 +494,22 @@ def test_httpx_is_loaded_without_its_command_line_client(tmp_path: Path) -> None
     mark.unlink()
     subprocess.run([sys.executable, "-c", ours], env=env, check=True, timeout=60)
     assert not mark.exists()
+
+
+def test_setting_up_the_client_early_fails_quietly_and_the_request_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Fetcher.warm_soon sets up httpx and TLS in a thread; a CA bundle that cannot be loaded
+    leaves no traceback there, and the request that needs the client raises the one-line error."""
+    monkeypatch.setenv("TRIPIN_CERT", str(tmp_path / "missing.pem"))
+    fetcher = Fetcher()
+    fetcher.warm_soon()
+    fetcher.warm_soon()  # once
+    setups = [t for t in threading.enumerate() if t.name == "tripin-http-setup"]
+    assert len(setups) <= 1
+    for thread in setups:
+        thread.join(30)
+    assert not fetcher.ready
+    with pytest.raises(IndexFetchError, match="cannot load the CA bundle"):
+        fetcher.get("https://127.0.0.1:9/simple/x/", max_bytes=1000)
+    assert capsys.readouterr().err == ""

@@ -236,6 +236,53 @@ def test_a_cold_lock_leaves_every_request_to_the_worker(index: IndexServer, tmp_
     assert (tmp_path / "pylock.toml").exists()
 
 
+@pytest.mark.parametrize("fault", [None, "ignore_range"])
+def test_range_reads_go_through_the_worker_until_this_process_can_make_them(
+    make_index: Callable[..., IndexServer],
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fault: str | None,
+) -> None:
+    """An index that advertises no metadata files: each METADATA is read out of its wheel with
+    range requests. The first is the worker's to make (this process has no HTTP client yet, and
+    sets one up meanwhile), and the lock is the one in-process reads give, also where the
+    server ignores Range and sends a small wheel whole."""
+    server = make_index()
+    for name, requires in (("alpha", ["beta>=1"]), ("beta", [])):
+        wheel = build_wheel(work / "wheels", name, "1.0", requires_dist=requires)
+        server.publish(wheel, metadata=False)
+        if fault:
+            server.fault(f"/files/{wheel.name}", fault)
+    args = lock_args(server.simple_url, Path("cache"), "linux-x86_64-cp312", extra=["alpha"])
+    kinds: list[str] = []
+    fetch = PageWorker.fetch
+
+    def counted(self: PageWorker, url: str, headers: dict[str, str], max_bytes: int, **kw: str) -> object:
+        assert self._ready.wait(30), "the page worker never became ready"
+        kinds.append(kw.get("kind", "page"))
+        return fetch(self, url, headers, max_bytes, **kw)
+
+    locks = []
+    for alone in (True, False):
+        folder = work / ("alone" if alone else "through")
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        with pytest.MonkeyPatch.context() as patch:
+            if alone:
+                patch.setenv("TRIPIN_PAGE_WORKER", "0")
+            else:
+                patch.setattr(PageWorker, "fetch", counted)
+            run = tripin(capsys, *args)
+        assert run.code == 0, run.err
+        locks.append((folder / "pylock.toml").read_text())
+    assert "range" in kinds, kinds
+    assert locks[0] == locks[1]
+    assert 'name = "beta"' in locks[1]
+    wheel_requests = server.requests_for("/files/alpha-1.0-py3-none-any.whl")
+    assert wheel_requests and all(r.range for r in wheel_requests)
+
+
 @pytest.mark.parametrize(
     "bad", [["-t", "linux-sparc-cp312"], ["-t", "linux-x86_64-cp312", "--index-url", "ftp://example.org/simple"]]
 )

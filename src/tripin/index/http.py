@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # imported on the first request: a run that the cache answers
 
     import httpx
 
-__all__ = ["Fetcher", "Response", "Stats", "is_loopback", "load_httpx", "origin_key"]
+__all__ = ["IGNORED_RANGE", "Fetcher", "Response", "Stats", "is_loopback", "load_httpx", "origin_key"]
 
 _log = logging.getLogger("tripin.http")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -29,6 +30,8 @@ _RETRIES = 3
 # and four full waits made the default give-up time 124.5 s (pip's is about 90 s); two are 60 s.
 _READ_TIMEOUT_RETRIES = 1
 _MAX_RETRY_AFTER = 10.0
+# a range read answered with the whole file (200), too large to take (tripin/index/rangezip.py)
+IGNORED_RANGE = "the server ignores Range requests and the wheel is too large to download"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,8 @@ class Fetcher:
         self._http2 = http2
         self._made: httpx.Client | None = None
         self._making = threading.Lock()
+        self._warming = False
+        self._warming_lock = threading.Lock()
         # no more requests in httpx at once than it has connections: with more waiting in it,
         # httpcore's pool stalled for its 5 s keep-alive expiry now and then (4 connections,
         # 16 threads: 6.3 s runs). Callers may then run more threads than connections.
@@ -146,6 +151,27 @@ class Fetcher:
     def warm(self) -> None:
         """Load httpx and set up TLS now rather than at the first request."""
         _ = self._client
+
+    @property
+    def ready(self) -> bool:
+        """Whether httpx and TLS are set up: a request made now pays for neither."""
+        return self._made is not None
+
+    def warm_soon(self) -> None:
+        """`warm`, in a thread of its own, once. Not under the lock that `warm` holds while it
+        loads httpx: the second caller waited for that (the range read of torch's second
+        target left 100 ms after the first's)."""
+        with self._warming_lock:
+            if self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self._warm_quietly, name="tripin-http-setup", daemon=True).start()
+
+    def _warm_quietly(self) -> None:
+        """A failure here (a CA bundle that cannot be loaded) is left for the first request
+        that needs the client to raise as a one-line error; a thread would print a traceback."""
+        with contextlib.suppress(Exception):
+            self.warm()
 
     @property
     def max_connections(self) -> int:

@@ -13,7 +13,8 @@ Metadata files (PEP 658) go through the worker too, as bytes: the parent process
 resolvers, the prefetcher's callbacks and the metadata parsing, and was busy for the whole of a
 cold lock (1.0 s of CPU in 1.0 s), so each response it read itself waited for the GIL, and a
 METADATA read took 0.08 to 0.2 s where the round trip took 0.03 s. The worker used a quarter of
-its core.
+its core. So do the first range reads that take METADATA out of a wheel where an index
+advertises no metadata file, while the parent sets up its own client (IndexClient._get_range).
 
 The protocol is length-prefixed marshal frames over the worker's stdin and stdout, each request
 numbered, answers in any order: no multiprocessing, which needs /dev/shm for its locks and
@@ -50,6 +51,8 @@ _THREADS = 48
 # way to the next dependency) waited 0.4 s for numpy's, regex's and tokenizers' (1 to 4 MB)
 BIG_PAGE = 1024 * 1024
 _CONNECTIONS = 32
+# what each kind of request takes as an answer (any other status but 404 is an error)
+_OK = {"page": frozenset({200, 304}), "file": frozenset({200}), "range": frozenset({200, 206})}
 # how long requests wait for a worker started early to be ready before fetching in-process
 _STARTUP = 10.0
 _log = logging.getLogger("tripin")
@@ -58,8 +61,9 @@ _log = logging.getLogger("tripin")
 @dataclass(frozen=True, slots=True)
 class Page:
     """A fetched page: its status and headers, its releases when it came whole (200), or the
-    one-line error and hint the fetch or the parse raised; a fetched file (`kind="file"`): its
-    status, headers, body and the URL it came from after redirects."""
+    one-line error and hint the fetch or the parse raised; a fetched file (`kind="file"`) or
+    part of one (`kind="range"`): its status, headers, body and the URL it came from after
+    redirects."""
 
     status: int
     headers: dict[str, str]
@@ -135,8 +139,8 @@ class PageWorker:
         kind: str = "page",
     ) -> Page | None:
         """The page of `project` as the worker fetched it (files of other projects dropped),
-        or the file at `url` as it came (`kind="file"`, any status but 404 and 200 an error),
-        or None: then the caller fetches it itself (no
+        or the file at `url` as it came (`kind="file"`, any status but 404 and 200 an error;
+        `kind="range"`, a Range read: 206 too), or None: then the caller fetches it itself (no
         worker, one still starting, one that died on the way, or one that took longer than
         `timeout`, which its own deadlines should never let it do)."""
         if self._early and not self._settled.wait(_STARTUP):
@@ -226,7 +230,7 @@ def serve() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from tripin.errors import IndexFetchError
-    from tripin.index.http import Fetcher
+    from tripin.index.http import IGNORED_RANGE, Fetcher
     from tripin.index.models import pack_releases, redact_url
     from tripin.index.simple import parse_page
 
@@ -245,10 +249,14 @@ def serve() -> None:
         status, kept, releases, nbytes, error, hint, body, where = -1, {}, None, 0, None, None, None, ""
         try:
             response = fetcher.get(
-                url, headers, max_bytes=max_bytes, ok=frozenset({200, 304} if kind == "page" else {200})
+                url,
+                headers,
+                max_bytes=max_bytes,
+                ok=_OK[kind],
+                on_too_big=IGNORED_RANGE if kind == "range" else None,
             )
             status, kept, nbytes = response.status, dict(response.headers), len(response.body)
-            if kind == "file":
+            if kind != "page":
                 body, where = response.body, response.url
             elif response.status == 200:
                 with parsing if len(response.body) > BIG_PAGE else contextlib.nullcontext():
